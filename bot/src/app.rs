@@ -1,0 +1,22 @@
+//! Builds the core from a validated configuration.
+
+use crate::config::Config;
+use anyhow::Context as _;
+use bellhop_commands::store::Store;
+use bellhop_commands::templates::Templates;
+use bellhop_commands::{Clock, Core};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+
+/// Opens the store (migrating it), loads the templates, and assembles the core.
+pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
+    let store = open_store(config).await?;
+    let templates = Templates::load(config.templates_dir.as_deref()).context("cannot load the templates")?;
+    Core::new(config.health.clone(), templates, store, clock)
+}
+
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(config.store_url.expose_secret()).await?;
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,320 @@
+//! bellhop's configuration, read once at start: defaults, then the TOML file, then the environment.
+//! Every problem is reported at once, naming the key, what is wrong and how to fix it.
+
+use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
+use bellhop_commands::{Actor, Role};
+use secrecy::SecretString;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One setting: its environment variable, its key in the TOML file, and whether it is a secret
+/// (a secret's value never appears in an error).
+struct Key {
+    env: &'static str,
+    toml: &'static str,
+    secret: bool,
+}
+
+const KEYS: &[Key] = &[
+    Key { env: "SUPABASE_URL", toml: "supabase_url", secret: false },
+    Key { env: "SUPABASE_ANON_KEY", toml: "supabase_anon_key", secret: true },
+    Key { env: "SUPABASE_DB_URL", toml: "supabase_db_url", secret: true },
+    Key { env: "FRONTEND_URL", toml: "frontend_url", secret: false },
+    Key { env: "BELLHOP_DATABASE_URL", toml: "database_url", secret: true },
+    Key { env: "BELLHOP_FUNCTIONS", toml: "functions", secret: false },
+    Key { env: "BELLHOP_REST_TABLE", toml: "rest_table", secret: false },
+    Key { env: "BELLHOP_PROBE_TIMEOUT", toml: "probe_timeout", secret: false },
+    Key { env: "BELLHOP_SLOW_AFTER", toml: "slow_after", secret: false },
+    Key { env: "BELLHOP_TEMPLATES_DIR", toml: "templates_dir", secret: false },
+    Key { env: "BELLHOP_LOG_FORMAT", toml: "log_format", secret: false },
+    Key { env: "DISCORD_TOKEN", toml: "discord_token", secret: true },
+    Key { env: "DISCORD_GUILD_ID", toml: "discord_guild_id", secret: false },
+];
+/// Tables allowed in the TOML file besides the keys above.
+const TABLES: &[&str] = &["shell"];
+
+pub const DEFAULT_STORE_URL: &str = "sqlite:bellhop.sqlite";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub health: HealthSettings,
+    pub store_url: SecretString,
+    pub templates_dir: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub discord_token: Option<SecretString>,
+    pub discord_guild_id: Option<u64>,
+    /// The people of `bellhop shell`, in the order they are listed.
+    pub shell_users: Vec<Actor>,
+}
+
+/// Everything wrong with a configuration, one line per problem.
+#[derive(Debug)]
+pub struct ConfigError(pub Vec<String>);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "bellhop's configuration has {} problem(s):", self.0.len())?;
+        for problem in &self.0 {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where a value came from, to name it in errors.
+struct Value {
+    text: String,
+    origin: String,
+}
+
+impl Config {
+    /// Reads `file` (when given, it must exist; otherwise `bellhop.toml` if present) and `env`.
+    pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let default_file = Path::new("bellhop.toml");
+        let path = file.or_else(|| default_file.exists().then_some(default_file));
+        let table = match path {
+            Some(path) => read_table(path)?,
+            None => toml::Table::new(),
+        };
+        Config::from_sources(&table, env)
+    }
+
+    pub fn from_sources(table: &toml::Table, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        for key in table.keys() {
+            if !KEYS.iter().any(|k| k.toml == key) && !TABLES.contains(&key.as_str()) {
+                problems.push(format!("unknown key `{key}` in the config file; the keys are listed in bellhop.example.toml"));
+            }
+        }
+        let mut values = BTreeMap::new();
+        for key in KEYS {
+            let from_env = env.get(key.env).filter(|v| !v.trim().is_empty());
+            let value = match (from_env, table.get(key.toml)) {
+                (Some(text), _) => Some(Value { text: text.trim().to_string(), origin: key.env.to_string() }),
+                (None, Some(item)) => match toml_text(item) {
+                    Some(text) => Some(Value { text, origin: format!("`{}` in the config file", key.toml) }),
+                    None => {
+                        problems.push(format!("`{}` in the config file must be a string", key.toml));
+                        None
+                    }
+                },
+                (None, None) => None,
+            };
+            if let Some(value) = value {
+                values.insert(key.env, value);
+            }
+        }
+        let mut read = Reader { values, problems };
+        let config = read.config(table);
+        if read.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(read.problems))
+        }
+    }
+}
+
+struct Reader {
+    values: BTreeMap<&'static str, Value>,
+    problems: Vec<String>,
+}
+
+impl Reader {
+    fn config(&mut self, table: &toml::Table) -> Config {
+        let health = HealthSettings {
+            frontend_url: self.url("FRONTEND_URL"),
+            supabase_url: self.url("SUPABASE_URL"),
+            anon_key: self.text("SUPABASE_ANON_KEY").map(SecretString::from),
+            db_url: self.postgres_url("SUPABASE_DB_URL").map(SecretString::from),
+            functions: self.functions(),
+            rest_table: self.rest_table(),
+            timeout: self.duration("BELLHOP_PROBE_TIMEOUT", Duration::from_secs(10)),
+            slow_after: self.duration("BELLHOP_SLOW_AFTER", Duration::from_secs(2)),
+        };
+        if health.slow_after >= health.timeout {
+            self.problems.push("BELLHOP_SLOW_AFTER must be shorter than BELLHOP_PROBE_TIMEOUT, or no probe can be slow".into());
+        }
+        let store_url = self.text("BELLHOP_DATABASE_URL").unwrap_or_else(|| DEFAULT_STORE_URL.to_string());
+        if !(store_url.starts_with("sqlite:") || store_url.starts_with("postgres://") || store_url.starts_with("postgresql://")) {
+            self.problems.push("BELLHOP_DATABASE_URL must start with sqlite: (a file) or postgres:// (a server); e.g. sqlite:bellhop.sqlite".into());
+        }
+        Config {
+            health,
+            store_url: SecretString::from(store_url),
+            templates_dir: self.directory("BELLHOP_TEMPLATES_DIR"),
+            log_format: self.log_format(),
+            discord_token: self.text("DISCORD_TOKEN").map(SecretString::from),
+            discord_guild_id: self.guild_id(),
+            shell_users: self.shell_users(table.get("shell")),
+        }
+    }
+
+    fn text(&self, env: &str) -> Option<String> {
+        self.values.get(env).map(|v| v.text.clone())
+    }
+
+    fn problem(&mut self, env: &str, what: &str) {
+        let origin = &self.values[env].origin;
+        let shown = if KEYS.iter().any(|k| k.env == env && k.secret) {
+            String::new()
+        } else {
+            format!(" = {:?}", crate::config::short(&self.values[env].text))
+        };
+        self.problems.push(format!("{origin}{shown}: {what}"));
+    }
+
+    fn url(&mut self, env: &'static str) -> Option<String> {
+        let text = self.text(env)?;
+        match reqwest_url_ok(&text) {
+            true => Some(text.trim_end_matches('/').to_string()),
+            false => {
+                self.problem(env, "not an http(s) URL; write it like https://example.com");
+                None
+            }
+        }
+    }
+
+    fn postgres_url(&mut self, env: &'static str) -> Option<String> {
+        let text = self.text(env)?;
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Some(text)
+        } else {
+            self.problem(env, "must be a postgres:// URL (Supabase: Project Settings → Database → Connection string)");
+            None
+        }
+    }
+
+    fn functions(&mut self) -> Vec<String> {
+        let Some(text) = self.text("BELLHOP_FUNCTIONS") else {
+            return RUNBOOK_FUNCTIONS.iter().map(|f| f.to_string()).collect();
+        };
+        let names: Vec<String> = text.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect();
+        let valid = |name: &String| name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if names.is_empty() || !names.iter().all(valid) {
+            self.problem("BELLHOP_FUNCTIONS", "must be function names separated by commas, like invite-user,delete-user");
+        }
+        names
+    }
+
+    fn rest_table(&mut self) -> String {
+        let table = self.text("BELLHOP_REST_TABLE").unwrap_or_else(|| "plans".to_string());
+        if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || table.is_empty() {
+            self.problem("BELLHOP_REST_TABLE", "must be a plain table name, like plans");
+        }
+        table
+    }
+
+    fn duration(&mut self, env: &'static str, default: Duration) -> Duration {
+        let Some(text) = self.text(env) else { return default };
+        match humantime::parse_duration(&text) {
+            Ok(duration) if !duration.is_zero() && duration <= Duration::from_secs(300) => duration,
+            Ok(_) => {
+                self.problem(env, "must be more than 0 and at most 5m");
+                default
+            }
+            Err(_) => {
+                self.problem(env, "not a duration; write a number with a unit, like 10s or 500ms");
+                default
+            }
+        }
+    }
+
+    fn directory(&mut self, env: &'static str) -> Option<PathBuf> {
+        let path = PathBuf::from(self.text(env)?);
+        if path.is_dir() {
+            Some(path)
+        } else {
+            self.problem(env, "no such directory");
+            None
+        }
+    }
+
+    fn log_format(&mut self) -> LogFormat {
+        match self.text("BELLHOP_LOG_FORMAT").as_deref() {
+            None | Some("human") => LogFormat::Human,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                self.problem("BELLHOP_LOG_FORMAT", "must be human or json");
+                LogFormat::Human
+            }
+        }
+    }
+
+    fn guild_id(&mut self) -> Option<u64> {
+        let text = self.text("DISCORD_GUILD_ID")?;
+        match text.parse::<u64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                self.problem("DISCORD_GUILD_ID", "must be a server id (a number; Discord: right-click the server → Copy Server ID)");
+                None
+            }
+        }
+    }
+
+    fn shell_users(&mut self, shell: Option<&toml::Value>) -> Vec<Actor> {
+        let users = shell.and_then(|s| s.get("users"));
+        let Some(users) = users else { return default_shell_users() };
+        let Some(users) = users.as_table() else {
+            self.problems.push("`shell.users` in the config file must be a table of name = [roles]".into());
+            return default_shell_users();
+        };
+        let mut actors = Vec::new();
+        for (name, roles) in users {
+            let roles: Result<Vec<Role>, String> = match roles.as_array() {
+                Some(list) => list.iter().map(|r| r.as_str().unwrap_or_default().parse()).collect(),
+                None => Err("must be a list of roles, like [\"responder\"]".into()),
+            };
+            match roles {
+                Ok(roles) => actors.push(Actor::new(format!("shell:{name}"), name.clone(), roles)),
+                Err(e) => self.problems.push(format!("`shell.users.{name}` in the config file: {e}")),
+            }
+        }
+        actors
+    }
+}
+
+/// A responder, two approvers and one person with no role: enough to try every command,
+/// including the two-person approvals and a refusal.
+pub fn default_shell_users() -> Vec<Actor> {
+    vec![
+        Actor::new("shell:alice", "alice", [Role::Responder]),
+        Actor::new("shell:bob", "bob", [Role::Approver]),
+        Actor::new("shell:carol", "carol", [Role::Approver]),
+        Actor::new("shell:dave", "dave", []),
+    ]
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(vec![format!("cannot read the config file {}: {e}", path.display())]))?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError(vec![format!("the config file {} is not valid TOML: {}", path.display(), e.message())]))
+}
+
+fn toml_text(item: &toml::Value) -> Option<String> {
+    match item {
+        toml::Value::String(s) => Some(s.trim().to_string()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect::<Option<Vec<_>>>().map(|v| v.join(",")),
+        _ => None,
+    }
+}
+
+fn reqwest_url_ok(text: &str) -> bool {
+    (text.starts_with("http://") || text.starts_with("https://")) && text.len() > "https://".len() && !text.contains(char::is_whitespace)
+}
+
+fn short(text: &str) -> String {
+    bellhop_commands::text::ellipsize(text, 80)
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

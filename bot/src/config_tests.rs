@@ -1,0 +1,69 @@
+use super::*;
+use secrecy::ExposeSecret;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn problems(table: &str, pairs: &[(&str, &str)]) -> Vec<String> {
+    Config::from_sources(&table.parse().unwrap(), &env(pairs)).unwrap_err().0
+}
+
+#[test]
+fn defaults_follow_the_runbook() {
+    let config = Config::from_sources(&toml::Table::new(), &env(&[("SUPABASE_URL", "https://x.supabase.co/")])).unwrap();
+    assert_eq!(config.health.functions, RUNBOOK_FUNCTIONS);
+    assert_eq!(config.health.timeout, Duration::from_secs(10));
+    assert_eq!(config.health.slow_after, Duration::from_secs(2));
+    assert_eq!(config.health.supabase_url.as_deref(), Some("https://x.supabase.co"));
+    assert_eq!(config.store_url.expose_secret(), DEFAULT_STORE_URL);
+    assert_eq!(config.shell_users.len(), 4);
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let table = "probe_timeout = \"20s\"\nfunctions = [\"a\", \"b\"]\n".parse().unwrap();
+    let config = Config::from_sources(&table, &env(&[("BELLHOP_PROBE_TIMEOUT", "3s")])).unwrap();
+    assert_eq!(config.health.timeout, Duration::from_secs(3));
+    assert_eq!(config.health.functions, ["a", "b"]);
+}
+
+#[test]
+fn every_problem_names_its_key_and_fix() {
+    let found = problems("colour = \"red\"", &[("BELLHOP_PROBE_TIMEOUT", "ten"), ("FRONTEND_URL", "example.com"), ("DISCORD_GUILD_ID", "abc")]);
+    assert_eq!(
+        found,
+        [
+            "unknown key `colour` in the config file; the keys are listed in bellhop.example.toml",
+            "FRONTEND_URL = \"example.com\": not an http(s) URL; write it like https://example.com",
+            "BELLHOP_PROBE_TIMEOUT = \"ten\": not a duration; write a number with a unit, like 10s or 500ms",
+            "DISCORD_GUILD_ID = \"abc\": must be a server id (a number; Discord: right-click the server → Copy Server ID)",
+        ]
+    );
+}
+
+#[test]
+fn secrets_never_appear_in_errors_or_debug() {
+    let found = problems("", &[("SUPABASE_DB_URL", "mysql://root:hunter2@db"), ("DISCORD_TOKEN", "tok-123")]);
+    assert_eq!(found, ["SUPABASE_DB_URL: must be a postgres:// URL (Supabase: Project Settings → Database → Connection string)"]);
+    let config = Config::from_sources(
+        &toml::Table::new(),
+        &env(&[("SUPABASE_DB_URL", "postgres://u:hunter2@db/x"), ("DISCORD_TOKEN", "tok-123"), ("SUPABASE_ANON_KEY", "key-456")]),
+    )
+    .unwrap();
+    let debug = format!("{config:?}");
+    for secret in ["hunter2", "tok-123", "key-456"] {
+        assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+    }
+}
+
+#[test]
+fn shell_users_come_from_the_file() {
+    let table = "[shell.users]\nzoe = [\"admin\"]\nyan = []\n".parse().unwrap();
+    let config = Config::from_sources(&table, &env(&[("FRONTEND_URL", "http://127.0.0.1:1")])).unwrap();
+    let names: Vec<&str> = config.shell_users.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["yan", "zoe"]);
+    assert!(config.shell_users[1].has(Role::Approver));
+    let found = problems("[shell.users]\nzoe = [\"owner\"]\n", &[]);
+    assert_eq!(found, ["`shell.users.zoe` in the config file: unknown role `owner`; the roles are responder, approver, admin"]);
+}

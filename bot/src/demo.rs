@@ -1,0 +1,44 @@
+//! `bellhop demo`: the shell against a simulated platform on 127.0.0.1, with a throwaway store.
+
+use crate::config::{default_shell_users, Config, LogFormat};
+use crate::simulated::{Script, SimulatedPlatform};
+use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
+use secrecy::SecretString;
+use std::time::Duration;
+
+pub const DEMO_KEY: &str = "demo-anon-key";
+
+/// The demo's configuration for a platform at `url`, with its store in `store_dir`.
+pub fn demo_config(url: &str, store_dir: &std::path::Path) -> Config {
+    Config {
+        health: HealthSettings {
+            frontend_url: Some(url.to_string()),
+            supabase_url: Some(url.to_string()),
+            anon_key: Some(SecretString::from(DEMO_KEY)),
+            db_url: None,
+            functions: RUNBOOK_FUNCTIONS.iter().map(|f| f.to_string()).collect(),
+            rest_table: "plans".into(),
+            timeout: Duration::from_secs(10),
+            slow_after: Duration::from_secs(2),
+        },
+        store_url: SecretString::from(format!("sqlite:{}", store_dir.join("bellhop.sqlite").display())),
+        templates_dir: None,
+        log_format: LogFormat::Human,
+        discord_token: None,
+        discord_guild_id: None,
+        shell_users: default_shell_users(),
+    }
+}
+
+pub async fn start_platform() -> std::io::Result<SimulatedPlatform> {
+    SimulatedPlatform::start(Script::demo(DEMO_KEY, Duration::from_millis(2500))).await
+}
+
+pub fn banner(platform: &SimulatedPlatform) -> String {
+    format!(
+        "bellhop demo: a simulated hotel platform runs on {} (invite-user fails ~15% of the time, trial-signup is slow; no database).\n\
+         Try:  /health    /template show name:p0-investigating    @dave /health    :help    :quit\n\
+         You type as @alice (responder); @bob and @carol are approvers; @dave has no role.",
+        platform.addr
+    )
+}

@@ -1,0 +1,8 @@
+//! The `bellhop` binary's parts: configuration, the adapters (terminal; Discord), the simulated
+//! platform of `bellhop demo`, and the assembly of the core from configuration.
+
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod shell;
+pub mod simulated;

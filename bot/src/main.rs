@@ -1,0 +1,187 @@
+//! The `bellhop` command line.
+
+use anyhow::Context as _;
+use bellhop::config::{Config, ConfigError, LogFormat};
+use bellhop::shell::Shell;
+use bellhop::{app, demo};
+use bellhop_commands::health::sweep_post;
+use bellhop_commands::{Clock, ManualClock, SystemClock};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::io::AsyncBufReadExt;
+
+/// bellhop: the hotel platform's runbook as a chat-ops bot.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// A TOML config file (default: bellhop.toml when present). Environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the Discord bot.
+    Run,
+    /// Talk to bellhop in this terminal (reads a script from stdin when it is not a terminal).
+    Shell {
+        /// Start the clock at a fixed time and move it only with `:advance`.
+        #[arg(long)]
+        virtual_clock: bool,
+    },
+    /// The shell against a simulated platform on 127.0.0.1: no account, no network, no database.
+    Demo {
+        #[arg(long)]
+        virtual_clock: bool,
+    },
+    /// One health sweep; exit 0 when all is up, 1 when anything is slow, down or misconfigured.
+    Check {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the store's migrations.
+    Migrate,
+    /// Serve a simulated platform on 127.0.0.1 (for trying `check` and for scripts/bench).
+    #[command(hide = true)]
+    Simulate {
+        #[arg(long, default_value = "0")]
+        port: u16,
+        /// Every endpoint answers after this long.
+        #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+        delay: std::time::Duration,
+    },
+}
+
+const CONFIG_ERROR: u8 = 2;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = dotenvy::dotenv();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => match error.downcast_ref::<ConfigError>() {
+            Some(config_error) => {
+                eprint!("{config_error}");
+                ExitCode::from(CONFIG_ERROR)
+            }
+            None => {
+                eprintln!("bellhop: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::Demo { virtual_clock } => return run_demo(virtual_clock).await,
+        Cmd::Simulate { port, delay } => return simulate(port, delay).await,
+        _ => {}
+    }
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let config = Config::load(cli.config.as_deref(), &env)?;
+    init_logging(config.log_format);
+    match cli.command {
+        Cmd::Check { json } => check(&config, json).await,
+        Cmd::Migrate => {
+            let store = app::open_store(&config).await?;
+            println!("bellhop's store is up to date ({:?}).", store.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Shell { virtual_clock } => {
+            require_targets(&config)?;
+            shell(&config, virtual_clock, None).await
+        }
+        Cmd::Run => {
+            require_targets(&config)?;
+            anyhow::bail!("the Discord adapter is not wired yet; try `bellhop shell` or `bellhop demo`")
+        }
+        Cmd::Demo { .. } | Cmd::Simulate { .. } => unreachable!("handled above"),
+    }
+}
+
+fn require_targets(config: &Config) -> Result<(), ConfigError> {
+    if config.health.any_target() {
+        Ok(())
+    } else {
+        Err(ConfigError(vec![
+            "no target is configured: set FRONTEND_URL, SUPABASE_URL with SUPABASE_ANON_KEY, or SUPABASE_DB_URL (see .env.example), or try `bellhop demo`".into(),
+        ]))
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,bellhop=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => builder.try_init(),
+    };
+}
+
+async fn check(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    require_targets(config)?;
+    let checker = bellhop_commands::health::HealthChecker::new(config.health.clone())?;
+    let sweep = checker.sweep().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&sweep)?);
+    } else {
+        let post = sweep_post(&sweep);
+        println!("{}\n{}", post.title, post.body);
+        let width = post.fields.iter().map(|f| f.name.chars().count()).max().unwrap_or(0);
+        for field in &post.fields {
+            println!("  {:width$}  {}", field.name, field.value);
+        }
+    }
+    Ok(if sweep.healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn shell(config: &Config, virtual_clock: bool, banner: Option<String>) -> anyhow::Result<ExitCode> {
+    let manual = virtual_clock.then(|| Arc::new(ManualClock::new(bellhop::shell::virtual_start())));
+    let clock: Arc<dyn Clock> = match &manual {
+        Some(manual) => manual.clone(),
+        None => Arc::new(SystemClock),
+    };
+    let core = Arc::new(app::build_core(config, clock).await?);
+    let interactive = std::io::stdin().is_terminal();
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    let mut shell = Shell::new(core, config.shell_users.clone(), manual, std::io::stdout());
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        if interactive {
+            use std::io::Write;
+            print!("> ");
+            std::io::stdout().flush()?;
+        }
+        let Some(line) = lines.next_line().await.context("cannot read stdin")? else { break };
+        if shell.line(&line).await?.is_break() {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_demo(virtual_clock: bool) -> anyhow::Result<ExitCode> {
+    init_logging(LogFormat::Human);
+    let platform = demo::start_platform().await.context("cannot start the simulated platform")?;
+    let store_dir = tempfile::tempdir().context("cannot create a temporary directory for the demo's store")?;
+    let config = demo::demo_config(&platform.url(), store_dir.path());
+    shell(&config, virtual_clock, Some(demo::banner(&platform))).await
+}
+
+async fn simulate(port: u16, delay: std::time::Duration) -> anyhow::Result<ExitCode> {
+    use bellhop::simulated::{Behaviour, Script, SimulatedPlatform};
+    let platform = SimulatedPlatform::start_on(Script::new(demo::DEMO_KEY).all(Behaviour::ok().delayed(delay)), port).await?;
+    println!("FRONTEND_URL={0} SUPABASE_URL={0} SUPABASE_ANON_KEY={1}", platform.url(), demo::DEMO_KEY);
+    tokio::signal::ctrl_c().await?;
+    Ok(ExitCode::SUCCESS)
+}

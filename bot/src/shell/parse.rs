@@ -1,0 +1,144 @@
+//! The shell's line protocol: one line is one event.
+
+use bellhop_commands::Invocation;
+use std::time::Duration;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    Nothing,
+    Meta(Meta),
+    /// `[@user] /command words name:value …`
+    Command { user: Option<String>, invocation: Invocation },
+    /// `[@user] react N emoji` or `unreact N emoji`
+    Reaction { user: Option<String>, message: u64, emoji: String, added: bool },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Meta {
+    Help,
+    Users,
+    Quit,
+    Advance(Duration),
+}
+
+pub fn parse_line(line: &str) -> Result<Line, String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(Line::Nothing);
+    }
+    if let Some(meta) = line.strip_prefix(':') {
+        return parse_meta(meta).map(Line::Meta);
+    }
+    let (user, rest) = match line.strip_prefix('@') {
+        Some(after) => {
+            let (name, rest) = after.split_once(char::is_whitespace).unwrap_or((after, ""));
+            (Some(name.to_string()), rest.trim_start())
+        }
+        None => (None, line),
+    };
+    if let Some(command) = rest.strip_prefix('/') {
+        return parse_command(command).map(|invocation| Line::Command { user, invocation });
+    }
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    match words.as_slice() {
+        [verb @ ("react" | "unreact"), message, emoji] => {
+            let message = message.trim_start_matches('#').parse().map_err(|_| format!("`{message}` is not a message number like 3"))?;
+            Ok(Line::Reaction { user, message, emoji: emoji.to_string(), added: *verb == "react" })
+        }
+        ["react" | "unreact", ..] => Err("write a reaction as `react 3 ✅` (message number, then emoji)".into()),
+        _ => Err("a line is a /command, `react N emoji`, or a :meta command; :help explains".into()),
+    }
+}
+
+fn parse_meta(meta: &str) -> Result<Meta, String> {
+    let mut words = meta.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("help"), None) => Ok(Meta::Help),
+        (Some("users"), None) => Ok(Meta::Users),
+        (Some("quit" | "q" | "exit"), None) => Ok(Meta::Quit),
+        (Some("advance"), Some(by)) => humantime::parse_duration(by)
+            .map(Meta::Advance)
+            .map_err(|_| format!("`{by}` is not a duration; try :advance 16m")),
+        (Some("advance"), None) => Err("say how far: :advance 16m".into()),
+        _ => Err(format!("unknown :{meta}; the meta commands are :help, :users, :advance, :quit")),
+    }
+}
+
+/// `template show name:"two words"` → path `[template, show]`, options `[(name, two words)]`.
+pub fn parse_command(text: &str) -> Result<Invocation, String> {
+    let mut invocation = Invocation::default();
+    for token in tokenize(text)? {
+        match token {
+            Token::Word(word) if invocation.options.is_empty() => invocation.path.push(word),
+            Token::Word(word) => {
+                return Err(format!("`{}` comes after the options; write options as name:value", bellhop_commands::text::ellipsize(&word, 40)));
+            }
+            Token::Option(name, value) => invocation.options.push((name, value)),
+        }
+    }
+    Ok(invocation)
+}
+
+enum Token {
+    Word(String),
+    Option(String, String),
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let mut tokens = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            return Ok(tokens);
+        }
+        let mut name = String::new();
+        let mut value: Option<String> = None;
+        while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+            match (c, &mut value) {
+                (':', None) if !name.is_empty() => value = Some(String::new()),
+                ('"', Some(value)) => loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => value.extend(chars.next()),
+                        Some(c) => value.push(c),
+                        None => return Err("a quoted value is missing its closing \"".into()),
+                    }
+                },
+                (c, Some(value)) => value.push(c),
+                (c, None) => name.push(c),
+            }
+        }
+        tokens.push(match value {
+            Some(value) => Token::Option(name, value),
+            None => Token::Word(name),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_take_quoted_options() {
+        let line = parse_line(r#"@bob /template show name:"two \"quoted\" words" x:y"#).unwrap();
+        let expected = Invocation::new("template show").option("name", r#"two "quoted" words"#).option("x", "y");
+        assert_eq!(line, Line::Command { user: Some("bob".into()), invocation: expected });
+    }
+
+    #[test]
+    fn reactions_and_meta() {
+        assert_eq!(parse_line("@bob react 3 ✅").unwrap(), Line::Reaction { user: Some("bob".into()), message: 3, emoji: "✅".into(), added: true });
+        assert_eq!(parse_line(":advance 16m").unwrap(), Line::Meta(Meta::Advance(Duration::from_secs(960))));
+        assert_eq!(parse_line("  # a comment").unwrap(), Line::Nothing);
+    }
+
+    #[test]
+    fn bad_lines_say_what_to_write() {
+        assert_eq!(parse_line("/incident update text:\"open").unwrap_err(), "a quoted value is missing its closing \"");
+        assert_eq!(parse_line("hello").unwrap_err(), "a line is a /command, `react N emoji`, or a :meta command; :help explains");
+        assert_eq!(parse_line(":advance soon").unwrap_err(), "`soon` is not a duration; try :advance 16m");
+        assert_eq!(parse_line("/template show name:x extra").unwrap_err(), "`extra` comes after the options; write options as name:value");
+    }
+}

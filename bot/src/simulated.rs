@@ -1,0 +1,172 @@
+//! A simulated platform on 127.0.0.1: the frontend, Supabase auth and REST, and edge functions,
+//! each answering as scripted. `bellhop demo` runs one; tests and the benchmark script others.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How one endpoint answers.
+#[derive(Clone, Debug)]
+pub struct Behaviour {
+    pub status: u16,
+    pub sb_error_code: Option<String>,
+    pub delay: Duration,
+    /// Never answers (the client times out).
+    pub hang: bool,
+    /// With this probability, answers 500 `WORKER_ERROR` instead.
+    pub failure_rate: f64,
+}
+
+impl Behaviour {
+    pub fn ok() -> Self {
+        Behaviour { status: 200, sb_error_code: None, delay: Duration::ZERO, hang: false, failure_rate: 0.0 }
+    }
+
+    pub fn status(status: u16) -> Self {
+        Behaviour { status, ..Behaviour::ok() }
+    }
+
+    pub fn error_code(status: u16, code: &str) -> Self {
+        Behaviour { status, sb_error_code: Some(code.to_string()), ..Behaviour::ok() }
+    }
+
+    pub fn hang() -> Self {
+        Behaviour { hang: true, ..Behaviour::ok() }
+    }
+
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    pub fn flaky(mut self, failure_rate: f64) -> Self {
+        self.failure_rate = failure_rate;
+        self
+    }
+}
+
+/// The script: one behaviour per endpoint (`frontend`, `auth`, `rest`, or a function name);
+/// anything not named answers with `default`.
+#[derive(Clone, Debug)]
+pub struct Script {
+    pub api_key: String,
+    pub default: Behaviour,
+    pub endpoints: HashMap<String, Behaviour>,
+}
+
+impl Script {
+    pub fn new(api_key: &str) -> Self {
+        Script { api_key: api_key.to_string(), default: Behaviour::ok(), endpoints: HashMap::new() }
+    }
+
+    pub fn with(mut self, endpoint: &str, behaviour: Behaviour) -> Self {
+        self.endpoints.insert(endpoint.to_string(), behaviour);
+        self
+    }
+
+    pub fn all(mut self, behaviour: Behaviour) -> Self {
+        self.default = behaviour;
+        self
+    }
+
+    /// The demo's platform: `invite-user` fails about 15% of the time, `trial-signup` is slow.
+    pub fn demo(api_key: &str, slow: Duration) -> Self {
+        Script::new(api_key)
+            .with("invite-user", Behaviour::ok().flaky(0.15))
+            .with("trial-signup", Behaviour::ok().delayed(slow))
+    }
+}
+
+pub struct SimulatedPlatform {
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl SimulatedPlatform {
+    pub async fn start(script: Script) -> std::io::Result<SimulatedPlatform> {
+        SimulatedPlatform::start_on(script, 0).await
+    }
+
+    pub async fn start_on(script: Script, port: u16) -> std::io::Result<SimulatedPlatform> {
+        let app = Router::new()
+            .route("/health", get(frontend))
+            .route("/auth/v1/health", get(auth))
+            .route("/rest/v1/:table", get(rest))
+            .route("/functions/v1/:name", post(function))
+            .with_state(Arc::new(script));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(SimulatedPlatform { addr, server })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for SimulatedPlatform {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+type Shared = State<Arc<Script>>;
+
+async fn frontend(State(script): Shared) -> Response {
+    answer(&script, "frontend").await
+}
+
+async fn auth(State(script): Shared, headers: HeaderMap) -> Response {
+    if !has_key(&script, &headers) {
+        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"message": "Invalid API key"}))).into_response();
+    }
+    answer(&script, "auth").await
+}
+
+async fn rest(State(script): Shared, Path(_table): Path<String>, headers: HeaderMap) -> Response {
+    if !has_key(&script, &headers) {
+        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"message": "Invalid API key"}))).into_response();
+    }
+    answer(&script, "rest").await
+}
+
+async fn function(State(script): Shared, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    if !has_key(&script, &headers) {
+        let mut response = StatusCode::UNAUTHORIZED.into_response();
+        response.headers_mut().insert("sb-error-code", "UNAUTHORIZED_INVALID_JWT_FORMAT".parse().expect("static header"));
+        return response;
+    }
+    answer(&script, &name).await
+}
+
+fn has_key(script: &Script, headers: &HeaderMap) -> bool {
+    headers.get("apikey").and_then(|v| v.to_str().ok()) == Some(script.api_key.as_str())
+}
+
+async fn answer(script: &Script, endpoint: &str) -> Response {
+    let behaviour = script.endpoints.get(endpoint).unwrap_or(&script.default);
+    if behaviour.hang {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(behaviour.delay).await;
+    let (status, code) = if behaviour.failure_rate > 0.0 && fastrand::f64() < behaviour.failure_rate {
+        (500, Some("WORKER_ERROR"))
+    } else {
+        (behaviour.status, behaviour.sb_error_code.as_deref())
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(serde_json::json!({ "endpoint": endpoint }))).into_response();
+    if let Some(code) = code.and_then(|c| c.parse().ok()) {
+        response.headers_mut().insert("sb-error-code", code);
+    }
+    response
+}

@@ -1,0 +1,22 @@
+//! bellhop's core: what every command does, knowing no chat platform.
+//!
+//! Adapters (Discord, the terminal) turn what a person typed into an [`Invocation`], hand it to
+//! [`Core::handle`] with the [`Actor`] who typed it, and render the [`Reply`] they get back.
+
+pub mod actor;
+pub mod clock;
+pub mod command;
+mod core;
+pub mod error;
+pub mod health;
+pub mod post;
+pub mod store;
+pub mod templates;
+pub mod text;
+
+pub use crate::actor::{Actor, Role};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::command::{Command, Invocation};
+pub use crate::core::Core;
+pub use crate::error::{CommandError, UserError};
+pub use crate::post::{Field, Post, Reply, Tone, Visibility};

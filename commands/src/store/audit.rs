@@ -1,0 +1,51 @@
+//! The audit trail: who asked bellhop to do what, and how it ended.
+
+use super::Store;
+use chrono::{DateTime, Utc};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub command: String,
+    pub outcome: String,
+}
+
+impl Store {
+    pub async fn record_audit(&self, entry: &AuditEntry) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (at_ms, actor_id, actor_name, command, outcome)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(entry.at.timestamp_millis())
+        .bind(&entry.actor_id)
+        .bind(&entry.actor_name)
+        .bind(&entry.command)
+        .bind(&entry.outcome)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` entries, newest first.
+    pub async fn recent_audit(&self, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT at_ms, actor_id, actor_name, command, outcome
+             FROM audit ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at_ms, actor_id, actor_name, command, outcome)| AuditEntry {
+                at: DateTime::from_timestamp_millis(at_ms).unwrap_or_default(),
+                actor_id,
+                actor_name,
+                command,
+                outcome,
+            })
+            .collect())
+    }
+}

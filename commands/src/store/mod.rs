@@ -1,0 +1,99 @@
+//! bellhop's own state: SQLite by default, PostgreSQL for teams running several replicas.
+//! One set of queries (sqlx's Any driver, `$N` parameters) runs on both; migrations are per backend.
+
+mod audit;
+
+pub use audit::AuditEntry;
+
+use anyhow::Context as _;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::AnyPool;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the store at `url` (`sqlite:FILE` creates the file; `postgres://…`).
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        install_default_drivers();
+        let backend = backend_of(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_string(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 1 } else { 5 })
+            .connect(&url)
+            .await
+            .with_context(|| format!("cannot open bellhop's store at {}", redact_url(&url)))?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations embedded in the binary; returns how many were new.
+    pub async fn migrate(&self) -> anyhow::Result<usize> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        let before = self.applied_migrations().await.unwrap_or(0);
+        migrator.run(&self.pool).await.context("cannot migrate bellhop's store")?;
+        Ok(self.applied_migrations().await?.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> anyhow::Result<usize> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count as usize)
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+fn backend_of(url: &str) -> anyhow::Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        anyhow::bail!("the store URL must start with sqlite: or postgres://")
+    }
+}
+
+/// A URL fit for an error message: the password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => "(an unparsable URL)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacted_urls_keep_no_password() {
+        assert_eq!(redact_url("postgres://bot:s3cr3t@db.example:5432/x"), "postgres://bot:***@db.example:5432/x");
+        assert_eq!(redact_url("sqlite:bellhop.sqlite"), "sqlite:bellhop.sqlite");
+    }
+}

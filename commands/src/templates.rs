@@ -1,0 +1,168 @@
+//! The runbook's message templates: shipped in the binary, overridable from a directory.
+
+use anyhow::Context as _;
+use minijinja::{Environment, UndefinedBehavior};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const EMBEDDED: [(&str, &str); 3] = [
+    ("p0-investigating", include_str!("../../templates/p0-investigating.j2")),
+    ("p1-alert", include_str!("../../templates/p1-alert.j2")),
+    ("resolved", include_str!("../../templates/resolved.j2")),
+];
+const EMBEDDED_SAMPLES: &str = include_str!("../../templates/samples.toml");
+
+/// Values to fill a template with, by variable name.
+pub type Values = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TemplateError {
+    #[error("there is no template {}; the templates are {}", crate::text::quote(.name), .known.join(", "))]
+    Unknown { name: String, known: Vec<String> },
+    #[error("template `{name}` needs {}: no value was given", .missing.join(", "))]
+    Missing { name: String, missing: Vec<String> },
+    #[error("template `{name}` cannot be rendered: {reason}")]
+    Broken { name: String, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateInfo {
+    pub name: String,
+    pub variables: Vec<String>,
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+    names: Vec<String>,
+    samples: BTreeMap<String, Values>,
+}
+
+impl Templates {
+    /// The shipped templates, with files `NAME.j2` from `dir` taking precedence.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
+        let mut sources: BTreeMap<String, String> =
+            EMBEDDED.iter().map(|(name, text)| (name.to_string(), text.to_string())).collect();
+        let mut samples_text = EMBEDDED_SAMPLES.to_string();
+        if let Some(dir) = dir {
+            for (name, path) in template_files(dir)? {
+                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read template {}", path.display()))?;
+                sources.insert(name, text);
+            }
+            let samples = dir.join("samples.toml");
+            if samples.exists() {
+                samples_text = std::fs::read_to_string(&samples).with_context(|| format!("cannot read {}", samples.display()))?;
+            }
+        }
+        let samples: BTreeMap<String, Values> = toml::from_str(&samples_text).context("template samples are not a table of tables of strings")?;
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, text) in &sources {
+            env.add_template_owned(name.clone(), text.clone()).with_context(|| format!("template `{name}` does not parse"))?;
+        }
+        Ok(Templates { env, names: sources.into_keys().collect(), samples })
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn list(&self) -> Vec<TemplateInfo> {
+        self.names.iter().map(|name| TemplateInfo { name: name.clone(), variables: self.variables(name) }).collect()
+    }
+
+    fn variables(&self, name: &str) -> Vec<String> {
+        let template = self.env.get_template(name).expect("listed templates exist");
+        let mut vars: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        vars.sort();
+        vars
+    }
+
+    /// Renders `name`; every variable it uses must have a value, or the error names those missing.
+    pub fn render(&self, name: &str, values: &Values) -> Result<String, TemplateError> {
+        let template = self.env.get_template(name).map_err(|_| TemplateError::Unknown { name: name.to_string(), known: self.names.clone() })?;
+        let needed: BTreeSet<String> = template.undeclared_variables(false).into_iter().collect();
+        let missing: Vec<String> = needed.into_iter().filter(|v| !values.contains_key(v)).collect();
+        if !missing.is_empty() {
+            return Err(TemplateError::Missing { name: name.to_string(), missing });
+        }
+        template.render(values).map_err(|e| TemplateError::Broken { name: name.to_string(), reason: e.to_string() })
+    }
+
+    /// Renders `name` with its sample values; a variable without a sample shows as `[name]`.
+    pub fn render_sample(&self, name: &str) -> Result<String, TemplateError> {
+        if !self.names.iter().any(|n| n == name) {
+            return Err(TemplateError::Unknown { name: name.to_string(), known: self.names.clone() });
+        }
+        let mut values = self.samples.get(name).cloned().unwrap_or_default();
+        for var in self.variables(name) {
+            values.entry(var.clone()).or_insert_with(|| format!("[{var}]"));
+        }
+        self.render(name, &values)
+    }
+}
+
+fn template_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the templates directory {}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "j2") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                files.push((stem.to_string(), path.clone()));
+            }
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_templates_list_their_variables() {
+        let templates = Templates::load(None).unwrap();
+        let list = templates.list();
+        let names: Vec<&str> = list.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["p0-investigating", "p1-alert", "resolved"]);
+        assert_eq!(list[2].variables, ["affected", "root_cause"]);
+    }
+
+    #[test]
+    fn rendering_keeps_the_runbook_emoji_intact() {
+        let templates = Templates::load(None).unwrap();
+        insta::assert_snapshot!(templates.render_sample("p0-investigating").unwrap(), @r"
+        🚨 INVESTIGATING: We are currently experiencing issues with our authentication system.
+        New user signups and logins may be affected. We are actively investigating and will
+        provide updates every 15 minutes.
+        ETA for resolution: 30 minutes
+        ");
+        assert!(templates.render_sample("resolved").unwrap().starts_with("✅ RESOLVED"));
+    }
+
+    #[test]
+    fn a_missing_variable_is_named_not_left_empty() {
+        let templates = Templates::load(None).unwrap();
+        let values = Values::from([("affected".to_string(), "login".to_string())]);
+        let err = templates.render("resolved", &values).unwrap_err();
+        assert_eq!(err.to_string(), "template `resolved` needs root_cause: no value was given");
+    }
+
+    #[test]
+    fn an_unknown_name_lists_the_known_ones() {
+        let templates = Templates::load(None).unwrap();
+        let err = templates.render_sample("p9").unwrap_err();
+        assert_eq!(err.to_string(), "there is no template `p9`; the templates are p0-investigating, p1-alert, resolved");
+    }
+
+    #[test]
+    fn a_configured_directory_overrides_and_adds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("resolved.j2"), "Fixed: {{ root_cause }}").unwrap();
+        std::fs::write(dir.path().join("all-clear.j2"), "All clear at {{ time }}").unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        assert_eq!(templates.names(), ["all-clear", "p0-investigating", "p1-alert", "resolved"]);
+        assert_eq!(templates.render_sample("resolved").unwrap(), "Fixed: An expired signing key was rotated; sessions are being issued again.");
+        assert_eq!(templates.render_sample("all-clear").unwrap(), "All clear at [time]");
+    }
+}

@@ -1,0 +1,81 @@
+//! The end-to-end harness: a simulated platform on 127.0.0.1, a core over a real store, and the
+//! shell adapter driven line by line, as a person would.
+
+use bellhop::config::default_shell_users;
+use bellhop::shell::{virtual_start, Shell};
+use bellhop::simulated::{Script, SimulatedPlatform};
+use bellhop_commands::health::HealthSettings;
+use bellhop_commands::store::Store;
+use bellhop_commands::templates::Templates;
+use bellhop_commands::{Core, ManualClock};
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const KEY: &str = "test-anon-key";
+
+/// Health settings for a platform at `url` with `functions`, short timeouts, no database.
+pub fn settings(url: &str, functions: &[&str]) -> HealthSettings {
+    HealthSettings {
+        frontend_url: Some(url.to_string()),
+        supabase_url: Some(url.to_string()),
+        anon_key: Some(SecretString::from(KEY)),
+        db_url: None,
+        functions: functions.iter().map(|f| f.to_string()).collect(),
+        rest_table: "plans".into(),
+        timeout: Duration::from_millis(1500),
+        slow_after: Duration::from_millis(400),
+    }
+}
+
+pub async fn platform(script: Script) -> SimulatedPlatform {
+    SimulatedPlatform::start(script).await.expect("the simulated platform starts on 127.0.0.1")
+}
+
+/// A whole bellhop behind the shell adapter, with a SQLite store in a temporary directory
+/// and the virtual clock.
+pub struct ShellSession {
+    pub shell: Shell<Vec<u8>>,
+    pub core: Arc<Core>,
+    pub clock: Arc<ManualClock>,
+    printed: usize,
+    _dir: tempfile::TempDir,
+}
+
+impl ShellSession {
+    pub async fn start(health: HealthSettings) -> ShellSession {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Store::connect(&format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())).await.expect("the store opens");
+        store.migrate().await.expect("the store migrates");
+        let clock = Arc::new(ManualClock::new(virtual_start()));
+        let core = Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock.clone()).expect("the core builds"));
+        let shell = Shell::new(core.clone(), default_shell_users(), Some(clock.clone()), Vec::new());
+        ShellSession { shell, core, clock, printed: 0, _dir: dir }
+    }
+
+    /// Types `line`; returns what the shell printed in answer.
+    pub async fn type_line(&mut self, line: &str) -> String {
+        self.shell.line(line).await.expect("writing to memory cannot fail");
+        self.take_output()
+    }
+
+    /// Types every line of `script`, returning a transcript: each line, then what it printed.
+    pub async fn conversation(&mut self, script: &str) -> String {
+        let mut transcript = String::new();
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            transcript.push_str(&format!("> {line}\n"));
+            transcript.push_str(&self.type_line(line).await);
+        }
+        transcript
+    }
+
+    fn take_output(&mut self) -> String {
+        let output = String::from_utf8_lossy(&self.shell_output()[self.printed..]).into_owned();
+        self.printed = self.shell_output().len();
+        output
+    }
+
+    fn shell_output(&self) -> &[u8] {
+        self.shell.output()
+    }
+}
