@@ -145,7 +145,8 @@ impl Reader {
         }
         let store_url = self.text("BELLHOP_DATABASE_URL").unwrap_or_else(|| DEFAULT_STORE_URL.to_string());
         if !(store_url.starts_with("sqlite:") || store_url.starts_with("postgres://") || store_url.starts_with("postgresql://")) {
-            self.problems.push("BELLHOP_DATABASE_URL must start with sqlite: (a file) or postgres:// (a server); e.g. sqlite:bellhop.sqlite".into());
+            self.problems
+                .push("BELLHOP_DATABASE_URL must start with sqlite: (a file) or postgres:// (a server); e.g. sqlite:bellhop.sqlite".into());
         }
         Config {
             health,
@@ -294,8 +295,10 @@ pub fn default_shell_users() -> Vec<Actor> {
 }
 
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(vec![format!("cannot read the config file {}: {e}", path.display())]))?;
-    text.parse::<toml::Table>().map_err(|e| ConfigError(vec![format!("the config file {} is not valid TOML: {}", path.display(), e.message())]))
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ConfigError(vec![format!("cannot read the config file {}: {e}", path.display())]))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError(vec![format!("the config file {} is not valid TOML: {}", path.display(), e.message())]))
 }
 
 fn toml_text(item: &toml::Value) -> Option<String> {

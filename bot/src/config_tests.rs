@@ -30,7 +30,8 @@ fn environment_overrides_the_file() {
 
 #[test]
 fn every_problem_names_its_key_and_fix() {
-    let found = problems("colour = \"red\"", &[("BELLHOP_PROBE_TIMEOUT", "ten"), ("FRONTEND_URL", "example.com"), ("DISCORD_GUILD_ID", "abc")]);
+    let found =
+        problems("colour = \"red\"", &[("BELLHOP_PROBE_TIMEOUT", "ten"), ("FRONTEND_URL", "example.com"), ("DISCORD_GUILD_ID", "abc")]);
     assert_eq!(
         found,
         [
@@ -66,4 +67,17 @@ fn shell_users_come_from_the_file() {
     assert!(config.shell_users[1].has(Role::Approver));
     let found = problems("[shell.users]\nzoe = [\"owner\"]\n", &[]);
     assert_eq!(found, ["`shell.users.zoe` in the config file: unknown role `owner`; the roles are responder, approver, admin"]);
+}
+
+#[test]
+fn the_example_files_are_valid_and_name_every_key() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config = Config::load(Some(&root.join("bellhop.example.toml")), &HashMap::new()).unwrap();
+    assert_eq!(config.health.functions, RUNBOOK_FUNCTIONS);
+    let example_toml = std::fs::read_to_string(root.join("bellhop.example.toml")).unwrap();
+    let example_env = std::fs::read_to_string(root.join(".env.example")).unwrap();
+    for key in KEYS {
+        assert!(example_env.contains(&format!("{}=", key.env)), ".env.example lists {}", key.env);
+        assert!(example_toml.contains(&format!("{} =", key.toml)), "bellhop.example.toml lists {}", key.toml);
+    }
 }

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,13 +20,15 @@ pub struct Behaviour {
     pub delay: Duration,
     /// Never answers (the client times out).
     pub hang: bool,
-    /// With this probability, answers 500 `WORKER_ERROR` instead.
-    pub failure_rate: f64,
+    /// Answers 500 `WORKER_ERROR` to the first call and every n-th after it: a failure rate
+    /// that is the same on every run, and shows on the demo's first `/health`.
+    pub fail_every: Option<u64>,
+    calls: Arc<AtomicU64>,
 }
 
 impl Behaviour {
     pub fn ok() -> Self {
-        Behaviour { status: 200, sb_error_code: None, delay: Duration::ZERO, hang: false, failure_rate: 0.0 }
+        Behaviour { status: 200, sb_error_code: None, delay: Duration::ZERO, hang: false, fail_every: None, calls: Arc::default() }
     }
 
     pub fn status(status: u16) -> Self {
@@ -45,9 +48,15 @@ impl Behaviour {
         self
     }
 
+    /// Fails about `failure_rate` of the calls, deterministically (see `fail_every`).
     pub fn flaky(mut self, failure_rate: f64) -> Self {
-        self.failure_rate = failure_rate;
+        self.fail_every = Some((1.0 / failure_rate.clamp(0.01, 1.0)).round() as u64);
         self
+    }
+
+    fn fails_now(&self) -> bool {
+        let call = self.calls.fetch_add(1, Ordering::Relaxed);
+        self.fail_every.is_some_and(|every| call.is_multiple_of(every))
     }
 }
 
@@ -77,9 +86,7 @@ impl Script {
 
     /// The demo's platform: `invite-user` fails about 15% of the time, `trial-signup` is slow.
     pub fn demo(api_key: &str, slow: Duration) -> Self {
-        Script::new(api_key)
-            .with("invite-user", Behaviour::ok().flaky(0.15))
-            .with("trial-signup", Behaviour::ok().delayed(slow))
+        Script::new(api_key).with("invite-user", Behaviour::ok().flaky(0.15)).with("trial-signup", Behaviour::ok().delayed(slow))
     }
 }
 
@@ -158,11 +165,8 @@ async fn answer(script: &Script, endpoint: &str) -> Response {
         std::future::pending::<()>().await;
     }
     tokio::time::sleep(behaviour.delay).await;
-    let (status, code) = if behaviour.failure_rate > 0.0 && fastrand::f64() < behaviour.failure_rate {
-        (500, Some("WORKER_ERROR"))
-    } else {
-        (behaviour.status, behaviour.sb_error_code.as_deref())
-    };
+    let (status, code) =
+        if behaviour.fails_now() { (500, Some("WORKER_ERROR")) } else { (behaviour.status, behaviour.sb_error_code.as_deref()) };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(serde_json::json!({ "endpoint": endpoint }))).into_response();
     if let Some(code) = code.and_then(|c| c.parse().ok()) {

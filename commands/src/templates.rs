@@ -40,8 +40,7 @@ pub struct Templates {
 impl Templates {
     /// The shipped templates, with files `NAME.j2` from `dir` taking precedence.
     pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
-        let mut sources: BTreeMap<String, String> =
-            EMBEDDED.iter().map(|(name, text)| (name.to_string(), text.to_string())).collect();
+        let mut sources: BTreeMap<String, String> = EMBEDDED.iter().map(|(name, text)| (name.to_string(), text.to_string())).collect();
         let mut samples_text = EMBEDDED_SAMPLES.to_string();
         if let Some(dir) = dir {
             for (name, path) in template_files(dir)? {
@@ -53,7 +52,8 @@ impl Templates {
                 samples_text = std::fs::read_to_string(&samples).with_context(|| format!("cannot read {}", samples.display()))?;
             }
         }
-        let samples: BTreeMap<String, Values> = toml::from_str(&samples_text).context("template samples are not a table of tables of strings")?;
+        let samples: BTreeMap<String, Values> =
+            toml::from_str(&samples_text).context("template samples are not a table of tables of strings")?;
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         for (name, text) in &sources {
@@ -79,7 +79,8 @@ impl Templates {
 
     /// Renders `name`; every variable it uses must have a value, or the error names those missing.
     pub fn render(&self, name: &str, values: &Values) -> Result<String, TemplateError> {
-        let template = self.env.get_template(name).map_err(|_| TemplateError::Unknown { name: name.to_string(), known: self.names.clone() })?;
+        let template =
+            self.env.get_template(name).map_err(|_| TemplateError::Unknown { name: name.to_string(), known: self.names.clone() })?;
         let needed: BTreeSet<String> = template.undeclared_variables(false).into_iter().collect();
         let missing: Vec<String> = needed.into_iter().filter(|v| !values.contains_key(v)).collect();
         if !missing.is_empty() {
@@ -162,7 +163,10 @@ mod tests {
         std::fs::write(dir.path().join("all-clear.j2"), "All clear at {{ time }}").unwrap();
         let templates = Templates::load(Some(dir.path())).unwrap();
         assert_eq!(templates.names(), ["all-clear", "p0-investigating", "p1-alert", "resolved"]);
-        assert_eq!(templates.render_sample("resolved").unwrap(), "Fixed: An expired signing key was rotated; sessions are being issued again.");
+        assert_eq!(
+            templates.render_sample("resolved").unwrap(),
+            "Fixed: An expired signing key was rotated; sessions are being issued again."
+        );
         assert_eq!(templates.render_sample("all-clear").unwrap(), "All clear at [time]");
     }
 }

@@ -55,7 +55,7 @@ impl ShellSession {
 
     /// Types `line`; returns what the shell printed in answer.
     pub async fn type_line(&mut self, line: &str) -> String {
-        self.shell.line(line).await.expect("writing to memory cannot fail");
+        let _quit = self.shell.line(line).await.expect("writing to memory cannot fail");
         self.take_output()
     }
 

@@ -68,7 +68,8 @@ async fn store_contract(store: Store) {
     assert_eq!(store.migrate().await.unwrap(), 0, "a second migrate applies nothing");
     let at = chrono::DateTime::from_timestamp_millis(1_767_600_000_123).unwrap();
     for (n, command) in ["/health", "/template show name:'; DROP TABLE audit; --", "/health 🚨"].iter().enumerate() {
-        let entry = AuditEntry { at, actor_id: format!("u{n}"), actor_name: "ålice".into(), command: command.to_string(), outcome: "ok".into() };
+        let entry =
+            AuditEntry { at, actor_id: format!("u{n}"), actor_name: "ålice".into(), command: command.to_string(), outcome: "ok".into() };
         store.record_audit(&entry).await.unwrap();
     }
     let recent = store.recent_audit(2).await.unwrap();

@@ -8,9 +8,17 @@ pub enum Line {
     Nothing,
     Meta(Meta),
     /// `[@user] /command words name:value …`
-    Command { user: Option<String>, invocation: Invocation },
+    Command {
+        user: Option<String>,
+        invocation: Invocation,
+    },
     /// `[@user] react N emoji` or `unreact N emoji`
-    Reaction { user: Option<String>, message: u64, emoji: String, added: bool },
+    Reaction {
+        user: Option<String>,
+        message: u64,
+        emoji: String,
+        added: bool,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -56,9 +64,9 @@ fn parse_meta(meta: &str) -> Result<Meta, String> {
         (Some("help"), None) => Ok(Meta::Help),
         (Some("users"), None) => Ok(Meta::Users),
         (Some("quit" | "q" | "exit"), None) => Ok(Meta::Quit),
-        (Some("advance"), Some(by)) => humantime::parse_duration(by)
-            .map(Meta::Advance)
-            .map_err(|_| format!("`{by}` is not a duration; try :advance 16m")),
+        (Some("advance"), Some(by)) => {
+            humantime::parse_duration(by).map(Meta::Advance).map_err(|_| format!("`{by}` is not a duration; try :advance 16m"))
+        }
         (Some("advance"), None) => Err("say how far: :advance 16m".into()),
         _ => Err(format!("unknown :{meta}; the meta commands are :help, :users, :advance, :quit")),
     }
@@ -71,7 +79,10 @@ pub fn parse_command(text: &str) -> Result<Invocation, String> {
         match token {
             Token::Word(word) if invocation.options.is_empty() => invocation.path.push(word),
             Token::Word(word) => {
-                return Err(format!("`{}` comes after the options; write options as name:value", bellhop_commands::text::ellipsize(&word, 40)));
+                return Err(format!(
+                    "`{}` comes after the options; write options as name:value",
+                    bellhop_commands::text::ellipsize(&word, 40)
+                ));
             }
             Token::Option(name, value) => invocation.options.push((name, value)),
         }
@@ -129,7 +140,10 @@ mod tests {
 
     #[test]
     fn reactions_and_meta() {
-        assert_eq!(parse_line("@bob react 3 ✅").unwrap(), Line::Reaction { user: Some("bob".into()), message: 3, emoji: "✅".into(), added: true });
+        assert_eq!(
+            parse_line("@bob react 3 ✅").unwrap(),
+            Line::Reaction { user: Some("bob".into()), message: 3, emoji: "✅".into(), added: true }
+        );
         assert_eq!(parse_line(":advance 16m").unwrap(), Line::Meta(Meta::Advance(Duration::from_secs(960))));
         assert_eq!(parse_line("  # a comment").unwrap(), Line::Nothing);
     }

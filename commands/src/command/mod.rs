@@ -70,10 +70,7 @@ impl Command {
             };
             let length = value.chars().count();
             if length > option_spec.max_len {
-                return Err(UserError::new(format!(
-                    "`{option}:` is too long ({length} characters; at most {}).",
-                    option_spec.max_len
-                )));
+                return Err(UserError::new(format!("`{option}:` is too long ({length} characters; at most {}).", option_spec.max_len)));
             }
             if args.insert(option.as_str(), value.trim()).is_some() {
                 return Err(UserError::new(format!("`{option}:` is given twice; give it once.")));
@@ -81,7 +78,12 @@ impl Command {
         }
         for required in spec.options.iter().filter(|o| o.required) {
             if args.get(required.name).is_none_or(|v| v.is_empty()) {
-                return Err(UserError::new(format!("`/{name}` needs `{}:` ({}). Usage: {}", required.name, required.description.to_lowercase(), spec.usage())));
+                return Err(UserError::new(format!(
+                    "`/{name}` needs `{}:` ({}). Usage: {}",
+                    required.name,
+                    required.description.to_lowercase(),
+                    spec.usage()
+                )));
             }
         }
         let text = |key: &str| args.get(key).map(|v| v.to_string()).unwrap_or_default();
@@ -106,7 +108,11 @@ fn unknown_command(name: &str) -> UserError {
     } else if !subcommands.is_empty() && !name.contains(' ') {
         UserError::new(format!("`/{group}` needs a subcommand: {}.", subcommands.join(", ")))
     } else if !subcommands.is_empty() {
-        UserError::new(format!("`/{group}` has no subcommand {}; try {}.", quote(name.trim_start_matches(group).trim()), subcommands.join(", ")))
+        UserError::new(format!(
+            "`/{group}` has no subcommand {}; try {}.",
+            quote(name.trim_start_matches(group).trim()),
+            subcommands.join(", ")
+        ))
     } else {
         UserError::new(format!("There is no command {}; /help lists them all.", quote(&format!("/{name}"))))
     }
@@ -141,8 +147,14 @@ mod tests {
         assert_eq!(parse("healthz", &[]).unwrap_err(), "There is no command `/healthz`; /help lists them all.");
         assert_eq!(parse("template show p1-alert", &[]).unwrap_err(), "Options are written name:value. Usage: /template show name:…");
         assert_eq!(parse("template", &[]).unwrap_err(), "`/template` needs a subcommand: list, show.");
-        assert_eq!(parse("template show", &[]).unwrap_err(), "`/template show` needs `name:` (template name). Usage: /template show name:…");
-        assert_eq!(parse("template show", &[("name", "  ")]).unwrap_err(), "`/template show` needs `name:` (template name). Usage: /template show name:…");
+        assert_eq!(
+            parse("template show", &[]).unwrap_err(),
+            "`/template show` needs `name:` (template name). Usage: /template show name:…"
+        );
+        assert_eq!(
+            parse("template show", &[("name", "  ")]).unwrap_err(),
+            "`/template show` needs `name:` (template name). Usage: /template show name:…"
+        );
         assert_eq!(parse("template show", &[("nme", "x")]).unwrap_err(), "`/template show` has no option `nme`; its options are name.");
         assert_eq!(parse("health", &[("verbose", "yes")]).unwrap_err(), "`/health` takes no options, but `verbose` was given.");
         let huge = "x".repeat(10_000);

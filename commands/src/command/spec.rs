@@ -55,11 +55,8 @@ impl CommandSpec {
     }
 
     pub fn usage(&self) -> String {
-        let options: Vec<String> = self
-            .options
-            .iter()
-            .map(|o| if o.required { format!("{}:…", o.name) } else { format!("[{}:…]", o.name) })
-            .collect();
+        let options: Vec<String> =
+            self.options.iter().map(|o| if o.required { format!("{}:…", o.name) } else { format!("[{}:…]", o.name) }).collect();
         [format!("/{}", self.name)].into_iter().chain(options).collect::<Vec<_>>().join(" ")
     }
 }
@@ -92,8 +89,5 @@ pub fn find(name: &str) -> Option<&'static CommandSpec> {
 
 /// Subcommands of a group such as `template`.
 pub fn subcommands(group: &str) -> Vec<&'static str> {
-    SPECS
-        .iter()
-        .filter_map(|s| s.name.strip_prefix(group).and_then(|rest| rest.strip_prefix(' ')))
-        .collect()
+    SPECS.iter().filter_map(|s| s.name.strip_prefix(group).and_then(|rest| rest.strip_prefix(' '))).collect()
 }

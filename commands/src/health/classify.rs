@@ -21,9 +21,7 @@ pub fn classify_http(kind: TargetKind, status: u16, sb_error_code: Option<&str>)
         TargetKind::Auth | TargetKind::Rest if status == 401 || status == 403 => {
             (Status::Misconfigured, format!("HTTP {status}: the key was refused, check SUPABASE_ANON_KEY"))
         }
-        TargetKind::Rest if status == 404 => {
-            (Status::Misconfigured, "HTTP 404: table not found, check BELLHOP_REST_TABLE".to_string())
-        }
+        TargetKind::Rest if status == 404 => (Status::Misconfigured, "HTTP 404: table not found, check BELLHOP_REST_TABLE".to_string()),
         _ if (200..300).contains(&status) => (Status::Up, format!("HTTP {status}")),
         _ => (Status::Down, format!("HTTP {status}")),
     }

@@ -9,7 +9,11 @@ use std::time::Duration;
 
 pub(super) async fn probe(url: &SecretString, timeout: Duration) -> Outcome {
     let Ok(options) = PgConnectOptions::from_str(url.expose_secret()) else {
-        return Outcome { status: Status::Misconfigured, http_status: None, detail: "SUPABASE_DB_URL is not a valid postgres:// URL".into() };
+        return Outcome {
+            status: Status::Misconfigured,
+            http_status: None,
+            detail: "SUPABASE_DB_URL is not a valid postgres:// URL".into(),
+        };
     };
     let options = options.application_name("bellhop-probe").disable_statement_logging();
     let attempt = async {
@@ -31,7 +35,11 @@ fn failure(error: &sqlx::Error) -> Outcome {
         sqlx::Error::Io(_) => "connection failed".to_string(),
         sqlx::Error::Tls(_) => "TLS handshake failed".to_string(),
         sqlx::Error::Database(db) if db.code().as_deref() == Some("28P01") || db.code().as_deref() == Some("28000") => {
-            return Outcome { status: Status::Misconfigured, http_status: None, detail: "the database refused bellhop's credentials".into() };
+            return Outcome {
+                status: Status::Misconfigured,
+                http_status: None,
+                detail: "the database refused bellhop's credentials".into(),
+            };
         }
         sqlx::Error::Database(db) => format!("database error {}", db.code().unwrap_or_default()),
         _ => "database unreachable".to_string(),

@@ -116,9 +116,7 @@ impl HealthChecker {
             TargetProbe::Skipped { reason } => {
                 return target.result(Status::Skipped, None, None, reason.clone());
             }
-            TargetProbe::Http(request) => {
-                tokio::time::timeout(timeout, http::probe(&self.client, target.kind, request)).await
-            }
+            TargetProbe::Http(request) => tokio::time::timeout(timeout, http::probe(&self.client, target.kind, request)).await,
             TargetProbe::Database { url } => tokio::time::timeout(timeout, database::probe(url, timeout)).await,
         };
         let latency = started.elapsed();

@@ -20,8 +20,7 @@ pub struct HealthSettings {
 }
 
 /// The runbook's five critical edge functions.
-pub const RUNBOOK_FUNCTIONS: [&str; 5] =
-    ["create-tenant-and-owner", "invite-user", "delete-user", "trial-signup", "suspend-user"];
+pub const RUNBOOK_FUNCTIONS: [&str; 5] = ["create-tenant-and-owner", "invite-user", "delete-user", "trial-signup", "suspend-user"];
 
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -85,11 +84,9 @@ impl HealthSettings {
 
     fn frontend(&self) -> Target {
         let probe = match &self.frontend_url {
-            Some(url) => TargetProbe::Http(HttpRequest {
-                post_json: false,
-                url: format!("{}/health", url.trim_end_matches('/')),
-                api_key: None,
-            }),
+            Some(url) => {
+                TargetProbe::Http(HttpRequest { post_json: false, url: format!("{}/health", url.trim_end_matches('/')), api_key: None })
+            }
             None => skipped("FRONTEND_URL is not set"),
         };
         Target { name: "frontend".into(), kind: TargetKind::Frontend, probe }

@@ -1,0 +1,143 @@
+//! The `bellhop` binary as cron and a new user run it: exit codes, JSON, config errors, secrets.
+
+use bellhop::simulated::{Behaviour, Script, SimulatedPlatform};
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const KEY: &str = "cli-test-anon-key-0123456789";
+
+/// The binary in an empty directory (no `.env`, no `bellhop.toml`) with only `vars` set.
+fn bellhop(args: &[&str], vars: &[(String, String)], stdin: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("BELLHOP_DATABASE_URL", format!("sqlite:{}", dir.path().join("store.sqlite").display()))
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the bellhop binary starts");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `bellhop check` against a simulated platform that follows `script`.
+async fn check_against(script: Script, args: &'static [&'static str]) -> Output {
+    let platform = SimulatedPlatform::start(script).await.unwrap();
+    let url = platform.url();
+    let vars = vars(&[
+        ("FRONTEND_URL", &url),
+        ("SUPABASE_URL", &url),
+        ("SUPABASE_ANON_KEY", KEY),
+        ("BELLHOP_FUNCTIONS", "invite-user,trial-signup"),
+        ("BELLHOP_SLOW_AFTER", "300ms"),
+        ("BELLHOP_PROBE_TIMEOUT", "2s"),
+    ]);
+    let output = tokio::task::spawn_blocking(move || bellhop(args, &vars, "")).await.unwrap();
+    drop(platform);
+    output
+}
+
+#[tokio::test]
+async fn check_exits_0_when_everything_is_up() {
+    let output = check_against(Script::new(KEY), &["check"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("invite-user") && stdout.contains("trial-signup"), "{stdout}");
+    assert!(!stdout.contains(KEY) && !text(&output.stderr).contains(KEY));
+}
+
+#[tokio::test]
+async fn check_json_reports_each_target_and_exits_1_when_one_is_down() {
+    let script = Script::new(KEY)
+        .with("invite-user", Behaviour::error_code(546, "WORKER_LIMIT"))
+        .with("trial-signup", Behaviour::ok().delayed(Duration::from_millis(500)));
+    let output = check_against(script, &["check", "--json"]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");
+    assert_eq!(report["healthy"], false);
+    let targets = report["targets"].as_array().unwrap();
+    let summary: Vec<String> = targets.iter().map(|t| format!("{} {} {}", t["name"], t["kind"], t["status"])).collect();
+    for wanted in [
+        r#""invite-user" "function" "down""#,
+        r#""trial-signup" "function" "slow""#,
+        r#""frontend" "frontend" "up""#,
+        r#""auth" "auth" "up""#,
+        r#""database" "database" "skipped""#,
+    ] {
+        assert!(summary.iter().any(|s| s == wanted), "{wanted} missing from {summary:?}");
+    }
+    let invite = targets.iter().find(|t| t["name"] == "invite-user").unwrap();
+    assert_eq!(invite["http_status"], 546);
+    assert!(invite["latency_ms"].as_u64().is_some());
+    let slow = targets.iter().find(|t| t["name"] == "trial-signup").unwrap();
+    assert!(slow["latency_ms"].as_u64().unwrap() >= 500);
+}
+
+#[tokio::test]
+async fn a_refused_key_exits_1_and_says_misconfigured() {
+    let output = check_against(Script::new("the-platform-wants-another-key"), &["check", "--json"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let invite = report["targets"].as_array().unwrap().iter().find(|t| t["name"] == "invite-user").unwrap();
+    assert_eq!(invite["status"], "misconfigured");
+    assert!(!text(&output.stdout).contains(KEY));
+}
+
+#[test]
+fn a_wrong_value_names_the_key_and_exits_2_without_showing_secrets() {
+    let output = bellhop(
+        &["check"],
+        &vars(&[
+            ("SUPABASE_URL", "not a url"),
+            ("SUPABASE_ANON_KEY", KEY),
+            ("SUPABASE_DB_URL", "mysql://admin:hunter2-secret@db.example.com/prod"),
+            ("BELLHOP_PROBE_TIMEOUT", "soon"),
+        ]),
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    for key in ["SUPABASE_URL", "SUPABASE_DB_URL", "BELLHOP_PROBE_TIMEOUT"] {
+        assert!(stderr.contains(key), "{key} is named in: {stderr}");
+    }
+    assert!(!stderr.contains("hunter2-secret") && !stderr.contains(KEY), "no secret in: {stderr}");
+}
+
+#[test]
+fn no_target_at_all_is_a_config_error() {
+    let output = bellhop(&["check"], &[], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("no target is configured"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn demo_runs_a_script_from_stdin_with_no_account() {
+    let output = bellhop(&["demo"], &[], "/health\n/template list\n:quit\n");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("#1 [#ops] Health:"), "{stdout}");
+    let line = |name: &str| stdout.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_default().to_string();
+    assert!(line("trial-signup").contains("🟡 slow"), "the slow function is called out: {stdout}");
+    assert!(line("invite-user").contains("🔴 down"), "the failing function is called out: {stdout}");
+    assert!(stdout.contains("p0-investigating"), "{stdout}");
+}
+
+#[test]
+fn migrate_creates_the_sqlite_store() {
+    let output = bellhop(&["migrate"], &[], "");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("up to date"));
+}
