@@ -4,6 +4,7 @@
 //! [`Core::handle`] with the [`Actor`] who typed it, and render the [`Reply`] they get back.
 
 pub mod actor;
+pub mod chat_port;
 pub mod clock;
 pub mod command;
 mod core;
@@ -15,8 +16,9 @@ pub mod templates;
 pub mod text;
 
 pub use crate::actor::{Actor, Role};
+pub use crate::chat_port::{ChatPort, Delivered, Place};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::command::{Command, Invocation};
 pub use crate::core::Core;
 pub use crate::error::{CommandError, UserError};
-pub use crate::post::{Field, Post, Reply, Tone, Visibility};
+pub use crate::post::{ChannelName, Destination, Field, Outgoing, Post, Reply, Tone, Visibility};

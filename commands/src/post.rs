@@ -1,7 +1,10 @@
 //! A chat-neutral message: what bellhop says, before an adapter turns it into an embed or text.
 
+use serde::{Deserialize, Serialize};
+
 /// How a post should look at a glance; adapters map it to a colour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tone {
     Good,
     Warning,
@@ -9,7 +12,7 @@ pub enum Tone {
     Info,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     pub name: String,
     pub value: String,
@@ -17,7 +20,7 @@ pub struct Field {
 
 /// A message. `pings` is the only way a post mentions anyone: adapters allow exactly these
 /// mentions and nothing that appears in the text, so user-supplied `@everyone` never pings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Post {
     pub title: String,
     pub body: String,
@@ -27,7 +30,8 @@ pub struct Post {
 }
 
 /// Someone bellhop itself decided to page (a configured role), never derived from user text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ping {
     Role { id: String, name: String },
 }
@@ -75,4 +79,46 @@ impl Reply {
     pub fn invoker(post: Post) -> Self {
         Reply { post, visibility: Visibility::Invoker }
     }
+}
+
+/// Where a post the core makes on its own (not a reply) goes. Adapters map these to their
+/// channels: in Discord, configured channel ids and one thread per incident; in the shell,
+/// `#incidents`, `#status-updates`, `#inc-N`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Destination {
+    /// The configured channel of that name.
+    Channel { channel: ChannelName },
+    /// The incident's own place (a Discord thread). `open` is set on the kickoff post, which
+    /// creates the place; the adapter then binds its channel key to the incident.
+    Incident { id: i64, title: String, open: bool },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelName {
+    /// Where incidents are announced and their threads live.
+    Incidents,
+    /// Ready-to-copy status page texts.
+    StatusUpdates,
+    /// Alerts, maintenance notices and anything else for the on-call team.
+    Ops,
+}
+
+impl ChannelName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelName::Incidents => "incidents",
+            ChannelName::StatusUpdates => "status-updates",
+            ChannelName::Ops => "ops",
+        }
+    }
+}
+
+/// A post waiting in the store's outbox until an adapter delivers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub id: i64,
+    pub destination: Destination,
+    pub post: Post,
 }
