@@ -22,11 +22,19 @@ pub(crate) use template_show::template_show;
 pub struct Invocation {
     pub path: Vec<String>,
     pub options: Vec<(String, String)>,
+    /// The adapter's key of the channel it was typed in (a Discord channel or thread id, a shell
+    /// channel name): inside an incident's place, the incident is implied.
+    pub channel: Option<String>,
 }
 
 impl Invocation {
     pub fn new(path: &str) -> Self {
-        Invocation { path: path.split_whitespace().map(str::to_string).collect(), options: Vec::new() }
+        Invocation { path: path.split_whitespace().map(str::to_string).collect(), options: Vec::new(), channel: None }
+    }
+
+    pub fn in_channel(mut self, key: impl Into<String>) -> Self {
+        self.channel = Some(key.into());
+        self
     }
 
     pub fn option(mut self, name: &str, value: impl Into<String>) -> Self {
