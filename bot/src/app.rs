@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
     let store = open_store(config).await?;
     let templates = Templates::load(config.templates_dir.as_deref()).context("cannot load the templates")?;
-    Core::new(config.health.clone(), templates, store, clock)
+    Ok(Core::new(config.health.clone(), templates, store, clock)?.with_incident_settings(config.incidents.clone()))
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {

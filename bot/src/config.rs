@@ -1,7 +1,10 @@
 //! bellhop's configuration, read once at start: defaults, then the TOML file, then the environment.
 //! Every problem is reported at once, naming the key, what is wrong and how to fix it.
 
+mod incidents;
+
 use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
+use bellhop_commands::incident::IncidentSettings;
 use bellhop_commands::{Actor, Role};
 use secrecy::SecretString;
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +31,11 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_SLOW_AFTER", toml: "slow_after", secret: false },
     Key { env: "BELLHOP_TEMPLATES_DIR", toml: "templates_dir", secret: false },
     Key { env: "BELLHOP_LOG_FORMAT", toml: "log_format", secret: false },
+    Key { env: "BELLHOP_PAGE_ONCALL", toml: "page_oncall", secret: false },
+    Key { env: "BELLHOP_PAGE_SYSADMIN", toml: "page_sysadmin", secret: false },
+    Key { env: "BELLHOP_PAGE_INFRA", toml: "page_infra", secret: false },
+    Key { env: "BELLHOP_ESCALATE_AFTER", toml: "escalate_after", secret: false },
+    Key { env: "BELLHOP_UPDATE_EVERY", toml: "update_every", secret: false },
     Key { env: "DISCORD_TOKEN", toml: "discord_token", secret: true },
     Key { env: "DISCORD_GUILD_ID", toml: "discord_guild_id", secret: false },
 ];
@@ -52,6 +60,8 @@ pub struct Config {
     pub discord_guild_id: Option<u64>,
     /// The people of `bellhop shell`, in the order they are listed.
     pub shell_users: Vec<Actor>,
+    /// Who is paged and how the runbook's clock runs.
+    pub incidents: IncidentSettings,
 }
 
 /// Everything wrong with a configuration, one line per problem.
@@ -156,6 +166,7 @@ impl Reader {
             discord_token: self.text("DISCORD_TOKEN").map(SecretString::from),
             discord_guild_id: self.guild_id(),
             shell_users: self.shell_users(table.get("shell")),
+            incidents: self.incident_settings(),
         }
     }
 

@@ -27,6 +27,7 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path) -> Config {
         discord_token: None,
         discord_guild_id: None,
         shell_users: default_shell_users(),
+        incidents: Default::default(),
     }
 }
 

@@ -154,7 +154,13 @@ async fn shell(config: &Config, virtual_clock: bool, banner: Option<String>) -> 
     if let Some(banner) = banner {
         println!("{banner}");
     }
-    let mut shell = Shell::new(core, config.shell_users.clone(), manual, std::io::stdout());
+    let real_time = manual.is_none();
+    let mut shell = Shell::new(core.clone(), config.shell_users.clone(), manual, std::io::stdout());
+    // With the real clock, timers fire while nobody types; the virtual clock moves on :advance.
+    let _scheduler = real_time.then(|| {
+        let port: Arc<dyn bellhop_commands::ChatPort> = shell.printer().clone();
+        tokio::spawn(bellhop::scheduler::run(core, port, Arc::new(tokio::sync::Notify::new())))
+    });
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     loop {
         if interactive {

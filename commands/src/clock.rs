@@ -28,6 +28,10 @@ impl ManualClock {
         ManualClock { now: Mutex::new(start) }
     }
 
+    pub fn set(&self, to: DateTime<Utc>) {
+        *self.now.lock().expect("clock lock poisoned") = to;
+    }
+
     pub fn advance(&self, by: Duration) {
         *self.now.lock().expect("clock lock poisoned") += by;
     }

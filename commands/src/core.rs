@@ -5,21 +5,29 @@ use crate::clock::Clock;
 use crate::command::{self, Command, Invocation};
 use crate::error::CommandError;
 use crate::health::{HealthChecker, HealthSettings, Sweep};
+use crate::incident::IncidentSettings;
 use crate::post::{Post, Reply};
 use crate::store::{AuditEntry, Store};
 use crate::templates::Templates;
 use std::sync::Arc;
 
 pub struct Core {
-    health: HealthChecker,
-    templates: Templates,
-    store: Store,
-    clock: Arc<dyn Clock>,
+    pub(crate) health: HealthChecker,
+    pub(crate) templates: Templates,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) incidents: IncidentSettings,
 }
 
 impl Core {
     pub fn new(health: HealthSettings, templates: Templates, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        Ok(Core { health: HealthChecker::new(health)?, templates, store, clock })
+        Ok(Core { health: HealthChecker::new(health)?, templates, store, clock, incidents: IncidentSettings::default() })
+    }
+
+    /// Who is paged and how the runbook's clock runs (default: the runbook's own).
+    pub fn with_incident_settings(mut self, incidents: IncidentSettings) -> Self {
+        self.incidents = incidents;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -42,7 +50,7 @@ impl Core {
     /// Parses and runs what a person typed; every failure becomes a reply only they see.
     pub async fn handle(&self, actor: &Actor, invocation: &Invocation) -> Reply {
         let result = match Command::parse(invocation) {
-            Ok(command) => self.execute(actor, command).await,
+            Ok(command) => self.execute(actor, command, invocation.channel.as_deref()).await,
             Err(error) => Err(error.into()),
         };
         let (reply, outcome) = match result {
@@ -59,8 +67,8 @@ impl Core {
         reply
     }
 
-    /// Runs a parsed command for `actor`, after checking they may.
-    pub async fn execute(&self, actor: &Actor, command: Command) -> Result<Reply, CommandError> {
+    /// Runs a parsed command for `actor`, typed in `channel`, after checking they may.
+    pub async fn execute(&self, actor: &Actor, command: Command, channel: Option<&str>) -> Result<Reply, CommandError> {
         let spec = command.spec();
         if !spec.access.allows(actor) {
             return Err(CommandError::user(format!("`/{}` is for {}; ask an admin for the role.", spec.name, spec.access.describe())));
@@ -70,6 +78,8 @@ impl Core {
             Command::Health => command::health(&self.health).await,
             Command::TemplateList => Ok(command::template_list(&self.templates)),
             Command::TemplateShow { name } => command::template_show(&self.templates, &name),
+            Command::Incident(command) => crate::incident::run(self, actor, channel, command).await,
+            Command::Maintenance(command) => crate::maintenance::run(self, actor, command).await,
         }
     }
 

@@ -8,12 +8,16 @@ pub mod chat_port;
 pub mod clock;
 pub mod command;
 mod core;
+mod dispatch;
 pub mod error;
 pub mod health;
+pub mod incident;
+pub mod maintenance;
 pub mod post;
 pub mod store;
 pub mod templates;
 pub mod text;
+pub mod timers;
 
 pub use crate::actor::{Actor, Role};
 pub use crate::chat_port::{ChatPort, Delivered, Place};

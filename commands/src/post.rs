@@ -27,6 +27,15 @@ pub struct Post {
     pub fields: Vec<Field>,
     pub tone: Tone,
     pub pings: Vec<Ping>,
+    /// Files that go with the post (a postmortem skeleton).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub content: String,
 }
 
 /// Someone bellhop itself decided to page (a configured role), never derived from user text.
@@ -36,9 +45,18 @@ pub enum Ping {
     Role { id: String, name: String },
 }
 
+impl Ping {
+    /// How the ping reads in text: `@on-call`.
+    pub fn label(&self) -> String {
+        match self {
+            Ping::Role { name, .. } => format!("@{name}"),
+        }
+    }
+}
+
 impl Post {
     pub fn new(tone: Tone, title: impl Into<String>) -> Self {
-        Post { title: title.into(), body: String::new(), fields: Vec::new(), tone, pings: Vec::new() }
+        Post { title: title.into(), body: String::new(), fields: Vec::new(), tone, pings: Vec::new(), attachments: Vec::new() }
     }
 
     pub fn body(mut self, body: impl Into<String>) -> Self {
@@ -48,6 +66,16 @@ impl Post {
 
     pub fn field(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.fields.push(Field { name: name.into(), value: value.into() });
+        self
+    }
+
+    pub fn ping(mut self, ping: Ping) -> Self {
+        self.pings.push(ping);
+        self
+    }
+
+    pub fn attach(mut self, filename: impl Into<String>, content: impl Into<String>) -> Self {
+        self.attachments.push(Attachment { filename: filename.into(), content: content.into() });
         self
     }
 

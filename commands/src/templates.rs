@@ -5,15 +5,23 @@ use minijinja::{Environment, UndefinedBehavior};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const EMBEDDED: [(&str, &str); 3] = [
+const EMBEDDED: [(&str, &str); 7] = [
     ("p0-investigating", include_str!("../../templates/p0-investigating.j2")),
     ("p1-alert", include_str!("../../templates/p1-alert.j2")),
     ("resolved", include_str!("../../templates/resolved.j2")),
+    ("maintenance-scheduled", include_str!("../../templates/maintenance-scheduled.j2")),
+    ("maintenance-emergency", include_str!("../../templates/maintenance-emergency.j2")),
+    ("maintenance-started", include_str!("../../templates/maintenance-started.j2")),
+    ("maintenance-completed", include_str!("../../templates/maintenance-completed.j2")),
 ];
 const EMBEDDED_SAMPLES: &str = include_str!("../../templates/samples.toml");
 
 /// Values to fill a template with, by variable name.
 pub type Values = BTreeMap<String, String>;
+
+pub fn values<const N: usize>(pairs: [(&str, String); N]) -> Values {
+    pairs.into_iter().map(|(name, value)| (name.to_string(), value)).collect()
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TemplateError {

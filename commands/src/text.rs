@@ -15,6 +15,32 @@ pub fn quote(text: &str) -> String {
     format!("`{}`", ellipsize(&one_line, 60))
 }
 
+/// A time as posts show it: `09:05 UTC`, with the date when it is not the day of `now`.
+pub fn time(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    if at.date_naive() == now.date_naive() {
+        at.format("%H:%M UTC").to_string()
+    } else {
+        at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+}
+
+/// A span as people say it: `15 min`, `2 h 5 min`, `1 day 3 h`.
+pub fn span(duration: chrono::Duration) -> String {
+    let minutes = duration.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let parts: Vec<String> = [(days, if days == 1 { "day" } else { "days" }), (hours, "h"), (mins, "min")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .take(2)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    if parts.is_empty() {
+        "under a minute".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -25,5 +51,14 @@ mod tests {
         assert_eq!(ellipsize("héllo wörld", 6), "héllo…");
         assert_eq!(quote(&"x".repeat(10_000)).chars().count(), 62);
         assert_eq!(quote("a\nb"), "`a b`");
+    }
+
+    #[test]
+    fn spans_read_like_speech() {
+        let m = chrono::Duration::minutes;
+        assert_eq!(span(m(15)), "15 min");
+        assert_eq!(span(m(125)), "2 h 5 min");
+        assert_eq!(span(m(1440 + 180 + 7)), "1 day 3 h");
+        assert_eq!(span(chrono::Duration::seconds(20)), "under a minute");
     }
 }

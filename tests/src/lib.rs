@@ -38,7 +38,6 @@ pub struct ShellSession {
     pub shell: Shell<Vec<u8>>,
     pub core: Arc<Core>,
     pub clock: Arc<ManualClock>,
-    printed: usize,
     _dir: tempfile::TempDir,
 }
 
@@ -50,7 +49,7 @@ impl ShellSession {
         let clock = Arc::new(ManualClock::new(virtual_start()));
         let core = Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock.clone()).expect("the core builds"));
         let shell = Shell::new(core.clone(), default_shell_users(), Some(clock.clone()), Vec::new());
-        ShellSession { shell, core, clock, printed: 0, _dir: dir }
+        ShellSession { shell, core, clock, _dir: dir }
     }
 
     /// Types `line`; returns what the shell printed in answer.
@@ -70,12 +69,45 @@ impl ShellSession {
     }
 
     fn take_output(&mut self) -> String {
-        let output = String::from_utf8_lossy(&self.shell_output()[self.printed..]).into_owned();
-        self.printed = self.shell_output().len();
-        output
+        String::from_utf8_lossy(&self.shell.printer().take()).into_owned()
     }
+}
 
-    fn shell_output(&self) -> &[u8] {
-        self.shell.output()
+/// A core over the store at `url` (migrated) with the given clock and no live targets: what a
+/// bellhop process is, minus its adapters. Two of these on one URL are two replicas.
+pub async fn core_on(url: &str, clock: Arc<ManualClock>) -> Arc<Core> {
+    let store = Store::connect(url).await.expect("the store opens");
+    store.migrate().await.expect("the store migrates");
+    let health = HealthSettings { frontend_url: Some("http://127.0.0.1:9".into()), ..settings("http://127.0.0.1:9", &[]) };
+    Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock).expect("the core builds"))
+}
+
+/// A `ChatPort` that keeps what it was given, and can be told to fail like an unreachable chat.
+#[derive(Default)]
+pub struct CollectingPort {
+    pub posts: std::sync::Mutex<Vec<(bellhop_commands::Place, bellhop_commands::Post)>>,
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+impl CollectingPort {
+    pub fn titles(&self) -> Vec<String> {
+        self.posts.lock().unwrap().iter().map(|(_, post)| post.title.clone()).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl bellhop_commands::ChatPort for CollectingPort {
+    async fn deliver(&self, place: &bellhop_commands::Place, post: &bellhop_commands::Post) -> anyhow::Result<bellhop_commands::Delivered> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            anyhow::bail!("chat unreachable");
+        }
+        let mut posts = self.posts.lock().unwrap();
+        posts.push((place.clone(), post.clone()));
+        let channel_key = match place {
+            bellhop_commands::Place::Channel(name) => name.as_str().to_string(),
+            bellhop_commands::Place::NewIncident { id, .. } => format!("thread-{id}"),
+            bellhop_commands::Place::Incident { key, .. } => key.clone(),
+        };
+        Ok(bellhop_commands::Delivered { channel_key, message_key: posts.len().to_string() })
     }
 }

@@ -1,71 +1,76 @@
 //! `bellhop shell`: the terminal adapter. People type lines; the bot's messages print numbered.
 
 mod parse;
+mod printer;
 mod render;
 
 pub use parse::{parse_line, Line, Meta};
+pub use printer::Printer;
 
-use bellhop_commands::{Actor, Core, ManualClock, Reply, Visibility};
-use std::collections::BTreeSet;
+use bellhop_commands::{Actor, Clock, Core, ManualClock, Reply, Visibility};
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-/// The channel the shell's people type in.
+/// The channel the shell's people type in unless a line names another (`#inc-1 /incident ack`).
 pub const CHANNEL: &str = "#ops";
 
-pub struct Shell<W: Write> {
+pub struct Shell<W: Write + Send> {
     core: Arc<Core>,
     users: Vec<Actor>,
     virtual_clock: Option<Arc<ManualClock>>,
-    messages: BTreeSet<u64>,
-    next_number: u64,
-    out: W,
+    printer: Arc<Printer<W>>,
 }
 
-impl<W: Write> Shell<W> {
+impl<W: Write + Send> Shell<W> {
     /// `users[0]` is who types when a line names nobody.
     pub fn new(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W) -> Self {
-        Shell { core, users, virtual_clock, messages: BTreeSet::new(), next_number: 1, out }
+        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out)) }
     }
 
-    /// Everything printed so far.
-    pub fn output(&self) -> &W {
-        &self.out
+    /// Where everything is printed; also the `ChatPort` a real-time scheduler delivers through.
+    pub fn printer(&self) -> &Arc<Printer<W>> {
+        &self.printer
     }
 
-    /// Handles one line; `Break` after `:quit`.
-    pub async fn line(&mut self, line: &str) -> std::io::Result<ControlFlow<()>> {
+    /// Handles one line, then delivers whatever it made due; `Break` after `:quit`.
+    pub async fn line(&mut self, line: &str) -> anyhow::Result<ControlFlow<()>> {
         let default_user = self.users.first().map(|u| u.name.clone()).unwrap_or_default();
         match parse_line(line) {
-            Ok(Line::Nothing) => {}
+            Ok(Line::Nothing) => return Ok(ControlFlow::Continue(())),
             Ok(Line::Meta(Meta::Quit)) => return Ok(ControlFlow::Break(())),
-            Ok(Line::Meta(meta)) => self.meta(meta, &default_user)?,
+            Ok(Line::Meta(meta)) => self.meta(meta, &default_user).await?,
             Ok(Line::Command { user, invocation }) => {
                 let name = user.unwrap_or(default_user);
                 match self.actor(&name) {
                     Ok(actor) => {
                         let reply = self.core.handle(&actor, &invocation).await;
-                        self.print_reply(&actor.name, &reply)?;
+                        self.print_reply(&actor.name, invocation.channel.as_deref().unwrap_or(CHANNEL), &reply)?;
                     }
                     Err(sentence) => self.print_error(&name, &sentence)?,
                 }
             }
             Ok(Line::Reaction { user, message, emoji, added }) => {
                 let name = user.unwrap_or(default_user);
-                let actor = match self.actor(&name) {
-                    Ok(actor) => actor,
-                    Err(sentence) => return self.print_error(&name, &sentence).map(|_| ControlFlow::Continue(())),
-                };
-                if !self.messages.contains(&message) {
-                    self.print_error(&name, &format!("There is no message #{message} to react to."))?;
-                } else {
-                    self.core.reaction(&actor, &message.to_string(), &emoji, added).await;
+                match self.actor(&name) {
+                    Err(sentence) => self.print_error(&name, &sentence)?,
+                    Ok(_) if !self.printer.has_message(message) => {
+                        self.print_error(&name, &format!("There is no message #{message} to react to."))?
+                    }
+                    Ok(actor) => self.core.reaction(&actor, &message.to_string(), &emoji, added).await,
                 }
             }
             Err(problem) => self.print_error(&default_user, &problem)?,
         }
+        self.settle().await?;
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// Fires what is due and prints what the core has to say.
+    async fn settle(&self) -> anyhow::Result<()> {
+        self.core.run_due().await?;
+        self.core.deliver_outbox(self.printer.as_ref()).await?;
+        Ok(())
     }
 
     fn actor(&self, name: &str) -> Result<Actor, String> {
@@ -76,50 +81,63 @@ impl<W: Write> Shell<W> {
             .ok_or_else(|| format!("There is no user {}; :users lists them.", bellhop_commands::text::quote(&format!("@{name}"))))
     }
 
-    fn meta(&mut self, meta: Meta, user: &str) -> std::io::Result<()> {
+    async fn meta(&mut self, meta: Meta, user: &str) -> anyhow::Result<()> {
         match meta {
-            Meta::Help => writeln!(self.out, "{}", HELP),
+            Meta::Help => self.printer.note(HELP)?,
             Meta::Users => {
                 for user in &self.users {
                     let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
                     let roles = if roles.is_empty() { "no role".to_string() } else { roles.join(", ") };
-                    writeln!(self.out, "-- @{} ({roles})", user.name)?;
+                    self.printer.note(&format!("-- @{} ({roles})", user.name))?;
                 }
-                Ok(())
             }
-            Meta::Advance(by) => match &self.virtual_clock {
-                Some(clock) => {
-                    clock.advance(chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX));
-                    let now = bellhop_commands::Clock::now(clock.as_ref());
-                    writeln!(self.out, "-- the clock is now {}", now.format("%Y-%m-%d %H:%M UTC"))
-                }
-                None => self.print_error(user, ":advance needs the virtual clock: start with bellhop shell --virtual-clock"),
+            Meta::Advance(by) => match self.virtual_clock.clone() {
+                Some(clock) => self.advance(&clock, by).await?,
+                None => self.print_error(user, ":advance needs the virtual clock: start with bellhop shell --virtual-clock")?,
             },
-            Meta::Quit => Ok(()),
+            Meta::Quit => {}
         }
+        Ok(())
     }
 
-    fn print_reply(&mut self, user: &str, reply: &Reply) -> std::io::Result<()> {
+    /// Moves the virtual clock, stopping at each timer on the way so every one fires at its
+    /// own time, as it would have in real time.
+    async fn advance(&self, clock: &ManualClock, by: std::time::Duration) -> anyhow::Result<()> {
+        let target = clock.now() + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        while let Some(due) = self.core.store().next_due().await? {
+            if due > target {
+                break;
+            }
+            if due > clock.now() {
+                clock.set(due);
+                self.printer.note(&format!("-- {}", due.format("%Y-%m-%d %H:%M UTC")))?;
+            }
+            self.settle().await?;
+        }
+        clock.set(target);
+        self.printer.note(&format!("-- the clock is now {}", target.format("%Y-%m-%d %H:%M UTC")))?;
+        Ok(())
+    }
+
+    fn print_reply(&self, user: &str, channel: &str, reply: &Reply) -> std::io::Result<()> {
         let place = match reply.visibility {
-            Visibility::Channel => format!("[{CHANNEL}]"),
+            Visibility::Channel => format!("[{channel}]"),
             Visibility::Invoker => format!("(only @{user})"),
         };
-        let number = self.next_number;
-        self.next_number += 1;
-        self.messages.insert(number);
-        writeln!(self.out, "{}", render::render(number, &place, &reply.post))
+        self.printer.print(&place, &reply.post).map(|_| ())
     }
 
-    fn print_error(&mut self, user: &str, sentence: &str) -> std::io::Result<()> {
+    fn print_error(&self, user: &str, sentence: &str) -> std::io::Result<()> {
         let reply = Reply::invoker(bellhop_commands::Post::error(sentence));
-        self.print_reply(user, &reply)
+        self.print_reply(user, CHANNEL, &reply)
     }
 }
 
 const HELP: &str = "\
--- /health, /template list, /template show name:p0-investigating   run a command (/help lists them)
--- @bob /health                                                     the same, typed by @bob
--- @bob react 3 ✅   @bob unreact 3 ✅                               react to message #3
+-- /health, /incident declare severity:P1 title:\"Logins failing\"   run a command (/help lists them)
+-- @bob /health                                  the same, typed by @bob
+-- #inc-1 /incident update text:\"rolled back\"    typed in the incident's channel (its id is implied)
+-- @bob react 3 ✅   @bob unreact 3 ✅            react to message #3
 -- :users   :advance 16m (with --virtual-clock)   :quit";
 
 /// Where `--virtual-clock` starts, so transcripts are the same on every run.

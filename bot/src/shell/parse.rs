@@ -7,7 +7,7 @@ use std::time::Duration;
 pub enum Line {
     Nothing,
     Meta(Meta),
-    /// `[@user] /command words name:value …`
+    /// `[@user] [#channel] /command words name:value …`; the invocation carries the channel.
     Command {
         user: Option<String>,
         invocation: Invocation,
@@ -31,7 +31,7 @@ pub enum Meta {
 
 pub fn parse_line(line: &str) -> Result<Line, String> {
     let line = line.trim();
-    if line.is_empty() || line.starts_with('#') {
+    if line.is_empty() || line == "#" || line.starts_with("# ") {
         return Ok(Line::Nothing);
     }
     if let Some(meta) = line.strip_prefix(':') {
@@ -44,8 +44,15 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
         }
         None => (None, line),
     };
+    let (channel, rest) = match rest.strip_prefix('#') {
+        Some(after) => {
+            let (name, rest) = after.split_once(char::is_whitespace).unwrap_or((after, ""));
+            (format!("#{name}"), rest.trim_start())
+        }
+        None => (super::CHANNEL.to_string(), rest),
+    };
     if let Some(command) = rest.strip_prefix('/') {
-        return parse_command(command).map(|invocation| Line::Command { user, invocation });
+        return parse_command(command).map(|invocation| Line::Command { user, invocation: invocation.in_channel(channel) });
     }
     let words: Vec<&str> = rest.split_whitespace().collect();
     match words.as_slice() {
@@ -134,8 +141,14 @@ mod tests {
     #[test]
     fn commands_take_quoted_options() {
         let line = parse_line(r#"@bob /template show name:"two \"quoted\" words" x:y"#).unwrap();
-        let expected = Invocation::new("template show").option("name", r#"two "quoted" words"#).option("x", "y");
+        let expected = Invocation::new("template show").option("name", r#"two "quoted" words"#).option("x", "y").in_channel("#ops");
         assert_eq!(line, Line::Command { user: Some("bob".into()), invocation: expected });
+    }
+
+    #[test]
+    fn a_channel_before_the_command_is_where_it_was_typed() {
+        let Line::Command { user, invocation } = parse_line("@bob #inc-2 /incident ack").unwrap() else { panic!("a command") };
+        assert_eq!((user.as_deref(), invocation.channel.as_deref()), (Some("bob"), Some("#inc-2")));
     }
 
     #[test]

@@ -20,7 +20,13 @@ pub fn render(number: u64, place: &str, post: &Post) -> String {
     let width = post.fields.iter().map(|f| f.name.chars().count()).max().unwrap_or(0);
     for field in &post.fields {
         let pad = width - field.name.chars().count();
-        lines.push(format!("{}{} {}", field.name, " ".repeat(pad), field.value));
+        let mut value_lines = field.value.lines();
+        lines.push(format!("{}{} {}", field.name, " ".repeat(pad), value_lines.next().unwrap_or_default()));
+        lines.extend(value_lines.map(|line| format!("{} {line}", " ".repeat(width))));
+    }
+    for attachment in &post.attachments {
+        lines.push(format!("📎 {}", attachment.filename));
+        lines.extend(attachment.content.lines().map(|line| format!("  {line}")));
     }
     if !post.pings.is_empty() {
         let pinged: Vec<String> = post.pings.iter().map(|Ping::Role { name, .. }| format!("@{name}")).collect();

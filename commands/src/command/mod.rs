@@ -2,11 +2,15 @@
 
 mod health;
 mod help;
+mod incident;
+mod maintenance;
 pub mod spec;
 mod template_list;
 mod template_show;
 
 use crate::error::UserError;
+use crate::incident::IncidentCommand;
+use crate::maintenance::MaintenanceCommand;
 use crate::text::quote;
 use spec::CommandSpec;
 use std::collections::BTreeMap;
@@ -54,6 +58,8 @@ pub enum Command {
     Health,
     TemplateList,
     TemplateShow { name: String },
+    Incident(IncidentCommand),
+    Maintenance(MaintenanceCommand),
 }
 
 impl Command {
@@ -63,6 +69,8 @@ impl Command {
             Command::Health => "health",
             Command::TemplateList => "template list",
             Command::TemplateShow { .. } => "template show",
+            Command::Incident(command) => incident::spec_name(command),
+            Command::Maintenance(command) => maintenance::spec_name(command),
         };
         spec::find(name).expect("every command has a spec")
     }
@@ -94,14 +102,31 @@ impl Command {
                 )));
             }
         }
-        let text = |key: &str| args.get(key).map(|v| v.to_string()).unwrap_or_default();
+        let args = Args(args);
         Ok(match spec.name {
             "help" => Command::Help,
             "health" => Command::Health,
             "template list" => Command::TemplateList,
-            "template show" => Command::TemplateShow { name: text("name") },
+            "template show" => Command::TemplateShow { name: args.text("name") },
+            name if name.starts_with("incident ") => Command::Incident(incident::parse(name, &args)?),
+            name if name.starts_with("maintenance ") => Command::Maintenance(maintenance::parse(name, &args)?),
             other => unreachable!("spec `{other}` has no parser"),
         })
+    }
+}
+
+/// A command's options after the table's checks: present ones are trimmed and non-empty-checked
+/// where required.
+pub(crate) struct Args<'a>(BTreeMap<&'a str, &'a str>);
+
+impl Args<'_> {
+    pub fn text(&self, key: &str) -> String {
+        self.0.get(key).map(|v| v.to_string()).unwrap_or_default()
+    }
+
+    /// An optional option; given but blank counts as not given.
+    pub fn maybe(&self, key: &str) -> Option<String> {
+        self.0.get(key).filter(|v| !v.is_empty()).map(|v| v.to_string())
     }
 }
 

@@ -2,10 +2,16 @@
 //! One set of queries (sqlx's Any driver, `$N` parameters) runs on both; migrations are per backend.
 
 mod audit;
+mod outbox;
+mod reads;
+mod tx;
 
 pub use audit::AuditEntry;
+pub use reads::Maintenance;
+pub use tx::{IncidentColumn, NewIncident, Tx};
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
@@ -61,6 +67,20 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// Starts a transaction stamped with `now`. Read what you need before: with SQLite the
+    /// store has one connection, which the transaction holds until it ends.
+    pub async fn begin(&self, now: DateTime<Utc>) -> anyhow::Result<Tx<'static>> {
+        Ok(Tx::new(self.pool.begin().await?, now))
+    }
+}
+
+pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 fn backend_of(url: &str) -> anyhow::Result<Backend> {

@@ -1,0 +1,83 @@
+//! The runbook's clock and paging chain, from configuration.
+
+use super::Reader;
+use bellhop_commands::incident::{IncidentSettings, Severity};
+use bellhop_commands::post::Ping;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+impl Reader {
+    pub(super) fn incident_settings(&mut self) -> IncidentSettings {
+        let mut settings = IncidentSettings::default();
+        settings.on_call = Some(self.page("BELLHOP_PAGE_ONCALL", "on-call"));
+        let chain = [self.page("BELLHOP_PAGE_SYSADMIN", "sysadmin"), self.page("BELLHOP_PAGE_INFRA", "infrastructure")];
+        let delays = self.escalation_delays();
+        settings.escalation = settings
+            .escalation
+            .into_iter()
+            .zip(chain)
+            .zip(delays)
+            .map(|((mut step, ping), after)| {
+                step.ping = ping;
+                step.after = after;
+                step
+            })
+            .collect();
+        if let Some(every) = self.update_every() {
+            settings.update_every = every;
+        }
+        settings
+    }
+
+    /// A role to page: a Discord role id (a number), shown as `label`; or, in the shell, a name.
+    fn page(&mut self, env: &'static str, label: &str) -> Ping {
+        match self.text(env) {
+            Some(id) if id.chars().all(|c| c.is_ascii_digit()) && !id.is_empty() => Ping::Role { id, name: label.to_string() },
+            Some(name) if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') => {
+                Ping::Role { id: name.clone(), name }
+            }
+            Some(_) => {
+                self.problem(env, "must be a Discord role id (a number; Server Settings → Roles → Copy Role ID)");
+                bellhop_commands::incident::role(label)
+            }
+            None => bellhop_commands::incident::role(label),
+        }
+    }
+
+    fn escalation_delays(&mut self) -> Vec<Duration> {
+        let defaults = vec![Duration::from_secs(300), Duration::from_secs(900)];
+        let Some(text) = self.text("BELLHOP_ESCALATE_AFTER") else { return defaults };
+        let parsed: Option<Vec<Duration>> =
+            text.split(',').map(|d| humantime::parse_duration(d.trim()).ok().filter(|d| !d.is_zero())).collect();
+        match parsed {
+            Some(delays) if delays.len() == 2 => delays,
+            _ => {
+                self.problem(
+                    "BELLHOP_ESCALATE_AFTER",
+                    "must be two durations: until the system administrator, then until infrastructure, like 5m,15m",
+                );
+                defaults
+            }
+        }
+    }
+
+    fn update_every(&mut self) -> Option<BTreeMap<Severity, Duration>> {
+        let text = self.text("BELLHOP_UPDATE_EVERY")?;
+        let mut every = BTreeMap::new();
+        for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+            let parsed = pair.split_once('=').and_then(|(severity, duration)| {
+                Some((severity.trim().parse::<Severity>().ok()?, humantime::parse_duration(duration.trim()).ok().filter(|d| !d.is_zero())?))
+            });
+            match parsed {
+                Some((severity, duration)) => {
+                    every.insert(severity, duration);
+                }
+                None => {
+                    self.problem("BELLHOP_UPDATE_EVERY", "must be severity=interval pairs, like P0=15m,P1=30m,P2=1h");
+                    return None;
+                }
+            }
+        }
+        Some(every)
+    }
+}

@@ -1,0 +1,36 @@
+//! Wakes the core when a timer falls due or a post waits for a retry, in real time.
+
+use bellhop_commands::{ChatPort, Core};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Another bellhop on the same store may add timers this one does not hear of: look at least
+/// this often.
+const LONGEST_NAP: Duration = Duration::from_secs(30);
+/// A post that cannot go yet (its incident's place is not open) must not spin the loop.
+const SHORTEST_NAP: Duration = Duration::from_millis(200);
+
+/// Runs until the task is dropped. `wake` cuts a nap short (after a command queued posts).
+pub async fn run(core: Arc<Core>, port: Arc<dyn ChatPort>, wake: Arc<Notify>) {
+    loop {
+        if let Err(error) = core.run_due().await {
+            tracing::error!(error = format!("{error:#}"), "cannot fire due timers");
+        }
+        if let Err(error) = core.deliver_outbox(port.as_ref()).await {
+            tracing::error!(error = format!("{error:#}"), "cannot deliver the outbox");
+        }
+        let nap = match core.next_wake().await {
+            Ok(Some(at)) => (at - core.clock().now()).to_std().unwrap_or_default().clamp(SHORTEST_NAP, LONGEST_NAP),
+            Ok(None) => LONGEST_NAP,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "cannot read the next timer");
+                LONGEST_NAP
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(nap) => {}
+            _ = wake.notified() => {}
+        }
+    }
+}

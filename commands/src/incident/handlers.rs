@@ -1,0 +1,368 @@
+//! `/incident …`: each subcommand reads what it needs, then writes the incident, its timeline
+//! entry, its timers and its posts in one transaction, so nothing is ever half-written.
+
+use super::{plan, posts, Incident, ListState, Severity};
+use crate::actor::{Actor, Role};
+use crate::core::Core;
+use crate::error::CommandError;
+use crate::post::{Destination, Post, Reply, Tone};
+use crate::store::{IncidentColumn, NewIncident, Tx};
+use crate::text::{span, time};
+use crate::timers::{Job, Owner, Timer, TimerOutcome};
+use chrono::{DateTime, Utc};
+
+/// An incident named in a command: `INC-3`, `inc-3` or `3`.
+pub type IncidentRef = Option<i64>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IncidentCommand {
+    Declare { severity: Severity, title: String, impact: String, commander: Option<String> },
+    Ack { id: IncidentRef },
+    Update { id: IncidentRef, text: String },
+    StatusPost { id: IncidentRef, eta: Option<String> },
+    Severity { id: IncidentRef, level: Severity },
+    Commander { id: IncidentRef, user: String },
+    Resolve { id: IncidentRef, root_cause: String },
+    Escalate { id: IncidentRef },
+    List { state: ListState },
+    Show { id: IncidentRef },
+    Timeline { id: IncidentRef },
+    Postmortem { id: IncidentRef },
+}
+
+pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, command: IncidentCommand) -> Result<Reply, CommandError> {
+    let now = core.clock.now();
+    match command {
+        IncidentCommand::Declare { severity, title, impact, commander } => {
+            declare(core, actor, now, severity, title, impact, commander).await
+        }
+        IncidentCommand::List { state } => list(core, now, state).await,
+        IncidentCommand::Ack { id } => ack(core, actor, now, open(core, id, channel).await?).await,
+        IncidentCommand::Update { id, text } => update(core, actor, now, open(core, id, channel).await?, text).await,
+        IncidentCommand::StatusPost { id, eta } => status_post(core, actor, now, open(core, id, channel).await?, eta).await,
+        IncidentCommand::Severity { id, level } => change_severity(core, actor, now, open(core, id, channel).await?, level).await,
+        IncidentCommand::Commander { id, user } => change_commander(core, actor, now, open(core, id, channel).await?, user).await,
+        IncidentCommand::Resolve { id, root_cause } => resolve(core, actor, now, find(core, id, channel).await?, root_cause).await,
+        IncidentCommand::Escalate { id } => escalate(core, now, open(core, id, channel).await?).await,
+        IncidentCommand::Show { id } => {
+            let incident = find(core, id, channel).await?;
+            let pending = core.store.pending_timers(Owner::Incident(incident.id)).await?;
+            Ok(Reply::invoker(posts::summary(&incident, now, &pending)))
+        }
+        IncidentCommand::Timeline { id } => {
+            let incident = find(core, id, channel).await?;
+            let entries = core.store.timeline(incident.id).await?;
+            Ok(Reply::invoker(posts::timeline(&incident, &entries, now)))
+        }
+        IncidentCommand::Postmortem { id } => {
+            let incident = find(core, id, channel).await?;
+            let entries = core.store.timeline(incident.id).await?;
+            let post = Post::new(Tone::Info, format!("Postmortem skeleton for {}", incident.code()))
+                .body("Fill in the blanks, then share it within 24 hours of the resolution.")
+                .attach(format!("postmortem-{}.md", incident.code()), posts::postmortem(&incident, &entries));
+            Ok(Reply::invoker(post))
+        }
+    }
+}
+
+/// The incident a command is about: named by `id:`, or implied by the place it was typed in.
+async fn find(core: &Core, id: IncidentRef, channel: Option<&str>) -> Result<Incident, CommandError> {
+    let found = match (id, channel) {
+        (Some(id), _) => core.store.incident(id).await?,
+        (None, Some(channel)) => core.store.incident_in_channel(channel).await?,
+        (None, None) => None,
+    };
+    match (found, id) {
+        (Some(incident), _) => Ok(incident),
+        (None, Some(id)) => Err(CommandError::user(format!("There is no incident {}; /incident list shows them.", super::code(id)))),
+        (None, None) => Err(CommandError::user("Say which incident with id:INC-N (inside an incident's thread it is implied).")),
+    }
+}
+
+async fn open(core: &Core, id: IncidentRef, channel: Option<&str>) -> Result<Incident, CommandError> {
+    let incident = find(core, id, channel).await?;
+    match incident.resolved {
+        Some(at) => Err(CommandError::user(format!(
+            "{} was resolved at {}; declare a new incident if it is back.",
+            incident.code(),
+            time(at, core.clock.now())
+        ))),
+        None => Ok(incident),
+    }
+}
+
+fn place(incident: &Incident) -> Destination {
+    Destination::Incident { id: incident.id, title: incident.title.clone(), open: false }
+}
+
+async fn declare(
+    core: &Core,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    severity: Severity,
+    title: String,
+    impact: String,
+    commander: Option<String>,
+) -> Result<Reply, CommandError> {
+    let commander = commander.unwrap_or_else(|| actor.name.clone());
+    let mut tx = core.store.begin(now).await?;
+    let new = NewIncident { severity: severity.as_str(), title: &title, impact: &impact, commander: &commander, declared_by: &actor.name };
+    let id = tx.insert_incident(&new).await?;
+    let incident = Incident {
+        id,
+        severity,
+        title,
+        impact,
+        commander,
+        declared_by: actor.name.clone(),
+        declared: now,
+        acked: None,
+        resolved: None,
+        root_cause: None,
+        channel_key: None,
+    };
+    tx.timeline(id, &actor.name, "declared", &format!("{} {} (commander @{})", severity, incident.title, incident.commander)).await?;
+    for (job, due) in plan::plan(&core.incidents, severity, now, now, false) {
+        tx.schedule(Owner::Incident(id), &job, due).await?;
+    }
+    let kickoff = posts::kickoff(&incident, &core.incidents);
+    tx.enqueue(&Destination::Incident { id, title: incident.title.clone(), open: true }, &kickoff).await?;
+    tx.commit().await?;
+    let post = Post::new(Tone::Bad, format!("Declared {} · {} · {}", incident.code(), severity, incident.title))
+        .body(format!("Commander @{}. The kickoff, checklist and timers are in the incident's thread.", incident.commander));
+    Ok(Reply::channel(post))
+}
+
+async fn ack(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
+    if actor.name != incident.commander && !actor.has(Role::Responder) {
+        return Err(CommandError::user(format!("Only the commander or a responder can acknowledge {}.", incident.code())));
+    }
+    if let Some((at, by)) = &incident.acked {
+        return Err(CommandError::user(format!("{} was already acknowledged by @{by} at {}.", incident.code(), time(*at, now))));
+    }
+    let mut tx = core.store.begin(now).await?;
+    if !tx.ack_incident(incident.id, &actor.name).await? {
+        return Err(CommandError::user(format!("{} was acknowledged by someone else just now.", incident.code())));
+    }
+    let stopped = tx.cancel_timers(Owner::Incident(incident.id), &["escalate"]).await?;
+    tx.timeline(incident.id, &actor.name, "acknowledged", &format!("after {}", span(now - incident.declared))).await?;
+    let note = if stopped > 0 { " Escalation stopped." } else { "" };
+    let post = Post::new(Tone::Good, format!("{} acknowledged by @{}", incident.code(), actor.name))
+        .body(format!("{} after the declaration.{note}", span(now - incident.declared)));
+    tx.enqueue(&place(&incident), &post).await?;
+    tx.commit().await?;
+    Ok(Reply::invoker(Post::new(Tone::Good, format!("You acknowledged {}.", incident.code()))))
+}
+
+/// Status updates reset the reminder: the next one is due a full interval from now.
+async fn reset_reminder(core: &Core, tx: &mut Tx<'_>, incident: &Incident, now: DateTime<Utc>) -> anyhow::Result<()> {
+    tx.cancel_timers(Owner::Incident(incident.id), &["update_reminder"]).await?;
+    if let Some(every) = core.incidents.update_every.get(&incident.severity) {
+        tx.schedule(Owner::Incident(incident.id), &Job::UpdateReminder, now + chrono::Duration::from_std(*every)?).await?;
+    }
+    Ok(())
+}
+
+async fn update(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, text: String) -> Result<Reply, CommandError> {
+    let mut tx = core.store.begin(now).await?;
+    tx.timeline(incident.id, &actor.name, "update", &text).await?;
+    reset_reminder(core, &mut tx, &incident, now).await?;
+    tx.commit().await?;
+    Ok(Reply::channel(Post::new(Tone::Info, format!("{} update from @{}", incident.code(), actor.name)).body(text)))
+}
+
+async fn status_post(
+    core: &Core,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    incident: Incident,
+    eta: Option<String>,
+) -> Result<Reply, CommandError> {
+    let update_every = match core.incidents.update_every.get(&incident.severity) {
+        Some(every) => span(chrono::Duration::from_std(*every).map_err(anyhow::Error::from)?),
+        None => "as we learn more".into(),
+    };
+    let values = crate::templates::values([
+        ("affected", incident.title.clone()),
+        ("impact", if incident.impact.is_empty() { "Some users may be affected.".into() } else { incident.impact.clone() }),
+        ("update_every", update_every),
+        ("eta", eta.unwrap_or_else(|| "to be confirmed".into())),
+    ]);
+    let text = core.templates.render("p0-investigating", &values).map_err(anyhow::Error::from)?;
+    let post = Post::new(Tone::Warning, format!("Status page text for {}", incident.code())).body(text.clone());
+    let mut tx = core.store.begin(now).await?;
+    tx.timeline(incident.id, &actor.name, "status post", &crate::text::ellipsize(&text, 300)).await?;
+    reset_reminder(core, &mut tx, &incident, now).await?;
+    tx.enqueue(&Destination::Channel { channel: crate::post::ChannelName::StatusUpdates }, &post).await?;
+    tx.commit().await?;
+    Ok(Reply::invoker(Post::new(Tone::Good, "Posted the status page text to the status updates channel, ready to copy.")))
+}
+
+async fn change_severity(
+    core: &Core,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    incident: Incident,
+    level: Severity,
+) -> Result<Reply, CommandError> {
+    if level == incident.severity {
+        return Err(CommandError::user(format!("{} is already {}.", incident.code(), level)));
+    }
+    let mut tx = core.store.begin(now).await?;
+    tx.set_incident(incident.id, IncidentColumn::Severity, level.as_str()).await?;
+    tx.cancel_timers(Owner::Incident(incident.id), &plan::REPLANNED).await?;
+    for (job, due) in plan::plan(&core.incidents, level, incident.declared, now, incident.acked.is_some()) {
+        tx.schedule(Owner::Incident(incident.id), &job, due).await?;
+    }
+    tx.timeline(incident.id, &actor.name, "severity", &format!("{} → {}", incident.severity, level)).await?;
+    let mut post =
+        Post::new(Tone::Warning, format!("{} is now {} (was {})", incident.code(), level, incident.severity)).body(level.definition());
+    if level.pages() && !incident.severity.pages() && incident.acked.is_none() {
+        if let Some(on_call) = &core.incidents.on_call {
+            post = post.field("Paged", format!("{} — acknowledge with /incident ack", on_call.label())).ping(on_call.clone());
+        }
+    }
+    tx.enqueue(&place(&incident), &post).await?;
+    tx.commit().await?;
+    Ok(Reply::invoker(Post::new(Tone::Good, format!("{} is now {}; its timers follow the new severity.", incident.code(), level))))
+}
+
+async fn change_commander(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, user: String) -> Result<Reply, CommandError> {
+    let mut tx = core.store.begin(now).await?;
+    tx.set_incident(incident.id, IncidentColumn::Commander, &user).await?;
+    tx.timeline(incident.id, &actor.name, "commander", &format!("@{} → @{}", incident.commander, user)).await?;
+    tx.enqueue(&place(&incident), &Post::new(Tone::Info, format!("@{user} is now the commander of {}", incident.code()))).await?;
+    tx.commit().await?;
+    Ok(Reply::invoker(Post::new(Tone::Good, format!("@{user} commands {} now.", incident.code()))))
+}
+
+async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, root_cause: String) -> Result<Reply, CommandError> {
+    if let Some(at) = incident.resolved {
+        return Err(CommandError::user(format!("{} was already resolved at {}.", incident.code(), time(at, now))));
+    }
+    let duration = span(now - incident.declared);
+    let values = crate::templates::values([
+        ("affected", incident.title.clone()),
+        ("root_cause", root_cause.clone()),
+        ("duration", duration.clone()),
+    ]);
+    let text = core.templates.render("resolved", &values).map_err(anyhow::Error::from)?;
+    let mut tx = core.store.begin(now).await?;
+    if !tx.resolve_incident(incident.id, &root_cause).await? {
+        return Err(CommandError::user(format!("{} was resolved by someone else just now.", incident.code())));
+    }
+    tx.cancel_timers(Owner::Incident(incident.id), &[]).await?;
+    tx.schedule(
+        Owner::Incident(incident.id),
+        &Job::Review,
+        now + chrono::Duration::from_std(core.incidents.review_after).map_err(anyhow::Error::from)?,
+    )
+    .await?;
+    tx.timeline(incident.id, &actor.name, "resolved", &root_cause).await?;
+    let summary = Post::new(Tone::Good, format!("✅ {} resolved after {duration}", incident.code()))
+        .body(format!("Root cause: {root_cause}"))
+        .field("Review", "Post-incident review due within 24 hours; /incident postmortem drafts it.");
+    tx.enqueue(&place(&incident), &summary).await?;
+    let status = Post::new(Tone::Good, format!("Status page text for {} (resolved)", incident.code())).body(text);
+    tx.enqueue(&Destination::Channel { channel: crate::post::ChannelName::StatusUpdates }, &status).await?;
+    tx.commit().await?;
+    Ok(Reply::channel(
+        Post::new(Tone::Good, format!("Resolved {} · {}", incident.code(), incident.title))
+            .body(format!("After {duration}. Its timers are cancelled; the review reminder fires in 24 h.")),
+    ))
+}
+
+/// The runbook's P1 internal escalation, filled with what bellhop knows; blanks stay marked.
+async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
+    if incident.severity != Severity::P1 {
+        return Err(CommandError::user(format!(
+            "/incident escalate drafts the runbook's P1 escalation; {} is {}.",
+            incident.code(),
+            incident.severity
+        )));
+    }
+    let last_update = core.store.timeline(incident.id).await?.into_iter().rev().find(|e| e.kind == "update").map(|e| e.text);
+    let blank = |what: &str| format!("[{what}]");
+    let values = crate::templates::values([
+        ("subject", incident.title.clone()),
+        ("function", blank("function")),
+        ("error_rate", blank("error rate")),
+        ("threshold", "5%".into()),
+        ("duration", span(now - incident.declared)),
+        ("impact", if incident.impact.is_empty() { blank("impact") } else { incident.impact.clone() }),
+        ("log_findings", blank("key findings")),
+        ("database_status", blank("status")),
+        ("investigation", last_update.unwrap_or_else(|| blank("what we're doing"))),
+        ("next_steps", blank("planned actions with timeline")),
+    ]);
+    let text = core.templates.render("p1-alert", &values).map_err(anyhow::Error::from)?;
+    Ok(Reply::invoker(
+        Post::new(Tone::Warning, format!("P1 escalation draft for {}", incident.code()))
+            .body(text)
+            .field("Blanks", "Fill in what is in [brackets]."),
+    ))
+}
+
+async fn list(core: &Core, now: DateTime<Utc>, state: ListState) -> Result<Reply, CommandError> {
+    let incidents = core.store.incidents(state, 25).await?;
+    let label = match state {
+        ListState::Open => "Open incidents",
+        ListState::Resolved => "Resolved incidents",
+        ListState::All => "Incidents",
+    };
+    if incidents.is_empty() {
+        return Ok(Reply::invoker(Post::new(Tone::Good, format!("{label}: none"))));
+    }
+    let mut post = Post::new(Tone::Info, format!("{label}: {}", incidents.len()));
+    for incident in &incidents {
+        let state = match (&incident.resolved, &incident.acked) {
+            (Some(at), _) => format!("resolved {}", time(*at, now)),
+            (None, Some(_)) => format!("open {} · acknowledged", span(now - incident.declared)),
+            (None, None) => format!("open {}", span(now - incident.declared)),
+        };
+        post = post
+            .field(format!("{} {}", incident.code(), incident.severity), format!("{} · @{} · {state}", incident.title, incident.commander));
+    }
+    Ok(Reply::invoker(post))
+}
+
+/// The posts a due incident timer makes; none when the incident no longer needs them.
+pub(crate) async fn timer_posts(core: &Core, timer: &Timer, incident_id: i64, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
+    let Some(incident) = core.store.incident(incident_id).await? else { return Ok(TimerOutcome::default()) };
+    let settings = &core.incidents;
+    let to_incident = place(&incident);
+    let outcome = match &timer.job {
+        Job::Phase { name, what } if incident.is_open() => {
+            let post = Post::new(Tone::Info, format!("⏱ {} · {} in: {name}", incident.code(), span(timer.due - incident.declared)))
+                .body(what.clone());
+            TimerOutcome { posts: vec![(to_incident, post)], next: None }
+        }
+        Job::UpdateReminder if incident.is_open() => {
+            let every = settings.update_every.get(&incident.severity).copied();
+            let silence = span(chrono::Duration::from_std(every.unwrap_or_default())?);
+            let post = Post::new(Tone::Warning, format!("⏰ {} needs a status update: none for {silence}", incident.code()))
+                .body("Post one with /incident update, and /incident status-post for the status page.");
+            let next = every.map(|e| chrono::Duration::from_std(e).map(|e| (Job::UpdateReminder, now + e))).transpose()?;
+            TimerOutcome { posts: vec![(to_incident, post)], next }
+        }
+        Job::Escalate { step } if incident.is_open() && incident.acked.is_none() => match settings.escalation.get(*step) {
+            Some(escalation) => {
+                let post = Post::new(
+                    Tone::Bad,
+                    format!("📟 {} is not acknowledged after {}", incident.code(), span(timer.due - incident.declared)),
+                )
+                .body(format!("Escalating to {} (/incident ack stops this).", escalation.ping.label()))
+                .ping(escalation.ping.clone());
+                TimerOutcome { posts: vec![(to_incident, post)], next: None }
+            }
+            None => TimerOutcome::default(),
+        },
+        Job::Review => {
+            let post = Post::new(Tone::Info, format!("📝 {} post-incident review is due", incident.code()))
+                .body(format!("The runbook asks for a review within 24 hours; /incident postmortem id:{} drafts it.", incident.code()));
+            TimerOutcome { posts: vec![(to_incident, post)], next: None }
+        }
+        _ => TimerOutcome::default(),
+    };
+    Ok(outcome)
+}
