@@ -81,3 +81,27 @@ fn the_example_files_are_valid_and_name_every_key() {
         assert!(example_toml.contains(&format!("{} =", key.toml)), "bellhop.example.toml lists {}", key.toml);
     }
 }
+
+#[test]
+fn the_incident_clock_and_paging_come_from_config() {
+    let config = Config::from_sources(
+        &toml::Table::new(),
+        &env(&[
+            ("SUPABASE_URL", "https://x.supabase.co"),
+            ("BELLHOP_PAGE_ONCALL", "111"),
+            ("BELLHOP_ESCALATE_AFTER", "2m,10m"),
+            ("BELLHOP_UPDATE_EVERY", "P0=10m,P1=20m"),
+        ]),
+    )
+    .unwrap();
+    let incidents = &config.incidents;
+    assert_eq!(incidents.on_call, Some(bellhop_commands::post::Ping::Role { id: "111".into(), name: "on-call".into() }));
+    let delays: Vec<u64> = incidents.escalation.iter().map(|s| s.after.as_secs()).collect();
+    assert_eq!(delays, [120, 600]);
+    assert_eq!(incidents.update_every.len(), 2);
+    let problems =
+        problems("", &[("BELLHOP_UPDATE_EVERY", "P0 every 10m"), ("BELLHOP_ESCALATE_AFTER", "5m"), ("BELLHOP_PAGE_INFRA", "<@&1>")]);
+    for key in ["BELLHOP_UPDATE_EVERY", "BELLHOP_ESCALATE_AFTER", "BELLHOP_PAGE_INFRA"] {
+        assert!(problems.iter().any(|p| p.contains(key)), "{key} in {problems:?}");
+    }
+}

@@ -133,8 +133,19 @@ mod tests {
         let templates = Templates::load(None).unwrap();
         let list = templates.list();
         let names: Vec<&str> = list.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["p0-investigating", "p1-alert", "resolved"]);
-        assert_eq!(list[2].variables, ["affected", "root_cause"]);
+        assert_eq!(
+            names,
+            [
+                "maintenance-completed",
+                "maintenance-emergency",
+                "maintenance-scheduled",
+                "maintenance-started",
+                "p0-investigating",
+                "p1-alert",
+                "resolved"
+            ]
+        );
+        assert_eq!(list[6].variables, ["affected", "duration", "root_cause"]);
     }
 
     #[test]
@@ -154,14 +165,14 @@ mod tests {
         let templates = Templates::load(None).unwrap();
         let values = Values::from([("affected".to_string(), "login".to_string())]);
         let err = templates.render("resolved", &values).unwrap_err();
-        assert_eq!(err.to_string(), "template `resolved` needs root_cause: no value was given");
+        assert_eq!(err.to_string(), "template `resolved` needs duration, root_cause: no value was given");
     }
 
     #[test]
     fn an_unknown_name_lists_the_known_ones() {
         let templates = Templates::load(None).unwrap();
         let err = templates.render_sample("p9").unwrap_err();
-        assert_eq!(err.to_string(), "there is no template `p9`; the templates are p0-investigating, p1-alert, resolved");
+        assert_eq!(err.to_string(), "there is no template `p9`; the templates are maintenance-completed, maintenance-emergency, maintenance-scheduled, maintenance-started, p0-investigating, p1-alert, resolved");
     }
 
     #[test]
@@ -170,7 +181,19 @@ mod tests {
         std::fs::write(dir.path().join("resolved.j2"), "Fixed: {{ root_cause }}").unwrap();
         std::fs::write(dir.path().join("all-clear.j2"), "All clear at {{ time }}").unwrap();
         let templates = Templates::load(Some(dir.path())).unwrap();
-        assert_eq!(templates.names(), ["all-clear", "p0-investigating", "p1-alert", "resolved"]);
+        assert_eq!(
+            templates.names(),
+            [
+                "all-clear",
+                "maintenance-completed",
+                "maintenance-emergency",
+                "maintenance-scheduled",
+                "maintenance-started",
+                "p0-investigating",
+                "p1-alert",
+                "resolved"
+            ]
+        );
         assert_eq!(
             templates.render_sample("resolved").unwrap(),
             "Fixed: An expired signing key was rotated; sessions are being issued again."

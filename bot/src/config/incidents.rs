@@ -1,32 +1,20 @@
 //! The runbook's clock and paging chain, from configuration.
 
 use super::Reader;
-use bellhop_commands::incident::{IncidentSettings, Severity};
+use bellhop_commands::incident::{EscalationStep, IncidentSettings, Severity};
 use bellhop_commands::post::Ping;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 impl Reader {
     pub(super) fn incident_settings(&mut self) -> IncidentSettings {
-        let mut settings = IncidentSettings::default();
-        settings.on_call = Some(self.page("BELLHOP_PAGE_ONCALL", "on-call"));
+        let defaults = IncidentSettings::default();
+        let on_call = Some(self.page("BELLHOP_PAGE_ONCALL", "on-call"));
         let chain = [self.page("BELLHOP_PAGE_SYSADMIN", "sysadmin"), self.page("BELLHOP_PAGE_INFRA", "infrastructure")];
         let delays = self.escalation_delays();
-        settings.escalation = settings
-            .escalation
-            .into_iter()
-            .zip(chain)
-            .zip(delays)
-            .map(|((mut step, ping), after)| {
-                step.ping = ping;
-                step.after = after;
-                step
-            })
-            .collect();
-        if let Some(every) = self.update_every() {
-            settings.update_every = every;
-        }
-        settings
+        let escalation = chain.into_iter().zip(delays).map(|(ping, after)| EscalationStep { after, ping }).collect();
+        let update_every = self.update_every().unwrap_or(defaults.update_every.clone());
+        IncidentSettings { on_call, escalation, update_every, ..defaults }
     }
 
     /// A role to page: a Discord role id (a number), shown as `label`; or, in the shell, a name.

@@ -67,12 +67,18 @@ impl Store {
         Ok(tx.commit().await?)
     }
 
-    /// Puts a post back for a later attempt, backing off up to five minutes.
+    /// Puts a post back for a later attempt, backing off up to five minutes; the posts queued
+    /// behind it wait as long, so they never overtake it.
     pub async fn post_failed(&self, id: i64, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
         let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
         let backoff = Duration::seconds((5_i64 << attempts.min(6)).min(300));
         let next = now + backoff;
         sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = $1, claimed_until_ms = NULL WHERE id = $2")
+            .bind(millis(next))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        sqlx::query("UPDATE outbox SET next_attempt_ms = $1 WHERE delivered_ms IS NULL AND id > $2 AND next_attempt_ms < $1")
             .bind(millis(next))
             .bind(id)
             .execute(self.pool())

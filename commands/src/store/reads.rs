@@ -9,6 +9,9 @@ use chrono::{DateTime, Utc};
 type IncidentRow =
     (i64, String, String, String, String, String, i64, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<String>);
 
+type MaintenanceRow = (i64, String, String, i64, i64, String, Option<i64>);
+type TimerRow = (i64, Option<i64>, Option<i64>, String, i64);
+
 const INCIDENT_COLUMNS: &str =
     "id, severity, title, impact, commander, declared_by, declared_ms, acked_ms, acked_by, resolved_ms, root_cause, channel_key";
 
@@ -96,7 +99,7 @@ impl Store {
     }
 
     async fn maintenance_where(&self, filter: &str, value: i64) -> anyhow::Result<Vec<Maintenance>> {
-        let rows: Vec<(i64, String, String, i64, i64, String, Option<i64>)> = sqlx::query_as(&format!(
+        let rows: Vec<MaintenanceRow> = sqlx::query_as(&format!(
             "SELECT id, kind, summary, start_ms, end_ms, created_by, cancelled_ms FROM maintenance {filter} ORDER BY start_ms"
         ))
         .bind(value)
@@ -126,7 +129,7 @@ impl Store {
 
     /// Pending timers due by `now`, earliest first.
     pub async fn due_timers(&self, now: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<Timer>> {
-        let rows: Vec<(i64, Option<i64>, Option<i64>, String, i64)> = sqlx::query_as(
+        let rows: Vec<TimerRow> = sqlx::query_as(
             "SELECT id, incident_id, maintenance_id, job, due_ms FROM timers
              WHERE fired_ms IS NULL AND cancelled_ms IS NULL AND due_ms <= $1 ORDER BY due_ms, id LIMIT $2",
         )
