@@ -38,7 +38,7 @@ pub async fn start_platform() -> std::io::Result<SimulatedPlatform> {
 pub fn banner(platform: &SimulatedPlatform) -> String {
     format!(
         "bellhop demo: a simulated hotel platform runs on {} (invite-user fails ~15% of the time, trial-signup is slow; no database).\n\
-         Try:  /health    /template show name:p0-investigating    @dave /health    :help    :quit\n\
+         Try:  /health    /incident declare severity:P1 title:\"Invites failing\"    :advance 6m (with --virtual-clock)    :help\n\
          You type as @alice (responder); @bob and @carol are approvers; @dave has no role.",
         platform.addr
     )
