@@ -81,13 +81,9 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::command::{Command, Invocation};
+    use crate::command::tests::parse;
+    use crate::command::Command;
     use crate::incident::{IncidentCommand, Severity};
-
-    fn parse(path: &str, options: &[(&str, &str)]) -> Result<Command, String> {
-        let invocation = options.iter().fold(Invocation::new(path), |inv, (k, v)| inv.option(k, *v));
-        Command::parse(&invocation).map_err(|e| e.to_string())
-    }
 
     #[test]
     fn incident_ids_read_in_every_usual_spelling() {

@@ -161,10 +161,11 @@ fn unknown_option(spec: &CommandSpec, option: &str) -> UserError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(path: &str, options: &[(&str, &str)]) -> Result<Command, String> {
+    /// Parses a command as an adapter would hand it over; errors as the person reads them.
+    pub(crate) fn parse(path: &str, options: &[(&str, &str)]) -> Result<Command, String> {
         let invocation = options.iter().fold(Invocation::new(path), |inv, (k, v)| inv.option(k, *v));
         Command::parse(&invocation).map_err(|e| e.to_string())
     }
