@@ -93,7 +93,8 @@ fn discord_channels_roles_and_proxy_are_read_and_checked() {
     assert_eq!(config.discord.http_proxy.as_deref(), Some("http://127.0.0.1:3000"));
     assert_eq!((config.discord.ops_channel, config.discord.incidents_channel), (Some(42), None));
     assert_eq!((config.discord.responder_roles, config.discord.admin_roles), (vec![1, 2], vec![7, 8]));
-    let found = problems("", &[("DISCORD_HTTP_PROXY", "https://proxy"), ("DISCORD_STATUS_CHANNEL", "#status"), ("DISCORD_APPROVER_ROLES", "1,x")]);
+    let found =
+        problems("", &[("DISCORD_HTTP_PROXY", "https://proxy"), ("DISCORD_STATUS_CHANNEL", "#status"), ("DISCORD_APPROVER_ROLES", "1,x")]);
     assert_eq!(
         found,
         [

@@ -4,5 +4,6 @@
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod discord;
 pub mod shell;
 pub mod simulated;
