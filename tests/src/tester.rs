@@ -36,7 +36,11 @@ impl BellhopTester {
 
     /// Starts the bot without waiting for it to connect.
     pub async fn boot(script: Script, functions: &[&str], extra: &[(&str, &str)]) -> BellhopTester {
-        let fake = FakeDiscord::start().await;
+        BellhopTester::boot_on(FakeDiscord::start().await, script, functions, extra).await
+    }
+
+    /// Starts the bot against `fake`, prepared by the test.
+    pub async fn boot_on(fake: FakeDiscord, script: Script, functions: &[&str], extra: &[(&str, &str)]) -> BellhopTester {
         let platform = crate::platform(script).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());

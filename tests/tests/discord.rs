@@ -93,3 +93,152 @@ async fn without_a_guild_the_commands_are_registered_globally() {
     let puts: Vec<String> = t.fake.read(|s| s.requests_to("PUT", "/applications/").iter().map(|r| r.path.clone()).collect());
     assert_eq!(puts, [format!("/applications/{}/commands", payloads::APP)]);
 }
+
+#[tokio::test]
+async fn health_is_deferred_at_once_then_shows_each_targets_real_state() {
+    let script = Script::new(KEY)
+        .with("fast", Behaviour::ok())
+        .with("sluggish", Behaviour::ok().delayed(Duration::from_millis(600)))
+        .with("broken", Behaviour::status(500))
+        .with("locked", Behaviour::error_code(401, "UNAUTHORIZED_INVALID_JWT_FORMAT"));
+    let t = BellhopTester::start(script, &["fast", "sluggish", "broken", "locked"]).await;
+    let health = t.fake.slash(&alice(), "health", &[]);
+    let callback = t.fake.callback(&health).await;
+    assert_eq!(callback.body["type"], 5, "deferred: {}", callback.body);
+    assert!(callback.at - health.sent_at < Duration::from_millis(500), "acknowledged in {:?}", callback.at - health.sent_at);
+    let followup = t.fake.followup(&health).await;
+    let by_name = |name: &str| fields(&followup.body).into_iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or_default();
+    assert!(by_name("fast").starts_with("🟢 up"), "{}", by_name("fast"));
+    assert!(by_name("sluggish").starts_with("🟡 slow"), "{}", by_name("sluggish"));
+    assert!(by_name("broken").starts_with("🔴 down") && by_name("broken").ends_with("HTTP 500"), "{}", by_name("broken"));
+    assert!(by_name("locked").starts_with("🟠 misconfigured"), "{}", by_name("locked"));
+    let embed = &followup.body["embeds"][0];
+    assert_eq!(embed["title"], "Health: 3 of 8 targets need attention");
+    assert_eq!(embed["color"], 0xC62828, "a target is down: red");
+    assert_eq!(followup.body["allowed_mentions"], json!({"parse": [], "users": [], "roles": [], "replied_user": false}));
+}
+
+#[tokio::test]
+async fn health_while_a_target_hangs_is_still_acknowledged_at_once() {
+    let t = BellhopTester::start(Script::new(KEY).with("stuck", Behaviour::hang()), &["stuck"]).await;
+    let health = t.fake.slash(&alice(), "health", &[]);
+    let callback = t.fake.callback(&health).await;
+    assert_eq!(callback.body["type"], 5);
+    assert!(callback.at - health.sent_at < Duration::from_millis(500), "acknowledged in {:?}", callback.at - health.sent_at);
+    let followup = t.fake.followup(&health).await;
+    assert!(followup.at - health.sent_at >= Duration::from_millis(1500), "the follow-up waits for the probe timeout");
+    let stuck = fields(&followup.body).into_iter().find(|(name, _)| name == "stuck").expect("the hung target is named");
+    assert!(stuck.1.starts_with("🔴 down") && stuck.1.contains("timed out"), "{}", stuck.1);
+}
+
+#[tokio::test]
+async fn template_names_autocomplete_and_an_unknown_one_is_an_ephemeral_error() {
+    let t = bot().await;
+    let typing = t.fake.autocomplete(&alice(), "template show", &[("name", "p")], "name");
+    let callback = t.fake.callback(&typing).await;
+    assert_eq!(callback.body["type"], 8);
+    let choices: Vec<&str> = callback.body["data"]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+    assert_eq!(choices, ["p0-investigating", "p1-alert"]);
+
+    let shown = t.fake.slash(&alice(), "template show", &[("name", "p1-alert")]);
+    let answer = t.fake.answer(&shown).await;
+    assert_eq!(answer["embeds"][0]["title"], "Template p1-alert (sample values)");
+
+    let unknown = t.fake.slash(&alice(), "template show", &[("name", "p9-panic")]);
+    let callback = t.fake.callback(&unknown).await;
+    assert_eq!((callback.body["type"].as_u64(), callback.body["data"]["flags"].as_u64()), (Some(4), Some(EPHEMERAL)));
+    assert_eq!(
+        callback.body["data"]["embeds"][0]["description"],
+        "There is no template `p9-panic`; the templates are p0-investigating, p1-alert, resolved."
+    );
+}
+
+#[tokio::test]
+async fn everyone_and_role_mentions_in_an_option_ping_nobody() {
+    let t = bot().await;
+    let text = format!("@everyone @here <@&{RESPONDER_ROLE}> <@500000000000000002>");
+    let typed = t.fake.slash(&alice(), "template show", &[("name", &text)]);
+    let answer = t.fake.answer(&typed).await;
+    assert!(answer["embeds"][0]["description"].as_str().unwrap().contains("@everyone"), "the text is shown, inert: {answer}");
+    assert_eq!(answer["allowed_mentions"], json!({"parse": [], "users": [], "roles": [], "replied_user": false}));
+    assert_eq!(answer.get("content"), None, "no message text that could ping");
+}
+
+#[tokio::test]
+async fn a_member_without_a_role_gets_an_ephemeral_refusal() {
+    let t = bot().await;
+    let health = t.fake.slash(&dave(), "health", &[]);
+    let callback = t.fake.callback(&health).await;
+    assert_eq!((callback.body["type"].as_u64(), callback.body["data"]["flags"].as_u64()), (Some(4), Some(EPHEMERAL)), "not deferred");
+    assert_eq!(
+        callback.body["data"]["embeds"][0]["description"],
+        "`/health` is for a responder, approver or admin; ask an admin for the role."
+    );
+    let audit = t.core.store().recent_audit(1).await.unwrap();
+    assert_eq!((audit[0].actor_name.as_str(), audit[0].outcome.starts_with("refused")), ("dave", true));
+}
+
+#[tokio::test]
+async fn reactions_on_the_bots_messages_reach_the_core_with_the_right_actor() {
+    let t = bot().await;
+    let message = "700000000000000001";
+    t.fake.add_member(bob());
+    t.fake.dispatch("MESSAGE_REACTION_ADD", payloads::reaction(payloads::CHANNEL, message, "✅", &bob(), true));
+    let added = eventually_audited(&t, &format!("/react {message} ✅")).await;
+    assert_eq!((added.actor_id.as_str(), added.actor_name.as_str()), ("discord:500000000000000002", "bob"));
+    // Discord sends no member with a removal: the bot fetches it.
+    t.fake.dispatch("MESSAGE_REACTION_REMOVE", payloads::reaction(payloads::CHANNEL, message, "✅", &bob(), false));
+    t.fake.wait_request("GET member", 1, |r| r.is("GET", &format!("/guilds/{}/members/500000000000000002", payloads::GUILD))).await;
+    let removal = eventually_audited(&t, &format!("/unreact {message} ✅")).await;
+    assert_eq!((removal.actor_id.as_str(), removal.actor_name.as_str()), ("discord:500000000000000002", "bob"));
+}
+
+#[tokio::test]
+async fn after_the_gateway_closes_the_bot_resumes_and_the_next_command_works() {
+    let t = bot().await;
+    t.fake.close(4000);
+    t.fake.wait("the bot to resume", |s| (!s.frames_from_bot(6).is_empty()).then_some(())).await;
+    let help = t.fake.slash(&alice(), "help", &[]);
+    let answer = t.fake.answer(&help).await;
+    assert!(answer["embeds"][0].to_string().contains("/health"), "{answer}");
+    assert_eq!(t.fake.read(|s| s.frames_from_bot(2).len()), 1, "resumed, not identified again");
+}
+
+#[tokio::test]
+async fn a_failed_registration_stops_the_bot_with_a_clear_error() {
+    let fake = bellhop_tests::fake_discord::FakeDiscord::start().await;
+    fake.update(|s| s.refuse_registration = true);
+    let t = BellhopTester::boot_on(fake, Script::new(KEY), &["f"], &[]).await;
+    let error = t.ended().await.expect_err("the bot stops");
+    let message = format!("{error:#}");
+    assert!(message.contains("cannot register the slash commands"), "{message}");
+}
+
+#[tokio::test]
+async fn an_invalid_token_stops_the_bot() {
+    let t = bot().await;
+    t.fake.close(4004);
+    let error = t.ended().await.expect_err("a fatal close ends run");
+    assert!(format!("{error:#}").contains("the Discord connection failed"), "{error:#}");
+}
+
+#[tokio::test]
+async fn the_bot_stops_cleanly_when_asked() {
+    let t = bot().await;
+    t.stop().await.expect("a clean stop");
+}
+
+/// Waits (polling the store; the core has no signal for it) until the newest audit entry is `command`.
+async fn eventually_audited(t: &BellhopTester, command: &str) -> bellhop_commands::store::AuditEntry {
+    let polling = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        loop {
+            tick.tick().await;
+            let newest = t.core.store().recent_audit(1).await.unwrap();
+            if let Some(entry) = newest.into_iter().find(|e| e.command == command) {
+                return entry;
+            }
+        }
+    };
+    tokio::time::timeout(bellhop_tests::fake_discord::WAIT, polling).await.unwrap_or_else(|_| panic!("{command} was never audited"))
+}

@@ -95,6 +95,11 @@ impl FakeDiscord {
         self.shared.read(f)
     }
 
+    /// Changes the fake's state, e.g. to make it refuse registration.
+    pub fn update(&self, f: impl FnOnce(&mut State)) {
+        self.shared.update(f)
+    }
+
     pub fn add_member(&self, member: Value) {
         let id = member["user"]["id"].as_str().expect("a member has a user id").to_string();
         self.shared.update(|state| {

@@ -39,6 +39,9 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
             "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})),
         ("GET", ["oauth2", "applications", "@me"]) => ok(payloads::app_info()),
         ("PUT", ["applications", APP, "commands"]) | ("PUT", ["applications", APP, "guilds", _, "commands"]) => {
+            if shared.read(|s| s.refuse_registration) {
+                return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
+            }
             let commands = body.as_array().cloned().unwrap_or_default();
             let echoed: Vec<Value> = commands.iter().map(|c| payloads::registered(c, &shared.next_id().to_string())).collect();
             shared.update(|state| state.commands = commands);

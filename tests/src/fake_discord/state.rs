@@ -59,6 +59,8 @@ pub struct State {
     pub roles: Vec<Value>,
     /// The commands of the last registration, as the bot sent them.
     pub commands: Vec<Value>,
+    /// Answer command registration with 400, as Discord does for an invalid command.
+    pub refuse_registration: bool,
     /// Dispatches the fake dropped because the bot did not ask for their intent.
     pub dropped: Vec<String>,
     pub(super) sessions: Vec<Session>,
