@@ -2,7 +2,7 @@
 //! registering, answering slash commands, reactions, reconnecting and refusing.
 
 use bellhop::simulated::{Behaviour, Script};
-use bellhop_tests::fake_discord::payloads::{self, member, ADMIN_ROLE, APPROVER_ROLE, RESPONDER_ROLE};
+use bellhop_tests::fake_discord::payloads::{self, member, APPROVER_ROLE, RESPONDER_ROLE};
 use bellhop_tests::{BellhopTester, KEY};
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -91,6 +91,9 @@ async fn answer(ctx: Context<'_>, invocation: Invocation, io: Io) -> Result<(), 
 mod tests {
     use super::*;
 
+    /// A command's name, description and options (name, description, required).
+    type Shape = (String, String, Vec<(String, String, bool)>);
+
     /// What Discord shows must be what the core (and /help) describes.
     #[test]
     fn registered_commands_match_the_command_table() {
@@ -105,7 +108,7 @@ mod tests {
             }
         }
         registered.sort();
-        let mut specs: Vec<(String, String, Vec<(String, String, bool)>)> = spec::SPECS
+        let mut specs: Vec<Shape> = spec::SPECS
             .iter()
             .map(|s| {
                 let options = s.options.iter().map(|o| (o.name.to_string(), o.description.to_string(), o.required)).collect();

@@ -117,3 +117,34 @@ fn dispatch(shared: &Shared, t: &str, d: Value) -> Value {
     });
     json!({"op": 0, "s": seq, "t": t, "d": d})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{payloads, FakeDiscord, WAIT};
+    use futures::{SinkExt, StreamExt};
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::Message;
+
+    async fn next(ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>) -> Value {
+        let frame = tokio::time::timeout(WAIT, ws.next()).await.expect("a frame in time").expect("open").expect("no error");
+        serde_json::from_str(frame.to_text().expect("a text frame")).expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn a_session_gets_only_the_dispatches_its_intents_ask_for() {
+        let fake = FakeDiscord::start().await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/?v=10", fake.ws_url)).await.unwrap();
+        assert_eq!(next(&mut ws).await["op"], 10);
+        ws.send(Message::Text(json!({"op": 2, "d": {"token": "Bot t", "intents": 1}}).to_string())).await.unwrap();
+        let (ready, guild) = (next(&mut ws).await, next(&mut ws).await);
+        assert_eq!((ready["t"].as_str(), ready["s"].as_u64(), guild["t"].as_str()), (Some("READY"), Some(1), Some("GUILD_CREATE")));
+        let member = payloads::member("5", "ana", &[]);
+        fake.dispatch("MESSAGE_REACTION_ADD", payloads::reaction(payloads::CHANNEL, "7", "✅", &member, true));
+        fake.dispatch("INTERACTION_CREATE", payloads::interaction(2, "8", "t", "help", &[], None, &member));
+        let delivered = next(&mut ws).await;
+        assert_eq!((delivered["t"].as_str(), delivered["s"].as_u64()), (Some("INTERACTION_CREATE"), Some(3)));
+        assert_eq!(fake.read(|s| s.dropped.clone()), ["MESSAGE_REACTION_ADD"]);
+        ws.send(Message::Text(json!({"op": 1, "d": 3}).to_string())).await.unwrap();
+        assert_eq!(next(&mut ws).await["op"], 11);
+    }
+}
