@@ -23,6 +23,9 @@ use std::sync::Arc;
 /// No privileged intent.
 pub const INTENTS: serenity::GatewayIntents = serenity::GatewayIntents::GUILDS.union(serenity::GatewayIntents::GUILD_MESSAGE_REACTIONS);
 
+/// How long a stop waits for the gateway connection to close.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct Data {
     core: Arc<Core>,
     roles: RoleMap,
@@ -116,7 +119,11 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
         () = shutdown => {
             tracing::info!("stopping: closing the Discord connection");
             shards.shutdown_all().await;
-            let _ = running.await;
+            // serenity can keep retrying a lost connection after the shutdown; don't wait on that.
+            if tokio::time::timeout(STOP_WITHIN, &mut running).await.is_err() {
+                tracing::warn!("the Discord client did not stop within {STOP_WITHIN:?}; leaving it");
+                running.abort();
+            }
             Ok(())
         }
     }
