@@ -242,3 +242,14 @@ async fn eventually_audited(t: &BellhopTester, command: &str) -> bellhop_command
     };
     tokio::time::timeout(bellhop_tests::fake_discord::WAIT, polling).await.unwrap_or_else(|_| panic!("{command} was never audited"))
 }
+
+#[tokio::test]
+async fn after_a_session_timeout_the_bot_identifies_again_and_the_next_command_works() {
+    let t = bot().await;
+    t.fake.close(4009);
+    t.fake.wait("a second IDENTIFY (serenity waits 5 s before a shard restart)", |s| (s.frames_from_bot(2).len() == 2).then_some(())).await;
+    let help = t.fake.slash(&bob(), "help", &[]);
+    let answer = t.fake.answer(&help).await;
+    assert!(answer["embeds"][0].to_string().contains("/template show"), "{answer}");
+    assert_eq!(t.fake.read(|s| s.requests_to("PUT", "/applications/").len()), 1, "setup runs once");
+}

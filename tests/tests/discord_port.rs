@@ -73,3 +73,13 @@ async fn a_channel_that_is_not_configured_names_the_setting() {
     assert_eq!(error.to_string(), "no Discord channel for #status-updates: set DISCORD_STATUS_CHANNEL");
     assert!(fake.read(|s| s.requests.is_empty()));
 }
+
+#[tokio::test]
+async fn a_discord_that_never_answers_is_an_error_after_the_timeout() {
+    let fake = FakeDiscord::start().await;
+    fake.update(|s| s.hang_rest = true);
+    let port = port(&fake.rest_url).with_timeout(std::time::Duration::from_millis(200));
+    let error = port.deliver(&Place::Channel(ChannelName::Ops), &alert()).await.unwrap_err();
+    assert_eq!(error.to_string(), "Discord did not answer within 200ms");
+    assert_eq!(fake.read(|s| s.requests.len()), 1);
+}

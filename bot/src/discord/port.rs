@@ -6,18 +6,29 @@ use anyhow::Context as _;
 use bellhop_commands::{ChannelName, ChatPort, Delivered, Place, Post};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Discord's limit on thread names.
 const THREAD_NAME: usize = 100;
 
+/// serenity's HTTP client has no timeout of its own; a post that hangs must not stall the outbox.
+const DELIVER_WITHIN: Duration = Duration::from_secs(30);
+
 pub struct DiscordPort {
     http: Arc<serenity::Http>,
     channels: DiscordConfig,
+    timeout: Duration,
 }
 
 impl DiscordPort {
     pub fn new(http: Arc<serenity::Http>, config: &DiscordConfig) -> Self {
-        DiscordPort { http, channels: config.clone() }
+        DiscordPort { http, channels: config.clone(), timeout: DELIVER_WITHIN }
+    }
+
+    /// How long one delivery may take before it fails (and is retried by the caller).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     fn channel(&self, name: ChannelName) -> anyhow::Result<serenity::ChannelId> {
@@ -42,8 +53,18 @@ impl DiscordPort {
 
 #[async_trait::async_trait]
 impl ChatPort for DiscordPort {
-    /// Fails (and the caller keeps the post to retry) when Discord is unreachable or refuses it.
+    /// Fails (and the caller keeps the post to retry) when Discord is unreachable, refuses it or
+    /// does not answer in time.
     async fn deliver(&self, place: &Place, post: &Post) -> anyhow::Result<Delivered> {
+        match tokio::time::timeout(self.timeout, self.post(place, post)).await {
+            Ok(delivered) => delivered,
+            Err(_) => anyhow::bail!("Discord did not answer within {:?}", self.timeout),
+        }
+    }
+}
+
+impl DiscordPort {
+    async fn post(&self, place: &Place, post: &Post) -> anyhow::Result<Delivered> {
         let channel = match place {
             Place::Channel(name) => self.channel(*name)?,
             Place::NewIncident { id, title } => self.open_thread(*id, title).await?,

@@ -27,6 +27,10 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, method: Method, ur
         at: Instant::now(),
     };
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if shared.read(|s| s.hang_rest) {
+        shared.update(|state| state.requests.push(request));
+        return std::future::pending().await;
+    }
     let response = answer(&shared, method.as_str(), &segments, &body);
     shared.update(|state| state.requests.push(request));
     response

@@ -59,6 +59,8 @@ pub struct State {
     pub roles: Vec<Value>,
     /// The commands of the last registration, as the bot sent them.
     pub commands: Vec<Value>,
+    /// Record REST requests but never answer them.
+    pub hang_rest: bool,
     /// Answer command registration with 400, as Discord does for an invalid command.
     pub refuse_registration: bool,
     /// Dispatches the fake dropped because the bot did not ask for their intent.
