@@ -252,4 +252,9 @@ async fn after_a_session_timeout_the_bot_identifies_again_and_the_next_command_w
     let answer = t.fake.answer(&help).await;
     assert!(answer["embeds"][0].to_string().contains("/template show"), "{answer}");
     assert_eq!(t.fake.read(|s| s.requests_to("PUT", "/applications/").len()), 1, "setup runs once");
+    let acked = |s: &bellhop_tests::fake_discord::State| {
+        let after_beat = s.frames.iter().skip_while(|f| !(f.from_bot && f.op == 1)).skip(1);
+        after_beat.into_iter().any(|f| !f.from_bot && f.op == 11).then_some(())
+    };
+    t.fake.wait("a heartbeat on the new session, acknowledged", acked).await;
 }
