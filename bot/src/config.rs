@@ -38,6 +38,13 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_UPDATE_EVERY", toml: "update_every", secret: false },
     Key { env: "DISCORD_TOKEN", toml: "discord_token", secret: true },
     Key { env: "DISCORD_GUILD_ID", toml: "discord_guild_id", secret: false },
+    Key { env: "DISCORD_HTTP_PROXY", toml: "discord_http_proxy", secret: false },
+    Key { env: "DISCORD_INCIDENTS_CHANNEL", toml: "discord_incidents_channel", secret: false },
+    Key { env: "DISCORD_STATUS_CHANNEL", toml: "discord_status_channel", secret: false },
+    Key { env: "DISCORD_OPS_CHANNEL", toml: "discord_ops_channel", secret: false },
+    Key { env: "DISCORD_RESPONDER_ROLES", toml: "discord_responder_roles", secret: false },
+    Key { env: "DISCORD_APPROVER_ROLES", toml: "discord_approver_roles", secret: false },
+    Key { env: "DISCORD_ADMIN_ROLES", toml: "discord_admin_roles", secret: false },
 ];
 /// Tables allowed in the TOML file besides the keys above.
 const TABLES: &[&str] = &["shell"];
@@ -50,6 +57,19 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the Discord adapter sends REST, where it posts, and which Discord roles are which bellhop roles.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiscordConfig {
+    /// An `http://host:port` base (e.g. twilight-http-proxy) that REST goes through instead of discord.com.
+    pub http_proxy: Option<String>,
+    pub incidents_channel: Option<u64>,
+    pub status_channel: Option<u64>,
+    pub ops_channel: Option<u64>,
+    pub responder_roles: Vec<u64>,
+    pub approver_roles: Vec<u64>,
+    pub admin_roles: Vec<u64>,
+}
+
 #[derive(Debug)]
 pub struct Config {
     pub health: HealthSettings,
@@ -58,6 +78,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub discord_token: Option<SecretString>,
     pub discord_guild_id: Option<u64>,
+    pub discord: DiscordConfig,
     /// The people of `bellhop shell`, in the order they are listed.
     pub shell_users: Vec<Actor>,
     /// Who is paged and how the runbook's clock runs.
@@ -165,6 +186,7 @@ impl Reader {
             log_format: self.log_format(),
             discord_token: self.text("DISCORD_TOKEN").map(SecretString::from),
             discord_guild_id: self.guild_id(),
+            discord: self.discord(),
             shell_users: self.shell_users(table.get("shell")),
             incidents: self.incident_settings(),
         }
@@ -272,6 +294,49 @@ impl Reader {
         }
     }
 
+    fn discord(&mut self) -> DiscordConfig {
+        let http_proxy = self.text("DISCORD_HTTP_PROXY").and_then(|text| {
+            if text.starts_with("http://") && reqwest_url_ok(&text) {
+                Some(text.trim_end_matches('/').to_string())
+            } else {
+                self.problem("DISCORD_HTTP_PROXY", "must be an http:// base without a path, like http://127.0.0.1:3000");
+                None
+            }
+        });
+        DiscordConfig {
+            http_proxy,
+            incidents_channel: self.channel_id("DISCORD_INCIDENTS_CHANNEL"),
+            status_channel: self.channel_id("DISCORD_STATUS_CHANNEL"),
+            ops_channel: self.channel_id("DISCORD_OPS_CHANNEL"),
+            responder_roles: self.role_ids("DISCORD_RESPONDER_ROLES"),
+            approver_roles: self.role_ids("DISCORD_APPROVER_ROLES"),
+            admin_roles: self.role_ids("DISCORD_ADMIN_ROLES"),
+        }
+    }
+
+    fn channel_id(&mut self, env: &'static str) -> Option<u64> {
+        let text = self.text(env)?;
+        match snowflake(&text) {
+            Some(id) => Some(id),
+            None => {
+                self.problem(env, "must be a channel id (a number; Discord: right-click the channel → Copy Channel ID)");
+                None
+            }
+        }
+    }
+
+    fn role_ids(&mut self, env: &'static str) -> Vec<u64> {
+        let Some(text) = self.text(env) else { return Vec::new() };
+        let ids: Option<Vec<u64>> = text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(snowflake).collect();
+        match ids {
+            Some(ids) => ids,
+            None => {
+                self.problem(env, "must be role ids separated by commas (Discord: Server Settings → Roles → right-click → Copy Role ID)");
+                Vec::new()
+            }
+        }
+    }
+
     fn shell_users(&mut self, shell: Option<&toml::Value>) -> Vec<Actor> {
         let users = shell.and_then(|s| s.get("users"));
         let Some(users) = users else { return default_shell_users() };
@@ -323,6 +388,10 @@ fn toml_text(item: &toml::Value) -> Option<String> {
 
 fn reqwest_url_ok(text: &str) -> bool {
     (text.starts_with("http://") || text.starts_with("https://")) && text.len() > "https://".len() && !text.contains(char::is_whitespace)
+}
+
+fn snowflake(text: &str) -> Option<u64> {
+    text.trim().parse::<u64>().ok().filter(|id| *id > 0)
 }
 
 fn short(text: &str) -> String {

@@ -105,3 +105,26 @@ fn the_incident_clock_and_paging_come_from_config() {
         assert!(problems.iter().any(|p| p.contains(key)), "{key} in {problems:?}");
     }
 }
+
+#[test]
+fn discord_channels_roles_and_proxy_are_read_and_checked() {
+    let table = "discord_admin_roles = [\"7\", \"8\"]\n".parse().unwrap();
+    let config = Config::from_sources(
+        &table,
+        &env(&[("DISCORD_HTTP_PROXY", "http://127.0.0.1:3000/"), ("DISCORD_OPS_CHANNEL", "42"), ("DISCORD_RESPONDER_ROLES", "1, 2")]),
+    )
+    .unwrap();
+    assert_eq!(config.discord.http_proxy.as_deref(), Some("http://127.0.0.1:3000"));
+    assert_eq!((config.discord.ops_channel, config.discord.incidents_channel), (Some(42), None));
+    assert_eq!((config.discord.responder_roles, config.discord.admin_roles), (vec![1, 2], vec![7, 8]));
+    let found =
+        problems("", &[("DISCORD_HTTP_PROXY", "https://proxy"), ("DISCORD_STATUS_CHANNEL", "#status"), ("DISCORD_APPROVER_ROLES", "1,x")]);
+    assert_eq!(
+        found,
+        [
+            "DISCORD_HTTP_PROXY = \"https://proxy\": must be an http:// base without a path, like http://127.0.0.1:3000",
+            "DISCORD_STATUS_CHANNEL = \"#status\": must be a channel id (a number; Discord: right-click the channel → Copy Channel ID)",
+            "DISCORD_APPROVER_ROLES = \"1,x\": must be role ids separated by commas (Discord: Server Settings → Roles → right-click → Copy Role ID)",
+        ]
+    );
+}

@@ -26,6 +26,7 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path) -> Config {
         log_format: LogFormat::Human,
         discord_token: None,
         discord_guild_id: None,
+        discord: Default::default(),
         shell_users: default_shell_users(),
         incidents: Default::default(),
     }

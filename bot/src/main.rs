@@ -100,8 +100,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             shell(&config, virtual_clock, None).await
         }
         Cmd::Run => {
+            bellhop::discord::Settings::from_config(&config)?;
             require_targets(&config)?;
-            anyhow::bail!("the Discord adapter is not wired yet; try `bellhop shell` or `bellhop demo`")
+            bellhop::discord::serve(&config).await.map(|()| ExitCode::SUCCESS)
         }
         Cmd::Demo { .. } | Cmd::Simulate { .. } => unreachable!("handled above"),
     }

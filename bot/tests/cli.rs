@@ -141,3 +141,11 @@ fn migrate_creates_the_sqlite_store() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("up to date"));
 }
+
+#[test]
+fn run_without_a_token_is_a_config_error_naming_discord_token() {
+    let output = bellhop(&["run"], &vars(&[("FRONTEND_URL", "http://127.0.0.1:9")]), "");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("DISCORD_TOKEN is not set"), "{stderr}");
+}

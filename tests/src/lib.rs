@@ -1,5 +1,10 @@
-//! The end-to-end harness: a simulated platform on 127.0.0.1, a core over a real store, and the
-//! shell adapter driven line by line, as a person would.
+//! The end-to-end harness: a simulated platform on 127.0.0.1, a core over a real store, the
+//! shell adapter driven line by line as a person would, and a fake Discord for the real bot.
+
+pub mod fake_discord;
+mod tester;
+
+pub use tester::BellhopTester;
 
 use bellhop::config::default_shell_users;
 use bellhop::shell::{virtual_start, Shell};

@@ -1,0 +1,215 @@
+//! `bellhop run`: the Discord adapter. Slash commands (poise) and reaction events (serenity) call
+//! the core; its replies and posts are rendered as embeds that ping only what the core asked.
+
+mod actor;
+mod commands;
+pub mod embed;
+mod events;
+mod incident;
+pub mod mentions;
+mod port;
+
+pub use actor::RoleMap;
+pub use port::DiscordPort;
+
+use crate::config::{Config, ConfigError, DiscordConfig};
+use anyhow::Context as _;
+use bellhop_commands::Core;
+use poise::serenity_prelude as serenity;
+use secrecy::{ExposeSecret, SecretString};
+use std::future::Future;
+use std::sync::Arc;
+
+/// What the adapter needs: slash commands need no intent; reactions need `GUILD_MESSAGE_REACTIONS`.
+/// No privileged intent.
+pub const INTENTS: serenity::GatewayIntents = serenity::GatewayIntents::GUILDS.union(serenity::GatewayIntents::GUILD_MESSAGE_REACTIONS);
+
+/// How long a stop waits for the gateway connection to close.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub struct Data {
+    core: Arc<Core>,
+    roles: RoleMap,
+    /// Wakes the scheduler, which delivers the outbox.
+    wake: Arc<tokio::sync::Notify>,
+}
+
+pub type Error = anyhow::Error;
+type Context<'a> = poise::Context<'a, Data, Error>;
+
+/// The Discord part of the configuration, checked: a token is required to run.
+pub struct Settings {
+    token: SecretString,
+    guild_id: Option<serenity::GuildId>,
+    discord: DiscordConfig,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
+        let token = config.discord_token.clone().ok_or_else(|| {
+            ConfigError(vec![
+                "DISCORD_TOKEN is not set: `bellhop run` needs the bot's token (Developer Portal → your application → Bot → Reset Token)"
+                    .into(),
+            ])
+        })?;
+        Ok(Settings { token, guild_id: config.discord_guild_id.map(serenity::GuildId::new), discord: config.discord.clone() })
+    }
+
+    /// REST through `DISCORD_HTTP_PROXY` when set; serenity's rate limiter would otherwise send
+    /// every request to discord.com, ignoring the proxy, so it is off there.
+    pub fn http(&self) -> serenity::Http {
+        let builder = serenity::HttpBuilder::new(self.token.expose_secret());
+        match &self.discord.http_proxy {
+            Some(proxy) => builder.proxy(proxy.clone()).ratelimiter_disabled(true).build(),
+            None => builder.build(),
+        }
+    }
+
+    /// The `ChatPort` for posts the core makes on its own.
+    pub fn port(&self, http: Arc<serenity::Http>) -> DiscordPort {
+        DiscordPort::new(http, &self.discord)
+    }
+}
+
+/// `bellhop run`: builds the core and runs the bot until SIGINT or SIGTERM.
+pub async fn serve(config: &Config) -> anyhow::Result<()> {
+    let settings = Settings::from_config(config)?;
+    let core = Arc::new(crate::app::build_core(config, Arc::new(bellhop_commands::SystemClock)).await?);
+    run(settings, core, stop_signal()).await
+}
+
+/// Connects, registers the commands, and answers until `shutdown` completes. Fails when the
+/// connection fails for good (a bad token) or when registering the commands fails: a bot that
+/// cannot register would ignore every command (poise waits forever on a failed setup).
+pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let (setup_failed, mut setup_failure) = tokio::sync::oneshot::channel::<anyhow::Error>();
+    let guild_id = settings.guild_id;
+    let roles = RoleMap::from_config(&settings.discord);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let scheduler_core = core.clone();
+    let data_wake = wake.clone();
+    let framework = poise::Framework::builder()
+        .options(options())
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                match register(ctx, &framework.options().commands, guild_id).await {
+                    Ok(()) => {
+                        tracing::info!(bot = %ready.user.name, guild = ?guild_id.map(|g| g.get()), "slash commands registered");
+                        Ok(Data { core, roles, wake: data_wake })
+                    }
+                    Err(error) => {
+                        let _ = setup_failed.send(anyhow::anyhow!("{error:#}"));
+                        Err(error)
+                    }
+                }
+            })
+        })
+        .build();
+    let mut client = serenity::ClientBuilder::new_with_http(settings.http(), INTENTS)
+        .framework(framework)
+        .await
+        .context("cannot build the Discord client")?;
+    let shards = client.shard_manager.clone();
+    // Timers and the outbox run beside the gateway, through the same REST client.
+    let port: Arc<dyn bellhop_commands::ChatPort> = Arc::new(settings.port(client.http.clone()));
+    let _scheduler = AbortOnDrop(tokio::spawn(crate::scheduler::run(scheduler_core, port, wake)));
+    let mut running = tokio::spawn(async move { client.start().await });
+    tokio::select! {
+        finished = &mut running => match finished {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(anyhow::Error::new(error).context("the Discord connection failed")),
+            Err(panic) => Err(anyhow::anyhow!("the Discord client stopped: {panic}")),
+        },
+        Ok(error) = &mut setup_failure => {
+            shards.shutdown_all().await;
+            running.abort();
+            Err(error.context("cannot register the slash commands with Discord; bellhop stops rather than ignore every command"))
+        }
+        () = shutdown => {
+            tracing::info!("stopping: closing the Discord connection");
+            shards.shutdown_all().await;
+            // serenity can keep retrying a lost connection after the shutdown; don't wait on that.
+            if tokio::time::timeout(STOP_WITHIN, &mut running).await.is_err() {
+                tracing::warn!("the Discord client did not stop within {STOP_WITHIN:?}; leaving it");
+                running.abort();
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Stops a background task when the adapter stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn options() -> poise::FrameworkOptions<Data, Error> {
+    poise::FrameworkOptions {
+        commands: commands::all(),
+        on_error: |error| Box::pin(on_error(error)),
+        event_handler: |framework, event| Box::pin(events::handle(framework, event)),
+        allowed_mentions: Some(serenity::CreateAllowedMentions::new().empty_users().empty_roles()),
+        initialize_owners: false,
+        ..Default::default()
+    }
+}
+
+async fn register(
+    ctx: &serenity::Context,
+    commands: &[poise::Command<Data, Error>],
+    guild: Option<serenity::GuildId>,
+) -> Result<(), Error> {
+    match guild {
+        Some(guild) => poise::builtins::register_in_guild(ctx, commands, guild).await,
+        None => poise::builtins::register_globally(ctx, commands).await,
+    }
+    .context("cannot register the slash commands")
+}
+
+/// The framework's one error handler: internal errors are logged with their chain, and the
+/// person gets one sentence with a reference to find it.
+async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    match error {
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            let reference = format!("{:x}", ctx.id() & 0xffff_ffff);
+            tracing::error!(reference, command = %ctx.command().qualified_name, error = format!("{error:#}"), "command failed");
+            let post = bellhop_commands::Post::error(format!(
+                "Something went wrong on bellhop's side (ref {reference}); the details are in its log."
+            ));
+            let _ = ctx.send(embed::reply(&bellhop_commands::Reply::invoker(post))).await;
+        }
+        poise::FrameworkError::EventHandler { error, event, .. } => {
+            tracing::error!(event = event.snake_case_name(), error = format!("{error:#}"), "event failed");
+        }
+        other => {
+            if let Err(error) = poise::builtins::on_error(other).await {
+                tracing::error!(error = %error, "cannot report an error to Discord");
+            }
+        }
+    }
+}
+
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops bellhop");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,221 @@
+//! A fake Discord on 127.0.0.1 that the real serenity/poise client connects to: REST under
+//! `/api/v10` (axum) and the gateway (tokio-tungstenite). It keeps state, records every request
+//! and frame, and lets tests inject dispatches and wait for what the bot does, never sleeping.
+
+mod gateway;
+pub mod payloads;
+mod rest;
+mod state;
+
+pub use state::{Frame, Request, State};
+
+use serde_json::Value;
+use state::{intent_of, Control};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long a test waits for the bot to do something before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    changed: watch::Sender<u64>,
+    ids: AtomicU64,
+    ws_url: String,
+}
+
+impl Shared {
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        f(&mut self.state.lock().expect("the fake's state lock"));
+        self.changed.send_modify(|version| *version += 1);
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.state.lock().expect("the fake's state lock"))
+    }
+
+    /// A fresh snowflake.
+    fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn create_message(&self, channel: &str, body: &Value) -> Value {
+        let id = self.next_id();
+        let message = payloads::message(&id.to_string(), channel, body);
+        self.update(|state| {
+            state.messages.insert(id, message.clone());
+        });
+        message
+    }
+}
+
+pub struct FakeDiscord {
+    /// The REST base the bot's `DISCORD_HTTP_PROXY` points at.
+    pub rest_url: String,
+    pub ws_url: String,
+    shared: Arc<Shared>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// An interaction the test dispatched, to find the bot's answers to it.
+#[derive(Clone, Debug)]
+pub struct Interaction {
+    pub id: String,
+    pub token: String,
+    pub sent_at: std::time::Instant,
+}
+
+impl FakeDiscord {
+    pub async fn start() -> FakeDiscord {
+        let rest = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the fake's REST API");
+        let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the fake's gateway");
+        let ws_url = format!("ws://{}", gateway.local_addr().expect("the gateway's address"));
+        let rest_url = format!("http://{}", rest.local_addr().expect("the REST address"));
+        let state = State { roles: payloads::default_roles(), ..State::default() };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            changed: watch::channel(0).0,
+            ids: AtomicU64::new(600_000_000_000_000_001),
+            ws_url: ws_url.clone(),
+        });
+        let app = axum::Router::new().fallback(rest::handle).with_state(shared.clone());
+        let tasks = vec![
+            tokio::spawn(async move {
+                let _ = axum::serve(rest, app).await;
+            }),
+            tokio::spawn(gateway::serve(gateway, shared.clone())),
+        ];
+        FakeDiscord { rest_url, ws_url, shared, tasks }
+    }
+
+    /// Reads the state (requests, frames, messages…) as it is now.
+    pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        self.shared.read(f)
+    }
+
+    /// Changes the fake's state, e.g. to make it refuse registration.
+    pub fn update(&self, f: impl FnOnce(&mut State)) {
+        self.shared.update(f)
+    }
+
+    pub fn add_member(&self, member: Value) {
+        let id = member["user"]["id"].as_str().expect("a member has a user id").to_string();
+        self.shared.update(|state| {
+            state.members.insert(id, member);
+        });
+    }
+
+    /// Waits until `found` returns something, or fails the test after `WAIT`, listing what the
+    /// bot did meanwhile.
+    pub async fn wait<T>(&self, what: &str, mut found: impl FnMut(&State) -> Option<T>) -> T {
+        let mut changed = self.shared.changed.subscribe();
+        let waiting = async {
+            loop {
+                if let Some(value) = self.read(&mut found) {
+                    return value;
+                }
+                if changed.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        match tokio::time::timeout(WAIT, waiting).await {
+            Ok(value) => value,
+            Err(_) => {
+                let requests: Vec<String> = self.read(|s| s.requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect());
+                panic!("timed out after {WAIT:?} waiting for {what}; the bot's requests: {requests:#?}")
+            }
+        }
+    }
+
+    /// Waits for the `n`-th (from 1) request that matches.
+    pub async fn wait_request(&self, what: &str, n: usize, matches: impl Fn(&Request) -> bool) -> Request {
+        self.wait(what, |s| s.requests.iter().filter(|r| matches(r)).nth(n - 1).cloned()).await
+    }
+
+    /// Waits until the bot is connected and has registered its commands.
+    pub async fn ready(&self) -> Vec<Value> {
+        self.wait("the bot to register its commands", |s| {
+            let registered = s.requests.iter().any(|r| r.method == "PUT" && r.path.ends_with("/commands"));
+            let live = !s.sessions.is_empty();
+            (registered && live).then(|| s.commands.clone())
+        })
+        .await
+    }
+
+    /// Sends a dispatch to the live sessions whose intents include it (others never see it,
+    /// as in Discord); while none is live, it waits for the next READY or RESUMED.
+    pub fn dispatch(&self, t: &str, d: Value) {
+        self.shared.update(|state| {
+            if state.sessions.is_empty() {
+                state.pending.push((t.to_string(), d));
+                return;
+            }
+            for session in &state.sessions {
+                if intent_of(t).is_none_or(|bit| session.intents & bit != 0) {
+                    let _ = session.tx.send(Control::Dispatch(t.to_string(), d.clone()));
+                } else {
+                    state.dropped.push(t.to_string());
+                }
+            }
+        });
+    }
+
+    /// Closes every gateway connection with `code` (4000: the bot should resume).
+    pub fn close(&self, code: u16) {
+        self.shared.update(|state| {
+            for session in state.sessions.drain(..) {
+                let _ = session.tx.send(Control::Close(code));
+            }
+        });
+    }
+
+    /// Dispatches a slash command typed by `member`: `path` like `template show`.
+    pub fn slash(&self, member: &Value, path: &str, options: &[(&str, &str)]) -> Interaction {
+        self.interact(2, member, path, options, None)
+    }
+
+    /// Dispatches an autocomplete request while `member` types `focused`.
+    pub fn autocomplete(&self, member: &Value, path: &str, options: &[(&str, &str)], focused: &str) -> Interaction {
+        self.interact(4, member, path, options, Some(focused))
+    }
+
+    fn interact(&self, kind: u8, member: &Value, path: &str, options: &[(&str, &str)], focused: Option<&str>) -> Interaction {
+        let id = self.shared.next_id().to_string();
+        let token = format!("token-{id}");
+        self.dispatch("INTERACTION_CREATE", payloads::interaction(kind, &id, &token, path, options, focused, member));
+        Interaction { id, token, sent_at: std::time::Instant::now() }
+    }
+
+    /// The bot's acknowledgement of `interaction` (its callback body).
+    pub async fn callback(&self, interaction: &Interaction) -> Request {
+        let path = format!("/interactions/{}/{}/callback", interaction.id, interaction.token);
+        self.wait_request(&format!("the callback to {path}"), 1, |r| r.is("POST", &path)).await
+    }
+
+    /// The bot's follow-up message to `interaction`.
+    pub async fn followup(&self, interaction: &Interaction) -> Request {
+        let path = format!("/webhooks/{}/{}", payloads::APP, interaction.token);
+        self.wait_request(&format!("a follow-up to {path}"), 1, |r| r.is("POST", &path)).await
+    }
+
+    /// Everything the bot sent back for `interaction` as the one message the person sees: the
+    /// callback's `data` for an immediate answer, or the follow-up's body after a defer.
+    pub async fn answer(&self, interaction: &Interaction) -> Value {
+        let callback = self.callback(interaction).await;
+        match callback.body["type"].as_u64() {
+            Some(5) => self.followup(interaction).await.body,
+            _ => callback.body["data"].clone(),
+        }
+    }
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

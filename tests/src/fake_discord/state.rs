@@ -1,0 +1,97 @@
+//! What the fake remembers: every request and gateway frame (for tests to assert on), and the
+//! Discord state earlier calls created (messages, reactions, members), so later GETs answer it.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// One REST request as the bot sent it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    /// Below `/api/v10`, percent-decoded per segment: `/channels/1/messages/2/reactions/✅/@me`.
+    pub path: String,
+    pub query: String,
+    /// The JSON body, or `Null`.
+    pub body: Value,
+    pub at: Instant,
+}
+
+impl Request {
+    pub fn is(&self, method: &str, path: &str) -> bool {
+        self.method == method && self.path == path
+    }
+}
+
+/// One gateway frame, in either direction.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// True for frames the bot sent.
+    pub from_bot: bool,
+    pub op: u64,
+    pub t: Option<String>,
+    pub d: Value,
+    pub at: Instant,
+}
+
+pub(super) enum Control {
+    Dispatch(String, Value),
+    Close(u16),
+}
+
+pub(super) struct Session {
+    pub id: u64,
+    pub intents: u64,
+    pub tx: mpsc::UnboundedSender<Control>,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub requests: Vec<Request>,
+    pub frames: Vec<Frame>,
+    /// Messages by id: those the bot posted (channel messages and interaction follow-ups).
+    pub messages: BTreeMap<u64, Value>,
+    /// Users who reacted, per (message id, emoji).
+    pub reactions: BTreeMap<(u64, String), BTreeSet<String>>,
+    /// Members by user id, as GET member answers.
+    pub members: BTreeMap<String, Value>,
+    pub roles: Vec<Value>,
+    /// The commands of the last registration, as the bot sent them.
+    pub commands: Vec<Value>,
+    /// Record REST requests but never answer them.
+    pub hang_rest: bool,
+    /// Answer command registration with 400, as Discord does for an invalid command.
+    pub refuse_registration: bool,
+    /// Dispatches the fake dropped because the bot did not ask for their intent.
+    pub dropped: Vec<String>,
+    pub(super) sessions: Vec<Session>,
+    /// Dispatches made while no session was live, sent on the next READY or RESUMED.
+    pub(super) pending: Vec<(String, Value)>,
+    pub(super) seq: u64,
+    /// The intents of the last IDENTIFY; a RESUME keeps them.
+    pub identified_intents: Option<u64>,
+}
+
+impl State {
+    pub fn requests_to(&self, method: &str, prefix: &str) -> Vec<&Request> {
+        self.requests.iter().filter(|r| r.method == method && r.path.starts_with(prefix)).collect()
+    }
+
+    pub fn frames_from_bot(&self, op: u64) -> Vec<&Frame> {
+        self.frames.iter().filter(|f| f.from_bot && f.op == op).collect()
+    }
+}
+
+/// The gateway intent bit a dispatch needs (Discord sends it only to sessions that asked).
+pub(super) fn intent_of(t: &str) -> Option<u64> {
+    match t {
+        "MESSAGE_REACTION_ADD" | "MESSAGE_REACTION_REMOVE" | "MESSAGE_REACTION_REMOVE_ALL" | "MESSAGE_REACTION_REMOVE_EMOJI" => {
+            Some(1 << 10)
+        }
+        "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" | "CHANNEL_CREATE" | "THREAD_CREATE" | "THREAD_UPDATE" => Some(1),
+        "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => Some(1 << 9),
+        "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => Some(1 << 1),
+        _ => None,
+    }
+}

@@ -1,0 +1,99 @@
+//! `BellhopTester`: the real `bellhop` Discord bot (its config path, a SQLite store in a temporary
+//! directory, simulated Supabase targets) connected to a fake Discord on 127.0.0.1.
+
+use crate::fake_discord::payloads::{self, ADMIN_ROLE, APPROVER_ROLE, RESPONDER_ROLE};
+use crate::fake_discord::FakeDiscord;
+use crate::KEY;
+use bellhop::config::Config;
+use bellhop::simulated::{Script, SimulatedPlatform};
+use bellhop_commands::{Core, SystemClock};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct BellhopTester {
+    pub fake: FakeDiscord,
+    pub core: Arc<Core>,
+    pub platform: SimulatedPlatform,
+    /// Completing it stops the bot as SIGINT would.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    bot: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl BellhopTester {
+    /// The bot with `functions` probed on a platform following `script`, connected and with
+    /// its commands registered.
+    pub async fn start(script: Script, functions: &[&str]) -> BellhopTester {
+        BellhopTester::start_with(script, functions, &[]).await
+    }
+
+    /// Like `start`, with more (or overriding) environment variables.
+    pub async fn start_with(script: Script, functions: &[&str], extra: &[(&str, &str)]) -> BellhopTester {
+        let tester = BellhopTester::boot(script, functions, extra).await;
+        tester.fake.ready().await;
+        tester
+    }
+
+    /// Starts the bot without waiting for it to connect.
+    pub async fn boot(script: Script, functions: &[&str], extra: &[(&str, &str)]) -> BellhopTester {
+        BellhopTester::boot_on(FakeDiscord::start().await, script, functions, extra).await
+    }
+
+    /// Starts the bot against `fake`, prepared by the test.
+    pub async fn boot_on(fake: FakeDiscord, script: Script, functions: &[&str], extra: &[(&str, &str)]) -> BellhopTester {
+        let platform = crate::platform(script).await;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+        let functions = functions.join(",");
+        let mut env: HashMap<String, String> = [
+            ("DISCORD_TOKEN", "fake-token"),
+            ("DISCORD_HTTP_PROXY", fake.rest_url.as_str()),
+            ("DISCORD_GUILD_ID", payloads::GUILD),
+            ("DISCORD_RESPONDER_ROLES", RESPONDER_ROLE),
+            ("DISCORD_APPROVER_ROLES", APPROVER_ROLE),
+            ("DISCORD_ADMIN_ROLES", ADMIN_ROLE),
+            ("DISCORD_INCIDENTS_CHANNEL", payloads::INCIDENTS_CHANNEL),
+            ("DISCORD_STATUS_CHANNEL", payloads::STATUS_CHANNEL),
+            ("DISCORD_OPS_CHANNEL", payloads::OPS_CHANNEL),
+            ("FRONTEND_URL", platform.url().as_str()),
+            ("SUPABASE_URL", platform.url().as_str()),
+            ("SUPABASE_ANON_KEY", KEY),
+            ("BELLHOP_FUNCTIONS", functions.as_str()),
+            ("BELLHOP_PROBE_TIMEOUT", "1500ms"),
+            ("BELLHOP_SLOW_AFTER", "400ms"),
+            ("BELLHOP_DATABASE_URL", store.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_sources(&toml::Table::new(), &env).expect("the test configuration is valid");
+        let core = Arc::new(bellhop::app::build_core(&config, Arc::new(SystemClock)).await.expect("the core builds"));
+        let settings = bellhop::discord::Settings::from_config(&config).expect("the Discord settings are valid");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let bot = tokio::spawn(bellhop::discord::run(settings, core.clone(), async move {
+            let _ = stopped.await;
+        }));
+        BellhopTester { fake, core, platform, stop: Some(stop), bot: Some(bot), _dir: dir }
+    }
+
+    /// Stops the bot as SIGINT does and returns how `run` ended.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.take().map(|stop| stop.send(()));
+        self.bot.take().expect("the bot runs").await.expect("the bot's task did not panic")
+    }
+
+    /// Waits for `run` to end on its own (a failed setup, a fatal close) and returns how.
+    pub async fn ended(mut self) -> anyhow::Result<()> {
+        let bot = self.bot.take().expect("the bot runs");
+        tokio::time::timeout(crate::fake_discord::WAIT, bot).await.expect("the bot stops by itself").expect("no panic")
+    }
+}
+
+impl Drop for BellhopTester {
+    fn drop(&mut self) {
+        if let Some(bot) = &self.bot {
+            bot.abort();
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The real bellhop bot (serenity/poise) against a fake Discord on 127.0.0.1: connecting,
+//! registering, answering slash commands, reactions, reconnecting and refusing.
+
+use bellhop::simulated::{Behaviour, Script};
+use bellhop_tests::fake_discord::payloads::{self, member, APPROVER_ROLE, RESPONDER_ROLE};
+use bellhop_tests::{BellhopTester, KEY};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn alice() -> Value {
+    member("500000000000000001", "alice", &[RESPONDER_ROLE])
+}
+
+fn bob() -> Value {
+    member("500000000000000002", "bob", &[APPROVER_ROLE])
+}
+
+fn dave() -> Value {
+    member("500000000000000004", "dave", &[])
+}
+
+async fn bot() -> BellhopTester {
+    BellhopTester::start(Script::new(KEY), &["invite-user"]).await
+}
+
+/// The fields of an embed as (name, value).
+fn fields(message: &Value) -> Vec<(String, String)> {
+    message["embeds"][0]["fields"]
+        .as_array()
+        .expect("an embed with fields")
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap().to_string(), f["value"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+const EPHEMERAL: u64 = 64;
+
+#[tokio::test]
+async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
+    let t = bot().await;
+    let identify = t.fake.read(|s| s.frames_from_bot(2)[0].d.clone());
+    assert_eq!(identify["token"], "Bot fake-token");
+    assert_eq!(identify["intents"], 1 | 1 << 10, "GUILDS and GUILD_MESSAGE_REACTIONS, nothing privileged");
+    let put = t.fake.read(|s| s.requests_to("PUT", "/applications/").into_iter().cloned().collect::<Vec<_>>());
+    assert_eq!(put.len(), 1);
+    assert_eq!(put[0].path, format!("/applications/{}/guilds/{}/commands", payloads::APP, payloads::GUILD));
+    let commands: Vec<Value> = t.fake.read(|s| s.commands.clone());
+    let shape: Vec<Value> = commands.iter().map(|c| json!([c["name"], c["description"], options(c)])).collect();
+    assert_eq!(
+        shape,
+        [
+            json!(["health", "Probe the frontend, Supabase auth and REST, the edge functions and the database", []]),
+            json!(["help", "List bellhop's commands", []]),
+            json!([
+                "template",
+                "The runbook's message templates",
+                [
+                    ["subcommand", "list", "List the runbook's message templates and the values each needs", false, false, []],
+                    [
+                        "subcommand",
+                        "show",
+                        "Show a runbook template filled with sample values",
+                        false,
+                        false,
+                        [["string", "name", "Template name", true, true, []],]
+                    ],
+                ]
+            ]),
+        ]
+    );
+}
+
+/// A registered command's options as [kind, name, description, required, autocomplete, options].
+fn options(command: &Value) -> Vec<Value> {
+    let kind = |k: &Value| match k.as_u64() {
+        Some(1) => "subcommand",
+        Some(3) => "string",
+        _ => "other",
+    };
+    command["options"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|o| json!([kind(&o["type"]), o["name"], o["description"], o["required"], o["autocomplete"], options(o)]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn without_a_guild_the_commands_are_registered_globally() {
+    let t = BellhopTester::start_with(Script::new(KEY), &["f"], &[("DISCORD_GUILD_ID", "")]).await;
+    let puts: Vec<String> = t.fake.read(|s| s.requests_to("PUT", "/applications/").iter().map(|r| r.path.clone()).collect());
+    assert_eq!(puts, [format!("/applications/{}/commands", payloads::APP)]);
+}
+
+#[tokio::test]
+async fn health_is_deferred_at_once_then_shows_each_targets_real_state() {
+    let script = Script::new(KEY)
+        .with("fast", Behaviour::ok())
+        .with("sluggish", Behaviour::ok().delayed(Duration::from_millis(600)))
+        .with("broken", Behaviour::status(500))
+        .with("locked", Behaviour::error_code(401, "UNAUTHORIZED_INVALID_JWT_FORMAT"));
+    let t = BellhopTester::start(script, &["fast", "sluggish", "broken", "locked"]).await;
+    let health = t.fake.slash(&alice(), "health", &[]);
+    let callback = t.fake.callback(&health).await;
+    assert_eq!(callback.body["type"], 5, "deferred: {}", callback.body);
+    assert!(callback.at - health.sent_at < Duration::from_millis(500), "acknowledged in {:?}", callback.at - health.sent_at);
+    let followup = t.fake.followup(&health).await;
+    let by_name = |name: &str| fields(&followup.body).into_iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or_default();
+    assert!(by_name("fast").starts_with("🟢 up"), "{}", by_name("fast"));
+    assert!(by_name("sluggish").starts_with("🟡 slow"), "{}", by_name("sluggish"));
+    assert!(by_name("broken").starts_with("🔴 down") && by_name("broken").ends_with("HTTP 500"), "{}", by_name("broken"));
+    assert!(by_name("locked").starts_with("🟠 misconfigured"), "{}", by_name("locked"));
+    let embed = &followup.body["embeds"][0];
+    assert_eq!(embed["title"], "Health: 3 of 8 targets need attention");
+    assert_eq!(embed["color"], 0xC62828, "a target is down: red");
+    assert_eq!(followup.body["allowed_mentions"], json!({"parse": [], "users": [], "roles": [], "replied_user": false}));
+}
+
+#[tokio::test]
+async fn health_while_a_target_hangs_is_still_acknowledged_at_once() {
+    let t = BellhopTester::start(Script::new(KEY).with("stuck", Behaviour::hang()), &["stuck"]).await;
+    let health = t.fake.slash(&alice(), "health", &[]);
+    let callback = t.fake.callback(&health).await;
+    assert_eq!(callback.body["type"], 5);
+    assert!(callback.at - health.sent_at < Duration::from_millis(500), "acknowledged in {:?}", callback.at - health.sent_at);
+    let followup = t.fake.followup(&health).await;
+    assert!(followup.at - health.sent_at >= Duration::from_millis(1500), "the follow-up waits for the probe timeout");
+    let stuck = fields(&followup.body).into_iter().find(|(name, _)| name == "stuck").expect("the hung target is named");
+    assert!(stuck.1.starts_with("🔴 down") && stuck.1.contains("timed out"), "{}", stuck.1);
+}
+
+#[tokio::test]
+async fn template_names_autocomplete_and_an_unknown_one_is_an_ephemeral_error() {
+    let t = bot().await;
+    let typing = t.fake.autocomplete(&alice(), "template show", &[("name", "p")], "name");
+    let callback = t.fake.callback(&typing).await;
+    assert_eq!(callback.body["type"], 8);
+    let choices: Vec<&str> = callback.body["data"]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+    assert_eq!(choices, ["p0-investigating", "p1-alert"]);
+
+    let shown = t.fake.slash(&alice(), "template show", &[("name", "p1-alert")]);
+    let answer = t.fake.answer(&shown).await;
+    assert_eq!(answer["embeds"][0]["title"], "Template p1-alert (sample values)");
+
+    let unknown = t.fake.slash(&alice(), "template show", &[("name", "p9-panic")]);
+    let callback = t.fake.callback(&unknown).await;
+    assert_eq!((callback.body["type"].as_u64(), callback.body["data"]["flags"].as_u64()), (Some(4), Some(EPHEMERAL)));
+    assert_eq!(
+        callback.body["data"]["embeds"][0]["description"],
+        "There is no template `p9-panic`; the templates are p0-investigating, p1-alert, resolved."
+    );
+}
+
+#[tokio::test]
+async fn everyone_and_role_mentions_in_an_option_ping_nobody() {
+    let t = bot().await;
+    let text = format!("@everyone @here <@&{RESPONDER_ROLE}> <@500000000000000002>");
+    let typed = t.fake.slash(&alice(), "template show", &[("name", &text)]);
+    let answer = t.fake.answer(&typed).await;
+    assert!(answer["embeds"][0]["description"].as_str().unwrap().contains("@everyone"), "the text is shown, inert: {answer}");
+    assert_eq!(answer["allowed_mentions"], json!({"parse": [], "users": [], "roles": [], "replied_user": false}));
+    assert_eq!(answer.get("content"), None, "no message text that could ping");
+}
+
+#[tokio::test]
+async fn a_member_without_a_role_gets_an_ephemeral_refusal() {
+    let t = bot().await;
+    let health = t.fake.slash(&dave(), "health", &[]);
+    let callback = t.fake.callback(&health).await;
+    assert_eq!((callback.body["type"].as_u64(), callback.body["data"]["flags"].as_u64()), (Some(4), Some(EPHEMERAL)), "not deferred");
+    assert_eq!(
+        callback.body["data"]["embeds"][0]["description"],
+        "`/health` is for a responder, approver or admin; ask an admin for the role."
+    );
+    let audit = t.core.store().recent_audit(1).await.unwrap();
+    assert_eq!((audit[0].actor_name.as_str(), audit[0].outcome.starts_with("refused")), ("dave", true));
+}
+
+#[tokio::test]
+async fn reactions_on_the_bots_messages_reach_the_core_with_the_right_actor() {
+    let t = bot().await;
+    let message = "700000000000000001";
+    t.fake.add_member(bob());
+    t.fake.dispatch("MESSAGE_REACTION_ADD", payloads::reaction(payloads::CHANNEL, message, "✅", &bob(), true));
+    let added = eventually_audited(&t, &format!("/react {message} ✅")).await;
+    assert_eq!((added.actor_id.as_str(), added.actor_name.as_str()), ("discord:500000000000000002", "bob"));
+    // Discord sends no member with a removal: the bot fetches it.
+    t.fake.dispatch("MESSAGE_REACTION_REMOVE", payloads::reaction(payloads::CHANNEL, message, "✅", &bob(), false));
+    t.fake.wait_request("GET member", 1, |r| r.is("GET", &format!("/guilds/{}/members/500000000000000002", payloads::GUILD))).await;
+    let removal = eventually_audited(&t, &format!("/unreact {message} ✅")).await;
+    assert_eq!((removal.actor_id.as_str(), removal.actor_name.as_str()), ("discord:500000000000000002", "bob"));
+}
+
+#[tokio::test]
+async fn after_the_gateway_closes_the_bot_resumes_and_the_next_command_works() {
+    let t = bot().await;
+    t.fake.close(4000);
+    t.fake.wait("the bot to resume", |s| (!s.frames_from_bot(6).is_empty()).then_some(())).await;
+    let help = t.fake.slash(&alice(), "help", &[]);
+    let answer = t.fake.answer(&help).await;
+    assert!(answer["embeds"][0].to_string().contains("/health"), "{answer}");
+    assert_eq!(t.fake.read(|s| s.frames_from_bot(2).len()), 1, "resumed, not identified again");
+}
+
+#[tokio::test]
+async fn a_failed_registration_stops_the_bot_with_a_clear_error() {
+    let fake = bellhop_tests::fake_discord::FakeDiscord::start().await;
+    fake.update(|s| s.refuse_registration = true);
+    let t = BellhopTester::boot_on(fake, Script::new(KEY), &["f"], &[]).await;
+    let error = t.ended().await.expect_err("the bot stops");
+    let message = format!("{error:#}");
+    assert!(message.contains("cannot register the slash commands"), "{message}");
+}
+
+#[tokio::test]
+async fn an_invalid_token_stops_the_bot() {
+    let t = bot().await;
+    t.fake.close(4004);
+    let error = t.ended().await.expect_err("a fatal close ends run");
+    assert!(format!("{error:#}").contains("the Discord connection failed"), "{error:#}");
+}
+
+#[tokio::test]
+async fn the_bot_stops_cleanly_when_asked() {
+    let t = bot().await;
+    t.stop().await.expect("a clean stop");
+}
+
+/// Waits (polling the store; the core has no signal for it) until the newest audit entry is `command`.
+async fn eventually_audited(t: &BellhopTester, command: &str) -> bellhop_commands::store::AuditEntry {
+    let polling = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        loop {
+            tick.tick().await;
+            let newest = t.core.store().recent_audit(1).await.unwrap();
+            if let Some(entry) = newest.into_iter().find(|e| e.command == command) {
+                return entry;
+            }
+        }
+    };
+    tokio::time::timeout(bellhop_tests::fake_discord::WAIT, polling).await.unwrap_or_else(|_| panic!("{command} was never audited"))
+}
+
+#[tokio::test]
+async fn after_a_session_timeout_the_bot_identifies_again_and_the_next_command_works() {
+    let t = bot().await;
+    t.fake.close(4009);
+    t.fake.wait("a second IDENTIFY (serenity waits 5 s before a shard restart)", |s| (s.frames_from_bot(2).len() == 2).then_some(())).await;
+    let help = t.fake.slash(&bob(), "help", &[]);
+    let answer = t.fake.answer(&help).await;
+    assert!(answer["embeds"][0].to_string().contains("/template show"), "{answer}");
+    assert_eq!(t.fake.read(|s| s.requests_to("PUT", "/applications/").len()), 1, "setup runs once");
+    let acked = |s: &bellhop_tests::fake_discord::State| {
+        let after_beat = s.frames.iter().skip_while(|f| !(f.from_bot && f.op == 1)).skip(1);
+        after_beat.into_iter().any(|f| !f.from_bot && f.op == 11).then_some(())
+    };
+    t.fake.wait("a heartbeat on the new session, acknowledged", acked).await;
+}
