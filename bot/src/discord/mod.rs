@@ -123,7 +123,7 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
         Ok(error) = &mut setup_failure => {
             shards.shutdown_all().await;
             running.abort();
-            Err(error.context("cannot register the slash commands with Discord; bellhop stops rather than ignore every command"))
+            Err(error.context("Discord refused bellhop's slash commands; stopping rather than ignoring every command"))
         }
         () = shutdown => {
             tracing::info!("stopping: closing the Discord connection");
