@@ -46,8 +46,9 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
     assert_eq!(put[0].path, format!("/applications/{}/guilds/{}/commands", payloads::APP, payloads::GUILD));
     let commands: Vec<Value> = t.fake.read(|s| s.commands.clone());
     let shape: Vec<Value> = commands.iter().map(|c| json!([c["name"], c["description"], options(c)])).collect();
+    assert_eq!(shape.len(), 5, "health, help, template, incident, maintenance");
     assert_eq!(
-        shape,
+        shape[..3],
         [
             json!(["health", "Probe the frontend, Supabase auth and REST, the edge functions and the database", []]),
             json!(["help", "List bellhop's commands", []]),
@@ -68,6 +69,33 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
             ]),
         ]
     );
+    let subcommands = |group: &str| -> Vec<String> {
+        let group = commands.iter().find(|c| c["name"] == group).expect("the group is registered");
+        group["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(
+        subcommands("incident"),
+        [
+            "declare",
+            "ack",
+            "update",
+            "status-post",
+            "severity",
+            "commander",
+            "resolve",
+            "escalate",
+            "list",
+            "show",
+            "timeline",
+            "postmortem"
+        ]
+    );
+    assert_eq!(subcommands("maintenance"), ["schedule", "emergency", "list", "cancel"]);
+    let incident = commands.iter().find(|c| c["name"] == "incident").unwrap();
+    let severity = &incident["options"][0]["options"][0];
+    assert_eq!((severity["name"].as_str(), severity["required"].as_bool()), (Some("severity"), Some(true)));
+    let choices: Vec<&str> = severity["choices"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(choices, ["P0", "P1", "P2", "P3"], "a closed set is offered as choices");
 }
 
 /// A registered command's options as [kind, name, description, required, autocomplete, options].
@@ -134,11 +162,11 @@ async fn health_while_a_target_hangs_is_still_acknowledged_at_once() {
 #[tokio::test]
 async fn template_names_autocomplete_and_an_unknown_one_is_an_ephemeral_error() {
     let t = bot().await;
-    let typing = t.fake.autocomplete(&alice(), "template show", &[("name", "p")], "name");
+    let typing = t.fake.autocomplete(&alice(), "template show", &[("name", "P")], "name");
     let callback = t.fake.callback(&typing).await;
     assert_eq!(callback.body["type"], 8);
     let choices: Vec<&str> = callback.body["data"]["choices"].as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
-    assert_eq!(choices, ["p0-investigating", "p1-alert"]);
+    assert_eq!(choices, ["maintenance-completed", "p0-investigating", "p1-alert"], "names containing `P`, any case");
 
     let shown = t.fake.slash(&alice(), "template show", &[("name", "p1-alert")]);
     let answer = t.fake.answer(&shown).await;
@@ -149,7 +177,7 @@ async fn template_names_autocomplete_and_an_unknown_one_is_an_ephemeral_error() 
     assert_eq!((callback.body["type"].as_u64(), callback.body["data"]["flags"].as_u64()), (Some(4), Some(EPHEMERAL)));
     assert_eq!(
         callback.body["data"]["embeds"][0]["description"],
-        "There is no template `p9-panic`; the templates are p0-investigating, p1-alert, resolved."
+        "There is no template `p9-panic`; the templates are maintenance-completed, maintenance-emergency, maintenance-scheduled, maintenance-started, p0-investigating, p1-alert, resolved."
     );
 }
 
