@@ -177,6 +177,14 @@ impl FakeDiscord {
         self.interact(2, member, path, options, None)
     }
 
+    /// A slash command with typed options (a number is a choice's index).
+    pub fn slash_with(&self, member: &Value, path: &str, options: &[(&str, Value)]) -> Interaction {
+        let id = self.shared.next_id().to_string();
+        let token = format!("token-{id}");
+        self.dispatch("INTERACTION_CREATE", payloads::interaction_with(2, &id, &token, path, options, None, member));
+        Interaction { id, token, sent_at: std::time::Instant::now() }
+    }
+
     /// Dispatches an autocomplete request while `member` types `focused`.
     pub fn autocomplete(&self, member: &Value, path: &str, options: &[(&str, &str)], focused: &str) -> Interaction {
         self.interact(4, member, path, options, Some(focused))

@@ -56,12 +56,28 @@ pub fn default_roles() -> Vec<Value> {
 /// A slash command (`kind` 2) or an autocomplete request (`kind` 4). `path` is `health` or
 /// `template show`; `options` are string options; the `focused` one is being typed.
 pub fn interaction(kind: u8, id: &str, token: &str, path: &str, options: &[(&str, &str)], focused: Option<&str>, member: &Value) -> Value {
+    let options: Vec<(&str, Value)> = options.iter().map(|(name, value)| (*name, json!(value))).collect();
+    interaction_with(kind, id, token, path, &options, focused, member)
+}
+
+/// Like `interaction`, with options of any type: a number is an integer option (a choice's
+/// index, as Discord sends it for poise's choice parameters), a string a string option.
+pub fn interaction_with(
+    kind: u8,
+    id: &str,
+    token: &str,
+    path: &str,
+    options: &[(&str, Value)],
+    focused: Option<&str>,
+    member: &Value,
+) -> Value {
     let mut words = path.split_whitespace();
     let name = words.next().expect("a command name");
     let mut options: Vec<Value> = options
         .iter()
         .map(|(name, value)| {
-            let mut option = json!({"name": name, "type": 3, "value": value});
+            let kind = if value.is_number() { 4 } else { 3 };
+            let mut option = json!({"name": name, "type": kind, "value": value});
             if focused == Some(*name) {
                 option["focused"] = json!(true);
             }
