@@ -87,7 +87,9 @@ impl Core {
     pub async fn reaction(&self, actor: &Actor, message: &str, emoji: &str, added: bool) {
         let verb = if added { "react" } else { "unreact" };
         let invocation = Invocation::new(&format!("{verb} {message} {emoji}"));
-        self.audit(actor, &invocation, "ok".into()).await;
+        let roles: Vec<&str> = actor.roles.iter().map(|r| r.as_str()).collect();
+        let roles = if roles.is_empty() { "no role".to_string() } else { roles.join(", ") };
+        self.audit(actor, &invocation, format!("ok, by a person with {roles}")).await;
     }
 
     async fn audit(&self, actor: &Actor, invocation: &Invocation, outcome: String) {

@@ -214,11 +214,13 @@ async fn reactions_on_the_bots_messages_reach_the_core_with_the_right_actor() {
     t.fake.dispatch("MESSAGE_REACTION_ADD", payloads::reaction(payloads::CHANNEL, message, "✅", &bob(), true));
     let added = eventually_audited(&t, &format!("/react {message} ✅")).await;
     assert_eq!((added.actor_id.as_str(), added.actor_name.as_str()), ("discord:500000000000000002", "bob"));
+    assert_eq!(added.outcome, "ok, by a person with approver", "bob's Discord role reached the core as a bellhop role");
     // Discord sends no member with a removal: the bot fetches it.
     t.fake.dispatch("MESSAGE_REACTION_REMOVE", payloads::reaction(payloads::CHANNEL, message, "✅", &bob(), false));
     t.fake.wait_request("GET member", 1, |r| r.is("GET", &format!("/guilds/{}/members/500000000000000002", payloads::GUILD))).await;
     let removal = eventually_audited(&t, &format!("/unreact {message} ✅")).await;
     assert_eq!((removal.actor_id.as_str(), removal.actor_name.as_str()), ("discord:500000000000000002", "bob"));
+    assert_eq!(removal.outcome, "ok, by a person with approver", "the fetched member's roles too");
 }
 
 #[tokio::test]

@@ -35,6 +35,12 @@ async fn declaring_opens_a_thread_whose_kickoff_pages_only_the_on_call_role() {
     let fields: Vec<&str> = kickoff.body["embeds"][0]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(fields, ["Commander", "Impact", "Runbook", "Status updates", "Paged"]);
 
+    // Typed inside the thread, a command needs no id.
+    let thread_id = kickoff.path.trim_start_matches("/channels/").trim_end_matches("/messages").to_string();
+    let update = t.fake.slash_in(&thread_id, &alice, "incident update", &[("text", json!("Rolled back the auth config"))]);
+    let answer = t.fake.answer(&update).await;
+    assert_eq!(answer["embeds"][0]["title"], "INC-1 update from @alice");
+
     let status = t.fake.slash(&alice, "incident status-post", &[("id", "INC-1"), ("eta", "30 minutes")]);
     t.fake.answer(&status).await;
     let posted = t.fake.wait_request("the status text", 1, |r| r.is("POST", &format!("/channels/{STATUS_CHANNEL}/messages"))).await;

@@ -179,9 +179,16 @@ impl FakeDiscord {
 
     /// A slash command with typed options (a number is a choice's index).
     pub fn slash_with(&self, member: &Value, path: &str, options: &[(&str, Value)]) -> Interaction {
+        self.slash_in(payloads::CHANNEL, member, path, options)
+    }
+
+    /// A slash command typed in `channel` (a thread, say).
+    pub fn slash_in(&self, channel: &str, member: &Value, path: &str, options: &[(&str, Value)]) -> Interaction {
         let id = self.shared.next_id().to_string();
         let token = format!("token-{id}");
-        self.dispatch("INTERACTION_CREATE", payloads::interaction_with(2, &id, &token, path, options, None, member));
+        let mut payload = payloads::interaction_with(2, &id, &token, path, options, None, member);
+        payload["channel_id"] = Value::from(channel);
+        self.dispatch("INTERACTION_CREATE", payload);
         Interaction { id, token, sent_at: std::time::Instant::now() }
     }
 
