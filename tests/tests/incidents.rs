@@ -59,7 +59,9 @@ async fn a_severity_change_replans_the_timers() {
                :advance 10m
                #inc-1 /incident severity level:P0
                :advance 6m
-               /incident show id:1"#,
+               #inc-1 /incident commander user:@bob
+               /incident show id:1
+               /incident timeline id:1"#,
         )
         .await;
     insta::assert_snapshot!(transcript);
