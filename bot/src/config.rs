@@ -47,7 +47,7 @@ const KEYS: &[Key] = &[
     Key { env: "DISCORD_ADMIN_ROLES", toml: "discord_admin_roles", secret: false },
 ];
 /// Tables allowed in the TOML file besides the keys above.
-const TABLES: &[&str] = &["shell"];
+const TABLES: &[&str] = &["shell", "phases"];
 
 pub const DEFAULT_STORE_URL: &str = "sqlite:bellhop.sqlite";
 
@@ -188,7 +188,7 @@ impl Reader {
             discord_guild_id: self.guild_id(),
             discord: self.discord(),
             shell_users: self.shell_users(table.get("shell")),
-            incidents: self.incident_settings(),
+            incidents: self.incident_settings(table.get("phases")),
         }
     }
 

@@ -99,6 +99,13 @@ fn the_incident_clock_and_paging_come_from_config() {
     let delays: Vec<u64> = incidents.escalation.iter().map(|s| s.after.as_secs()).collect();
     assert_eq!(delays, [120, 600]);
     assert_eq!(incidents.update_every.len(), 2);
+    let table = "[phases]\nP1 = [{ after = \"10m\", name = \"Check sessions\" }]\n".parse().unwrap();
+    let config = Config::from_sources(&table, &env(&[])).unwrap();
+    let p1 = &config.incidents.phases[&bellhop_commands::incident::Severity::P1];
+    assert_eq!((p1.len(), p1[0].after.as_secs(), p1[0].name.as_str()), (1, 600, "Check sessions"));
+    assert_eq!(config.incidents.phases[&bellhop_commands::incident::Severity::P0].len(), 3, "other severities keep the runbook's");
+    let wrong = problems("[phases]\nP9 = []\nP1 = [{ name = \"no delay\" }]\n", &[]);
+    assert_eq!(wrong.len(), 2, "{wrong:?}");
     let problems =
         problems("", &[("BELLHOP_UPDATE_EVERY", "P0 every 10m"), ("BELLHOP_ESCALATE_AFTER", "5m"), ("BELLHOP_PAGE_INFRA", "<@&1>")]);
     for key in ["BELLHOP_UPDATE_EVERY", "BELLHOP_ESCALATE_AFTER", "BELLHOP_PAGE_INFRA"] {

@@ -1,20 +1,56 @@
 //! The runbook's clock and paging chain, from configuration.
 
 use super::Reader;
-use bellhop_commands::incident::{EscalationStep, IncidentSettings, Severity};
+use bellhop_commands::incident::{EscalationStep, IncidentSettings, Phase, Severity};
 use bellhop_commands::post::Ping;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 impl Reader {
-    pub(super) fn incident_settings(&mut self) -> IncidentSettings {
+    pub(super) fn incident_settings(&mut self, phases: Option<&toml::Value>) -> IncidentSettings {
         let defaults = IncidentSettings::default();
         let on_call = Some(self.page("BELLHOP_PAGE_ONCALL", "on-call"));
         let chain = [self.page("BELLHOP_PAGE_SYSADMIN", "sysadmin"), self.page("BELLHOP_PAGE_INFRA", "infrastructure")];
         let delays = self.escalation_delays();
         let escalation = chain.into_iter().zip(delays).map(|(ping, after)| EscalationStep { after, ping }).collect();
         let update_every = self.update_every().unwrap_or(defaults.update_every.clone());
-        IncidentSettings { on_call, escalation, update_every, ..defaults }
+        let mut phases_by_severity = defaults.phases.clone();
+        if let Some(phases) = phases {
+            self.phases(phases, &mut phases_by_severity);
+        }
+        IncidentSettings { on_call, escalation, update_every, phases: phases_by_severity, ..defaults }
+    }
+
+    /// `[phases]` in the config file: per severity, the nudges after declaring, replacing the
+    /// runbook's defaults for that severity. `P2 = [{ after = "20m", name = "…", what = "…" }]`.
+    fn phases(&mut self, table: &toml::Value, phases: &mut BTreeMap<Severity, Vec<Phase>>) {
+        const SHAPE: &str = "must list phases like P1 = [{ after = \"15m\", name = \"Common fixes\", what = \"…\" }]";
+        let Some(table) = table.as_table() else {
+            self.problems.push(format!("`phases` in the config file {SHAPE}"));
+            return;
+        };
+        for (severity, list) in table {
+            let Ok(severity) = severity.parse::<Severity>() else {
+                self.problems.push(format!("`phases.{severity}` in the config file: the severities are P0, P1, P2, P3"));
+                continue;
+            };
+            let parsed: Option<Vec<Phase>> = list.as_array().and_then(|items| {
+                items
+                    .iter()
+                    .map(|item| {
+                        let text = |key: &str| item.get(key).and_then(|v| v.as_str()).map(str::to_string);
+                        let after = humantime::parse_duration(&text("after")?).ok().filter(|d| !d.is_zero())?;
+                        Some(Phase { after, name: text("name")?, what: text("what").unwrap_or_default() })
+                    })
+                    .collect()
+            });
+            match parsed {
+                Some(list) => {
+                    phases.insert(severity, list);
+                }
+                None => self.problems.push(format!("`phases.{severity}` in the config file {SHAPE}")),
+            }
+        }
     }
 
     /// A role to page: a Discord role id (a number), shown as `label`; or, in the shell, a name.
