@@ -180,7 +180,7 @@ async fn status_post(
 ) -> Result<Reply, CommandError> {
     let update_every = match core.incidents.update_every.get(&incident.severity) {
         Some(every) => span(chrono::Duration::from_std(*every).map_err(anyhow::Error::from)?),
-        None => "as we learn more".into(),
+        None => "few hours".into(),
     };
     let values = crate::templates::values([
         ("affected", incident.title.clone()),
