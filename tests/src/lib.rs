@@ -92,9 +92,26 @@ pub async fn core_on(url: &str, clock: Arc<ManualClock>) -> Arc<Core> {
 pub struct CollectingPort {
     pub posts: std::sync::Mutex<Vec<(bellhop_commands::Place, bellhop_commands::Post)>>,
     pub down: std::sync::atomic::AtomicBool,
+    delivered: tokio::sync::Notify,
 }
 
 impl CollectingPort {
+    /// Waits until the titles delivered so far satisfy `done`; fails the test after 10 s.
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) {
+        let waiting = async {
+            loop {
+                let delivered = self.delivered.notified();
+                if done(&self.titles()) {
+                    return;
+                }
+                delivered.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), waiting).await.is_err() {
+            panic!("timed out waiting for {what}; delivered: {:?}", self.titles());
+        }
+    }
+
     pub fn titles(&self) -> Vec<String> {
         self.posts.lock().unwrap().iter().map(|(_, post)| post.title.clone()).collect()
     }
@@ -108,6 +125,7 @@ impl bellhop_commands::ChatPort for CollectingPort {
         }
         let mut posts = self.posts.lock().unwrap();
         posts.push((place.clone(), post.clone()));
+        self.delivered.notify_waiters();
         let channel_key = match place {
             bellhop_commands::Place::Channel(name) => name.as_str().to_string(),
             bellhop_commands::Place::NewIncident { id, .. } => format!("thread-{id}"),
