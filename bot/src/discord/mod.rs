@@ -74,6 +74,20 @@ impl Settings {
 /// `bellhop run`: builds the core and runs the bot until SIGINT or SIGTERM.
 pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let settings = Settings::from_config(config)?;
+    let unset: Vec<&str> = [
+        (config.discord.incidents_channel, "DISCORD_INCIDENTS_CHANNEL"),
+        (config.discord.status_channel, "DISCORD_STATUS_CHANNEL"),
+        (config.discord.ops_channel, "DISCORD_OPS_CHANNEL"),
+    ]
+    .into_iter()
+    .filter_map(|(id, key)| id.is_none().then_some(key))
+    .collect();
+    if !unset.is_empty() {
+        tracing::warn!(
+            unset = unset.join(", "),
+            "posts bellhop makes on its own (incident threads, status texts, notices) wait until these are set"
+        );
+    }
     let core = Arc::new(crate::app::build_core(config, Arc::new(bellhop_commands::SystemClock)).await?);
     run(settings, core, stop_signal()).await
 }
