@@ -149,3 +149,20 @@ fn run_without_a_token_is_a_config_error_naming_discord_token() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("DISCORD_TOKEN is not set"), "{stderr}");
 }
+
+#[test]
+fn an_incident_declared_by_one_process_keeps_its_timers_in_the_next() {
+    let store = tempfile::tempdir().unwrap();
+    let vars = vars(&[
+        ("FRONTEND_URL", "http://127.0.0.1:9"),
+        ("BELLHOP_DATABASE_URL", &format!("sqlite:{}", store.path().join("bellhop.sqlite").display())),
+    ]);
+    let first = bellhop(&["shell", "--virtual-clock"], &vars, "/incident declare severity:P0 title:\"Logins failing\"\n:quit\n");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("#2 [#inc-1] 🚨 INC-1 · P0 · Logins failing"), "{}", text(&first.stdout));
+    let second = bellhop(&["shell", "--virtual-clock"], &vars, ":advance 6m\n/incident list\n");
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let stdout = text(&second.stdout);
+    assert!(stdout.contains("[#inc-1] ⏱ INC-1 · 5 min in: Investigation (5–15 min)"), "{stdout}");
+    assert!(stdout.contains("INC-1 P0"), "{stdout}");
+}
