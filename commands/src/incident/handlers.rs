@@ -148,7 +148,7 @@ async fn ack(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident)
     tx.timeline(incident.id, &actor.name, "acknowledged", &format!("after {}", span(now - incident.declared))).await?;
     let note = if stopped > 0 { " Escalation stopped." } else { "" };
     let post = Post::new(Tone::Good, format!("{} acknowledged by @{}", incident.code(), actor.name))
-        .body(format!("{} after the declaration.{note}", span(now - incident.declared)));
+        .body(format!("Acknowledged {} after the declaration.{note}", span(now - incident.declared)));
     tx.enqueue(&place(&incident), &post).await?;
     tx.commit().await?;
     Ok(Reply::invoker(Post::new(Tone::Good, format!("You acknowledged {}.", incident.code()))))
