@@ -47,9 +47,9 @@ pub(crate) async fn run(core: &Core, actor: &Actor, command: MaintenanceCommand)
                     time(start, now)
                 )));
             }
-            open_window(core, actor, now, false, start, duration, summary).await
+            open_window(core, actor, false, start, duration, summary).await
         }
-        MaintenanceCommand::Emergency { summary, duration } => open_window(core, actor, now, true, now, duration, summary).await,
+        MaintenanceCommand::Emergency { summary, duration } => open_window(core, actor, true, now, duration, summary).await,
         MaintenanceCommand::List => {
             let windows = core.store.upcoming_maintenance(now).await?;
             if windows.is_empty() {
@@ -88,16 +88,15 @@ fn parse_start(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandE
     Err(CommandError::user(format!("`start:` {} is not a time bellhop reads; write 2026-01-10 02:00 (UTC) or in 2h.", quote(text))))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn open_window(
     core: &Core,
     actor: &Actor,
-    now: DateTime<Utc>,
     emergency: bool,
     start: DateTime<Utc>,
     duration: Duration,
     summary: String,
 ) -> Result<Reply, CommandError> {
+    let now = core.clock.now();
     let end = start + chrono::Duration::from_std(duration).map_err(anyhow::Error::from)?;
     let kind = if emergency { "emergency" } else { "scheduled" };
     let length = span(end - start);

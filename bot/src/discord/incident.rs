@@ -15,17 +15,6 @@ pub enum SeverityChoice {
     P3,
 }
 
-impl SeverityChoice {
-    fn as_str(self) -> &'static str {
-        match self {
-            SeverityChoice::P0 => "P0",
-            SeverityChoice::P1 => "P1",
-            SeverityChoice::P2 => "P2",
-            SeverityChoice::P3 => "P3",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
 pub enum StateChoice {
     #[name = "open"]
@@ -60,10 +49,12 @@ pub async fn incident(_ctx: Context<'_>) -> Result<(), Error> {
 }
 
 fn with_id(invocation: Invocation, id: Option<String>) -> Invocation {
-    match id {
-        Some(id) => invocation.option("id", id),
-        None => invocation,
-    }
+    invocation.option_if("id", id)
+}
+
+/// A choice as the core's table spells it (`P0`, `open`).
+fn choice(value: &impl poise::ChoiceParameter) -> &'static str {
+    value.name()
 }
 
 /// Declare an incident: its thread, the runbook's checklist, its timers, the page
@@ -75,13 +66,11 @@ pub async fn declare(
     #[description = "Who is affected and how"] impact: Option<String>,
     #[description = "Who leads (default: you)"] commander: Option<serenity::User>,
 ) -> Result<(), Error> {
-    let mut invocation = Invocation::new("incident declare").option("severity", severity.as_str()).option("title", title);
-    if let Some(impact) = impact {
-        invocation = invocation.option("impact", impact);
-    }
-    if let Some(commander) = commander {
-        invocation = invocation.option("commander", commander.name);
-    }
+    let invocation = Invocation::new("incident declare")
+        .option("severity", choice(&severity))
+        .option("title", title)
+        .option_if("impact", impact)
+        .option_if("commander", commander.map(|user| user.name));
     answer(ctx, invocation, Io::None).await
 }
 
@@ -117,11 +106,7 @@ pub async fn status_post(
     #[autocomplete = "open_incidents"]
     id: Option<String>,
 ) -> Result<(), Error> {
-    let mut invocation = Invocation::new("incident status-post");
-    if let Some(eta) = eta {
-        invocation = invocation.option("eta", eta);
-    }
-    answer(ctx, with_id(invocation, id), Io::None).await
+    answer(ctx, with_id(Invocation::new("incident status-post").option_if("eta", eta), id), Io::None).await
 }
 
 /// Change the severity; the timers follow
@@ -133,7 +118,7 @@ pub async fn severity(
     #[autocomplete = "open_incidents"]
     id: Option<String>,
 ) -> Result<(), Error> {
-    answer(ctx, with_id(Invocation::new("incident severity").option("level", level.as_str()), id), Io::None).await
+    answer(ctx, with_id(Invocation::new("incident severity").option("level", choice(&level)), id), Io::None).await
 }
 
 /// Hand the incident to another commander
@@ -174,11 +159,7 @@ pub async fn escalate(
 /// List incidents
 #[poise::command(slash_command)]
 pub async fn list(ctx: Context<'_>, #[description = "open (default), resolved or all"] state: Option<StateChoice>) -> Result<(), Error> {
-    let mut invocation = Invocation::new("incident list");
-    if let Some(state) = state {
-        invocation = invocation.option("state", poise::ChoiceParameter::name(&state));
-    }
-    answer(ctx, invocation, Io::None).await
+    answer(ctx, Invocation::new("incident list").option_if("state", state.as_ref().map(choice)), Io::None).await
 }
 
 /// An incident's state and next timers
@@ -264,11 +245,7 @@ pub async fn emergency(
     #[description = "What is being done"] summary: String,
     #[description = "How long (default 1h)"] duration: Option<String>,
 ) -> Result<(), Error> {
-    let mut invocation = Invocation::new("maintenance emergency").option("summary", summary);
-    if let Some(duration) = duration {
-        invocation = invocation.option("duration", duration);
-    }
-    answer(ctx, invocation, Io::None).await
+    answer(ctx, Invocation::new("maintenance emergency").option("summary", summary).option_if("duration", duration), Io::None).await
 }
 
 /// Maintenance windows not over yet

@@ -36,6 +36,14 @@ impl Invocation {
         Invocation { path: path.split_whitespace().map(str::to_string).collect(), options: Vec::new(), channel: None }
     }
 
+    /// An option the person may have left out.
+    pub fn option_if(self, name: &str, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(value) => self.option(name, value),
+            None => self,
+        }
+    }
+
     pub fn in_channel(mut self, key: impl Into<String>) -> Self {
         self.channel = Some(key.into());
         self

@@ -93,7 +93,7 @@ impl Store {
         Ok(at.map(from_millis))
     }
 
-    /// Posts not delivered yet, for the tests and `bellhop` status.
+    /// How many posts wait to be delivered.
     pub async fn undelivered_posts(&self) -> anyhow::Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_ms IS NULL").fetch_one(self.pool()).await?)
     }
