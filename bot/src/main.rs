@@ -47,6 +47,11 @@ enum Cmd {
     },
     /// Apply the store's migrations.
     Migrate,
+    /// What waits in the outbox or was given up; retry or drop one.
+    Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
+    },
     /// Serve a simulated platform on 127.0.0.1 (for trying `check` and for scripts/bench).
     #[command(hide = true)]
     Simulate {
@@ -56,6 +61,16 @@ enum Cmd {
         #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
         delay: std::time::Duration,
     },
+}
+
+#[derive(Subcommand)]
+enum OutboxAction {
+    /// List waiting and given-up operations (the default).
+    List,
+    /// Send one again now.
+    Retry { id: i64 },
+    /// Drop one for good.
+    Drop { id: i64 },
 }
 
 const CONFIG_ERROR: u8 = 2;
@@ -95,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("bellhop's store is up to date ({:?}).", store.backend());
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Outbox { action } => outbox(&config, action.unwrap_or(OutboxAction::List)).await,
         Cmd::Shell { virtual_clock } => {
             require_targets(&config)?;
             shell(&config, virtual_clock, None).await
@@ -105,6 +121,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bellhop::discord::serve(&config).await.map(|()| ExitCode::SUCCESS)
         }
         Cmd::Demo { .. } | Cmd::Simulate { .. } => unreachable!("handled above"),
+    }
+}
+
+/// `bellhop outbox`: the same view and actions as the admins' `/outbox`, for when the chat is
+/// what is broken.
+async fn outbox(config: &Config, action: OutboxAction) -> anyhow::Result<ExitCode> {
+    let store = app::open_store(config).await?;
+    let now = chrono::Utc::now();
+    let (done, id) = match action {
+        OutboxAction::List => {
+            let post = bellhop_commands::command::outbox_listing(&store.outbox_entries(100).await?, now);
+            println!("{}", post.title);
+            for field in &post.fields {
+                println!("  {}  {}", field.name, field.value);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        OutboxAction::Retry { id } => (store.op_revive(id, now).await?, id),
+        OutboxAction::Drop { id } => (store.op_drop(id, now, "the command line").await?, id),
+    };
+    if done {
+        println!("Outbox {id}: done.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("Outbox {id} is not waiting or given up; `bellhop outbox` lists what is.");
+        Ok(ExitCode::FAILURE)
     }
 }
 

@@ -159,7 +159,9 @@ fn an_incident_declared_by_one_process_keeps_its_timers_in_the_next() {
     ]);
     let first = bellhop(&["shell", "--virtual-clock"], &vars, "/incident declare severity:P0 title:\"Logins failing\"\n:quit\n");
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    assert!(text(&first.stdout).contains("#2 [#inc-1] 🚨 INC-1 · P0 · Logins failing"), "{}", text(&first.stdout));
+    let stdout = text(&first.stdout);
+    assert!(stdout.contains("#2 [#incidents] 🚨 INC-1 · P0 · Logins failing"), "{stdout}");
+    assert!(stdout.contains("-- thread #inc-1 opened from #2"), "{stdout}");
     let second = bellhop(&["shell", "--virtual-clock"], &vars, ":advance 6m\n/incident list\n");
     assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
     let stdout = text(&second.stdout);

@@ -45,6 +45,25 @@ impl FromStr for Role {
     }
 }
 
+/// Someone as stored: the id decides (authorisation, "distinct approvers"), the name is shown.
+/// Anyone can take a display name, so no decision ever compares names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+}
+
+impl Person {
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Person { id: id.into(), name: name.into() }
+    }
+
+    /// How posts name them: `@name`.
+    pub fn mention(&self) -> String {
+        format!("@{}", self.name)
+    }
+}
+
 /// A person as the core sees them: a stable id from the chat platform, a name to show, roles.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
@@ -56,6 +75,20 @@ pub struct Actor {
 impl Actor {
     pub fn new(id: impl Into<String>, name: impl Into<String>, roles: impl IntoIterator<Item = Role>) -> Self {
         Actor { id: id.into(), name: name.into(), roles: roles.into_iter().collect() }
+    }
+
+    /// bellhop itself, for what nobody typed (alerts, timers): it holds every role.
+    pub fn system(source: &str) -> Self {
+        Actor::new(format!("system:{source}"), format!("bellhop ({source})"), [Role::Admin])
+    }
+
+    pub fn person(&self) -> Person {
+        Person::new(self.id.clone(), self.name.clone())
+    }
+
+    /// Whether this actor is `person` — by id, never by name.
+    pub fn is(&self, person: &Person) -> bool {
+        self.id == person.id
     }
 
     /// Admins hold every role.

@@ -1,32 +1,76 @@
-//! The one way posts the core makes on its own (kickoffs, reminders, alerts) leave it.
+//! The one way bellhop changes the chat on its own: posts, edits, its own reactions, threads.
 //!
-//! The core keeps them in its outbox until an adapter's `ChatPort` has delivered them, so a post
-//! made while the chat is unreachable waits and is retried rather than lost.
+//! The core never calls a port from a command: commands queue operations in the outbox inside
+//! their transaction, and the core hands them to an adapter's `ChatPort` one by one, so an
+//! operation made while the chat is unreachable waits and is retried rather than lost.
 
+use crate::actor::Actor;
 use crate::post::{ChannelName, Post};
+use serde::{Deserialize, Serialize};
 
-/// Where to put one post, resolved by the core from the post's `Destination`.
+/// Where a delivered message lives in the chat: the adapter's channel key (a Discord channel or
+/// thread id, a shell channel name) and message key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageRef {
+    pub channel: String,
+    pub message: String,
+}
+
+impl MessageRef {
+    pub fn new(channel: impl Into<String>, message: impl Into<String>) -> Self {
+        MessageRef { channel: channel.into(), message: message.into() }
+    }
+}
+
+/// Where to put a post, resolved by the core.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Place {
     /// A configured channel.
     Channel(ChannelName),
-    /// Open the incident's own place (a thread under the incidents channel) with this post.
-    NewIncident { id: i64, title: String },
-    /// The incident's place, opened earlier: `key` is what `deliver` returned then.
-    Incident { id: i64, key: String },
+    /// A channel the adapter named earlier (a thread it opened, where a command was typed).
+    Key(String),
 }
 
-/// What an adapter reports back after delivering a post.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivered {
-    /// The channel (or thread) the post landed in; for `Place::NewIncident` the core binds it to
-    /// the incident, so later posts and commands typed there find it.
-    pub channel_key: String,
-    /// The message, for reactions on it.
-    pub message_key: String,
+/// Why an operation failed, as the adapter judges it; the core decides what happens next.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The chat is unreachable, slow or rate-limiting: try again later.
+    #[error("{0:#}")]
+    Retry(anyhow::Error),
+    /// Trying again cannot help: no such channel, missing access, a body the chat refuses.
+    #[error("{0:#}")]
+    Permanent(anyhow::Error),
+    /// The message to edit or react to was deleted.
+    #[error("{0:#}")]
+    Gone(anyhow::Error),
+}
+
+impl DeliveryError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DeliveryError::Retry(_) => "retry",
+            DeliveryError::Permanent(_) => "permanent",
+            DeliveryError::Gone(_) => "gone",
+        }
+    }
 }
 
 #[async_trait::async_trait]
 pub trait ChatPort: Send + Sync {
-    async fn deliver(&self, place: &Place, post: &Post) -> anyhow::Result<Delivered>;
+    /// Posts a message.
+    async fn post(&self, place: &Place, post: &Post) -> Result<MessageRef, DeliveryError>;
+
+    /// Replaces a message bellhop posted.
+    async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError>;
+
+    /// Adds bellhop's own reaction to a message (the ✅ and ❌ people then click).
+    async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError>;
+
+    /// Opens a thread from a message bellhop posted, returning the thread's channel key.
+    /// Opening it again from the same message must return the same thread, so a retry after a
+    /// timeout never opens a second one.
+    async fn open_thread(&self, from: &MessageRef, slug: &str, title: &str) -> Result<String, DeliveryError>;
+
+    /// The people (not bellhop) who reacted to a message with `emoji`, with their bellhop roles.
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Actor>, DeliveryError>;
 }

@@ -1,15 +1,20 @@
 //! The core: parses, checks access, runs, audits, and turns failures into one sentence.
 
 use crate::actor::Actor;
+use crate::chat_port::MessageRef;
 use crate::clock::Clock;
+use crate::command::spec::{CommandSpec, Suggest};
 use crate::command::{self, Command, Invocation};
 use crate::error::CommandError;
 use crate::health::{HealthChecker, HealthSettings, Sweep};
 use crate::incident::IncidentSettings;
+use crate::incident::ListState;
 use crate::post::{Post, Reply};
 use crate::store::{AuditEntry, Store};
+use crate::subject::Subject;
 use crate::templates::Templates;
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 pub struct Core {
     pub(crate) health: HealthChecker,
@@ -49,8 +54,9 @@ impl Core {
 
     /// Parses and runs what a person typed; every failure becomes a reply only they see.
     pub async fn handle(&self, actor: &Actor, invocation: &Invocation) -> Reply {
+        let span = tracing::info_span!("command", name = %invocation.name(), actor = %actor.id, channel = invocation.channel.as_deref());
         let result = match Command::parse(invocation) {
-            Ok(command) => self.execute(actor, command, invocation.channel.as_deref()).await,
+            Ok((command, spec)) => self.execute(actor, command, spec, invocation.channel.as_deref()).instrument(span).await,
             Err(error) => Err(error.into()),
         };
         let (reply, outcome) = match result {
@@ -68,8 +74,7 @@ impl Core {
     }
 
     /// Runs a parsed command for `actor`, typed in `channel`, after checking they may.
-    pub async fn execute(&self, actor: &Actor, command: Command, channel: Option<&str>) -> Result<Reply, CommandError> {
-        let spec = command.spec();
+    async fn execute(&self, actor: &Actor, command: Command, spec: &CommandSpec, channel: Option<&str>) -> Result<Reply, CommandError> {
         if !spec.access.allows(actor) {
             return Err(CommandError::user(format!("`/{}` is for {}; ask an admin for the role.", spec.name, spec.access.describe())));
         }
@@ -80,16 +85,99 @@ impl Core {
             Command::TemplateShow { name } => command::template_show(&self.templates, &name),
             Command::Incident(command) => crate::incident::run(self, actor, channel, command).await,
             Command::Maintenance(command) => crate::maintenance::run(self, actor, command).await,
+            Command::Outbox(command) => command::outbox_run(self, actor, command).await,
         }
     }
 
-    /// A reaction on one of bellhop's messages. Recorded for the audit trail; approvals build on it.
-    pub async fn reaction(&self, actor: &Actor, message: &str, emoji: &str, added: bool) {
+    /// Runs a command for something nobody typed (an alert, a webhook): as bellhop itself,
+    /// audited under `source`.
+    pub async fn system(&self, source: &str, invocation: &Invocation) -> Reply {
+        self.handle(&Actor::system(source), invocation).await
+    }
+
+    /// Claims an inbound event (a Discord interaction, a webhook delivery) for this replica:
+    /// true for exactly one caller, so two bellhops on one store act on it once.
+    pub async fn claim_event(&self, key: &str) -> anyhow::Result<bool> {
+        self.store.claim_event(key, self.clock.now()).await
+    }
+
+    /// Whether a message is one bellhop posted: adapters drop reactions on anything else before
+    /// spending a request on who reacted.
+    pub async fn is_ours(&self, message: &MessageRef) -> bool {
+        self.store.is_our_message(message).await.unwrap_or_else(|error| {
+            tracing::warn!(error = format!("{error:#}"), "cannot look a message up; treating it as not bellhop's");
+            false
+        })
+    }
+
+    /// A person's reaction on one of bellhop's messages. Recorded once however often the event
+    /// arrives; what it means is up to the message's subject (approvals build on it).
+    pub async fn reaction(&self, actor: &Actor, message: &MessageRef, emoji: &str, added: bool) -> ReactionOutcome {
+        let span = tracing::info_span!("reaction", actor = %actor.id, message = %message.message, emoji, added);
+        self.record_reaction(actor, message, emoji, added).instrument(span).await.unwrap_or_else(|error| {
+            tracing::error!(error = format!("{error:#}"), "cannot record a reaction");
+            ReactionOutcome::Failed
+        })
+    }
+
+    async fn record_reaction(&self, actor: &Actor, message: &MessageRef, emoji: &str, added: bool) -> anyhow::Result<ReactionOutcome> {
+        let Some(binding) = self.store.message_binding(message).await? else {
+            if !self.store.is_our_message(message).await? {
+                return Ok(ReactionOutcome::NotOurs);
+            }
+            return Ok(self.audit_reaction(actor, message, emoji, added, None).await);
+        };
+        let changed = match added {
+            true => self.store.add_reaction(message, &actor.person(), emoji, self.clock.now()).await?,
+            false => self.store.remove_reaction(message, &actor.person(), emoji).await?,
+        };
+        if !changed {
+            return Ok(ReactionOutcome::Repeated);
+        }
+        Ok(self.audit_reaction(actor, message, emoji, added, Some(binding.subject)).await)
+    }
+
+    async fn audit_reaction(
+        &self,
+        actor: &Actor,
+        message: &MessageRef,
+        emoji: &str,
+        added: bool,
+        subject: Option<Subject>,
+    ) -> ReactionOutcome {
         let verb = if added { "react" } else { "unreact" };
-        let invocation = Invocation::new(&format!("{verb} {message} {emoji}"));
+        let about = subject.map(|s| format!(" on {s}")).unwrap_or_default();
+        let invocation = Invocation::new(&format!("{verb} {} {emoji}", message.message));
         let roles: Vec<&str> = actor.roles.iter().map(|r| r.as_str()).collect();
         let roles = if roles.is_empty() { "no role".to_string() } else { roles.join(", ") };
-        self.audit(actor, &invocation, format!("ok, by a person with {roles}")).await;
+        self.audit(actor, &invocation, format!("ok{about}, by a person with {roles}")).await;
+        ReactionOutcome::Recorded
+    }
+
+    /// Suggestions for an option while a person types it: (label, value), at most 25.
+    pub async fn suggest(&self, source: Suggest, partial: &str) -> Vec<(String, String)> {
+        let partial = partial.to_lowercase();
+        let candidates: Vec<(String, String)> = match source {
+            Suggest::Templates => self.templates.names().iter().map(|n| (n.clone(), n.clone())).collect(),
+            Suggest::OpenIncidents | Suggest::AnyIncident => {
+                let state = if source == Suggest::OpenIncidents { ListState::Open } else { ListState::All };
+                let found = self.store.incidents(state, 100).await.unwrap_or_else(|error| {
+                    tracing::warn!(error = format!("{error:#}"), "cannot list incidents for suggestions");
+                    Vec::new()
+                });
+                found.into_iter().map(|i| (format!("{} · {} · {}", i.code(), i.severity, i.title), i.code())).collect()
+            }
+            Suggest::Outbox => {
+                let found = self.store.outbox_entries(100).await.unwrap_or_default();
+                found.into_iter().map(|e| (format!("#{} · {}", e.id, e.what), e.id.to_string())).collect()
+            }
+        };
+        candidates
+            .into_iter()
+            .filter(|(label, _)| label.to_lowercase().contains(&partial))
+            .take(25)
+            .map(|(label, value)| (crate::text::ellipsize(&label, 100), value))
+            .collect()
     }
 
     async fn audit(&self, actor: &Actor, invocation: &Invocation, outcome: String) {
@@ -104,4 +192,17 @@ impl Core {
             tracing::warn!(error = format!("{error:#}"), "cannot record the audit entry");
         }
     }
+}
+
+/// What became of a reaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReactionOutcome {
+    /// On a message bellhop did not post: ignored.
+    NotOurs,
+    /// Recorded (and audited).
+    Recorded,
+    /// The same reaction arrived before (a retry, another replica): nothing changed.
+    Repeated,
+    /// bellhop could not record it; the log says why.
+    Failed,
 }

@@ -1,106 +1,103 @@
-//! What the core does when nobody typed anything: fire the timers that fell due, and hand the
-//! outbox to an adapter's `ChatPort`.
+//! What the core does when nobody typed anything: fire the timers that fell due, each on its
+//! own, and say when it next has something to do.
 
-use crate::chat_port::{ChatPort, Place};
 use crate::core::Core;
-use crate::post::Destination;
-use crate::timers::{Owner, Timer, TimerOutcome};
-use chrono::{DateTime, Utc};
+use crate::outbox::Op;
+use crate::post::{ChannelName, Destination, Post, Tone};
+use crate::subject::SubjectKind;
+use crate::timers::{Timer, TimerOutcome};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashSet;
+use tracing::Instrument as _;
+
+/// A timer that fails this often is given up (with a notice to the ops channel).
+const TIMER_ATTEMPTS: i64 = 5;
 
 impl Core {
     /// Fires every timer due by now, each exactly once however many bellhops share the store;
-    /// returns how many this one fired. Their posts wait in the outbox.
+    /// returns how many this one fired. Their posts wait in the outbox. A timer that fails is
+    /// retried later on its own; the others fire regardless.
     pub async fn run_due(&self) -> anyhow::Result<usize> {
-        let now = self.clock.now();
         let mut fired = 0;
+        let mut seen = HashSet::new();
         loop {
-            let due = self.store.due_timers(now, 50).await?;
+            let now = self.clock.now();
+            let due: Vec<Timer> = self.store.due_timers(now, 50).await?.into_iter().filter(|t| seen.insert(t.id)).collect();
             if due.is_empty() {
                 return Ok(fired);
             }
             for timer in &due {
-                if self.fire(timer, now).await? {
-                    fired += 1;
+                let span = tracing::info_span!("timer", id = timer.id, owner = %timer.owner, kind = timer.job.kind());
+                match self.fire(timer, now).instrument(span.clone()).await {
+                    Ok(true) => fired += 1,
+                    Ok(false) => {}
+                    Err(error) => self.timer_failed(timer, now, error).instrument(span).await,
                 }
             }
         }
     }
 
     async fn fire(&self, timer: &Timer, now: DateTime<Utc>) -> anyhow::Result<bool> {
-        let mut outcome = match timer.owner {
-            Owner::Incident(id) => crate::incident::timer_posts(self, timer, id, now).await?,
-            Owner::Maintenance(id) => crate::maintenance::timer_posts(self, timer, id, now).await?,
+        let mut outcome = match timer.owner.kind {
+            SubjectKind::Incident => crate::incident::timer_posts(self, timer, timer.owner.id, now).await?,
+            SubjectKind::Maintenance => crate::maintenance::timer_posts(self, timer, timer.owner.id, now).await?,
+            SubjectKind::Plan | SubjectKind::Alert => TimerOutcome::default(),
         };
-        let late = now - timer.due > chrono::Duration::from_std(self.incidents.late_after)?;
+        let late = now - timer.due > Duration::from_std(self.incidents.late_after)?;
         let mut tx = self.store.begin(now).await?;
         if !tx.claim_timer(timer.id).await? {
             return Ok(false);
         }
-        for (destination, post) in &mut outcome.posts {
-            if late {
+        for op in &mut outcome.ops {
+            if let (true, Op::Post { post, .. }) = (late, op) {
                 let note = crate::incident::posts::late_note(timer.due, now);
                 post.body = if post.body.is_empty() { note } else { format!("{}\n{note}", post.body) };
             }
-            tx.enqueue(destination, post).await?;
+        }
+        for op in &outcome.ops {
+            tx.enqueue(op).await?;
         }
         if let TimerOutcome { next: Some((job, due)), .. } = &outcome {
             tx.schedule(timer.owner, job, *due).await?;
         }
         tx.commit().await?;
-        tracing::debug!(timer = timer.id, kind = timer.job.kind(), late, "timer fired");
+        tracing::debug!(late, "timer fired");
         Ok(true)
     }
 
-    /// Delivers what waits in the outbox, oldest first; a post that fails waits and is retried
-    /// with backoff, and the posts behind it wait too, so nothing arrives out of order.
-    pub async fn deliver_outbox(&self, port: &dyn ChatPort) -> anyhow::Result<usize> {
-        let mut delivered = 0;
-        loop {
-            let now = self.clock.now();
-            let ready = self.store.ready_posts(now, 50).await?;
-            let before = delivered;
-            for outgoing in ready {
-                let place = match &outgoing.destination {
-                    Destination::Channel { channel } => Place::Channel(*channel),
-                    Destination::Incident { id, title, open: true } => Place::NewIncident { id: *id, title: title.clone() },
-                    Destination::Incident { id, open: false, .. } => {
-                        match self.store.incident(*id).await?.and_then(|i| i.channel_key) {
-                            Some(key) => Place::Incident { id: *id, key },
-                            // Its kickoff, which opens the place, has not been delivered yet.
-                            None => continue,
-                        }
-                    }
-                };
-                if !self.store.claim_post(outgoing.id, now).await? {
-                    continue;
-                }
-                match port.deliver(&place, &outgoing.post).await {
-                    Ok(done) => {
-                        let opened = match place {
-                            Place::NewIncident { id, .. } => Some(id),
-                            _ => None,
-                        };
-                        self.store.post_delivered(outgoing.id, now, &done.channel_key, &done.message_key, opened).await?;
-                        delivered += 1;
-                    }
-                    Err(error) => {
-                        let retry = self.store.post_failed(outgoing.id, now).await?;
-                        tracing::warn!(post = outgoing.id, error = format!("{error:#}"), %retry, "cannot deliver a post; it waits for a retry");
-                        return Ok(delivered);
-                    }
-                }
+    /// Records a failure on that timer alone: retried with backoff, then given up with a notice.
+    async fn timer_failed(&self, timer: &Timer, now: DateTime<Utc>, error: anyhow::Error) {
+        let reason = format!("{error:#}");
+        let recorded = if timer.attempts + 1 >= TIMER_ATTEMPTS {
+            tracing::error!(error = reason, "a timer failed too often; giving it up");
+            let notice = Post::new(Tone::Bad, format!("⚠️ A {} timer of {} could not fire", timer.job.kind(), timer.owner))
+                .body(format!("bellhop tried {TIMER_ATTEMPTS} times and gave up: {}", crate::text::ellipsize(&reason, 300)));
+            match self.store.give_up_timer(timer.id, now, &reason).await {
+                Ok(()) => self.notify_ops(now, notice).await,
+                Err(error) => Err(error),
             }
-            if delivered == before {
-                return Ok(delivered);
-            }
+        } else {
+            let retry = now + Duration::minutes(1 << timer.attempts.clamp(0, 4));
+            tracing::warn!(error = reason, %retry, "a timer failed; it will try again");
+            self.store.timer_failed(timer.id, retry, &reason).await.map(|_| ())
+        };
+        if let Err(error) = recorded {
+            tracing::error!(error = format!("{error:#}"), "cannot record a timer's failure");
         }
     }
 
-    /// When the core next has something to do on its own: a timer or a retry.
+    /// A notice for the on-call team, queued in the ops channel's lane.
+    pub(crate) async fn notify_ops(&self, now: DateTime<Utc>, post: Post) -> anyhow::Result<()> {
+        let mut tx = self.store.begin(now).await?;
+        tx.post(Destination::Channel { channel: ChannelName::Ops }, post).await?;
+        tx.commit().await
+    }
+
+    /// When the core next has something to do on its own: a timer, or an operation that can run.
     pub async fn next_wake(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
         let timer = self.store.next_due().await?;
-        let retry = self.store.next_retry().await?;
-        Ok(match (timer, retry) {
+        let op = self.store.next_op().await?;
+        Ok(match (timer, op) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         })

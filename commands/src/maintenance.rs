@@ -5,10 +5,12 @@ use crate::actor::Actor;
 use crate::core::Core;
 use crate::error::CommandError;
 use crate::health::sweep_post;
+use crate::outbox::Op;
 use crate::post::{ChannelName, Destination, Post, Reply, Tone};
 use crate::store::Maintenance;
+use crate::subject::Subject;
 use crate::text::{quote, span, time};
-use crate::timers::{Job, Owner, Timer, TimerOutcome};
+use crate::timers::{Job, Timer, TimerOutcome};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use std::time::Duration;
 
@@ -111,8 +113,8 @@ async fn open_window(
     };
     let notice = core.templates.render(template, &values).map_err(anyhow::Error::from)?;
     let mut tx = core.store.begin(now).await?;
-    let id = tx.insert_maintenance(kind, &summary, start, end, &actor.name).await?;
-    let owner = Owner::Maintenance(id);
+    let id = tx.insert_maintenance(kind, &summary, start, end, &actor.person()).await?;
+    let owner = Subject::maintenance(id);
     let code = format!("MW-{id}");
     let notice_before = chrono::Duration::from_std(core.incidents.maintenance_notice).map_err(anyhow::Error::from)?;
     if !emergency {
@@ -124,12 +126,9 @@ async fn open_window(
     tx.schedule(owner, &Job::MaintenanceEnd, end).await?;
     let tone = if emergency { Tone::Bad } else { Tone::Info };
     let title = format!("{code} · {kind} maintenance · {summary}");
-    tx.enqueue(
-        &OPS,
-        &Post::new(tone, title.clone()).body(notice.clone()).field("Window", format!("{} → {}", time(start, now), time(end, now))),
-    )
-    .await?;
-    tx.enqueue(&STATUS, &Post::new(tone, format!("Status page text for {code}")).body(notice)).await?;
+    tx.post(OPS, Post::new(tone, title.clone()).body(notice.clone()).field("Window", format!("{} → {}", time(start, now), time(end, now))))
+        .await?;
+    tx.post(STATUS, Post::new(tone, format!("Status page text for {code}")).body(notice)).await?;
     tx.commit().await?;
     let next = if emergency {
         "The health sweep at its end validates it."
@@ -147,9 +146,9 @@ async fn cancel(core: &Core, actor: &Actor, now: DateTime<Utc>, id: i64) -> Resu
     if !tx.cancel_maintenance(id).await? {
         return Err(CommandError::user(format!("{} has already ended or been cancelled.", window.code())));
     }
-    tx.cancel_timers(Owner::Maintenance(id), &[]).await?;
+    tx.cancel_timers(Subject::maintenance(id), &[]).await?;
     let post = Post::new(Tone::Info, format!("{} cancelled by @{}", window.code(), actor.name)).body(window.summary.clone());
-    tx.enqueue(&OPS, &post).await?;
+    tx.post(OPS, post).await?;
     tx.commit().await?;
     Ok(Reply::invoker(Post::new(Tone::Good, format!("Cancelled {}.", window.code()))))
 }
@@ -203,7 +202,7 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, id: i64, now: DateTi
         }
         _ => vec![],
     };
-    Ok(TimerOutcome { posts, next: None })
+    Ok(TimerOutcome { ops: posts.into_iter().map(|(to, post)| Op::post(to, post)).collect(), next: None })
 }
 
 fn notice(window: &Maintenance, now: DateTime<Utc>, what: &str, checklist: &str) -> Post {

@@ -117,9 +117,11 @@ impl Reply {
 pub enum Destination {
     /// The configured channel of that name.
     Channel { channel: ChannelName },
-    /// The incident's own place (a Discord thread). `open` is set on the kickoff post, which
-    /// creates the place; the adapter then binds its channel key to the incident.
-    Incident { id: i64, title: String, open: bool },
+    /// The subject's own place (an incident's thread), opened by an earlier operation of the
+    /// same lane; until it exists, the posts of that lane wait.
+    Place { subject: crate::subject::Subject },
+    /// A channel the adapter named (where a command was typed).
+    Key { key: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -141,12 +143,4 @@ impl ChannelName {
             ChannelName::Ops => "ops",
         }
     }
-}
-
-/// A post waiting in the store's outbox until an adapter delivers it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outgoing {
-    pub id: i64,
-    pub destination: Destination,
-    pub post: Post,
 }

@@ -15,6 +15,19 @@ pub fn quote(text: &str) -> String {
     format!("`{}`", ellipsize(&one_line, 60))
 }
 
+/// Text a person typed, made to read as a sentence in a template: trimmed, starting with a
+/// capital, ending with a full stop unless it already ends like a sentence.
+pub fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else { return String::new() };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?', '…', ')', '"', '”']) {
+        out.push('.');
+    }
+    out
+}
+
 /// A time as posts show it: `09:05 UTC`, with the date when it is not the day of `now`.
 pub fn time(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
     if at.date_naive() == now.date_naive() {
@@ -51,6 +64,14 @@ mod tests {
         assert_eq!(ellipsize("héllo wörld", 6), "héllo…");
         assert_eq!(quote(&"x".repeat(10_000)).chars().count(), 62);
         assert_eq!(quote("a\nb"), "`a b`");
+    }
+
+    #[test]
+    fn typed_text_reads_as_a_sentence() {
+        assert_eq!(sentence(" guests cannot sign in "), "Guests cannot sign in.");
+        assert_eq!(sentence("Bookings fail!"), "Bookings fail!");
+        assert_eq!(sentence("évasion"), "Évasion.");
+        assert_eq!(sentence("   "), "");
     }
 
     #[test]

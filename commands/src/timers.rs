@@ -1,7 +1,8 @@
 //! The runbook's clock: every reminder, nudge and escalation is a row in the store with its due
 //! time, fired exactly once by whichever bellhop claims it first.
 
-use crate::post::{Destination, Post};
+use crate::outbox::Op;
+use crate::subject::Subject;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -42,24 +43,19 @@ impl Job {
     }
 }
 
-/// What a timer belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Owner {
-    Incident(i64),
-    Maintenance(i64),
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timer {
     pub id: i64,
-    pub owner: Owner,
+    /// What it belongs to: cancelled with it, and asked what to do when it fires.
+    pub owner: Subject,
     pub job: Job,
     pub due: DateTime<Utc>,
+    pub attempts: i64,
 }
 
-/// What firing a timer does: posts to queue, and the next timer of a repeating kind.
+/// What firing a timer does: chat operations to queue, and the next timer of a repeating kind.
 #[derive(Default)]
 pub(crate) struct TimerOutcome {
-    pub posts: Vec<(Destination, Post)>,
+    pub ops: Vec<Op>,
     pub next: Option<(Job, DateTime<Utc>)>,
 }

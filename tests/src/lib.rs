@@ -1,9 +1,11 @@
 //! The end-to-end harness: a simulated platform on 127.0.0.1, a core over a real store, the
 //! shell adapter driven line by line as a person would, and a fake Discord for the real bot.
 
+mod collecting_port;
 pub mod fake_discord;
 mod tester;
 
+pub use collecting_port::CollectingPort;
 pub use tester::BellhopTester;
 
 use bellhop::config::default_shell_users;
@@ -85,52 +87,4 @@ pub async fn core_on(url: &str, clock: Arc<ManualClock>) -> Arc<Core> {
     store.migrate().await.expect("the store migrates");
     let health = HealthSettings { frontend_url: Some("http://127.0.0.1:9".into()), ..settings("http://127.0.0.1:9", &[]) };
     Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock).expect("the core builds"))
-}
-
-/// A `ChatPort` that keeps what it was given, and can be told to fail like an unreachable chat.
-#[derive(Default)]
-pub struct CollectingPort {
-    pub posts: std::sync::Mutex<Vec<(bellhop_commands::Place, bellhop_commands::Post)>>,
-    pub down: std::sync::atomic::AtomicBool,
-    delivered: tokio::sync::Notify,
-}
-
-impl CollectingPort {
-    /// Waits until the titles delivered so far satisfy `done`; fails the test after 10 s.
-    pub async fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) {
-        let waiting = async {
-            loop {
-                let delivered = self.delivered.notified();
-                if done(&self.titles()) {
-                    return;
-                }
-                delivered.await;
-            }
-        };
-        if tokio::time::timeout(Duration::from_secs(10), waiting).await.is_err() {
-            panic!("timed out waiting for {what}; delivered: {:?}", self.titles());
-        }
-    }
-
-    pub fn titles(&self) -> Vec<String> {
-        self.posts.lock().unwrap().iter().map(|(_, post)| post.title.clone()).collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl bellhop_commands::ChatPort for CollectingPort {
-    async fn deliver(&self, place: &bellhop_commands::Place, post: &bellhop_commands::Post) -> anyhow::Result<bellhop_commands::Delivered> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            anyhow::bail!("chat unreachable");
-        }
-        let mut posts = self.posts.lock().unwrap();
-        posts.push((place.clone(), post.clone()));
-        self.delivered.notify_waiters();
-        let channel_key = match place {
-            bellhop_commands::Place::Channel(name) => name.as_str().to_string(),
-            bellhop_commands::Place::NewIncident { id, .. } => format!("thread-{id}"),
-            bellhop_commands::Place::Incident { key, .. } => key.clone(),
-        };
-        Ok(bellhop_commands::Delivered { channel_key, message_key: posts.len().to_string() })
-    }
 }

@@ -45,14 +45,16 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
     assert_eq!(put.len(), 1);
     assert_eq!(put[0].path, format!("/applications/{}/guilds/{}/commands", payloads::APP, payloads::GUILD));
     let commands: Vec<Value> = t.fake.read(|s| s.commands.clone());
-    let shape: Vec<Value> = commands.iter().map(|c| json!([c["name"], c["description"], options(c)])).collect();
-    assert_eq!(shape.len(), 5, "health, help, template, incident, maintenance");
+    let mut shape: Vec<Value> = commands.iter().map(|c| json!([c["name"], c["description"], options(c)])).collect();
+    let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["health", "template", "incident", "maintenance", "outbox", "help"]);
+    shape.sort_by_key(|c| c[0].as_str().unwrap().to_string());
     assert_eq!(
-        shape[..3],
+        [&shape[0], &shape[1], &shape[5]],
         [
-            json!(["health", "Probe the frontend, Supabase auth and REST, the edge functions and the database", []]),
-            json!(["help", "List bellhop's commands", []]),
-            json!([
+            &json!(["health", "Probe the frontend, Supabase auth and REST, the edge functions and the database", []]),
+            &json!(["help", "List bellhop's commands", []]),
+            &json!([
                 "template",
                 "The runbook's message templates",
                 [
@@ -69,6 +71,7 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
             ]),
         ]
     );
+    assert!(t.fake.read(|s| s.refusals.is_empty()), "Discord's rules hold: {:?}", t.fake.read(|s| s.refusals.clone()));
     let subcommands = |group: &str| -> Vec<String> {
         let group = commands.iter().find(|c| c["name"] == group).expect("the group is registered");
         group["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_string()).collect()
@@ -123,7 +126,7 @@ async fn without_a_guild_the_commands_are_registered_globally() {
 }
 
 #[tokio::test]
-async fn health_is_deferred_at_once_then_shows_each_targets_real_state() {
+async fn health_answers_with_each_targets_real_state() {
     let script = Script::new(KEY)
         .with("fast", Behaviour::ok())
         .with("sluggish", Behaviour::ok().delayed(Duration::from_millis(600)))
@@ -132,27 +135,29 @@ async fn health_is_deferred_at_once_then_shows_each_targets_real_state() {
     let t = BellhopTester::start(script, &["fast", "sluggish", "broken", "locked"]).await;
     let health = t.fake.slash(&alice(), "health", &[]);
     let callback = t.fake.callback(&health).await;
-    assert_eq!(callback.body["type"], 5, "deferred: {}", callback.body);
-    assert!(callback.at - health.sent_at < Duration::from_millis(500), "acknowledged in {:?}", callback.at - health.sent_at);
-    let followup = t.fake.followup(&health).await;
-    let by_name = |name: &str| fields(&followup.body).into_iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or_default();
+    assert_eq!(callback.body["type"], 4, "answered at once, no defer needed: {}", callback.body);
+    let answer = t.fake.answer(&health).await;
+    let by_name = |name: &str| fields(&answer).into_iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or_default();
     assert!(by_name("fast").starts_with("🟢 up"), "{}", by_name("fast"));
     assert!(by_name("sluggish").starts_with("🟡 slow"), "{}", by_name("sluggish"));
     assert!(by_name("broken").starts_with("🔴 down") && by_name("broken").ends_with("HTTP 500"), "{}", by_name("broken"));
     assert!(by_name("locked").starts_with("🟠 misconfigured"), "{}", by_name("locked"));
-    let embed = &followup.body["embeds"][0];
+    let embed = &answer["embeds"][0];
     assert_eq!(embed["title"], "Health: 3 of 8 targets need attention");
     assert_eq!(embed["color"], 0xC62828, "a target is down: red");
-    assert_eq!(followup.body["allowed_mentions"], json!({"parse": [], "users": [], "roles": [], "replied_user": false}));
+    assert_eq!(answer["allowed_mentions"], json!({"parse": [], "users": [], "roles": [], "replied_user": false}));
 }
 
 #[tokio::test]
-async fn health_while_a_target_hangs_is_still_acknowledged_at_once() {
+async fn health_while_a_target_hangs_is_deferred_within_discords_window() {
     let t = BellhopTester::start(Script::new(KEY).with("stuck", Behaviour::hang()), &["stuck"]).await;
     let health = t.fake.slash(&alice(), "health", &[]);
     let callback = t.fake.callback(&health).await;
-    assert_eq!(callback.body["type"], 5);
-    assert!(callback.at - health.sent_at < Duration::from_millis(500), "acknowledged in {:?}", callback.at - health.sent_at);
+    assert_eq!(callback.body["type"], 5, "deferred, publicly as /health answers: {}", callback.body);
+    assert_eq!(callback.body["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL, 0);
+    let waited = callback.at - health.sent_at;
+    assert!(waited >= Duration::from_millis(1400) && waited < Duration::from_secs(3), "acknowledged after {waited:?}");
+    assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
     let followup = t.fake.followup(&health).await;
     assert!(followup.at - health.sent_at >= Duration::from_millis(1500), "the follow-up waits for the probe timeout");
     let stuck = fields(&followup.body).into_iter().find(|(name, _)| name == "stuck").expect("the hung target is named");
@@ -209,18 +214,39 @@ async fn a_member_without_a_role_gets_an_ephemeral_refusal() {
 #[tokio::test]
 async fn reactions_on_the_bots_messages_reach_the_core_with_the_right_actor() {
     let t = bot().await;
-    let message = "700000000000000001";
     t.fake.add_member(bob());
-    t.fake.dispatch("MESSAGE_REACTION_ADD", payloads::reaction(payloads::CHANNEL, message, "✅", &bob(), true));
+    let declare = t.fake.slash(&alice(), "incident declare", &[("severity", "P2"), ("title", "Reports slow")]);
+    t.fake.answer(&declare).await;
+    let kickoff =
+        t.fake.wait_request("the kickoff", 1, |r| r.is("POST", &format!("/channels/{}/messages", payloads::INCIDENTS_CHANNEL))).await;
+    let message = t.fake.wait("the kickoff's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
+    assert_eq!(kickoff.body["embeds"][0]["title"], "🚨 INC-1 · P2 · Reports slow");
+    t.fake.dispatch("MESSAGE_REACTION_ADD", payloads::reaction(payloads::INCIDENTS_CHANNEL, &message, "✅", &bob(), true));
     let added = eventually_audited(&t, &format!("/react {message} ✅")).await;
     assert_eq!((added.actor_id.as_str(), added.actor_name.as_str()), ("discord:500000000000000002", "bob"));
-    assert_eq!(added.outcome, "ok, by a person with approver", "bob's Discord role reached the core as a bellhop role");
+    assert_eq!(added.outcome, "ok on incident:1, by a person with approver", "bob's Discord role reached the core as a bellhop role");
     // Discord sends no member with a removal: the bot fetches it.
-    t.fake.dispatch("MESSAGE_REACTION_REMOVE", payloads::reaction(payloads::CHANNEL, message, "✅", &bob(), false));
+    t.fake.dispatch("MESSAGE_REACTION_REMOVE", payloads::reaction(payloads::INCIDENTS_CHANNEL, &message, "✅", &bob(), false));
     t.fake.wait_request("GET member", 1, |r| r.is("GET", &format!("/guilds/{}/members/500000000000000002", payloads::GUILD))).await;
     let removal = eventually_audited(&t, &format!("/unreact {message} ✅")).await;
     assert_eq!((removal.actor_id.as_str(), removal.actor_name.as_str()), ("discord:500000000000000002", "bob"));
-    assert_eq!(removal.outcome, "ok, by a person with approver", "the fetched member's roles too");
+    assert_eq!(removal.outcome, "ok on incident:1, by a person with approver", "the fetched member's roles too");
+}
+
+#[tokio::test]
+async fn reactions_on_messages_bellhop_did_not_post_cost_no_request() {
+    let t = bot().await;
+    let foreign = "700000000000000009";
+    let mut reaction = payloads::reaction(payloads::CHANNEL, foreign, "✅", &bob(), false);
+    reaction["message_author_id"] = json!("500000000000000002");
+    t.fake.dispatch("MESSAGE_REACTION_REMOVE", payloads::reaction(payloads::CHANNEL, foreign, "✅", &bob(), false));
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction);
+    // A command after them is answered only once they were handled: the gateway keeps order.
+    let help = t.fake.slash(&alice(), "help", &[]);
+    t.fake.answer(&help).await;
+    assert!(t.fake.read(|s| s.requests_to("GET", "/guilds/").is_empty()), "no member was looked up");
+    let audit = t.core.store().recent_audit(5).await.unwrap();
+    assert!(audit.iter().all(|e| !e.command.starts_with("/react") && !e.command.starts_with("/unreact")), "{audit:?}");
 }
 
 #[tokio::test]

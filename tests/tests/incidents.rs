@@ -129,3 +129,34 @@ async fn maintenance_is_announced_reminded_started_and_validated_by_a_sweep() {
         insta::assert_snapshot!(transcript);
     });
 }
+
+/// The status page texts are what a customer reads: whole sentences, the affected system named
+/// as given (or "services"), never the incident's internal title.
+#[tokio::test]
+async fn status_texts_name_what_is_affected_in_whole_sentences() {
+    let (mut session, _platform) = session().await;
+    session
+        .type_line(
+            r#"/incident declare severity:P1 title:"INV-42 auth pods crashlooping" impact:"guests cannot sign in" affected:"sign-in""#,
+        )
+        .await;
+    let posted = session.type_line(r#"/incident status-post id:INC-1 eta:"30 minutes""#).await;
+    let investigating =
+        posted.lines().skip_while(|l| !l.contains("[#status-updates]")).skip(1).map(str::trim).collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        investigating,
+        "🚨 INVESTIGATING: We are currently experiencing issues with our sign-in.\n\
+         Guests cannot sign in. We are actively investigating and will\n\
+         provide updates every 30 min.\n\
+         ETA for resolution: 30 minutes"
+    );
+    assert!(!posted.contains("INV-42"), "the internal title stays inside: {posted}");
+    let resolved = session.type_line(r#"#inc-1 /incident resolve root_cause:"an expired signing key""#).await;
+    let text = resolved.lines().skip_while(|l| !l.contains("[#status-updates]")).skip(1).map(str::trim).collect::<Vec<_>>().join("\n");
+    assert!(text.starts_with("✅ RESOLVED: All systems are now operational. The sign-in issue has been\nresolved"), "{text}");
+    assert!(text.contains("Root cause: An expired signing key.\nDuration: "), "{text}");
+
+    session.type_line(r#"/incident declare severity:P2 title:"Reports slow""#).await;
+    let posted = session.type_line(r#"/incident status-post id:INC-2"#).await;
+    assert!(posted.contains("issues with our services.\n    Some users may be affected. We are actively"), "{posted}");
+}

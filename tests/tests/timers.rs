@@ -32,7 +32,7 @@ async fn restart_contract(url: &str) {
     {
         let before = core_on(url, clock.clone()).await;
         before.handle(&alice(), &declare("P0", "Logins failing")).await;
-        assert_eq!(before.deliver_outbox(&port).await.unwrap(), 1, "the kickoff goes out before the stop");
+        assert_eq!(before.deliver_outbox(&port).await.unwrap(), 2, "the kickoff and its thread, before the stop");
     }
     clock.advance(chrono::Duration::minutes(12));
     let after = core_on(url, clock.clone()).await;
@@ -40,7 +40,7 @@ async fn restart_contract(url: &str) {
     assert_eq!(after.deliver_outbox(&port).await.unwrap(), 2);
     let posts = port.posts.lock().unwrap().clone();
     for (place, post) in &posts[1..] {
-        assert_eq!(place, &Place::Incident { id: 1, key: "thread-1".into() });
+        assert_eq!(place, &Place::Key("thread-inc-1".into()), "in the incident's thread");
         assert!(post.body.contains("(late: due 09:05 UTC, sent 09:12 UTC"), "{}", post.body);
     }
     assert_eq!(after.run_due().await.unwrap(), 0, "nothing fires twice");
@@ -78,7 +78,7 @@ async fn two_bellhops_on_one_postgres_store_fire_each_timer_once(_: sqlx::postgr
     assert_eq!(fired_one.unwrap() + fired_two.unwrap(), 4 * 6, "every due timer fired, none twice");
     let port = CollectingPort::default();
     let (sent_one, sent_two) = tokio::join!(one.deliver_outbox(&port), two.deliver_outbox(&port));
-    assert_eq!(sent_one.unwrap() + sent_two.unwrap(), 4 * 7, "kickoffs and nudges, each delivered once");
+    assert_eq!(sent_one.unwrap() + sent_two.unwrap(), 4 * 8, "kickoffs, threads and nudges, each done once");
     let mut titles = port.titles();
     let total = titles.len();
     titles.sort();
@@ -96,11 +96,11 @@ async fn outbox_contract(url: &str) {
     core.handle(&alice(), &Invocation::new("incident update").option("id", "INC-1").option("text", "looking")).await;
     core.handle(&alice(), &Invocation::new("maintenance emergency").option("summary", "hotfix")).await;
     assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0);
-    assert_eq!(core.store().undelivered_posts().await.unwrap(), 3, "the kickoff and the two maintenance notices wait");
+    assert_eq!(core.store().pending_ops().await.unwrap(), 4, "the kickoff, its thread and the two maintenance notices wait");
     port.down.store(false, Ordering::SeqCst);
     assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0, "not before the retry is due");
     clock.advance(chrono::Duration::seconds(6));
-    assert_eq!(core.deliver_outbox(&port).await.unwrap(), 3);
+    assert_eq!(core.deliver_outbox(&port).await.unwrap(), 4);
     assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0, "and only once");
     let titles = port.titles();
     assert!(titles[0].starts_with("🚨 INC-1 · P1"), "the oldest post first: {titles:?}");

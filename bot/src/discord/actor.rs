@@ -30,8 +30,13 @@ impl RoleMap {
     pub fn actor(&self, user: &serenity::User, member: Option<&serenity::Member>) -> Actor {
         let roles = member.map(|m| self.roles(&m.roles)).unwrap_or_default();
         let name = member.and_then(|m| m.nick.clone()).or_else(|| user.global_name.clone()).unwrap_or_else(|| user.name.clone());
-        Actor::new(format!("discord:{}", user.id), name, roles)
+        Actor::new(person_id(user.id), name, roles)
     }
+}
+
+/// How the core knows a Discord user: by id, whatever name they take.
+pub fn person_id(user: serenity::UserId) -> String {
+    format!("discord:{user}")
 }
 
 #[cfg(test)]

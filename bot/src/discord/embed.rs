@@ -101,6 +101,14 @@ pub fn message(post: &Post) -> serenity::CreateMessage {
     message.add_files(files(post))
 }
 
+/// A post bellhop made, replaced in place (figures that changed, an outcome).
+pub fn edit(post: &Post) -> serenity::EditMessage {
+    serenity::EditMessage::new()
+        .embed(embed(post))
+        .allowed_mentions(super::mentions::allowed(post))
+        .content(super::mentions::content(post).unwrap_or_default())
+}
+
 /// A post's attachments (a postmortem skeleton) as files on the message.
 fn files(post: &Post) -> Vec<serenity::CreateAttachment> {
     post.attachments.iter().map(|a| serenity::CreateAttachment::bytes(a.content.as_bytes().to_vec(), a.filename.clone())).collect()

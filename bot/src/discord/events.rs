@@ -3,6 +3,7 @@
 
 use super::{Data, Error};
 use anyhow::Context as _;
+use bellhop_commands::MessageRef;
 use poise::serenity_prelude as serenity;
 
 pub async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &serenity::FullEvent) -> Result<(), Error> {
@@ -25,16 +26,21 @@ async fn reaction(framework: poise::FrameworkContext<'_, Data, Error>, reaction:
     let ctx = framework.serenity_context;
     let me = ctx.cache.current_user().id;
     let (Some(user_id), Some(guild_id)) = (reaction.user_id, reaction.guild_id) else { return Ok(()) };
+    // Dropped before any request: bellhop's own reactions, and reactions on messages it did not post.
     if !for_bellhop(reaction, me) {
+        return Ok(());
+    }
+    let data = framework.user_data().await;
+    let message = MessageRef::new(reaction.channel_id.to_string(), reaction.message_id.to_string());
+    if !data.core.is_ours(&message).await {
         return Ok(());
     }
     let member = match &reaction.member {
         Some(member) => member.clone(),
         None => ctx.http.get_member(guild_id, user_id).await.with_context(|| format!("cannot fetch the reacting member {user_id}"))?,
     };
-    let data = framework.user_data().await;
     let actor = data.roles.actor(&member.user, Some(&member));
-    data.core.reaction(&actor, &reaction.message_id.to_string(), &emoji(&reaction.emoji), added).await;
+    data.core.reaction(&actor, &message, &emoji(&reaction.emoji), added).await;
     Ok(())
 }
 

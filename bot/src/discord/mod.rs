@@ -2,12 +2,12 @@
 //! the core; its replies and posts are rendered as embeds that ping only what the core asked.
 
 mod actor;
-mod commands;
+mod answer;
 pub mod embed;
 mod events;
-mod incident;
 pub mod mentions;
 mod port;
+pub mod registry;
 
 pub use actor::RoleMap;
 pub use port::DiscordPort;
@@ -35,7 +35,6 @@ pub struct Data {
 }
 
 pub type Error = anyhow::Error;
-type Context<'a> = poise::Context<'a, Data, Error>;
 
 /// The Discord part of the configuration, checked: a token is required to run.
 pub struct Settings {
@@ -82,11 +81,15 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     .into_iter()
     .filter_map(|(id, key)| id.is_none().then_some(key))
     .collect();
+    // Posts bellhop makes on its own go to these; unset, each such post would be given up.
     if !unset.is_empty() {
-        tracing::warn!(
-            unset = unset.join(", "),
-            "posts bellhop makes on its own (incident threads, status texts, notices) wait until these are set"
-        );
+        return Err(ConfigError(
+            unset
+                .iter()
+                .map(|key| format!("{key} is not set: `bellhop run` posts there on its own (Discord → right-click the channel → Copy ID)"))
+                .collect(),
+        )
+        .into());
     }
     let core = Arc::new(crate::app::build_core(config, Arc::new(bellhop_commands::SystemClock)).await?);
     run(settings, core, stop_signal()).await
@@ -104,9 +107,9 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
     let data_wake = wake.clone();
     let framework = poise::Framework::builder()
         .options(options())
-        .setup(move |ctx, ready, framework| {
+        .setup(move |ctx, ready, _framework| {
             Box::pin(async move {
-                match register(ctx, &framework.options().commands, guild_id).await {
+                match registry::register(&ctx.http, guild_id).await {
                     Ok(()) => {
                         tracing::info!(bot = %ready.user.name, guild = ?guild_id.map(|g| g.get()), "slash commands registered");
                         Ok(Data { core, roles, wake: data_wake })
@@ -163,25 +166,13 @@ impl Drop for AbortOnDrop {
 
 fn options() -> poise::FrameworkOptions<Data, Error> {
     poise::FrameworkOptions {
-        commands: commands::all(),
+        commands: registry::commands(),
         on_error: |error| Box::pin(on_error(error)),
         event_handler: |framework, event| Box::pin(events::handle(framework, event)),
         allowed_mentions: Some(serenity::CreateAllowedMentions::new().empty_users().empty_roles()),
         initialize_owners: false,
         ..Default::default()
     }
-}
-
-async fn register(
-    ctx: &serenity::Context,
-    commands: &[poise::Command<Data, Error>],
-    guild: Option<serenity::GuildId>,
-) -> Result<(), Error> {
-    match guild {
-        Some(guild) => poise::builtins::register_in_guild(ctx, commands, guild).await,
-        None => poise::builtins::register_globally(ctx, commands).await,
-    }
-    .context("cannot register the slash commands")
 }
 
 /// The framework's one error handler: internal errors are logged with their chain, and the
@@ -194,7 +185,21 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             let post = bellhop_commands::Post::error(format!(
                 "Something went wrong on bellhop's side (ref {reference}); the details are in its log."
             ));
+            // After a defer, Discord turns the first follow-up into an edit of the deferred
+            // message, ignoring its ephemeral flag: settle that one with a neutral line first.
+            let deferred = match ctx {
+                poise::Context::Application(app) => app.has_sent_initial_response.load(std::sync::atomic::Ordering::SeqCst),
+                poise::Context::Prefix(_) => false,
+            };
+            if deferred {
+                let note = bellhop_commands::Post::new(bellhop_commands::Tone::Info, "")
+                    .body("bellhop could not finish this; see the message only you can see.");
+                let _ = ctx.send(embed::reply(&bellhop_commands::Reply::channel(note))).await;
+            }
             let _ = ctx.send(embed::reply(&bellhop_commands::Reply::invoker(post))).await;
+        }
+        poise::FrameworkError::UnknownInteraction { framework, interaction, .. } => {
+            answer::unknown(framework.serenity_context, interaction).await;
         }
         poise::FrameworkError::EventHandler { error, event, .. } => {
             tracing::error!(event = event.snake_case_name(), error = format!("{error:#}"), "event failed");

@@ -1,86 +1,154 @@
-//! The `ChatPort` for Discord: posts the core makes on its own go to configured channels, and an
-//! incident's posts to its own thread under the incidents channel.
+//! The `ChatPort` for Discord: posts go to configured channels or to a thread opened from an
+//! incident's kickoff; edits, bellhop's own reactions and reading who reacted go through REST.
+//! Each failure is judged: retry later (unreachable, slow, rate-limited), permanent (no such
+//! channel, no access, a body Discord refuses) or gone (the message was deleted).
 
+use super::actor::RoleMap;
 use crate::config::DiscordConfig;
-use anyhow::Context as _;
-use bellhop_commands::{ChannelName, ChatPort, Delivered, Place, Post};
+use bellhop_commands::{Actor, ChannelName, ChatPort, DeliveryError, MessageRef, Place, Post};
 use poise::serenity_prelude as serenity;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Discord's limit on thread names.
 const THREAD_NAME: usize = 100;
+/// Discord's answer when a thread was already opened from that message.
+const THREAD_ALREADY_OPEN: isize = 160004;
+/// Discord's codes for a message that no longer exists.
+const UNKNOWN_MESSAGE: isize = 10008;
 
-/// serenity's HTTP client has no timeout of its own; a post that hangs must not stall the outbox.
+/// serenity's HTTP client has no timeout of its own; an operation that hangs must not stall the outbox.
 const DELIVER_WITHIN: Duration = Duration::from_secs(30);
 
 pub struct DiscordPort {
     http: Arc<serenity::Http>,
     channels: DiscordConfig,
+    roles: RoleMap,
     timeout: Duration,
 }
 
 impl DiscordPort {
     pub fn new(http: Arc<serenity::Http>, config: &DiscordConfig) -> Self {
-        DiscordPort { http, channels: config.clone(), timeout: DELIVER_WITHIN }
+        DiscordPort { http, channels: config.clone(), roles: RoleMap::from_config(config), timeout: DELIVER_WITHIN }
     }
 
-    /// How long one delivery may take before it fails (and is retried by the caller).
+    /// How long one operation may take before it fails (and is retried by the caller).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    fn channel(&self, name: ChannelName) -> anyhow::Result<serenity::ChannelId> {
+    fn channel(&self, name: ChannelName) -> Result<serenity::ChannelId, DeliveryError> {
         let (id, key) = match name {
             ChannelName::Incidents => (self.channels.incidents_channel, "DISCORD_INCIDENTS_CHANNEL"),
             ChannelName::StatusUpdates => (self.channels.status_channel, "DISCORD_STATUS_CHANNEL"),
             ChannelName::Ops => (self.channels.ops_channel, "DISCORD_OPS_CHANNEL"),
         };
-        id.map(serenity::ChannelId::new).with_context(|| format!("no Discord channel for #{}: set {key}", name.as_str()))
+        // Unset is a configuration problem, not an outage: retrying cannot help until it is set.
+        id.map(serenity::ChannelId::new)
+            .ok_or_else(|| DeliveryError::Permanent(anyhow::anyhow!("no Discord channel for #{}: set {key}", name.as_str())))
     }
 
-    async fn open_thread(&self, id: i64, title: &str) -> anyhow::Result<serenity::ChannelId> {
-        let parent = self.channel(ChannelName::Incidents)?;
-        let name = bellhop_commands::text::ellipsize(&format!("inc-{id} {title}"), THREAD_NAME);
-        let thread = parent
-            .create_thread(&*self.http, serenity::CreateThread::new(name).kind(serenity::ChannelType::PublicThread))
-            .await
-            .with_context(|| format!("cannot open a thread for incident {id} in channel {parent}"))?;
-        Ok(thread.id)
+    /// Runs one REST call within the timeout, judging its failure.
+    async fn call<T>(&self, what: &str, call: impl Future<Output = serenity::Result<T>>) -> Result<T, DeliveryError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(judge(what, error)),
+            Err(_) => Err(DeliveryError::Retry(anyhow::anyhow!("{what}: Discord did not answer within {:?}", self.timeout))),
+        }
+    }
+}
+
+fn snowflake(key: &str, what: &str) -> Result<u64, DeliveryError> {
+    key.parse::<u64>()
+        .ok()
+        .filter(|k| *k > 0)
+        .ok_or_else(|| DeliveryError::Permanent(anyhow::anyhow!("{what} {key:?} is not a Discord id")))
+}
+
+fn ids(message: &MessageRef) -> Result<(serenity::ChannelId, serenity::MessageId), DeliveryError> {
+    Ok((
+        serenity::ChannelId::new(snowflake(&message.channel, "channel")?),
+        serenity::MessageId::new(snowflake(&message.message, "message")?),
+    ))
+}
+
+/// Discord's JSON error code, when it sent one.
+fn code(error: &serenity::Error) -> Option<(u16, isize)> {
+    match error {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
+            Some((response.status_code.as_u16(), response.error.code))
+        }
+        _ => None,
+    }
+}
+
+/// Retry what may pass later (429, 5xx, a lost connection); a 4xx is Discord's final word.
+fn judge(what: &str, error: serenity::Error) -> DeliveryError {
+    let status = code(&error);
+    let error = anyhow::Error::new(error).context(what.to_string());
+    match status {
+        Some((_, UNKNOWN_MESSAGE)) => DeliveryError::Gone(error),
+        Some((429, _)) => DeliveryError::Retry(error),
+        Some((status, _)) if (400..500).contains(&status) => DeliveryError::Permanent(error),
+        _ => DeliveryError::Retry(error),
     }
 }
 
 #[async_trait::async_trait]
 impl ChatPort for DiscordPort {
-    /// Fails (and the caller keeps the post to retry) when Discord is unreachable, refuses it or
-    /// does not answer in time.
-    async fn deliver(&self, place: &Place, post: &Post) -> anyhow::Result<Delivered> {
-        match tokio::time::timeout(self.timeout, self.post(place, post)).await {
-            Ok(delivered) => delivered,
-            Err(_) => anyhow::bail!("Discord did not answer within {:?}", self.timeout),
-        }
-    }
-}
-
-impl DiscordPort {
-    async fn post(&self, place: &Place, post: &Post) -> anyhow::Result<Delivered> {
+    async fn post(&self, place: &Place, post: &Post) -> Result<MessageRef, DeliveryError> {
         let channel = match place {
             Place::Channel(name) => self.channel(*name)?,
-            Place::NewIncident { id, title } => self.open_thread(*id, title).await?,
-            Place::Incident { id, key } => {
-                let id = key
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|k| *k > 0)
-                    .with_context(|| format!("incident {id}'s thread key {key:?} is not a channel id"))?;
-                serenity::ChannelId::new(id)
-            }
+            Place::Key(key) => serenity::ChannelId::new(snowflake(key, "channel")?),
         };
-        let message = channel
-            .send_message(&*self.http, super::embed::message(post))
-            .await
-            .with_context(|| format!("cannot post to Discord channel {channel}"))?;
-        Ok(Delivered { channel_key: channel.to_string(), message_key: message.id.to_string() })
+        let message =
+            self.call(&format!("cannot post to channel {channel}"), channel.send_message(&*self.http, super::embed::message(post))).await?;
+        Ok(MessageRef::new(channel.to_string(), message.id.to_string()))
+    }
+
+    async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
+        let (channel, id) = ids(message)?;
+        self.call(&format!("cannot edit message {id}"), channel.edit_message(&*self.http, id, super::embed::edit(post))).await.map(|_| ())
+    }
+
+    async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError> {
+        let (channel, id) = ids(message)?;
+        let emoji = serenity::ReactionType::Unicode(emoji.to_string());
+        self.call(&format!("cannot react to message {id}"), channel.create_reaction(&*self.http, id, emoji)).await
+    }
+
+    /// A thread opened from a message has that message's id, and Discord opens one per message:
+    /// a retry after a timeout finds the thread the first attempt opened.
+    async fn open_thread(&self, from: &MessageRef, slug: &str, title: &str) -> Result<String, DeliveryError> {
+        let (channel, id) = ids(from)?;
+        let name = bellhop_commands::text::ellipsize(&format!("{slug} {title}"), THREAD_NAME);
+        let opening = channel.create_thread_from_message(&*self.http, id, serenity::CreateThread::new(name));
+        match tokio::time::timeout(self.timeout, opening).await {
+            Ok(Ok(thread)) => Ok(thread.id.to_string()),
+            Ok(Err(error)) if code(&error).is_some_and(|(_, c)| c == THREAD_ALREADY_OPEN) => Ok(id.to_string()),
+            Ok(Err(error)) => Err(judge(&format!("cannot open a thread from message {id}"), error)),
+            Err(_) => Err(DeliveryError::Retry(anyhow::anyhow!("opening a thread: Discord did not answer within {:?}", self.timeout))),
+        }
+    }
+
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Actor>, DeliveryError> {
+        let (channel, id) = ids(message)?;
+        let me = self.call("cannot read bellhop's own user", self.http.get_current_user()).await?.id;
+        let kind = serenity::ReactionType::Unicode(emoji.to_string());
+        let users = self
+            .call(&format!("cannot read the reactions on {id}"), channel.reaction_users(&*self.http, id, kind, Some(100), None))
+            .await?;
+        let guild = self.call("cannot read the channel", channel.to_channel(&*self.http)).await?.guild().map(|c| c.guild_id);
+        let mut people = Vec::new();
+        for user in users.into_iter().filter(|u| u.id != me && !u.bot) {
+            let member = match guild {
+                Some(guild) => Some(self.call(&format!("cannot read member {}", user.id), guild.member(&*self.http, user.id)).await?),
+                None => None,
+            };
+            people.push(self.roles.actor(&user, member.as_ref()));
+        }
+        Ok(people)
     }
 }

@@ -5,9 +5,10 @@ mod printer;
 mod render;
 
 pub use parse::{parse_line, Line, Meta};
-pub use printer::Printer;
+pub use printer::{Printer, Seen};
 
-use bellhop_commands::{Actor, Clock, Core, ManualClock, Reply, Visibility};
+use bellhop_commands::command::spec::Kind;
+use bellhop_commands::{Actor, Clock, Core, Invocation, ManualClock, MessageRef, Reply, Value, Visibility};
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -42,8 +43,8 @@ impl<W: Write + Send> Shell<W> {
             Ok(Line::Meta(meta)) => self.meta(meta, &default_user).await?,
             Ok(Line::Command { user, invocation }) => {
                 let name = user.unwrap_or(default_user);
-                match self.actor(&name) {
-                    Ok(actor) => {
+                match self.actor(&name).and_then(|actor| Ok((actor, self.resolve_people(invocation)?))) {
+                    Ok((actor, invocation)) => {
                         let reply = self.core.handle(&actor, &invocation).await;
                         self.print_reply(&actor.name, invocation.channel.as_deref().unwrap_or(CHANNEL), &reply)?;
                     }
@@ -52,12 +53,17 @@ impl<W: Write + Send> Shell<W> {
             }
             Ok(Line::Reaction { user, message, emoji, added }) => {
                 let name = user.unwrap_or(default_user);
-                match self.actor(&name) {
-                    Err(sentence) => self.print_error(&name, &sentence)?,
-                    Ok(_) if !self.printer.has_message(message) => {
-                        self.print_error(&name, &format!("There is no message #{message} to react to."))?
+                match (self.actor(&name), self.printer.seen(message)) {
+                    (Err(sentence), _) => self.print_error(&name, &sentence)?,
+                    (Ok(_), None) => self.print_error(&name, &format!("There is no message #{message} to react to."))?,
+                    (Ok(_), Some(Seen::OnlyBy(_))) => self.print_error(
+                        &name,
+                        &format!("Message #{message} was shown to one person only; reactions go on messages the channel sees."),
+                    )?,
+                    (Ok(actor), Some(Seen::Channel(channel))) => {
+                        self.printer.record_reaction(message, &emoji, &actor, added);
+                        self.core.reaction(&actor, &MessageRef::new(channel, message.to_string()), &emoji, added).await;
                     }
-                    Ok(actor) => self.core.reaction(&actor, &message.to_string(), &emoji, added).await,
                 }
             }
             Err(problem) => self.print_error(&default_user, &problem)?,
@@ -79,6 +85,19 @@ impl<W: Write + Send> Shell<W> {
             .find(|u| u.name == name)
             .cloned()
             .ok_or_else(|| format!("There is no user {}; :users lists them.", bellhop_commands::text::quote(&format!("@{name}"))))
+    }
+
+    /// The shell's people are named `@bob` in person options; the core gets their ids.
+    fn resolve_people(&self, mut invocation: Invocation) -> Result<Invocation, String> {
+        let Some(spec) = invocation.spec() else { return Ok(invocation) };
+        for (name, value) in &mut invocation.options {
+            let is_person = spec.option(name).is_some_and(|o| o.kind == Kind::User);
+            if let (true, Value::Text(text)) = (is_person, &*value) {
+                let wanted = text.trim().trim_start_matches('@');
+                *value = Value::User(self.actor(wanted)?.person());
+            }
+        }
+        Ok(invocation)
     }
 
     async fn meta(&mut self, meta: Meta, user: &str) -> anyhow::Result<()> {
@@ -120,11 +139,11 @@ impl<W: Write + Send> Shell<W> {
     }
 
     fn print_reply(&self, user: &str, channel: &str, reply: &Reply) -> std::io::Result<()> {
-        let place = match reply.visibility {
-            Visibility::Channel => format!("[{channel}]"),
-            Visibility::Invoker => format!("(only @{user})"),
+        let seen = match reply.visibility {
+            Visibility::Channel => Seen::Channel(channel.to_string()),
+            Visibility::Invoker => Seen::OnlyBy(user.to_string()),
         };
-        self.printer.print(&place, &reply.post).map(|_| ())
+        self.printer.print(seen, &reply.post).map(|_| ())
     }
 
     fn print_error(&self, user: &str, sentence: &str) -> std::io::Result<()> {

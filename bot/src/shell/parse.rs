@@ -91,7 +91,7 @@ pub fn parse_command(text: &str) -> Result<Invocation, String> {
                     bellhop_commands::text::ellipsize(&word, 40)
                 ));
             }
-            Token::Option(name, value) => invocation.options.push((name, value)),
+            Token::Option(name, value) => invocation.options.push((name, bellhop_commands::Value::Text(value))),
         }
     }
     Ok(invocation)

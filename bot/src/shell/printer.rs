@@ -1,9 +1,9 @@
 //! Where the shell's messages are printed, numbered: both the replies to what people type and
-//! the posts the core makes on its own (it is the shell's `ChatPort`).
+//! what the core does on its own (it is the shell's `ChatPort`: posts, edits, reactions, threads).
 
 use super::render::render;
-use bellhop_commands::{ChatPort, Delivered, Place, Post};
-use std::collections::BTreeSet;
+use bellhop_commands::{Actor, ChatPort, DeliveryError, MessageRef, Place, Post};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
 
@@ -11,37 +11,66 @@ pub struct Printer<W> {
     state: Mutex<State<W>>,
 }
 
+/// Where a printed message lives: a channel, or only one person's eyes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    Channel(String),
+    OnlyBy(String),
+}
+
 struct State<W> {
     out: W,
     next_number: u64,
-    messages: BTreeSet<u64>,
+    messages: BTreeMap<u64, Seen>,
+    /// People's reactions per (message, emoji), for `ChatPort::reactions`.
+    reactions: BTreeMap<(u64, String), Vec<Actor>>,
 }
 
 impl<W: Write> Printer<W> {
     pub fn new(out: W) -> Self {
-        Printer { state: Mutex::new(State { out, next_number: 1, messages: BTreeSet::new() }) }
+        Printer { state: Mutex::new(State { out, next_number: 1, messages: BTreeMap::new(), reactions: BTreeMap::new() }) }
     }
 
-    /// Prints `post` as message `#N` at `place` (`[#ops]`, `(only @alice)`); returns N.
-    pub fn print(&self, place: &str, post: &Post) -> std::io::Result<u64> {
-        let mut state = self.state.lock().expect("printer lock poisoned");
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<W>> {
+        // A panic elsewhere while printing leaves the text whole enough to go on.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Prints `post` as message `#N`, seen in a channel or by one person; returns N.
+    pub fn print(&self, seen: Seen, post: &Post) -> std::io::Result<u64> {
+        let mut state = self.lock();
         let number = state.next_number;
         state.next_number += 1;
-        state.messages.insert(number);
-        writeln!(state.out, "{}", render(number, place, post))?;
+        let place = match &seen {
+            Seen::Channel(channel) => format!("[{channel}]"),
+            Seen::OnlyBy(name) => format!("(only @{name})"),
+        };
+        state.messages.insert(number, seen);
+        writeln!(state.out, "{}", render(number, &place, post))?;
         state.out.flush()?;
         Ok(number)
     }
 
     /// A line that is not a message: the clock, :users, :help.
     pub fn note(&self, text: &str) -> std::io::Result<()> {
-        let mut state = self.state.lock().expect("printer lock poisoned");
+        let mut state = self.lock();
         writeln!(state.out, "{text}")?;
         state.out.flush()
     }
 
-    pub fn has_message(&self, number: u64) -> bool {
-        self.state.lock().expect("printer lock poisoned").messages.contains(&number)
+    /// Where message `number` was printed, if it was.
+    pub fn seen(&self, number: u64) -> Option<Seen> {
+        self.lock().messages.get(&number).cloned()
+    }
+
+    /// Keeps a person's reaction, so a later `reactions` call reads it back as Discord would.
+    pub fn record_reaction(&self, number: u64, emoji: &str, actor: &Actor, added: bool) {
+        let mut state = self.lock();
+        let people = state.reactions.entry((number, emoji.to_string())).or_default();
+        people.retain(|a| a.id != actor.id);
+        if added {
+            people.push(actor.clone());
+        }
     }
 
     /// Takes what was printed so far (for tests, which print into memory).
@@ -49,7 +78,12 @@ impl<W: Write> Printer<W> {
     where
         W: Default,
     {
-        std::mem::take(&mut self.state.lock().expect("printer lock poisoned").out)
+        std::mem::take(&mut self.lock().out)
+    }
+
+    fn message(&self, message: &MessageRef) -> Result<u64, DeliveryError> {
+        let number = message.message.parse::<u64>().ok().filter(|n| self.lock().messages.contains_key(n));
+        number.ok_or_else(|| DeliveryError::Gone(anyhow::anyhow!("there is no message #{} in this shell", message.message)))
     }
 }
 
@@ -57,16 +91,43 @@ impl<W: Write> Printer<W> {
 fn channel(place: &Place) -> String {
     match place {
         Place::Channel(name) => format!("#{}", name.as_str()),
-        Place::NewIncident { id, .. } => format!("#inc-{id}"),
-        Place::Incident { key, .. } => key.clone(),
+        Place::Key(key) => key.clone(),
     }
+}
+
+fn io(error: std::io::Error) -> DeliveryError {
+    DeliveryError::Retry(error.into())
 }
 
 #[async_trait::async_trait]
 impl<W: Write + Send> ChatPort for Printer<W> {
-    async fn deliver(&self, place: &Place, post: &Post) -> anyhow::Result<Delivered> {
+    async fn post(&self, place: &Place, post: &Post) -> Result<MessageRef, DeliveryError> {
         let channel = channel(place);
-        let number = self.print(&format!("[{channel}]"), post)?;
-        Ok(Delivered { channel_key: channel, message_key: number.to_string() })
+        let number = self.print(Seen::Channel(channel.clone()), post).map_err(io)?;
+        Ok(MessageRef::new(channel, number.to_string()))
+    }
+
+    async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
+        let number = self.message(message)?;
+        let mut state = self.lock();
+        let text = render(number, &format!("[{}] (edited)", message.channel), post);
+        writeln!(state.out, "{text}").and_then(|()| state.out.flush()).map_err(io)
+    }
+
+    async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError> {
+        let number = self.message(message)?;
+        self.note(&format!("-- bellhop reacted {emoji} to #{number}")).map_err(io)
+    }
+
+    async fn open_thread(&self, from: &MessageRef, slug: &str, _title: &str) -> Result<String, DeliveryError> {
+        let number = self.message(from)?;
+        let key = format!("#{slug}");
+        self.note(&format!("-- thread {key} opened from #{number}")).map_err(io)?;
+        Ok(key)
+    }
+
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Actor>, DeliveryError> {
+        let number = self.message(message)?;
+        Ok(self.lock().reactions.get(&(number, emoji.to_string())).cloned().unwrap_or_default())
     }
 }

@@ -1,35 +1,36 @@
 //! Parsing `/maintenance …` options into a `MaintenanceCommand`.
 
-use super::Args;
+use super::{Args, Command};
 use crate::error::UserError;
 use crate::maintenance::{MaintenanceCommand, LONGEST};
 use crate::text::quote;
 use std::time::Duration;
 
-pub(super) fn parse(name: &str, args: &Args) -> Result<MaintenanceCommand, UserError> {
-    Ok(match name {
-        "maintenance schedule" => MaintenanceCommand::Schedule {
-            start: args.text("start"),
-            duration: duration(&args.text("duration"))?,
-            summary: args.text("summary"),
-        },
-        "maintenance emergency" => MaintenanceCommand::Emergency {
-            summary: args.text("summary"),
-            duration: args.maybe("duration").map(|d| duration(&d)).transpose()?.unwrap_or(Duration::from_secs(3600)),
-        },
-        "maintenance list" => MaintenanceCommand::List,
-        "maintenance cancel" => MaintenanceCommand::Cancel { id: window_id(&args.text("id"))? },
-        other => unreachable!("spec `{other}` has no parser"),
+fn maintenance(command: MaintenanceCommand) -> Result<Command, UserError> {
+    Ok(Command::Maintenance(command))
+}
+
+pub(super) fn schedule(args: &Args) -> Result<Command, UserError> {
+    maintenance(MaintenanceCommand::Schedule {
+        start: args.text("start"),
+        duration: duration(&args.text("duration"))?,
+        summary: args.text("summary"),
     })
 }
 
-pub(super) fn spec_name(command: &MaintenanceCommand) -> &'static str {
-    match command {
-        MaintenanceCommand::Schedule { .. } => "maintenance schedule",
-        MaintenanceCommand::Emergency { .. } => "maintenance emergency",
-        MaintenanceCommand::List => "maintenance list",
-        MaintenanceCommand::Cancel { .. } => "maintenance cancel",
-    }
+pub(super) fn emergency(args: &Args) -> Result<Command, UserError> {
+    maintenance(MaintenanceCommand::Emergency {
+        summary: args.text("summary"),
+        duration: args.maybe("duration").map(|d| duration(&d)).transpose()?.unwrap_or(Duration::from_secs(3600)),
+    })
+}
+
+pub(super) fn list(_: &Args) -> Result<Command, UserError> {
+    maintenance(MaintenanceCommand::List)
+}
+
+pub(super) fn cancel(args: &Args) -> Result<Command, UserError> {
+    maintenance(MaintenanceCommand::Cancel { id: window_id(&args.text("id"))? })
 }
 
 fn duration(text: &str) -> Result<Duration, UserError> {

@@ -4,28 +4,39 @@ mod health;
 mod help;
 mod incident;
 mod maintenance;
+mod outbox;
 pub mod spec;
 mod template_list;
 mod template_show;
 
+use crate::actor::Person;
 use crate::error::UserError;
 use crate::incident::IncidentCommand;
 use crate::maintenance::MaintenanceCommand;
 use crate::text::quote;
-use spec::CommandSpec;
+use spec::{CommandSpec, Kind};
 use std::collections::BTreeMap;
 
 pub(crate) use health::health;
 pub(crate) use help::help;
+pub(crate) use outbox::run as outbox_run;
+pub use outbox::{listing as outbox_listing, OutboxCommand};
 pub(crate) use template_list::template_list;
 pub(crate) use template_show::template_show;
 
+/// An option's value as the adapter hands it over: typed text, or a person it resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    User(Person),
+}
+
 /// A command as typed, before parsing: `/template show name:p1-alert` is
-/// `path = ["template", "show"]`, `options = [("name", "p1-alert")]`.
+/// `path = ["template", "show"]`, `options = [("name", Text("p1-alert"))]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Invocation {
     pub path: Vec<String>,
-    pub options: Vec<(String, String)>,
+    pub options: Vec<(String, Value)>,
     /// The adapter's key of the channel it was typed in (a Discord channel or thread id, a shell
     /// channel name): inside an incident's place, the incident is implied.
     pub channel: Option<String>,
@@ -36,26 +47,29 @@ impl Invocation {
         Invocation { path: path.split_whitespace().map(str::to_string).collect(), options: Vec::new(), channel: None }
     }
 
-    /// An option the person may have left out.
-    pub fn option_if(self, name: &str, value: Option<impl Into<String>>) -> Self {
-        match value {
-            Some(value) => self.option(name, value),
-            None => self,
-        }
-    }
-
     pub fn in_channel(mut self, key: impl Into<String>) -> Self {
         self.channel = Some(key.into());
         self
     }
 
     pub fn option(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.options.push((name.to_string(), value.into()));
+        self.options.push((name.to_string(), Value::Text(value.into())));
+        self
+    }
+
+    /// A person option, resolved by the adapter.
+    pub fn user(mut self, name: &str, person: Person) -> Self {
+        self.options.push((name.to_string(), Value::User(person)));
         self
     }
 
     pub fn name(&self) -> String {
         self.path.join(" ")
+    }
+
+    /// The registry's entry for what was typed, if there is one.
+    pub fn spec(&self) -> Option<&'static CommandSpec> {
+        spec::find(&self.name())
     }
 }
 
@@ -68,23 +82,12 @@ pub enum Command {
     TemplateShow { name: String },
     Incident(IncidentCommand),
     Maintenance(MaintenanceCommand),
+    Outbox(OutboxCommand),
 }
 
 impl Command {
-    pub fn spec(&self) -> &'static CommandSpec {
-        let name = match self {
-            Command::Help => "help",
-            Command::Health => "health",
-            Command::TemplateList => "template list",
-            Command::TemplateShow { .. } => "template show",
-            Command::Incident(command) => incident::spec_name(command),
-            Command::Maintenance(command) => maintenance::spec_name(command),
-        };
-        spec::find(name).expect("every command has a spec")
-    }
-
-    /// Checks an invocation against the command table; the error says what to type instead.
-    pub fn parse(invocation: &Invocation) -> Result<Command, UserError> {
+    /// Checks an invocation against the registry; the error says what to type instead.
+    pub fn parse(invocation: &Invocation) -> Result<(Command, &'static CommandSpec), UserError> {
         let name = invocation.name();
         let spec = spec::find(&name).ok_or_else(|| unknown_command(&name))?;
         let mut args = BTreeMap::new();
@@ -92,16 +95,13 @@ impl Command {
             let Some(option_spec) = spec.option(option) else {
                 return Err(unknown_option(spec, option));
             };
-            let length = value.chars().count();
-            if length > option_spec.max_len {
-                return Err(UserError::new(format!("`{option}:` is too long ({length} characters; at most {}).", option_spec.max_len)));
-            }
-            if args.insert(option.as_str(), value.trim()).is_some() {
-                return Err(UserError::new(format!("`{option}:` is given twice; give it once.")));
+            let value = check(option_spec, value)?;
+            if args.insert(option_spec.name, value).is_some() {
+                return Err(UserError::new(format!("`{}:` is given twice; give it once.", option_spec.name)));
             }
         }
         for required in spec.options.iter().filter(|o| o.required) {
-            if args.get(required.name).is_none_or(|v| v.is_empty()) {
+            if args.get(required.name).is_none_or(Value::is_blank) {
                 return Err(UserError::new(format!(
                     "`/{name}` needs `{}:` ({}). Usage: {}",
                     required.name,
@@ -110,31 +110,74 @@ impl Command {
                 )));
             }
         }
-        let args = Args(args);
-        Ok(match spec.name {
-            "help" => Command::Help,
-            "health" => Command::Health,
-            "template list" => Command::TemplateList,
-            "template show" => Command::TemplateShow { name: args.text("name") },
-            name if name.starts_with("incident ") => Command::Incident(incident::parse(name, &args)?),
-            name if name.starts_with("maintenance ") => Command::Maintenance(maintenance::parse(name, &args)?),
-            other => unreachable!("spec `{other}` has no parser"),
-        })
+        Ok(((spec.parse)(&Args(args))?, spec))
     }
 }
 
-/// A command's options after the table's checks: present ones are trimmed and non-empty-checked
-/// where required.
-pub(crate) struct Args<'a>(BTreeMap<&'a str, &'a str>);
+impl Value {
+    fn is_blank(&self) -> bool {
+        matches!(self, Value::Text(text) if text.trim().is_empty())
+    }
+}
+
+/// One option's value against its kind: trimmed text within its length, a listed choice (as the
+/// registry spells it), a number in range, a resolved person.
+fn check(option: &spec::OptionSpec, value: &Value) -> Result<Value, UserError> {
+    let name = option.name;
+    match (value, option.kind) {
+        (Value::User(person), Kind::User) => Ok(Value::User(person.clone())),
+        (Value::User(person), _) => Err(UserError::new(format!("`{name}:` takes text, not a person ({}).", person.mention()))),
+        (Value::Text(_), Kind::User) => {
+            Err(UserError::new(format!("`{name}:` must name a person: pick them in Discord, or write @name in the shell.")))
+        }
+        (Value::Text(text), Kind::Text { max_len }) => {
+            let text = text.trim();
+            let length = text.chars().count();
+            if length > max_len {
+                return Err(UserError::new(format!("`{name}:` is too long ({length} characters; at most {max_len}).")));
+            }
+            Ok(Value::Text(text.to_string()))
+        }
+        (Value::Text(text), Kind::Choice(choices)) => match choices.iter().find(|c| c.eq_ignore_ascii_case(text.trim())) {
+            Some(choice) => Ok(Value::Text(choice.to_string())),
+            None if text.trim().is_empty() => Ok(Value::Text(String::new())),
+            None => Err(UserError::new(format!("`{name}:` {} is not one of {}.", quote(text), choices.join(", ")))),
+        },
+        (Value::Text(text), Kind::Integer { min, max }) => match text.trim().parse::<i64>() {
+            Ok(number) if (min..=max).contains(&number) => Ok(Value::Text(number.to_string())),
+            _ if text.trim().is_empty() => Ok(Value::Text(String::new())),
+            _ => Err(UserError::new(format!("`{name}:` {} is not a whole number from {min} to {max}.", quote(text)))),
+        },
+    }
+}
+
+/// A command's options after the registry's checks: present ones are trimmed, in range, and
+/// non-blank where required.
+pub struct Args<'a>(BTreeMap<&'a str, Value>);
 
 impl Args<'_> {
     pub fn text(&self, key: &str) -> String {
-        self.0.get(key).map(|v| v.to_string()).unwrap_or_default()
+        self.maybe(key).unwrap_or_default()
     }
 
     /// An optional option; given but blank counts as not given.
     pub fn maybe(&self, key: &str) -> Option<String> {
-        self.0.get(key).filter(|v| !v.is_empty()).map(|v| v.to_string())
+        match self.0.get(key) {
+            Some(Value::Text(text)) if !text.is_empty() => Some(text.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn person(&self, key: &str) -> Option<Person> {
+        match self.0.get(key) {
+            Some(Value::User(person)) => Some(person.clone()),
+            _ => None,
+        }
+    }
+
+    /// A number the registry already checked against its range.
+    pub fn number(&self, key: &str) -> Option<i64> {
+        self.maybe(key).and_then(|text| text.parse().ok())
     }
 }
 
@@ -175,7 +218,7 @@ pub(crate) mod tests {
     /// Parses a command as an adapter would hand it over; errors as the person reads them.
     pub(crate) fn parse(path: &str, options: &[(&str, &str)]) -> Result<Command, String> {
         let invocation = options.iter().fold(Invocation::new(path), |inv, (k, v)| inv.option(k, *v));
-        Command::parse(&invocation).map_err(|e| e.to_string())
+        Command::parse(&invocation).map(|(command, _)| command).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! The command table: names, options and who may run each. The shell parses against it,
-//! `/help` prints it, and the Discord adapter's registration is checked against it.
+//! The command registry: every command's name, options (with their types and limits), who may
+//! run it and how it is parsed. The shell parses against it, `/help` prints it, and the Discord
+//! adapter builds its slash commands from it, so Discord enforces the same limits as people type.
 
+use super::{incident, maintenance, outbox, Args, Command};
 use crate::actor::{Actor, Role};
+use crate::error::UserError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -31,48 +34,84 @@ impl Access {
     }
 }
 
+/// What an option holds; adapters offer the matching input (Discord: string, choice, integer,
+/// user picker) with the same limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text of at most `max_len` characters.
+    Text { max_len: usize },
+    /// One of a closed set, spelled as here.
+    Choice(&'static [&'static str]),
+    /// A whole number in `min..=max`.
+    Integer { min: i64, max: i64 },
+    /// A person: the adapter resolves them to an id (Discord's user picker, the shell's `@name`).
+    User,
+}
+
+/// Where suggestions for an option come from, while the person types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suggest {
+    Templates,
+    OpenIncidents,
+    AnyIncident,
+    Outbox,
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct OptionSpec {
     pub name: &'static str,
     pub description: &'static str,
     pub required: bool,
-    /// In characters.
-    pub max_len: usize,
-    /// A closed set of values (Discord offers them as choices); empty means free text.
-    pub choices: &'static [&'static str],
-    /// The values come from data (template names, open incidents): adapters may autocomplete.
-    pub autocomplete: bool,
+    pub kind: Kind,
+    pub suggest: Option<Suggest>,
 }
 
 impl OptionSpec {
-    pub const fn required(name: &'static str, description: &'static str, max_len: usize) -> Self {
-        OptionSpec { name, description, required: true, max_len, choices: &[], autocomplete: false }
+    pub const fn text(name: &'static str, description: &'static str, max_len: usize) -> Self {
+        OptionSpec { name, description, required: true, kind: Kind::Text { max_len }, suggest: None }
     }
 
-    pub const fn optional(name: &'static str, description: &'static str, max_len: usize) -> Self {
-        OptionSpec { required: false, ..OptionSpec::required(name, description, max_len) }
+    pub const fn choice(name: &'static str, description: &'static str, choices: &'static [&'static str]) -> Self {
+        OptionSpec { name, description, required: true, kind: Kind::Choice(choices), suggest: None }
     }
 
-    pub const fn choices(self, choices: &'static [&'static str]) -> Self {
-        OptionSpec { choices, ..self }
+    pub const fn integer(name: &'static str, description: &'static str, min: i64, max: i64) -> Self {
+        OptionSpec { name, description, required: true, kind: Kind::Integer { min, max }, suggest: None }
     }
 
-    pub const fn autocomplete(self) -> Self {
-        OptionSpec { autocomplete: true, ..self }
+    pub const fn user(name: &'static str, description: &'static str) -> Self {
+        OptionSpec { name, description, required: true, kind: Kind::User, suggest: None }
+    }
+
+    pub const fn optional(self) -> Self {
+        OptionSpec { required: false, ..self }
+    }
+
+    pub const fn suggest(self, suggest: Suggest) -> Self {
+        OptionSpec { suggest: Some(suggest), ..self }
     }
 }
 
-const SEVERITIES: &[&str] = &["P0", "P1", "P2", "P3"];
-const INCIDENT_ID: OptionSpec = OptionSpec::optional("id", "Incident, like INC-3 (implied inside its thread)", 20).autocomplete();
-const RESPONDER: Access = Access::Role(Role::Responder);
+/// Turns checked options into a command.
+pub type Parse = fn(&Args) -> Result<Command, UserError>;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct CommandSpec {
     /// The words after the slash: `health`, `template show`.
     pub name: &'static str,
     pub description: &'static str,
     pub options: &'static [OptionSpec],
     pub access: Access,
+    /// Whether its answer is for the whole channel (a declaration) or only the invoker (a view);
+    /// adapters that must acknowledge before the answer is ready acknowledge it the same way.
+    pub public: bool,
+    pub parse: Parse,
+}
+
+impl std::fmt::Debug for CommandSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandSpec").field("name", &self.name).finish_non_exhaustive()
+    }
 }
 
 impl CommandSpec {
@@ -87,125 +126,144 @@ impl CommandSpec {
     }
 }
 
+const SEVERITIES: &[&str] = &["P0", "P1", "P2", "P3"];
+const INCIDENT_ID: OptionSpec =
+    OptionSpec::text("id", "Incident, like INC-3 (implied inside its thread)", 20).optional().suggest(Suggest::OpenIncidents);
+const ANY_INCIDENT_ID: OptionSpec = INCIDENT_ID.suggest(Suggest::AnyIncident);
+const OUTBOX_ID: OptionSpec = OptionSpec::integer("id", "Outbox id, as /outbox list shows it", 1, i64::MAX).suggest(Suggest::Outbox);
+const RESPONDER: Access = Access::Role(Role::Responder);
+
+const fn spec(name: &'static str, description: &'static str, options: &'static [OptionSpec], access: Access, parse: Parse) -> CommandSpec {
+    CommandSpec { name, description, options, access, public: false, parse }
+}
+
+const fn public(spec: CommandSpec) -> CommandSpec {
+    CommandSpec { public: true, ..spec }
+}
+
 pub const SPECS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "health",
-        description: "Probe the frontend, Supabase auth and REST, the edge functions and the database",
-        options: &[],
-        access: Access::AnyRole,
-    },
-    CommandSpec {
-        name: "template list",
-        description: "List the runbook's message templates and the values each needs",
-        options: &[],
-        access: Access::Anyone,
-    },
-    CommandSpec {
-        name: "template show",
-        description: "Show a runbook template filled with sample values",
-        options: &[OptionSpec::required("name", "Template name", 64).autocomplete()],
-        access: Access::Anyone,
-    },
-    CommandSpec {
-        name: "incident declare",
-        description: "Declare an incident: its thread, the runbook's checklist, its timers, the page",
-        options: &[
-            OptionSpec::required("severity", "P0 critical, P1 high, P2 medium, P3 low", 2).choices(SEVERITIES),
-            OptionSpec::required("title", "What is broken, in a few words", 100),
-            OptionSpec::optional("impact", "Who is affected and how", 500),
-            OptionSpec::optional("commander", "Who leads (default: you)", 64),
+    public(spec("health", "Probe the frontend, Supabase auth and REST, the edge functions and the database", &[], Access::AnyRole, |_| {
+        Ok(Command::Health)
+    })),
+    spec("template list", "List the runbook's message templates and the values each needs", &[], Access::Anyone, |_| {
+        Ok(Command::TemplateList)
+    }),
+    spec(
+        "template show",
+        "Show a runbook template filled with sample values",
+        &[OptionSpec::text("name", "Template name", 64).suggest(Suggest::Templates)],
+        Access::Anyone,
+        |args| Ok(Command::TemplateShow { name: args.text("name") }),
+    ),
+    public(spec(
+        "incident declare",
+        "Declare an incident: its thread, the runbook's checklist, its timers, the page",
+        &[
+            OptionSpec::choice("severity", "P0 critical, P1 high, P2 medium, P3 low", SEVERITIES),
+            OptionSpec::text("title", "What is broken, in a few words", 100),
+            OptionSpec::text("impact", "Who is affected and how, in a sentence", 500).optional(),
+            OptionSpec::text("affected", "What the status page names, like sign-in (default: services)", 60).optional(),
+            OptionSpec::user("commander", "Who leads (default: you)").optional(),
         ],
-        access: RESPONDER,
-    },
-    CommandSpec {
-        name: "incident ack",
-        description: "Acknowledge the page: stops the escalation",
-        options: &[INCIDENT_ID],
-        access: Access::AnyRole,
-    },
-    CommandSpec {
-        name: "incident update",
-        description: "Add a timeline entry; resets the status update reminder",
-        options: &[OptionSpec::required("text", "What changed", 1000), INCIDENT_ID],
-        access: RESPONDER,
-    },
-    CommandSpec {
-        name: "incident status-post",
-        description: "Post the runbook's INVESTIGATING text for the status page",
-        options: &[OptionSpec::optional("eta", "Expected resolution, like 30 minutes", 100), INCIDENT_ID],
-        access: RESPONDER,
-    },
-    CommandSpec {
-        name: "incident severity",
-        description: "Change the severity; the timers follow",
-        options: &[OptionSpec::required("level", "P0 critical, P1 high, P2 medium, P3 low", 2).choices(SEVERITIES), INCIDENT_ID],
-        access: RESPONDER,
-    },
-    CommandSpec {
-        name: "incident commander",
-        description: "Hand the incident to another commander",
-        options: &[OptionSpec::required("user", "The new commander", 64), INCIDENT_ID],
-        access: RESPONDER,
-    },
-    CommandSpec {
-        name: "incident resolve",
-        description: "Resolve: the RESOLVED text, timers cancelled, the review reminder set",
-        options: &[OptionSpec::required("root_cause", "Brief technical explanation", 1000), INCIDENT_ID],
-        access: RESPONDER,
-    },
-    CommandSpec {
-        name: "incident escalate",
-        description: "Draft the runbook's P1 internal escalation",
-        options: &[INCIDENT_ID],
-        access: RESPONDER,
-    },
-    CommandSpec {
-        name: "incident list",
-        description: "List incidents",
-        options: &[OptionSpec::optional("state", "open (default), resolved or all", 8).choices(&["open", "resolved", "all"])],
-        access: Access::AnyRole,
-    },
-    CommandSpec {
-        name: "incident show",
-        description: "An incident's state and next timers",
-        options: &[INCIDENT_ID],
-        access: Access::AnyRole,
-    },
-    CommandSpec { name: "incident timeline", description: "An incident's timeline", options: &[INCIDENT_ID], access: Access::AnyRole },
-    CommandSpec {
-        name: "incident postmortem",
-        description: "A markdown postmortem skeleton, filled with what bellhop knows",
-        options: &[INCIDENT_ID],
-        access: Access::AnyRole,
-    },
-    CommandSpec {
-        name: "maintenance schedule",
-        description: "Schedule a maintenance window: notices, a 24 h reminder, a validating sweep at the end",
-        options: &[
-            OptionSpec::required("start", "When, like 2026-01-10 02:00 (UTC) or in 2h", 40),
-            OptionSpec::required("duration", "How long, like 1h or 90m", 20),
-            OptionSpec::required("summary", "What is being done", 200),
+        RESPONDER,
+        incident::declare,
+    )),
+    // The commander may hold no role; the handler checks "the commander (by id) or a responder".
+    spec("incident ack", "Acknowledge the page: stops the escalation", &[INCIDENT_ID], Access::Anyone, incident::ack),
+    public(spec(
+        "incident update",
+        "Add a timeline entry; resets the status update reminder",
+        &[OptionSpec::text("text", "What changed", 1000), INCIDENT_ID],
+        RESPONDER,
+        incident::update,
+    )),
+    spec(
+        "incident status-post",
+        "Post the runbook's INVESTIGATING text for the status page",
+        &[OptionSpec::text("eta", "Expected resolution, like 30 minutes", 100).optional(), INCIDENT_ID],
+        RESPONDER,
+        incident::status_post,
+    ),
+    spec(
+        "incident severity",
+        "Change the severity; the timers follow",
+        &[OptionSpec::choice("level", "P0 critical, P1 high, P2 medium, P3 low", SEVERITIES), INCIDENT_ID],
+        RESPONDER,
+        incident::severity,
+    ),
+    spec(
+        "incident commander",
+        "Hand the incident to another commander",
+        &[OptionSpec::user("user", "The new commander"), INCIDENT_ID],
+        RESPONDER,
+        incident::commander,
+    ),
+    public(spec(
+        "incident resolve",
+        "Resolve: the RESOLVED text, timers cancelled, the review reminder set",
+        &[OptionSpec::text("root_cause", "Brief technical explanation", 1000), ANY_INCIDENT_ID],
+        RESPONDER,
+        incident::resolve,
+    )),
+    spec("incident escalate", "Draft the runbook's P1 internal escalation", &[INCIDENT_ID], RESPONDER, incident::escalate),
+    spec(
+        "incident list",
+        "List incidents",
+        &[OptionSpec::choice("state", "open (default), resolved or all", &["open", "resolved", "all"]).optional()],
+        Access::AnyRole,
+        incident::list,
+    ),
+    spec("incident show", "An incident's state and next timers", &[ANY_INCIDENT_ID], Access::AnyRole, incident::show),
+    spec("incident timeline", "An incident's timeline", &[ANY_INCIDENT_ID], Access::AnyRole, incident::timeline),
+    spec(
+        "incident postmortem",
+        "A markdown postmortem skeleton, filled with what bellhop knows",
+        &[ANY_INCIDENT_ID],
+        Access::AnyRole,
+        incident::postmortem,
+    ),
+    spec(
+        "maintenance schedule",
+        "Schedule a maintenance window: notices, a 24 h reminder, a validating sweep at the end",
+        &[
+            OptionSpec::text("start", "When, like 2026-01-10 02:00 (UTC) or in 2h", 40),
+            OptionSpec::text("duration", "How long, like 1h or 90m", 20),
+            OptionSpec::text("summary", "What is being done", 200),
         ],
-        access: RESPONDER,
-    },
-    CommandSpec {
-        name: "maintenance emergency",
-        description: "Emergency maintenance from now: immediate notice, a validating sweep at the end",
-        options: &[
-            OptionSpec::required("summary", "What is being done", 200),
-            OptionSpec::optional("duration", "How long (default 1h)", 20),
-        ],
-        access: RESPONDER,
-    },
-    CommandSpec { name: "maintenance list", description: "Maintenance windows not over yet", options: &[], access: Access::AnyRole },
-    CommandSpec {
-        name: "maintenance cancel",
-        description: "Cancel a maintenance window",
-        options: &[OptionSpec::required("id", "Window, like MW-2", 20)],
-        access: RESPONDER,
-    },
-    CommandSpec { name: "help", description: "List bellhop's commands", options: &[], access: Access::Anyone },
+        RESPONDER,
+        maintenance::schedule,
+    ),
+    spec(
+        "maintenance emergency",
+        "Emergency maintenance from now: immediate notice, a validating sweep at the end",
+        &[OptionSpec::text("summary", "What is being done", 200), OptionSpec::text("duration", "How long (default 1h)", 20).optional()],
+        RESPONDER,
+        maintenance::emergency,
+    ),
+    spec("maintenance list", "Maintenance windows not over yet", &[], Access::AnyRole, maintenance::list),
+    spec(
+        "maintenance cancel",
+        "Cancel a maintenance window",
+        &[OptionSpec::text("id", "Window, like MW-2", 20)],
+        RESPONDER,
+        maintenance::cancel,
+    ),
+    spec("outbox list", "Chat posts waiting to be delivered, or given up", &[], Access::Role(Role::Admin), outbox::list),
+    spec("outbox retry", "Send a waiting or given-up post again now", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::retry),
+    spec("outbox drop", "Drop a waiting or given-up post for good", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::drop),
+    spec("help", "List bellhop's commands", &[], Access::Anyone, |_| Ok(Command::Help)),
 ];
+
+/// What each group of subcommands is for (Discord shows it above the subcommands).
+pub fn group_description(group: &str) -> &'static str {
+    match group {
+        "template" => "The runbook's message templates",
+        "incident" => "Declare, coordinate and resolve incidents on the runbook's clock",
+        "maintenance" => "Scheduled and emergency maintenance windows",
+        "outbox" => "Posts bellhop could not deliver yet (admins)",
+        _ => "bellhop commands",
+    }
+}
 
 pub fn find(name: &str) -> Option<&'static CommandSpec> {
     SPECS.iter().find(|s| s.name == name)
@@ -214,4 +272,16 @@ pub fn find(name: &str) -> Option<&'static CommandSpec> {
 /// Subcommands of a group such as `template`.
 pub fn subcommands(group: &str) -> Vec<&'static str> {
     SPECS.iter().filter_map(|s| s.name.strip_prefix(group).and_then(|rest| rest.strip_prefix(' '))).collect()
+}
+
+/// Top-level names in registry order: `health`, `template`, `incident`…
+pub fn groups() -> Vec<&'static str> {
+    let mut groups: Vec<&'static str> = Vec::new();
+    for spec in SPECS {
+        let group = spec.name.split(' ').next().unwrap_or(spec.name);
+        if !groups.contains(&group) {
+            groups.push(group);
+        }
+    }
+    groups
 }

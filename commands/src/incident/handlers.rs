@@ -2,13 +2,14 @@
 //! entry, its timers and its posts in one transaction, so nothing is ever half-written.
 
 use super::{plan, posts, Incident, ListState, Severity};
-use crate::actor::{Actor, Role};
+use crate::actor::{Actor, Person, Role};
 use crate::core::Core;
 use crate::error::CommandError;
-use crate::post::{Destination, Post, Reply, Tone};
-use crate::store::{IncidentColumn, NewIncident, Tx};
+use crate::outbox::{Binding, Op};
+use crate::post::{ChannelName, Destination, Post, Reply, Tone};
+use crate::store::{NewIncident, Tx};
 use crate::text::{span, time};
-use crate::timers::{Job, Owner, Timer, TimerOutcome};
+use crate::timers::{Job, Timer, TimerOutcome};
 use chrono::{DateTime, Utc};
 
 /// An incident named in a command: `INC-3`, `inc-3` or `3`.
@@ -16,12 +17,12 @@ pub type IncidentRef = Option<i64>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IncidentCommand {
-    Declare { severity: Severity, title: String, impact: String, commander: Option<String> },
+    Declare { severity: Severity, title: String, impact: String, affected: Option<String>, commander: Option<Person> },
     Ack { id: IncidentRef },
     Update { id: IncidentRef, text: String },
     StatusPost { id: IncidentRef, eta: Option<String> },
     Severity { id: IncidentRef, level: Severity },
-    Commander { id: IncidentRef, user: String },
+    Commander { id: IncidentRef, user: Person },
     Resolve { id: IncidentRef, root_cause: String },
     Escalate { id: IncidentRef },
     List { state: ListState },
@@ -33,8 +34,9 @@ pub enum IncidentCommand {
 pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, command: IncidentCommand) -> Result<Reply, CommandError> {
     let now = core.clock.now();
     match command {
-        IncidentCommand::Declare { severity, title, impact, commander } => {
-            declare(core, actor, now, severity, title, impact, commander).await
+        IncidentCommand::Declare { severity, title, impact, affected, commander } => {
+            let new = Declared { severity, title, impact, affected: affected.unwrap_or_default(), commander };
+            declare(core, actor, now, new).await
         }
         IncidentCommand::List { state } => list(core, now, state).await,
         IncidentCommand::Ack { id } => ack(core, actor, now, open(core, id, channel).await?).await,
@@ -46,7 +48,7 @@ pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, comma
         IncidentCommand::Escalate { id } => escalate(core, now, open(core, id, channel).await?).await,
         IncidentCommand::Show { id } => {
             let incident = find(core, id, channel).await?;
-            let pending = core.store.pending_timers(Owner::Incident(incident.id)).await?;
+            let pending = core.store.pending_timers(incident.subject()).await?;
             Ok(Reply::invoker(posts::summary(&incident, now, &pending)))
         }
         IncidentCommand::Timeline { id } => {
@@ -91,81 +93,98 @@ async fn open(core: &Core, id: IncidentRef, channel: Option<&str>) -> Result<Inc
     }
 }
 
+/// The incident's own place (its thread): its posts wait there in its lane.
 fn place(incident: &Incident) -> Destination {
-    Destination::Incident { id: incident.id, title: incident.title.clone(), open: false }
+    Destination::Place { subject: incident.subject() }
 }
 
-async fn declare(
-    core: &Core,
-    actor: &Actor,
-    now: DateTime<Utc>,
+/// What `/incident declare` was given.
+struct Declared {
     severity: Severity,
     title: String,
     impact: String,
-    commander: Option<String>,
-) -> Result<Reply, CommandError> {
-    let commander = commander.unwrap_or_else(|| actor.name.clone());
+    affected: String,
+    commander: Option<Person>,
+}
+
+async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) -> Result<Reply, CommandError> {
+    let Declared { severity, title, impact, affected, commander } = new;
+    let commander = commander.unwrap_or_else(|| actor.person());
+    let declared_by = actor.person();
     let mut tx = core.store.begin(now).await?;
-    let new = NewIncident { severity: severity.as_str(), title: &title, impact: &impact, commander: &commander, declared_by: &actor.name };
-    let id = tx.insert_incident(&new).await?;
+    let row = NewIncident {
+        severity: severity.as_str(),
+        title: &title,
+        impact: &impact,
+        affected: &affected,
+        commander: &commander,
+        declared_by: &declared_by,
+    };
+    let id = tx.insert_incident(&row).await?;
     let incident = Incident {
         id,
         severity,
         title,
         impact,
+        affected,
         commander,
-        declared_by: actor.name.clone(),
+        declared_by,
         declared: now,
         acked: None,
         resolved: None,
         root_cause: None,
         channel_key: None,
     };
-    tx.timeline(id, &actor.name, "declared", &format!("{} {} (commander @{})", severity, incident.title, incident.commander)).await?;
+    let summary = format!("{} {} (commander {})", severity, incident.title, incident.commander.mention());
+    tx.timeline(id, &incident.declared_by, "declared", &summary).await?;
     for (job, due) in plan::plan(&core.incidents, severity, now, now, false) {
-        tx.schedule(Owner::Incident(id), &job, due).await?;
+        tx.schedule(incident.subject(), &job, due).await?;
     }
-    let kickoff = posts::kickoff(&incident, &core.incidents);
-    tx.enqueue(&Destination::Incident { id, title: incident.title.clone(), open: true }, &kickoff).await?;
+    // The kickoff is announced in the incidents channel and the incident's thread opens from it:
+    // a thread opened from a message is one per message, so a retry cannot open a second.
+    let kickoff = Binding::new(incident.subject(), "kickoff");
+    let to = Destination::Channel { channel: ChannelName::Incidents };
+    tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, &core.incidents), bind: Some(kickoff.clone()) }).await?;
+    tx.enqueue(&Op::OpenThread { from: kickoff, slug: format!("inc-{id}"), title: incident.title.clone() }).await?;
     tx.commit().await?;
     let post = Post::new(Tone::Bad, format!("Declared {} · {} · {}", incident.code(), severity, incident.title))
-        .body(format!("Commander @{}. The kickoff, checklist and timers are in the incident's thread.", incident.commander));
+        .body(format!("Commander {}. The kickoff, checklist and timers are in the incident's thread.", incident.commander.mention()));
     Ok(Reply::channel(post))
 }
 
 async fn ack(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
-    if actor.name != incident.commander && !actor.has(Role::Responder) {
+    if !actor.is(&incident.commander) && !actor.has(Role::Responder) {
         return Err(CommandError::user(format!("Only the commander or a responder can acknowledge {}.", incident.code())));
     }
     if let Some((at, by)) = &incident.acked {
-        return Err(CommandError::user(format!("{} was already acknowledged by @{by} at {}.", incident.code(), time(*at, now))));
+        return Err(CommandError::user(format!("{} was already acknowledged by {} at {}.", incident.code(), by.mention(), time(*at, now))));
     }
     let mut tx = core.store.begin(now).await?;
-    if !tx.ack_incident(incident.id, &actor.name).await? {
+    if !tx.ack_incident(incident.id, &actor.person()).await? {
         return Err(CommandError::user(format!("{} was acknowledged by someone else just now.", incident.code())));
     }
-    let stopped = tx.cancel_timers(Owner::Incident(incident.id), &["escalate"]).await?;
-    tx.timeline(incident.id, &actor.name, "acknowledged", &format!("after {}", span(now - incident.declared))).await?;
+    let stopped = tx.cancel_timers(incident.subject(), &["escalate"]).await?;
+    tx.timeline(incident.id, &actor.person(), "acknowledged", &format!("after {}", span(now - incident.declared))).await?;
     let note = if stopped > 0 { " Escalation stopped." } else { "" };
     let post = Post::new(Tone::Good, format!("{} acknowledged by @{}", incident.code(), actor.name))
         .body(format!("Acknowledged {} after the declaration.{note}", span(now - incident.declared)));
-    tx.enqueue(&place(&incident), &post).await?;
+    tx.post(place(&incident), post).await?;
     tx.commit().await?;
     Ok(Reply::invoker(Post::new(Tone::Good, format!("You acknowledged {}.", incident.code()))))
 }
 
 /// Status updates reset the reminder: the next one is due a full interval from now.
 async fn reset_reminder(core: &Core, tx: &mut Tx<'_>, incident: &Incident, now: DateTime<Utc>) -> anyhow::Result<()> {
-    tx.cancel_timers(Owner::Incident(incident.id), &["update_reminder"]).await?;
+    tx.cancel_timers(incident.subject(), &["update_reminder"]).await?;
     if let Some(every) = core.incidents.update_every.get(&incident.severity) {
-        tx.schedule(Owner::Incident(incident.id), &Job::UpdateReminder, now + chrono::Duration::from_std(*every)?).await?;
+        tx.schedule(incident.subject(), &Job::UpdateReminder, now + chrono::Duration::from_std(*every)?).await?;
     }
     Ok(())
 }
 
 async fn update(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, text: String) -> Result<Reply, CommandError> {
     let mut tx = core.store.begin(now).await?;
-    tx.timeline(incident.id, &actor.name, "update", &text).await?;
+    tx.timeline(incident.id, &actor.person(), "update", &text).await?;
     reset_reminder(core, &mut tx, &incident, now).await?;
     tx.commit().await?;
     Ok(Reply::channel(Post::new(Tone::Info, format!("{} update from @{}", incident.code(), actor.name)).body(text)))
@@ -183,17 +202,17 @@ async fn status_post(
         None => "few hours".into(),
     };
     let values = crate::templates::values([
-        ("affected", incident.title.clone()),
-        ("impact", if incident.impact.is_empty() { "Some users may be affected.".into() } else { incident.impact.clone() }),
+        ("affected", affected(&incident)),
+        ("impact", if incident.impact.is_empty() { "Some users may be affected.".into() } else { crate::text::sentence(&incident.impact) }),
         ("update_every", update_every),
         ("eta", eta.unwrap_or_else(|| "to be confirmed".into())),
     ]);
     let text = core.templates.render("p0-investigating", &values).map_err(anyhow::Error::from)?;
     let post = Post::new(Tone::Warning, format!("Status page text for {}", incident.code())).body(text.clone());
     let mut tx = core.store.begin(now).await?;
-    tx.timeline(incident.id, &actor.name, "status post", &crate::text::ellipsize(&text, 300)).await?;
+    tx.timeline(incident.id, &actor.person(), "status post", &crate::text::ellipsize(&text, 300)).await?;
     reset_reminder(core, &mut tx, &incident, now).await?;
-    tx.enqueue(&Destination::Channel { channel: crate::post::ChannelName::StatusUpdates }, &post).await?;
+    tx.post(Destination::Channel { channel: ChannelName::StatusUpdates }, post).await?;
     tx.commit().await?;
     Ok(Reply::invoker(Post::new(Tone::Good, "Posted the status page text to the status updates channel, ready to copy.")))
 }
@@ -209,12 +228,12 @@ async fn change_severity(
         return Err(CommandError::user(format!("{} is already {}.", incident.code(), level)));
     }
     let mut tx = core.store.begin(now).await?;
-    tx.set_incident(incident.id, IncidentColumn::Severity, level.as_str()).await?;
-    tx.cancel_timers(Owner::Incident(incident.id), &plan::REPLANNED).await?;
+    tx.set_severity(incident.id, level.as_str()).await?;
+    tx.cancel_timers(incident.subject(), &plan::REPLANNED).await?;
     for (job, due) in plan::plan(&core.incidents, level, incident.declared, now, incident.acked.is_some()) {
-        tx.schedule(Owner::Incident(incident.id), &job, due).await?;
+        tx.schedule(incident.subject(), &job, due).await?;
     }
-    tx.timeline(incident.id, &actor.name, "severity", &format!("{} → {}", incident.severity, level)).await?;
+    tx.timeline(incident.id, &actor.person(), "severity", &format!("{} → {}", incident.severity, level)).await?;
     let mut post =
         Post::new(Tone::Warning, format!("{} is now {} (was {})", incident.code(), level, incident.severity)).body(level.definition());
     if level.pages() && !incident.severity.pages() && incident.acked.is_none() {
@@ -222,18 +241,21 @@ async fn change_severity(
             post = post.field("Paged", format!("{} — acknowledge with /incident ack", on_call.label())).ping(on_call.clone());
         }
     }
-    tx.enqueue(&place(&incident), &post).await?;
+    tx.post(place(&incident), post).await?;
     tx.commit().await?;
     Ok(Reply::invoker(Post::new(Tone::Good, format!("{} is now {}; its timers follow the new severity.", incident.code(), level))))
 }
 
-async fn change_commander(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, user: String) -> Result<Reply, CommandError> {
+async fn change_commander(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, user: Person) -> Result<Reply, CommandError> {
+    if user.id == incident.commander.id {
+        return Err(CommandError::user(format!("{} already commands {}.", user.mention(), incident.code())));
+    }
     let mut tx = core.store.begin(now).await?;
-    tx.set_incident(incident.id, IncidentColumn::Commander, &user).await?;
-    tx.timeline(incident.id, &actor.name, "commander", &format!("@{} → @{}", incident.commander, user)).await?;
-    tx.enqueue(&place(&incident), &Post::new(Tone::Info, format!("@{user} is now the commander of {}", incident.code()))).await?;
+    tx.set_commander(incident.id, &user).await?;
+    tx.timeline(incident.id, &actor.person(), "commander", &format!("{} → {}", incident.commander.mention(), user.mention())).await?;
+    tx.post(place(&incident), Post::new(Tone::Info, format!("{} is now the commander of {}", user.mention(), incident.code()))).await?;
     tx.commit().await?;
-    Ok(Reply::invoker(Post::new(Tone::Good, format!("@{user} commands {} now.", incident.code()))))
+    Ok(Reply::invoker(Post::new(Tone::Good, format!("{} commands {} now.", user.mention(), incident.code()))))
 }
 
 async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, root_cause: String) -> Result<Reply, CommandError> {
@@ -242,8 +264,8 @@ async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incid
     }
     let duration = span(now - incident.declared);
     let values = crate::templates::values([
-        ("affected", incident.title.clone()),
-        ("root_cause", root_cause.clone()),
+        ("affected", affected(&incident)),
+        ("root_cause", crate::text::sentence(&root_cause)),
         ("duration", duration.clone()),
     ]);
     let text = core.templates.render("resolved", &values).map_err(anyhow::Error::from)?;
@@ -251,25 +273,34 @@ async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incid
     if !tx.resolve_incident(incident.id, &root_cause).await? {
         return Err(CommandError::user(format!("{} was resolved by someone else just now.", incident.code())));
     }
-    tx.cancel_timers(Owner::Incident(incident.id), &[]).await?;
+    tx.cancel_timers(incident.subject(), &[]).await?;
     tx.schedule(
-        Owner::Incident(incident.id),
+        incident.subject(),
         &Job::Review,
         now + chrono::Duration::from_std(core.incidents.review_after).map_err(anyhow::Error::from)?,
     )
     .await?;
-    tx.timeline(incident.id, &actor.name, "resolved", &root_cause).await?;
+    tx.timeline(incident.id, &actor.person(), "resolved", &root_cause).await?;
     let summary = Post::new(Tone::Good, format!("✅ {} resolved after {duration}", incident.code()))
         .body(format!("Root cause: {root_cause}"))
         .field("Review", "Post-incident review due within 24 hours; /incident postmortem drafts it.");
-    tx.enqueue(&place(&incident), &summary).await?;
+    tx.post(place(&incident), summary).await?;
     let status = Post::new(Tone::Good, format!("Status page text for {} (resolved)", incident.code())).body(text);
-    tx.enqueue(&Destination::Channel { channel: crate::post::ChannelName::StatusUpdates }, &status).await?;
+    tx.post(Destination::Channel { channel: ChannelName::StatusUpdates }, status).await?;
     tx.commit().await?;
     Ok(Reply::channel(
         Post::new(Tone::Good, format!("Resolved {} · {}", incident.code(), incident.title))
             .body(format!("After {duration}. Its timers are cancelled; the review reminder fires in 24 h.")),
     ))
+}
+
+/// What the status page names as affected.
+fn affected(incident: &Incident) -> String {
+    if incident.affected.is_empty() {
+        "services".into()
+    } else {
+        incident.affected.clone()
+    }
 }
 
 /// The runbook's P1 internal escalation, filled with what bellhop knows; blanks stay marked.
@@ -320,8 +351,10 @@ async fn list(core: &Core, now: DateTime<Utc>, state: ListState) -> Result<Reply
             (None, Some(_)) => format!("open {} · acknowledged", span(now - incident.declared)),
             (None, None) => format!("open {}", span(now - incident.declared)),
         };
-        post = post
-            .field(format!("{} {}", incident.code(), incident.severity), format!("{} · @{} · {state}", incident.title, incident.commander));
+        post = post.field(
+            format!("{} {}", incident.code(), incident.severity),
+            format!("{} · {} · {state}", incident.title, incident.commander.mention()),
+        );
     }
     Ok(Reply::invoker(post))
 }
@@ -335,7 +368,7 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, incident_id: i64, no
         Job::Phase { name, what } if incident.is_open() => {
             let post = Post::new(Tone::Info, format!("⏱ {} · {} in: {name}", incident.code(), span(timer.due - incident.declared)))
                 .body(what.clone());
-            TimerOutcome { posts: vec![(to_incident, post)], next: None }
+            TimerOutcome { ops: vec![Op::post(to_incident.clone(), post)], next: None }
         }
         Job::UpdateReminder if incident.is_open() => {
             let every = settings.update_every.get(&incident.severity).copied();
@@ -343,7 +376,7 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, incident_id: i64, no
             let post = Post::new(Tone::Warning, format!("⏰ {} needs a status update: none for {silence}", incident.code()))
                 .body("Post one with /incident update, and /incident status-post for the status page.");
             let next = every.map(|e| chrono::Duration::from_std(e).map(|e| (Job::UpdateReminder, now + e))).transpose()?;
-            TimerOutcome { posts: vec![(to_incident, post)], next }
+            TimerOutcome { ops: vec![Op::post(to_incident.clone(), post)], next }
         }
         Job::Escalate { step } if incident.is_open() && incident.acked.is_none() => match settings.escalation.get(*step) {
             Some(escalation) => {
@@ -353,14 +386,14 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, incident_id: i64, no
                 )
                 .body(format!("Escalating to {} (/incident ack stops this).", escalation.ping.label()))
                 .ping(escalation.ping.clone());
-                TimerOutcome { posts: vec![(to_incident, post)], next: None }
+                TimerOutcome { ops: vec![Op::post(to_incident.clone(), post)], next: None }
             }
             None => TimerOutcome::default(),
         },
         Job::Review => {
             let post = Post::new(Tone::Info, format!("📝 {} post-incident review is due", incident.code()))
                 .body(format!("The runbook asks for a review within 24 hours; /incident postmortem id:{} drafts it.", incident.code()));
-            TimerOutcome { posts: vec![(to_incident, post)], next: None }
+            TimerOutcome { ops: vec![Op::post(to_incident.clone(), post)], next: None }
         }
         _ => TimerOutcome::default(),
     };

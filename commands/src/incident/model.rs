@@ -1,6 +1,7 @@
 //! An incident as stored, and the entries of its timeline.
 
 use super::Severity;
+use crate::actor::Person;
 use chrono::{DateTime, Utc};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -9,10 +10,12 @@ pub struct Incident {
     pub severity: Severity,
     pub title: String,
     pub impact: String,
-    pub commander: String,
-    pub declared_by: String,
+    /// What the status page names as affected; empty means "services".
+    pub affected: String,
+    pub commander: Person,
+    pub declared_by: Person,
     pub declared: DateTime<Utc>,
-    pub acked: Option<(DateTime<Utc>, String)>,
+    pub acked: Option<(DateTime<Utc>, Person)>,
     pub resolved: Option<DateTime<Utc>>,
     pub root_cause: Option<String>,
     pub channel_key: Option<String>,
@@ -22,6 +25,10 @@ impl Incident {
     /// `INC-7`: how people and posts name it.
     pub fn code(&self) -> String {
         code(self.id)
+    }
+
+    pub fn subject(&self) -> crate::subject::Subject {
+        crate::subject::Subject::incident(self.id)
     }
 
     pub fn is_open(&self) -> bool {
@@ -36,7 +43,7 @@ pub fn code(id: i64) -> String {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
-    pub actor: String,
+    pub actor: Person,
     pub kind: String,
     pub text: String,
 }

@@ -21,7 +21,7 @@ fn headline(incident: &Incident) -> String {
 pub fn kickoff(incident: &Incident, settings: &IncidentSettings) -> Post {
     let mut post = Post::new(tone(incident), format!("🚨 {}", headline(incident)))
         .body(incident.severity.definition())
-        .field("Commander", format!("@{}", incident.commander))
+        .field("Commander", incident.commander.mention())
         .field("Impact", if incident.impact.is_empty() { "not stated yet".into() } else { incident.impact.clone() })
         .field("Runbook", incident.severity.checklist());
     let cadence = match settings.update_every.get(&incident.severity) {
@@ -40,14 +40,14 @@ pub fn kickoff(incident: &Incident, settings: &IncidentSettings) -> Post {
 pub fn summary(incident: &Incident, now: DateTime<Utc>, pending: &[(String, DateTime<Utc>)]) -> Post {
     let state = match (&incident.resolved, &incident.acked) {
         (Some(at), _) => format!("resolved at {} after {}", time(*at, now), span(*at - incident.declared)),
-        (None, Some((at, by))) => format!("open, acknowledged by @{by} at {}", time(*at, now)),
+        (None, Some((at, by))) => format!("open, acknowledged by {} at {}", by.mention(), time(*at, now)),
         (None, None) if incident.severity.pages() => "open, **not acknowledged**".into(),
         (None, None) => "open".into(),
     };
     let mut post =
-        Post::new(tone(incident), headline(incident)).field("State", state).field("Commander", format!("@{}", incident.commander)).field(
+        Post::new(tone(incident), headline(incident)).field("State", state).field("Commander", incident.commander.mention()).field(
             "Declared",
-            format!("{} by @{} ({} ago)", time(incident.declared, now), incident.declared_by, span(now - incident.declared)),
+            format!("{} by @{} ({} ago)", time(incident.declared, now), incident.declared_by.name, span(now - incident.declared)),
         );
     if !incident.impact.is_empty() {
         post = post.field("Impact", incident.impact.clone());
@@ -64,7 +64,7 @@ pub fn summary(incident: &Incident, now: DateTime<Utc>, pending: &[(String, Date
 }
 
 pub fn timeline(incident: &Incident, entries: &[TimelineEntry], now: DateTime<Utc>) -> Post {
-    let lines: Vec<String> = entries.iter().map(|e| format!("{} @{} {}: {}", time(e.at, now), e.actor, e.kind, e.text)).collect();
+    let lines: Vec<String> = entries.iter().map(|e| format!("{} @{} {}: {}", time(e.at, now), e.actor.name, e.kind, e.text)).collect();
     Post::new(Tone::Info, format!("Timeline of {}", headline(incident))).body(lines.join("\n"))
 }
 
@@ -80,15 +80,15 @@ pub fn postmortem(incident: &Incident, entries: &[TimelineEntry]) -> String {
         incident.title,
         incident.severity,
         incident.severity.definition(),
-        incident.commander,
+        incident.commander.name,
         at(incident.declared),
-        incident.declared_by,
+        incident.declared_by.name,
         incident.resolved.map(at).unwrap_or_else(|| "not yet".into()),
         duration,
         if incident.impact.is_empty() { "_Who was affected, how many, for how long._".to_string() } else { incident.impact.clone() },
     );
     for entry in entries {
-        text.push_str(&format!("- {} — @{} — {}: {}\n", at(entry.at), entry.actor, entry.kind, entry.text));
+        text.push_str(&format!("- {} — @{} — {}: {}\n", at(entry.at), entry.actor.name, entry.kind, entry.text));
     }
     text.push_str(&format!(
         "\n## Root cause\n{}\n\n## What went well\n- _…_\n\n## What went badly\n- _…_\n\n## Action items\n\

@@ -2,13 +2,15 @@
 //! One set of queries (sqlx's Any driver, `$N` parameters) runs on both; migrations are per backend.
 
 mod audit;
+mod messages;
 mod outbox;
 mod reads;
 mod tx;
 
 pub use audit::AuditEntry;
+pub use outbox::OutboxEntry;
 pub use reads::Maintenance;
-pub use tx::{IncidentColumn, NewIncident, Tx};
+pub use tx::{NewIncident, Tx};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};

@@ -1,34 +1,45 @@
 //! What the core reads back: incidents, timelines, due timers, maintenance windows.
 
 use super::{from_millis, millis, Store};
+use crate::actor::Person;
 use crate::incident::{Incident, ListState, Severity, TimelineEntry};
-use crate::timers::{Job, Owner, Timer};
+use crate::subject::Subject;
+use crate::timers::{Job, Timer};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-
-type IncidentRow =
-    (i64, String, String, String, String, String, i64, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<String>);
+use sqlx::any::AnyRow;
+use sqlx::Row as _;
 
 type MaintenanceRow = (i64, String, String, i64, i64, String, Option<i64>);
-type TimerRow = (i64, Option<i64>, Option<i64>, String, i64);
+type TimerRow = (i64, String, String, i64, i64);
 
 const INCIDENT_COLUMNS: &str =
-    "id, severity, title, impact, commander, declared_by, declared_ms, acked_ms, acked_by, resolved_ms, root_cause, channel_key";
+    "incidents.id, severity, title, impact, affected, commander_id, commander, declared_by_id, declared_by, declared_ms,
+     acked_ms, acked_by_id, acked_by, resolved_ms, root_cause, places.channel_key";
+const INCIDENT_FROM: &str = "incidents LEFT JOIN places ON places.subject = 'incident:' || incidents.id";
 
-fn incident(row: IncidentRow) -> anyhow::Result<Incident> {
-    let (id, severity, title, impact, commander, declared_by, declared, acked_ms, acked_by, resolved, root_cause, channel_key) = row;
+fn incident(row: &AnyRow) -> anyhow::Result<Incident> {
+    let id: i64 = row.try_get("id")?;
+    let person = |id: &str, name: &str| -> anyhow::Result<Person> { Ok(Person { id: row.try_get(id)?, name: row.try_get(name)? }) };
+    let acked = match (row.try_get::<Option<i64>, _>("acked_ms")?, row.try_get::<Option<String>, _>("acked_by_id")?) {
+        (Some(at), Some(by)) => {
+            Some((from_millis(at), Person { id: by, name: row.try_get::<Option<String>, _>("acked_by")?.unwrap_or_default() }))
+        }
+        _ => None,
+    };
     Ok(Incident {
         id,
-        severity: severity.parse::<Severity>().map_err(|e| anyhow::anyhow!("incident {id}: {e}"))?,
-        title,
-        impact,
-        commander,
-        declared_by,
-        declared: from_millis(declared),
-        acked: acked_ms.map(|at| (from_millis(at), acked_by.unwrap_or_default())),
-        resolved: resolved.map(from_millis),
-        root_cause,
-        channel_key,
+        severity: row.try_get::<String, _>("severity")?.parse::<Severity>().map_err(|e| anyhow::anyhow!("incident {id}: {e}"))?,
+        title: row.try_get("title")?,
+        impact: row.try_get("impact")?,
+        affected: row.try_get("affected")?,
+        commander: person("commander_id", "commander")?,
+        declared_by: person("declared_by_id", "declared_by")?,
+        declared: from_millis(row.try_get("declared_ms")?),
+        acked,
+        resolved: row.try_get::<Option<i64>, _>("resolved_ms")?.map(from_millis),
+        root_cause: row.try_get("root_cause")?,
+        channel_key: row.try_get("channel_key")?,
     })
 }
 
@@ -51,19 +62,20 @@ impl Maintenance {
 
 impl Store {
     pub async fn incident(&self, id: i64) -> anyhow::Result<Option<Incident>> {
-        let row: Option<IncidentRow> =
-            sqlx::query_as(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
-        row.map(incident).transpose()
+        let row = sqlx::query(&format!("SELECT {INCIDENT_COLUMNS} FROM {INCIDENT_FROM} WHERE incidents.id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(incident).transpose()
     }
 
     /// The incident whose place is the channel `key` (a thread, `#inc-3`).
     pub async fn incident_in_channel(&self, key: &str) -> anyhow::Result<Option<Incident>> {
-        let row: Option<IncidentRow> =
-            sqlx::query_as(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE channel_key = $1 ORDER BY id DESC LIMIT 1"))
-                .bind(key)
-                .fetch_optional(self.pool())
-                .await?;
-        row.map(incident).transpose()
+        let subjects = self.subjects_in(key).await?;
+        match subjects.into_iter().find(|s| s.kind == crate::subject::SubjectKind::Incident) {
+            Some(subject) => self.incident(subject.id).await,
+            None => Ok(None),
+        }
     }
 
     pub async fn incidents(&self, state: ListState, limit: i64) -> anyhow::Result<Vec<Incident>> {
@@ -72,21 +84,23 @@ impl Store {
             ListState::Resolved => "WHERE resolved_ms IS NOT NULL",
             ListState::All => "",
         };
-        let rows: Vec<IncidentRow> =
-            sqlx::query_as(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents {filter} ORDER BY id DESC LIMIT $1"))
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?;
-        rows.into_iter().map(incident).collect()
+        let rows = sqlx::query(&format!("SELECT {INCIDENT_COLUMNS} FROM {INCIDENT_FROM} {filter} ORDER BY incidents.id DESC LIMIT $1"))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(incident).collect()
     }
 
     pub async fn timeline(&self, incident: i64) -> anyhow::Result<Vec<TimelineEntry>> {
-        let rows: Vec<(i64, String, String, String)> =
-            sqlx::query_as("SELECT at_ms, actor, kind, text FROM timeline WHERE incident_id = $1 ORDER BY id")
+        let rows: Vec<(i64, String, String, String, String)> =
+            sqlx::query_as("SELECT at_ms, actor_id, actor, kind, text FROM timeline WHERE incident_id = $1 ORDER BY id")
                 .bind(incident)
                 .fetch_all(self.pool())
                 .await?;
-        Ok(rows.into_iter().map(|(at, actor, kind, text)| TimelineEntry { at: from_millis(at), actor, kind, text }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(at, id, name, kind, text)| TimelineEntry { at: from_millis(at), actor: Person { id, name }, kind, text })
+            .collect())
     }
 
     pub async fn maintenance(&self, id: i64) -> anyhow::Result<Option<Maintenance>> {
@@ -119,49 +133,73 @@ impl Store {
             .collect())
     }
 
-    /// When the earliest pending timer is due, if any: the scheduler sleeps until then.
+    /// When the earliest pending timer is due (or due again after a failure), if any.
     pub async fn next_due(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(due_ms) FROM timers WHERE fired_ms IS NULL AND cancelled_ms IS NULL")
-            .fetch_one(self.pool())
-            .await?;
+        let due: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT MIN({DUE_AT}) FROM timers WHERE fired_ms IS NULL AND cancelled_ms IS NULL"))
+                .fetch_one(self.pool())
+                .await?;
         Ok(due.map(from_millis))
     }
 
-    /// Pending timers due by `now`, earliest first.
+    /// Pending timers due by `now`, earliest first. A timer whose job no longer reads is given
+    /// up on its own (with its reason), never blocking the others.
     pub async fn due_timers(&self, now: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<Timer>> {
-        let rows: Vec<TimerRow> = sqlx::query_as(
-            "SELECT id, incident_id, maintenance_id, job, due_ms FROM timers
-             WHERE fired_ms IS NULL AND cancelled_ms IS NULL AND due_ms <= $1 ORDER BY due_ms, id LIMIT $2",
-        )
+        let rows: Vec<TimerRow> = sqlx::query_as(&format!(
+            "SELECT id, owner, job, due_ms, attempts FROM timers
+             WHERE fired_ms IS NULL AND cancelled_ms IS NULL AND {DUE_AT} <= $1 ORDER BY {DUE_AT}, id LIMIT $2"
+        ))
         .bind(millis(now))
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter()
-            .map(|(id, incident, maintenance, job, due)| {
-                let owner = match (incident, maintenance) {
-                    (Some(id), _) => Owner::Incident(id),
-                    (None, Some(id)) => Owner::Maintenance(id),
-                    (None, None) => anyhow::bail!("timer {id} belongs to nothing"),
-                };
+        let mut timers = Vec::new();
+        for (id, owner, job, due, attempts) in rows {
+            let read = owner.parse::<Subject>().map_err(anyhow::Error::msg).and_then(|owner| {
                 let job: Job = serde_json::from_str(&job).with_context(|| format!("timer {id} has an unreadable job"))?;
-                Ok(Timer { id, owner, job, due: from_millis(due) })
-            })
-            .collect()
+                Ok(Timer { id, owner, job, due: from_millis(due), attempts })
+            });
+            match read {
+                Ok(timer) => timers.push(timer),
+                Err(error) => self.give_up_timer(id, now, &format!("{error:#}")).await?,
+            }
+        }
+        Ok(timers)
     }
 
     /// Pending timers of an owner, for `/incident show` and the tests.
-    pub async fn pending_timers(&self, owner: Owner) -> anyhow::Result<Vec<(String, DateTime<Utc>)>> {
-        let (column, id) = match owner {
-            Owner::Incident(id) => ("incident_id", id),
-            Owner::Maintenance(id) => ("maintenance_id", id),
-        };
-        let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT kind, due_ms FROM timers WHERE {column} = $1 AND fired_ms IS NULL AND cancelled_ms IS NULL ORDER BY due_ms"
-        ))
-        .bind(id)
+    pub async fn pending_timers(&self, owner: Subject) -> anyhow::Result<Vec<(String, DateTime<Utc>)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT kind, due_ms FROM timers WHERE owner = $1 AND fired_ms IS NULL AND cancelled_ms IS NULL ORDER BY due_ms",
+        )
+        .bind(owner.to_string())
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(|(kind, due)| (kind, from_millis(due))).collect())
     }
+
+    /// A timer that failed to fire tries again at `retry`, on its own.
+    pub async fn timer_failed(&self, id: i64, retry: DateTime<Utc>, error: &str) -> anyhow::Result<i64> {
+        sqlx::query("UPDATE timers SET attempts = attempts + 1, retry_ms = $1, last_error = $2 WHERE id = $3")
+            .bind(millis(retry))
+            .bind(crate::text::ellipsize(error, 500))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(sqlx::query_scalar("SELECT attempts FROM timers WHERE id = $1").bind(id).fetch_one(self.pool()).await?)
+    }
+
+    /// Gives a timer up for good, keeping the reason.
+    pub async fn give_up_timer(&self, id: i64, now: DateTime<Utc>, reason: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE timers SET cancelled_ms = $1, last_error = $2 WHERE id = $3 AND fired_ms IS NULL")
+            .bind(millis(now))
+            .bind(crate::text::ellipsize(&format!("given up: {reason}"), 500))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }
+
+/// When a pending timer may run: its due time, or its retry after a failure.
+const DUE_AT: &str = "COALESCE(retry_ms, due_ms)";

@@ -2,8 +2,10 @@
 //! not at all (the incident, its timeline entry, its timers and the posts announcing it).
 
 use super::millis;
-use crate::post::{Destination, Post};
-use crate::timers::{Job, Owner};
+use crate::actor::Person;
+use crate::outbox::Op;
+use crate::subject::Subject;
+use crate::timers::Job;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
@@ -17,8 +19,9 @@ pub struct NewIncident<'a> {
     pub severity: &'a str,
     pub title: &'a str,
     pub impact: &'a str,
-    pub commander: &'a str,
-    pub declared_by: &'a str,
+    pub affected: &'a str,
+    pub commander: &'a Person,
+    pub declared_by: &'a Person,
 }
 
 impl<'a> Tx<'a> {
@@ -32,35 +35,44 @@ impl<'a> Tx<'a> {
 
     pub async fn insert_incident(&mut self, new: &NewIncident<'_>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO incidents (severity, title, impact, commander, declared_by, declared_ms)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO incidents (severity, title, impact, affected, commander, commander_id, declared_by, declared_by_id, declared_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(new.severity)
         .bind(new.title)
         .bind(new.impact)
-        .bind(new.commander)
-        .bind(new.declared_by)
+        .bind(new.affected)
+        .bind(&new.commander.name)
+        .bind(&new.commander.id)
+        .bind(&new.declared_by.name)
+        .bind(&new.declared_by.id)
         .bind(millis(self.now))
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
     }
 
-    /// Sets one column of an incident. `column` is one of a fixed set, never user text.
-    pub async fn set_incident(&mut self, id: i64, column: IncidentColumn, value: &str) -> anyhow::Result<()> {
-        let sql = match column {
-            IncidentColumn::Severity => "UPDATE incidents SET severity = $1 WHERE id = $2",
-            IncidentColumn::Commander => "UPDATE incidents SET commander = $1 WHERE id = $2",
-        };
-        sqlx::query(sql).bind(value).bind(id).execute(&mut *self.tx).await?;
+    pub async fn set_severity(&mut self, id: i64, severity: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE incidents SET severity = $1 WHERE id = $2").bind(severity).bind(id).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    pub async fn set_commander(&mut self, id: i64, commander: &Person) -> anyhow::Result<()> {
+        sqlx::query("UPDATE incidents SET commander = $1, commander_id = $2 WHERE id = $3")
+            .bind(&commander.name)
+            .bind(&commander.id)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
     /// Records the acknowledgement; false when someone acknowledged first.
-    pub async fn ack_incident(&mut self, id: i64, by: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("UPDATE incidents SET acked_ms = $1, acked_by = $2 WHERE id = $3 AND acked_ms IS NULL")
+    pub async fn ack_incident(&mut self, id: i64, by: &Person) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE incidents SET acked_ms = $1, acked_by = $2, acked_by_id = $3 WHERE id = $4 AND acked_ms IS NULL")
             .bind(millis(self.now))
-            .bind(by)
+            .bind(&by.name)
+            .bind(&by.id)
             .bind(id)
             .execute(&mut *self.tx)
             .await?;
@@ -78,11 +90,12 @@ impl<'a> Tx<'a> {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn timeline(&mut self, incident: i64, actor: &str, kind: &str, text: &str) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO timeline (incident_id, at_ms, actor, kind, text) VALUES ($1, $2, $3, $4, $5)")
+    pub async fn timeline(&mut self, incident: i64, actor: &Person, kind: &str, text: &str) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO timeline (incident_id, at_ms, actor, actor_id, kind, text) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(incident)
             .bind(millis(self.now))
-            .bind(actor)
+            .bind(&actor.name)
+            .bind(&actor.id)
             .bind(kind)
             .bind(text)
             .execute(&mut *self.tx)
@@ -96,17 +109,18 @@ impl<'a> Tx<'a> {
         summary: &str,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-        by: &str,
+        by: &Person,
     ) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO maintenance (kind, summary, start_ms, end_ms, created_by, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO maintenance (kind, summary, start_ms, end_ms, created_by, created_by_id, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(kind)
         .bind(summary)
         .bind(millis(start))
         .bind(millis(end))
-        .bind(by)
+        .bind(&by.name)
+        .bind(&by.id)
         .bind(millis(self.now))
         .fetch_one(&mut *self.tx)
         .await?;
@@ -123,14 +137,9 @@ impl<'a> Tx<'a> {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn schedule(&mut self, owner: Owner, job: &Job, due: DateTime<Utc>) -> anyhow::Result<()> {
-        let (incident, maintenance) = match owner {
-            Owner::Incident(id) => (Some(id), None),
-            Owner::Maintenance(id) => (None, Some(id)),
-        };
-        sqlx::query("INSERT INTO timers (incident_id, maintenance_id, kind, job, due_ms) VALUES ($1, $2, $3, $4, $5)")
-            .bind(incident)
-            .bind(maintenance)
+    pub async fn schedule(&mut self, owner: Subject, job: &Job, due: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO timers (owner, kind, job, due_ms) VALUES ($1, $2, $3, $4)")
+            .bind(owner.to_string())
             .bind(job.kind())
             .bind(serde_json::to_string(job)?)
             .bind(millis(due))
@@ -140,19 +149,16 @@ impl<'a> Tx<'a> {
     }
 
     /// Cancels the owner's pending timers of these kinds (all kinds when `kinds` is empty).
-    pub async fn cancel_timers(&mut self, owner: Owner, kinds: &[&str]) -> anyhow::Result<u64> {
-        let (column, id) = match owner {
-            Owner::Incident(id) => ("incident_id", id),
-            Owner::Maintenance(id) => ("maintenance_id", id),
-        };
-        let mut cancelled = 0;
-        let pending = format!("UPDATE timers SET cancelled_ms = $1 WHERE {column} = $2 AND fired_ms IS NULL AND cancelled_ms IS NULL");
+    pub async fn cancel_timers(&mut self, owner: Subject, kinds: &[&str]) -> anyhow::Result<u64> {
+        let pending = "UPDATE timers SET cancelled_ms = $1 WHERE owner = $2 AND fired_ms IS NULL AND cancelled_ms IS NULL";
         if kinds.is_empty() {
-            cancelled += sqlx::query(&pending).bind(millis(self.now)).bind(id).execute(&mut *self.tx).await?.rows_affected();
+            let done = sqlx::query(pending).bind(millis(self.now)).bind(owner.to_string()).execute(&mut *self.tx).await?;
+            return Ok(done.rows_affected());
         }
+        let mut cancelled = 0;
         for kind in kinds {
             let sql = format!("{pending} AND kind = $3");
-            let done = sqlx::query(&sql).bind(millis(self.now)).bind(id).bind(*kind).execute(&mut *self.tx).await?;
+            let done = sqlx::query(&sql).bind(millis(self.now)).bind(owner.to_string()).bind(*kind).execute(&mut *self.tx).await?;
             cancelled += done.rows_affected();
         }
         Ok(cancelled)
@@ -168,20 +174,19 @@ impl<'a> Tx<'a> {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Queues a post for delivery; it leaves only after this transaction commits.
-    pub async fn enqueue(&mut self, destination: &Destination, post: &Post) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO outbox (destination, post, created_ms, next_attempt_ms) VALUES ($1, $2, $3, $3)")
-            .bind(serde_json::to_string(destination)?)
-            .bind(serde_json::to_string(post)?)
+    /// Queues a chat operation; it runs only after this transaction commits.
+    pub async fn enqueue(&mut self, op: &Op) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO chat_ops (lane, op, created_ms, next_attempt_ms) VALUES ($1, $2, $3, $3)")
+            .bind(op.lane())
+            .bind(serde_json::to_string(op)?)
             .bind(millis(self.now))
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
-}
 
-#[derive(Clone, Copy, Debug)]
-pub enum IncidentColumn {
-    Severity,
-    Commander,
+    /// Queues a plain post.
+    pub async fn post(&mut self, to: crate::post::Destination, post: crate::post::Post) -> anyhow::Result<()> {
+        self.enqueue(&Op::post(to, post)).await
+    }
 }

@@ -3,8 +3,10 @@
 //! and frame, and lets tests inject dispatches and wait for what the bot does, never sleeping.
 
 mod gateway;
+mod multipart;
 pub mod payloads;
 mod rest;
+mod rules;
 mod state;
 
 pub use state::{Frame, Request, State};
@@ -39,6 +41,41 @@ impl Shared {
     /// A fresh snowflake.
     fn next_id(&self) -> u64 {
         self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A stable id for an interaction's `@original` message.
+    fn original_id(&self, token: &str) -> u64 {
+        if let Some(id) = self.read(|s| s.originals.get(token).copied()) {
+            return id;
+        }
+        let id = self.next_id();
+        self.update(|s| {
+            s.originals.entry(token.to_string()).or_insert(id);
+        });
+        self.read(|s| s.originals.get(token).copied().unwrap_or(id))
+    }
+
+    /// Sends a dispatch to the live sessions whose intents include it (others never see it,
+    /// as in Discord); while none is live, it waits for the next READY or RESUMED.
+    fn dispatch(&self, t: &str, d: Value) {
+        self.update(|state| {
+            if t == "INTERACTION_CREATE" {
+                if let Some(id) = d["id"].as_str() {
+                    state.interactions.insert(id.to_string(), std::time::Instant::now());
+                }
+            }
+            if state.sessions.is_empty() {
+                state.pending.push((t.to_string(), d));
+                return;
+            }
+            for session in &state.sessions {
+                if intent_of(t).is_none_or(|bit| session.intents & bit != 0) {
+                    let _ = session.tx.send(Control::Dispatch(t.to_string(), d.clone()));
+                } else {
+                    state.dropped.push(t.to_string());
+                }
+            }
+        });
     }
 
     fn create_message(&self, channel: &str, body: &Value) -> Value {
@@ -145,22 +182,9 @@ impl FakeDiscord {
         .await
     }
 
-    /// Sends a dispatch to the live sessions whose intents include it (others never see it,
-    /// as in Discord); while none is live, it waits for the next READY or RESUMED.
+    /// Sends a dispatch to the live sessions whose intents include it.
     pub fn dispatch(&self, t: &str, d: Value) {
-        self.shared.update(|state| {
-            if state.sessions.is_empty() {
-                state.pending.push((t.to_string(), d));
-                return;
-            }
-            for session in &state.sessions {
-                if intent_of(t).is_none_or(|bit| session.intents & bit != 0) {
-                    let _ = session.tx.send(Control::Dispatch(t.to_string(), d.clone()));
-                } else {
-                    state.dropped.push(t.to_string());
-                }
-            }
-        });
+        self.shared.dispatch(t, d)
     }
 
     /// Closes every gateway connection with `code` (4000: the bot should resume).

@@ -73,10 +73,24 @@ pub fn interaction_with(
 ) -> Value {
     let mut words = path.split_whitespace();
     let name = words.next().expect("a command name");
+    // A member as a value is a user option: Discord sends the id and resolves the user.
+    let mut resolved = json!({"users": {}, "members": {}});
     let mut options: Vec<Value> = options
         .iter()
         .map(|(name, value)| {
-            let kind = if value.is_number() { 4 } else { 3 };
+            let (kind, value) = match value {
+                Value::Number(_) => (4, value.clone()),
+                Value::Object(member) => {
+                    let user = member.get("user").cloned().unwrap_or_default();
+                    let id = user["id"].as_str().unwrap_or_default().to_string();
+                    resolved["users"][&id] = user;
+                    let mut partial = Value::Object(member.clone());
+                    partial.as_object_mut().map(|m| m.remove("user"));
+                    resolved["members"][&id] = partial;
+                    (6, json!(id))
+                }
+                _ => (3, value.clone()),
+            };
             let mut option = json!({"name": name, "type": kind, "value": value});
             if focused == Some(*name) {
                 option["focused"] = json!(true);
@@ -87,7 +101,8 @@ pub fn interaction_with(
     for sub in words.rev() {
         options = vec![json!({"name": sub, "type": 1, "options": options})];
     }
-    json!({"id": id, "application_id": APP, "type": kind, "data": {"id": "400000000000000001", "name": name, "type": 1, "options": options},
+    json!({"id": id, "application_id": APP, "type": kind,
+           "data": {"id": "400000000000000001", "name": name, "type": 1, "options": options, "resolved": resolved},
            "guild_id": GUILD, "channel_id": CHANNEL, "member": member, "token": token, "version": 1,
            "app_permissions": "2251799813685247", "locale": "en-US", "entitlements": [], "attachment_size_limit": 8388608})
 }
@@ -107,6 +122,16 @@ pub fn message(id: &str, channel: &str, body: &Value) -> Value {
     json!({"id": id, "channel_id": channel, "author": user(BOT, "bellhop"), "content": body.get("content").cloned().unwrap_or(json!("")),
            "timestamp": TIMESTAMP, "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
            "embeds": body.get("embeds").cloned().unwrap_or(json!([])), "pinned": false, "type": 0})
+}
+
+/// Discord echoes the bot's own reaction (without a member) like anyone's.
+pub fn own_reaction(channel: &str, message: &str, emoji: &str) -> Value {
+    json!({"user_id": BOT, "channel_id": channel, "message_id": message, "guild_id": GUILD,
+           "emoji": {"id": null, "name": emoji}, "burst": false, "type": 0, "message_author_id": BOT})
+}
+
+pub fn text_channel(id: &str) -> Value {
+    json!({"id": id, "type": 0, "guild_id": GUILD, "name": "channel", "position": 0, "permission_overwrites": []})
 }
 
 pub fn thread(id: &str, parent: &str, name: &str) -> Value {

@@ -6,24 +6,29 @@ use super::state::Request;
 use super::Shared;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub(super) async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
+pub(super) async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let Some(path) = uri.path().strip_prefix("/api/v10") else {
         return not_found(&method, uri.path());
     };
     let segments: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let (body, files) = match super::multipart::boundary(content_type) {
+        Some(boundary) => super::multipart::parse(&body, &boundary),
+        None => (serde_json::from_slice(&body).unwrap_or(Value::Null), Vec::new()),
+    };
     let request = Request {
         method: method.to_string(),
         path: format!("/{}", segments.join("/")),
         query: uri.query().unwrap_or_default().to_string(),
         body: body.clone(),
+        files,
         at: Instant::now(),
     };
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -42,30 +47,28 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
         ("GET", ["gateway", "bot"]) => ok(json!({"url": shared.ws_url, "shards": 1,
             "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})),
         ("GET", ["oauth2", "applications", "@me"]) => ok(payloads::app_info()),
-        ("PUT", ["applications", APP, "commands"]) | ("PUT", ["applications", APP, "guilds", _, "commands"]) => {
-            if shared.read(|s| s.refuse_registration) {
-                return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
-            }
-            let commands = body.as_array().cloned().unwrap_or_default();
-            let echoed: Vec<Value> = commands.iter().map(|c| payloads::registered(c, &shared.next_id().to_string())).collect();
-            shared.update(|state| state.commands = commands);
-            ok(json!(echoed))
+        ("GET", ["users", "@me"]) => ok(payloads::user(payloads::BOT, "bellhop")),
+        ("PUT", ["applications", APP, "commands"]) | ("PUT", ["applications", APP, "guilds", _, "commands"]) => register(shared, body),
+        ("POST", ["interactions", interaction, _, "callback"]) => callback(shared, interaction, body),
+        ("POST", ["webhooks", APP, _]) => message_or_refusal(shared, payloads::CHANNEL, body),
+        ("GET" | "PATCH", ["webhooks", APP, token, "messages", "@original"]) => {
+            ok(payloads::message(&shared.original_id(token).to_string(), payloads::CHANNEL, body))
         }
-        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
-        ("POST", ["webhooks", APP, _]) => ok(shared.create_message(payloads::CHANNEL, body)),
-        ("GET" | "PATCH", ["webhooks", APP, _, "messages", _]) => {
-            ok(payloads::message(&shared.next_id().to_string(), payloads::CHANNEL, body))
-        }
+        ("GET" | "PATCH", ["webhooks", APP, _, "messages", message]) => ok(payloads::message(message, payloads::CHANNEL, body)),
         ("DELETE", ["webhooks", APP, _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
-        ("POST", ["channels", channel, "messages"]) => ok(shared.create_message(channel, body)),
+        ("GET", ["channels", channel]) => channel_info(shared, channel),
+        ("POST", ["channels", channel, "messages"]) => message_or_refusal(shared, channel, body),
         ("GET", ["channels", _, "messages", message]) => match shared.read(|s| s.messages.get(&id(message)).cloned()) {
             Some(message) => ok(message),
-            None => (StatusCode::NOT_FOUND, Json(payloads::error(10008, "Unknown Message"))).into_response(),
+            None => unknown_message(),
         },
-        ("PUT", ["channels", _, "messages", message, "reactions", emoji, "@me"]) => {
+        ("PATCH", ["channels", _, "messages", message]) => edit(shared, message, body),
+        ("PUT", ["channels", channel, "messages", message, "reactions", emoji, "@me"]) => {
             shared.update(|s| {
                 s.reactions.entry((id(message), emoji.to_string())).or_default().insert(payloads::BOT.to_string());
             });
+            // Discord echoes bellhop's own reaction back on the gateway, like anyone's.
+            shared.dispatch("MESSAGE_REACTION_ADD", payloads::own_reaction(channel, message, emoji));
             StatusCode::NO_CONTENT.into_response()
         }
         ("DELETE", ["channels", _, "messages", message, "reactions", emoji, user]) => {
@@ -77,12 +80,11 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
         }
         ("GET", ["channels", _, "messages", message, "reactions", emoji]) => {
             let users = shared.read(|s| s.reactions.get(&(id(message), emoji.to_string())).cloned().unwrap_or_default());
-            ok(json!(users.iter().map(|u| payloads::user(u, "someone")).collect::<Vec<_>>()))
+            let known = |u: &String| shared.read(|s| s.members.get(u).map(|m| m["user"].clone()));
+            ok(json!(users.iter().map(|u| known(u).unwrap_or_else(|| payloads::user(u, "someone"))).collect::<Vec<_>>()))
         }
-        ("POST", ["channels", parent, "threads"]) | ("POST", ["channels", parent, "messages", _, "threads"]) => {
-            let name = body.get("name").and_then(Value::as_str).unwrap_or("thread");
-            ok(payloads::thread(&shared.next_id().to_string(), parent, name))
-        }
+        ("POST", ["channels", parent, "threads"]) => open_thread(shared, parent, None, body),
+        ("POST", ["channels", parent, "messages", message, "threads"]) => open_thread(shared, parent, Some(id(message)), body),
         ("GET", ["guilds", _, "members", user]) => match shared.read(|s| s.members.get(*user).cloned()) {
             Some(member) => ok(member),
             None => (StatusCode::NOT_FOUND, Json(payloads::error(10007, "Unknown Member"))).into_response(),
@@ -90,6 +92,103 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
         ("GET", ["guilds", _, "roles"]) => ok(json!(shared.read(|s| s.roles.clone()))),
         _ => not_found(&method.parse().unwrap_or(Method::GET), &format!("/{}", segments.join("/"))),
     }
+}
+
+fn register(shared: &Shared, body: &Value) -> Response {
+    let commands = body.as_array().cloned().unwrap_or_default();
+    let mut problems = super::rules::registration_problems(&commands);
+    if shared.read(|s| s.refuse_registration) {
+        problems.push("refused by the test".into());
+    }
+    if !problems.is_empty() {
+        shared.update(|s| s.refusals.extend(problems.iter().cloned()));
+        return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
+    }
+    let echoed: Vec<Value> = commands.iter().map(|c| payloads::registered(c, &shared.next_id().to_string())).collect();
+    shared.update(|state| state.commands = commands);
+    ok(json!(echoed))
+}
+
+/// One callback per interaction, within 3 s of it, as Discord allows.
+fn callback(shared: &Shared, interaction: &str, body: &Value) -> Response {
+    let sent = shared.read(|s| s.interactions.get(interaction).copied());
+    if sent.is_some_and(|at| at.elapsed() > std::time::Duration::from_secs(3)) {
+        shared.update(|s| s.refusals.push(format!("interaction {interaction} acknowledged after 3 s")));
+        return (StatusCode::NOT_FOUND, Json(payloads::error(10062, "Unknown interaction"))).into_response();
+    }
+    let problems = super::rules::message_problems(&body["data"]);
+    let first = shared.read(|s| !s.acknowledged.contains(interaction));
+    if !first {
+        shared.update(|s| s.refusals.push(format!("interaction {interaction} acknowledged twice")));
+        return (StatusCode::BAD_REQUEST, Json(payloads::error(40060, "Interaction has already been acknowledged."))).into_response();
+    }
+    if !problems.is_empty() {
+        shared.update(|s| s.refusals.extend(problems));
+        return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
+    }
+    shared.update(|s| {
+        s.acknowledged.insert(interaction.to_string());
+    });
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn message_or_refusal(shared: &Shared, channel: &str, body: &Value) -> Response {
+    if shared.read(|s| s.deleted_channels.contains(channel)) {
+        return (StatusCode::NOT_FOUND, Json(payloads::error(10003, "Unknown Channel"))).into_response();
+    }
+    let problems = super::rules::message_problems(body);
+    if !problems.is_empty() {
+        shared.update(|s| s.refusals.extend(problems));
+        return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
+    }
+    ok(shared.create_message(channel, body))
+}
+
+fn edit(shared: &Shared, message: &str, body: &Value) -> Response {
+    let Some(old) = shared.read(|s| s.messages.get(&id(message)).cloned()) else { return unknown_message() };
+    let problems = super::rules::message_problems(body);
+    if !problems.is_empty() {
+        shared.update(|s| s.refusals.extend(problems));
+        return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
+    }
+    let channel = old["channel_id"].as_str().unwrap_or_default().to_string();
+    let edited = payloads::message(message, &channel, body);
+    shared.update(|s| {
+        s.messages.insert(id(message), edited.clone());
+    });
+    ok(edited)
+}
+
+/// A thread opened from a message has the message's id; a second attempt is refused (160004).
+fn open_thread(shared: &Shared, parent: &str, from: Option<u64>, body: &Value) -> Response {
+    if shared.read(|s| s.deleted_channels.contains(parent)) {
+        return (StatusCode::NOT_FOUND, Json(payloads::error(10003, "Unknown Channel"))).into_response();
+    }
+    let name = body.get("name").and_then(Value::as_str).unwrap_or("thread");
+    let thread_id = from.unwrap_or_else(|| shared.next_id());
+    if shared.read(|s| s.threads.contains_key(&thread_id)) {
+        return (StatusCode::BAD_REQUEST, Json(payloads::error(160004, "A thread has already been created for this message")))
+            .into_response();
+    }
+    let thread = payloads::thread(&thread_id.to_string(), parent, name);
+    shared.update(|s| {
+        s.threads.insert(thread_id, thread.clone());
+    });
+    ok(thread)
+}
+
+fn channel_info(shared: &Shared, channel: &str) -> Response {
+    if shared.read(|s| s.deleted_channels.contains(channel)) {
+        return (StatusCode::NOT_FOUND, Json(payloads::error(10003, "Unknown Channel"))).into_response();
+    }
+    match shared.read(|s| s.threads.get(&id(channel)).cloned()) {
+        Some(thread) => ok(thread),
+        None => ok(payloads::text_channel(channel)),
+    }
+}
+
+fn unknown_message() -> Response {
+    (StatusCode::NOT_FOUND, Json(payloads::error(10008, "Unknown Message"))).into_response()
 }
 
 fn ok(value: Value) -> Response {

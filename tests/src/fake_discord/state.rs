@@ -13,8 +13,10 @@ pub struct Request {
     /// Below `/api/v10`, percent-decoded per segment: `/channels/1/messages/2/reactions/✅/@me`.
     pub path: String,
     pub query: String,
-    /// The JSON body, or `Null`.
+    /// The JSON body (a multipart body's `payload_json`), or `Null`.
     pub body: Value,
+    /// The names of the files a multipart body carried.
+    pub files: Vec<String>,
     pub at: Instant,
 }
 
@@ -63,6 +65,18 @@ pub struct State {
     pub hang_rest: bool,
     /// Answer command registration with 400, as Discord does for an invalid command.
     pub refuse_registration: bool,
+    /// Threads by id; one opened from a message has the message's id.
+    pub threads: BTreeMap<u64, Value>,
+    /// Channels that no longer exist: posts there get 404 Unknown Channel.
+    pub deleted_channels: BTreeSet<String>,
+    /// What the fake refused and why (a rule Discord enforces), for tests to assert on.
+    pub refusals: Vec<String>,
+    /// Interactions already acknowledged: a second callback is refused (40060).
+    pub acknowledged: BTreeSet<String>,
+    /// When each interaction was dispatched: a callback after 3 s is refused (10062).
+    pub interactions: BTreeMap<String, Instant>,
+    /// The `@original` message id of each interaction token.
+    pub originals: BTreeMap<String, u64>,
     /// Dispatches the fake dropped because the bot did not ask for their intent.
     pub dropped: Vec<String>,
     pub(super) sessions: Vec<Session>,

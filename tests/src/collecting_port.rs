@@ -1,0 +1,110 @@
+//! A `ChatPort` that keeps what it was given, and can be told to fail like an unreachable chat
+//! (every operation waits for a retry) or a deleted channel (posts there are refused for good).
+
+use bellhop_commands::{Actor, ChatPort, DeliveryError, MessageRef, Place, Post};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Default)]
+pub struct CollectingPort {
+    pub posts: Mutex<Vec<(Place, Post)>>,
+    /// Edits, as (message key, new title).
+    pub edits: Mutex<Vec<(String, String)>>,
+    /// bellhop's own reactions, as (message key, emoji).
+    pub reacted: Mutex<Vec<(String, String)>>,
+    /// Threads opened, as (from message key, slug).
+    pub threads: Mutex<Vec<(String, String)>>,
+    pub down: AtomicBool,
+    /// Places whose posts Discord would refuse for good (a deleted channel).
+    pub dead: Mutex<BTreeSet<String>>,
+    delivered: tokio::sync::Notify,
+}
+
+impl CollectingPort {
+    /// Waits until the titles delivered so far satisfy `done`; fails the test after 10 s.
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) {
+        let waiting = async {
+            loop {
+                let delivered = self.delivered.notified();
+                if done(&self.titles()) {
+                    return;
+                }
+                delivered.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), waiting).await.is_err() {
+            panic!("timed out waiting for {what}; delivered: {:?}", self.titles());
+        }
+    }
+
+    pub fn titles(&self) -> Vec<String> {
+        self.posts.lock().unwrap().iter().map(|(_, post)| post.title.clone()).collect()
+    }
+
+    /// The titles posted to one place (`#status-updates`, a thread key).
+    pub fn titles_in(&self, place: &str) -> Vec<String> {
+        self.posts.lock().unwrap().iter().filter(|(p, _)| key(p) == place).map(|(_, post)| post.title.clone()).collect()
+    }
+
+    /// Makes posts to `place` fail for good, as a deleted channel does.
+    pub fn kill(&self, place: &str) {
+        self.dead.lock().unwrap().insert(place.to_string());
+    }
+
+    fn check(&self) -> Result<(), DeliveryError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(DeliveryError::Retry(anyhow::anyhow!("chat unreachable")));
+        }
+        Ok(())
+    }
+}
+
+/// How the collector names a place: a channel by name, anything else by its key.
+pub fn key(place: &Place) -> String {
+    match place {
+        Place::Channel(name) => format!("#{}", name.as_str()),
+        Place::Key(key) => key.clone(),
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatPort for CollectingPort {
+    async fn post(&self, place: &Place, post: &Post) -> Result<MessageRef, DeliveryError> {
+        self.check()?;
+        let channel = key(place);
+        if self.dead.lock().unwrap().contains(&channel) {
+            return Err(DeliveryError::Permanent(anyhow::anyhow!("Unknown Channel {channel}")));
+        }
+        let mut posts = self.posts.lock().unwrap();
+        posts.push((place.clone(), post.clone()));
+        let message = MessageRef::new(channel, posts.len().to_string());
+        drop(posts);
+        self.delivered.notify_waiters();
+        Ok(message)
+    }
+
+    async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
+        self.check()?;
+        self.edits.lock().unwrap().push((message.message.clone(), post.title.clone()));
+        Ok(())
+    }
+
+    async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError> {
+        self.check()?;
+        self.reacted.lock().unwrap().push((message.message.clone(), emoji.to_string()));
+        Ok(())
+    }
+
+    async fn open_thread(&self, from: &MessageRef, slug: &str, _title: &str) -> Result<String, DeliveryError> {
+        self.check()?;
+        self.threads.lock().unwrap().push((from.message.clone(), slug.to_string()));
+        Ok(format!("thread-{slug}"))
+    }
+
+    async fn reactions(&self, _message: &MessageRef, _emoji: &str) -> Result<Vec<Actor>, DeliveryError> {
+        self.check()?;
+        Ok(Vec::new())
+    }
+}
