@@ -19,6 +19,8 @@ pub struct CollectingPort {
     pub down: AtomicBool,
     /// Places whose posts Discord would refuse for good (a deleted channel).
     pub dead: Mutex<BTreeSet<String>>,
+    /// Places that time out, every time (a channel on a Discord shard that is down).
+    pub flaky: Mutex<BTreeSet<String>>,
     delivered: tokio::sync::Notify,
 }
 
@@ -76,6 +78,9 @@ impl ChatPort for CollectingPort {
         let channel = key(place);
         if self.dead.lock().unwrap().contains(&channel) {
             return Err(DeliveryError::Permanent(anyhow::anyhow!("Unknown Channel {channel}")));
+        }
+        if self.flaky.lock().unwrap().contains(&channel) {
+            return Err(DeliveryError::Retry(anyhow::anyhow!("{channel} did not answer in time")));
         }
         let mut posts = self.posts.lock().unwrap();
         posts.push((place.clone(), post.clone()));

@@ -6,7 +6,7 @@ pub mod fake_discord;
 mod tester;
 
 pub use collecting_port::CollectingPort;
-pub use tester::BellhopTester;
+pub use tester::{BellhopTester, Bot};
 
 use bellhop::config::default_shell_users;
 use bellhop::shell::{virtual_start, Shell};
@@ -50,8 +50,14 @@ pub struct ShellSession {
 
 impl ShellSession {
     pub async fn start(health: HealthSettings) -> ShellSession {
+        ShellSession::start_on(health, "").await
+    }
+
+    /// A session whose store is at `store` (empty: SQLite in a temporary directory).
+    pub async fn start_on(health: HealthSettings, store: &str) -> ShellSession {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = Store::connect(&format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())).await.expect("the store opens");
+        let sqlite = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+        let store = Store::connect(if store.is_empty() { &sqlite } else { store }).await.expect("the store opens");
         store.migrate().await.expect("the store migrates");
         let clock = Arc::new(ManualClock::new(virtual_start()));
         let core = Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock.clone()).expect("the core builds"));
@@ -87,4 +93,25 @@ pub async fn core_on(url: &str, clock: Arc<ManualClock>) -> Arc<Core> {
     store.migrate().await.expect("the store migrates");
     let health = HealthSettings { frontend_url: Some("http://127.0.0.1:9".into()), ..settings("http://127.0.0.1:9", &[]) };
     Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock).expect("the core builds"))
+}
+
+/// Runs `async fn name(store_url: &str)` as two tests, `name::on_sqlite` and `name::on_postgres`
+/// (a database of its own on the test server): every conversation holds on both stores.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn on_sqlite() {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                super::$name(&format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())).await;
+            }
+
+            #[sqlx::test(migrations = false)]
+            async fn on_postgres(_: sqlx::postgres::PgPoolOptions, options: sqlx::postgres::PgConnectOptions) {
+                use sqlx::ConnectOptions as _;
+                super::$name(options.to_url_lossy().as_str()).await;
+            }
+        }
+    };
 }

@@ -43,7 +43,27 @@ impl BellhopTester {
     pub async fn boot_on(fake: FakeDiscord, script: Script, functions: &[&str], extra: &[(&str, &str)]) -> BellhopTester {
         let platform = crate::platform(script).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+        let sqlite = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+        let store = extra.iter().find(|(k, _)| *k == "BELLHOP_DATABASE_URL").map_or(sqlite, |(_, v)| v.to_string());
+        let bot = Bot::spawn(&fake, &platform, &store, functions, extra).await;
+        BellhopTester { fake, core: bot.core, platform, stop: Some(bot.stop), bot: Some(bot.task), _dir: dir }
+    }
+
+    /// Another bellhop on the same fake Discord and platform (a replica), with its store at `store`.
+    pub async fn replica(&self, store: &str, functions: &[&str]) -> Bot {
+        Bot::spawn(&self.fake, &self.platform, store, functions, &[]).await
+    }
+}
+
+/// One running bot: its core, and the way to stop it.
+pub struct Bot {
+    pub core: Arc<Core>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Bot {
+    async fn spawn(fake: &FakeDiscord, platform: &SimulatedPlatform, store: &str, functions: &[&str], extra: &[(&str, &str)]) -> Bot {
         let functions = functions.join(",");
         let mut env: HashMap<String, String> = [
             ("DISCORD_TOKEN", "fake-token"),
@@ -61,7 +81,7 @@ impl BellhopTester {
             ("BELLHOP_FUNCTIONS", functions.as_str()),
             ("BELLHOP_PROBE_TIMEOUT", "1500ms"),
             ("BELLHOP_SLOW_AFTER", "400ms"),
-            ("BELLHOP_DATABASE_URL", store.as_str()),
+            ("BELLHOP_DATABASE_URL", store),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -71,12 +91,20 @@ impl BellhopTester {
         let core = Arc::new(bellhop::app::build_core(&config, Arc::new(SystemClock)).await.expect("the core builds"));
         let settings = bellhop::discord::Settings::from_config(&config).expect("the Discord settings are valid");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let bot = tokio::spawn(bellhop::discord::run(settings, core.clone(), async move {
+        let task = tokio::spawn(bellhop::discord::run(settings, core.clone(), async move {
             let _ = stopped.await;
         }));
-        BellhopTester { fake, core, platform, stop: Some(stop), bot: Some(bot), _dir: dir }
+        Bot { core, stop, task }
     }
 
+    /// Stops the bot as SIGINT does and returns how `run` ended.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.expect("the bot's task did not panic")
+    }
+}
+
+impl BellhopTester {
     /// Stops the bot as SIGINT does and returns how `run` ended.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.stop.take().map(|stop| stop.send(()));

@@ -1,17 +1,17 @@
 //! Incidents and maintenance, as whole conversations through the shell with the virtual clock.
 
 use bellhop::simulated::Script;
-use bellhop_tests::{platform, settings, ShellSession, KEY};
+use bellhop_tests::{on_both_stores, platform, settings, ShellSession, KEY};
 
-async fn session() -> (ShellSession, bellhop::simulated::SimulatedPlatform) {
+async fn session(store: &str) -> (ShellSession, bellhop::simulated::SimulatedPlatform) {
     let platform = platform(Script::new(KEY)).await;
-    let session = ShellSession::start(settings(&platform.url(), &["invite-user"])).await;
+    let session = ShellSession::start_on(settings(&platform.url(), &["invite-user"]), store).await;
     (session, platform)
 }
 
-#[tokio::test]
-async fn a_p0_runs_on_the_runbooks_clock_from_declaration_to_review() {
-    let (mut session, _platform) = session().await;
+on_both_stores!(a_p0_runs_on_the_runbooks_clock_from_declaration_to_review);
+async fn a_p0_runs_on_the_runbooks_clock_from_declaration_to_review(store: &str) {
+    let (mut session, _platform) = session(store).await;
     let transcript = session
         .conversation(
             r#"/incident declare severity:P0 title:"Logins failing" impact:"Guests cannot sign in"
@@ -28,12 +28,12 @@ async fn a_p0_runs_on_the_runbooks_clock_from_declaration_to_review() {
                /incident show id:INC-1"#,
         )
         .await;
-    insta::assert_snapshot!(transcript);
+    insta::assert_snapshot!("a_p0_runs_on_the_runbooks_clock_from_declaration_to_review", transcript);
 }
 
-#[tokio::test]
-async fn nobody_acknowledging_escalates_along_the_chain_and_ack_stops_it() {
-    let (mut session, _platform) = session().await;
+on_both_stores!(nobody_acknowledging_escalates_along_the_chain_and_ack_stops_it);
+async fn nobody_acknowledging_escalates_along_the_chain_and_ack_stops_it(store: &str) {
+    let (mut session, _platform) = session(store).await;
     let transcript = session
         .conversation(
             r#"/incident declare severity:P1 title:"Invites failing"
@@ -50,9 +50,9 @@ async fn nobody_acknowledging_escalates_along_the_chain_and_ack_stops_it() {
     assert!(!after_ack.contains("not acknowledged"), "no escalation after the ack:\n{after_ack}");
 }
 
-#[tokio::test]
-async fn a_severity_change_replans_the_timers() {
-    let (mut session, _platform) = session().await;
+on_both_stores!(a_severity_change_replans_the_timers);
+async fn a_severity_change_replans_the_timers(store: &str) {
+    let (mut session, _platform) = session(store).await;
     let transcript = session
         .conversation(
             r#"/incident declare severity:P3 title:"Logo blurry"
@@ -64,12 +64,12 @@ async fn a_severity_change_replans_the_timers() {
                /incident timeline id:1"#,
         )
         .await;
-    insta::assert_snapshot!(transcript);
+    insta::assert_snapshot!("a_severity_change_replans_the_timers", transcript);
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_and_leaves_nothing_half_written() {
-    let (mut session, _platform) = session().await;
+on_both_stores!(bad_input_is_refused_and_leaves_nothing_half_written);
+async fn bad_input_is_refused_and_leaves_nothing_half_written(store: &str) {
+    let (mut session, _platform) = session(store).await;
     let long_title = "t".repeat(101);
     let transcript = session
         .conversation(&format!(
@@ -88,28 +88,28 @@ async fn bad_input_is_refused_and_leaves_nothing_half_written() {
                /incident list state:all"#
         ))
         .await;
-    insta::assert_snapshot!(transcript);
+    insta::assert_snapshot!("bad_input_is_refused_and_leaves_nothing_half_written", transcript);
     let incidents = session.core.store().incidents(bellhop_commands::incident::ListState::All, 10).await.unwrap();
     assert_eq!(incidents.len(), 1, "only the one valid declaration was stored");
     assert!(transcript.lines().filter(|l| l.contains("(pings")).all(|l| l == "    (pings @on-call)"), "user text pings nobody");
 }
 
-#[tokio::test]
-async fn the_p1_escalation_draft_fills_what_bellhop_knows_and_marks_the_rest() {
-    let (mut session, _platform) = session().await;
+on_both_stores!(the_p1_escalation_draft_fills_what_bellhop_knows_and_marks_the_rest);
+async fn the_p1_escalation_draft_fills_what_bellhop_knows_and_marks_the_rest(store: &str) {
+    let (mut session, _platform) = session(store).await;
     session.type_line(r#"/incident declare severity:P1 title:"Invite failures" impact:"User invitations failing""#).await;
     session.type_line(":advance 10m").await;
     session.type_line(r#"#inc-1 /incident update text:"Checking the invite-user logs""#).await;
     let draft = session.type_line("#inc-1 /incident escalate").await;
-    insta::assert_snapshot!(draft);
+    insta::assert_snapshot!("the_p1_escalation_draft_fills_what_bellhop_knows_and_marks_the_rest", draft);
     let postmortem = session.type_line("/incident postmortem id:INC-1").await;
     assert!(postmortem.contains("📎 postmortem-INC-1.md"), "{postmortem}");
     assert!(postmortem.contains("2026-01-05 09:10 UTC — @alice — update: Checking the invite-user logs"), "{postmortem}");
 }
 
-#[tokio::test]
-async fn maintenance_is_announced_reminded_started_and_validated_by_a_sweep() {
-    let (mut session, _platform) = session().await;
+on_both_stores!(maintenance_is_announced_reminded_started_and_validated_by_a_sweep);
+async fn maintenance_is_announced_reminded_started_and_validated_by_a_sweep(store: &str) {
+    let (mut session, _platform) = session(store).await;
     let transcript = session
         .conversation(
             r#"/maintenance schedule start:"2026-01-07 02:00" duration:1h summary:"Database upgrade"
@@ -126,15 +126,15 @@ async fn maintenance_is_announced_reminded_started_and_validated_by_a_sweep() {
         )
         .await;
     insta::with_settings!({ filters => vec![(r"\d+ ms", "<n> ms")] }, {
-        insta::assert_snapshot!(transcript);
+        insta::assert_snapshot!("maintenance_is_announced_reminded_started_and_validated_by_a_sweep", transcript);
     });
 }
 
+on_both_stores!(status_texts_name_what_is_affected_in_whole_sentences);
 /// The status page texts are what a customer reads: whole sentences, the affected system named
 /// as given (or "services"), never the incident's internal title.
-#[tokio::test]
-async fn status_texts_name_what_is_affected_in_whole_sentences() {
-    let (mut session, _platform) = session().await;
+async fn status_texts_name_what_is_affected_in_whole_sentences(store: &str) {
+    let (mut session, _platform) = session(store).await;
     session
         .type_line(
             r#"/incident declare severity:P1 title:"INV-42 auth pods crashlooping" impact:"guests cannot sign in" affected:"sign-in""#,

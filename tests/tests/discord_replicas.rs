@@ -1,0 +1,58 @@
+//! Two `bellhop run` on one PostgreSQL store and one Discord token: Discord delivers every
+//! interaction and reaction to both, and between them they act once.
+
+use bellhop::simulated::Script;
+use bellhop_tests::fake_discord::payloads::{member, reaction, APPROVER_ROLE, INCIDENTS_CHANNEL, RESPONDER_ROLE};
+use bellhop_tests::{BellhopTester, KEY};
+use serde_json::json;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::ConnectOptions;
+
+#[sqlx::test(migrations = false)]
+async fn two_replicas_declare_one_incident_and_count_a_reaction_once(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
+    let store = options.to_url_lossy().to_string();
+    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &[("BELLHOP_DATABASE_URL", &store)]).await;
+    let second = t.replica(&store, &["invite-user"]).await;
+    t.fake.wait("both replicas connected", |s| (s.frames_from_bot(2).len() == 2).then_some(())).await;
+
+    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
+    let declare = t.fake.slash_with(&alice, "incident declare", &[("severity", json!("P1")), ("title", json!("Invites failing"))]);
+    let answer = t.fake.answer(&declare).await;
+    assert_eq!(answer["embeds"][0]["title"], "Declared INC-1 · P1 · Invites failing");
+    let kickoff = t.fake.wait_request("the kickoff", 1, |r| r.is("POST", &format!("/channels/{INCIDENTS_CHANNEL}/messages"))).await;
+    t.fake.wait_request("the thread", 1, |r| r.path.ends_with("/threads")).await;
+
+    // A later command answered proves both replicas are past the declaration.
+    let list = t.fake.slash(&alice, "incident list", &[]);
+    let listed = t.fake.answer(&list).await;
+    assert_eq!(listed["embeds"][0]["title"], "Open incidents: 1", "one incident, not two");
+    let callbacks = t.fake.read(|s| s.requests.iter().filter(|r| r.path.starts_with(&format!("/interactions/{}/", declare.id))).count());
+    assert_eq!(callbacks, 1, "one replica answered the interaction");
+    assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
+    let kickoffs = t.fake.read(|s| s.requests.iter().filter(|r| r.is("POST", &kickoff.path)).count());
+    assert_eq!(kickoffs, 1, "the kickoff was posted once");
+    let threads = t.fake.read(|s| s.requests.iter().filter(|r| r.path.ends_with("/threads")).count());
+    assert_eq!(threads, 1, "its thread opened once");
+
+    let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
+    t.fake.add_member(bob.clone());
+    let message = t.fake.wait("the kickoff's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(INCIDENTS_CHANNEL, &message, "✅", &bob, true));
+    let on = bellhop_commands::MessageRef::new(INCIDENTS_CHANNEL, message.clone());
+    let polling = async {
+        loop {
+            let people = t.core.store().reactions_on(&on, "✅").await.unwrap();
+            if !people.is_empty() {
+                return people;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    let people = tokio::time::timeout(bellhop_tests::fake_discord::WAIT, polling).await.expect("the reaction is recorded");
+    assert_eq!(people.len(), 1);
+    let help = t.fake.slash(&alice, "help", &[]);
+    t.fake.answer(&help).await;
+    let audited = t.core.store().recent_audit(20).await.unwrap().into_iter().filter(|e| e.command.starts_with("/react")).count();
+    assert_eq!(audited, 1, "both replicas saw the reaction; it counted once");
+    second.stop().await.expect("the replica stops cleanly");
+}

@@ -1,0 +1,190 @@
+//! The outbox and the timers are isolated: one operation or timer that fails never holds back
+//! another, order holds within a lane, and a claim left by a vanished bellhop runs out.
+//! Each contract runs on SQLite and on PostgreSQL.
+
+use bellhop_commands::{Actor, Clock, Core, Invocation, ManualClock, Role};
+use bellhop_tests::{core_on, CollectingPort};
+use chrono::Duration;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::ConnectOptions;
+use std::sync::Arc;
+
+fn alice() -> Actor {
+    Actor::new("shell:alice", "alice", [Role::Responder])
+}
+
+fn admin() -> Actor {
+    Actor::new("shell:ada", "ada", [Role::Admin])
+}
+
+fn declare(severity: &str, title: &str) -> Invocation {
+    Invocation::new("incident declare").option("severity", severity).option("title", title)
+}
+
+fn resolve(id: &str) -> Invocation {
+    Invocation::new("incident resolve").option("id", id).option("root_cause", "a bad deploy")
+}
+
+async fn core(url: &str) -> (Arc<Core>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+    (core_on(url, clock.clone()).await, clock)
+}
+
+/// The status channel is deleted: its post dies at once, with one notice to the ops channel,
+/// and the incident's thread and the next incident go on as if nothing happened.
+async fn dead_channel_contract(url: &str) {
+    let (core, _clock) = core(url).await;
+    let port = CollectingPort::default();
+    port.kill("#status-updates");
+    core.handle(&alice(), &declare("P2", "Reports slow")).await;
+    core.handle(&alice(), &resolve("INC-1")).await;
+    core.handle(&alice(), &declare("P1", "Invites failing")).await;
+    core.deliver_outbox(&port).await.unwrap();
+    let titles = port.titles();
+    assert!(titles.iter().any(|t| t.starts_with("✅ INC-1 resolved")), "the resolve summary reached the thread: {titles:?}");
+    assert!(titles.iter().any(|t| t.starts_with("🚨 INC-2 · P1")), "the next kickoff went out: {titles:?}");
+    let notices: Vec<&String> = titles.iter().filter(|t| t.starts_with("📭")).collect();
+    assert_eq!(notices, ["📭 bellhop could not deliver the post “Status page text for INC-1 (resolved)”"]);
+    assert_eq!(core.store().pending_ops().await.unwrap(), 0, "nothing waits for the dead channel");
+    let listed = core.handle(&admin(), &Invocation::new("outbox list")).await.post;
+    assert_eq!(listed.title, "Outbox: 0 waiting, 1 given up");
+    assert!(listed.fields[0].value.contains("Unknown Channel #status-updates"), "{:?}", listed.fields);
+}
+
+#[tokio::test]
+async fn a_dead_status_channel_holds_back_nothing_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    dead_channel_contract(&sqlite(&dir)).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_dead_status_channel_holds_back_nothing_on_postgres(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
+    dead_channel_contract(options.to_url_lossy().as_str()).await;
+}
+
+/// A channel that keeps timing out holds back only its own lane, and is given up after its
+/// retries with one notice; an admin sends it again once the channel is back.
+async fn flaky_channel_contract(url: &str) {
+    let (core, clock) = core(url).await;
+    let port = CollectingPort::default();
+    port.flaky.lock().unwrap().insert("#status-updates".into());
+    core.handle(&alice(), &declare("P2", "Reports slow")).await;
+    core.handle(&alice(), &Invocation::new("incident status-post").option("id", "INC-1")).await;
+    core.handle(&alice(), &Invocation::new("incident update").option("id", "INC-1").option("text", "looking")).await;
+    core.handle(&alice(), &resolve("INC-1")).await;
+    core.deliver_outbox(&port).await.unwrap();
+    assert_eq!(port.titles_in("#status-updates"), Vec::<String>::new());
+    assert!(port.titles().iter().any(|t| t.starts_with("✅ INC-1 resolved")), "the incident's own lane went on");
+    // Two posts wait in the status lane, in order; the first is retried with backoff.
+    let mut attempts = 0;
+    while core.store().outbox_entries(10).await.unwrap().iter().all(|e| e.dead.is_none()) {
+        clock.advance(Duration::minutes(5));
+        core.deliver_outbox(&port).await.unwrap();
+        attempts += 1;
+        assert!(attempts < 40, "never given up");
+    }
+    let entries = core.store().outbox_entries(10).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries[0].dead.is_some() && entries[0].attempts == 19, "{entries:?}");
+    assert!(entries[1].dead.is_none(), "the next in its lane gets its own chances: {entries:?}");
+    let notices = port.titles().into_iter().filter(|t| t.starts_with("📭")).count();
+    assert_eq!(notices, 1, "one notice for the dead post");
+
+    port.flaky.lock().unwrap().clear();
+    let id = entries[0].id.to_string();
+    let retried = core.handle(&admin(), &Invocation::new("outbox retry").option("id", &id)).await.post;
+    assert_eq!(retried.title, format!("Outbox {id} goes again now."));
+    clock.advance(Duration::minutes(5));
+    core.deliver_outbox(&port).await.unwrap();
+    assert_eq!(
+        port.titles_in("#status-updates"),
+        ["Status page text for INC-1", "Status page text for INC-1 (resolved)"],
+        "in the order they were made"
+    );
+    let refused = core.handle(&alice(), &Invocation::new("outbox drop").option("id", &id)).await.post;
+    assert_eq!(refused.body, "`/outbox drop` is for an admin; ask an admin for the role.");
+}
+
+#[tokio::test]
+async fn a_flaky_channel_waits_alone_and_is_given_up_then_retried_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    flaky_channel_contract(&sqlite(&dir)).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_flaky_channel_waits_alone_and_is_given_up_then_retried_on_postgres(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
+    flaky_channel_contract(options.to_url_lossy().as_str()).await;
+}
+
+/// A claim left by a bellhop that died mid-delivery runs out after its lease, then the
+/// operation goes, once.
+async fn lease_contract(url: &str) {
+    let (core, clock) = core(url).await;
+    let port = CollectingPort::default();
+    core.handle(&alice(), &declare("P3", "Logo blurry")).await;
+    let first = core.store().outbox_entries(1).await.unwrap()[0].id;
+    assert!(core.store().claim_op(first, clock.now()).await.unwrap(), "a replica claims it, then vanishes");
+    assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0, "claimed: nobody else touches it");
+    clock.advance(Duration::seconds(61));
+    assert_eq!(core.deliver_outbox(&port).await.unwrap(), 2, "the kickoff, then its thread");
+    assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn an_abandoned_claim_runs_out_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    lease_contract(&sqlite(&dir)).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_abandoned_claim_runs_out_on_postgres(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
+    lease_contract(options.to_url_lossy().as_str()).await;
+}
+
+/// An incident whose stored row no longer reads poisons its timers: they fail and are given up
+/// on their own, while another incident's escalation fires on time.
+async fn poisoned_timer_contract(url: &str) {
+    let (core, clock) = core(url).await;
+    let port = CollectingPort::default();
+    core.handle(&alice(), &declare("P1", "Invites failing")).await;
+    core.handle(&alice(), &declare("P1", "Checkout slow")).await;
+    let raw = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query("UPDATE incidents SET severity = 'P9' WHERE id = 1").execute(&raw).await.unwrap();
+    sqlx::query("INSERT INTO timers (owner, kind, job, due_ms) VALUES ('incident:2', 'phase', '{\"job\":\"unheard_of\"}', 0)")
+        .execute(&raw)
+        .await
+        .unwrap();
+    clock.advance(Duration::minutes(6));
+    core.run_due().await.expect("the loop goes on");
+    core.deliver_outbox(&port).await.unwrap();
+    let titles = port.titles();
+    assert!(titles.iter().any(|t| t == "📟 INC-2 is not acknowledged after 5 min"), "INC-2 escalated on time: {titles:?}");
+    for _ in 0..6 {
+        clock.advance(Duration::minutes(20));
+        core.run_due().await.expect("the loop goes on");
+    }
+    core.deliver_outbox(&port).await.unwrap();
+    let given_up: Vec<String> = port.titles().into_iter().filter(|t| t.starts_with("⚠️")).collect();
+    assert!(given_up.contains(&"⚠️ A escalate timer of incident:1 could not fire".to_string()), "{given_up:?}");
+    let unreadable: Option<String> =
+        sqlx::query_scalar("SELECT last_error FROM timers WHERE job LIKE '%unheard_of%'").fetch_one(&raw).await.unwrap();
+    assert!(unreadable.unwrap_or_default().starts_with("given up: timer"), "the unreadable timer says why");
+    assert_eq!(core.store().next_due().await.unwrap().map(|d| d > clock.now()), Some(true), "nothing due spins the loop");
+}
+
+#[tokio::test]
+async fn a_poisoned_timer_does_not_stop_the_next_escalation_on_sqlite() {
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().unwrap();
+    poisoned_timer_contract(&sqlite(&dir)).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_poisoned_timer_does_not_stop_the_next_escalation_on_postgres(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
+    sqlx::any::install_default_drivers();
+    poisoned_timer_contract(options.to_url_lossy().as_str()).await;
+}
+
+fn sqlite(dir: &tempfile::TempDir) -> String {
+    format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())
+}
