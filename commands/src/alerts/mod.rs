@@ -5,6 +5,7 @@
 //! (`Store::claim_alert`) and then post. Nothing here posts or persists by itself.
 
 mod engine;
+mod inbound;
 mod rules;
 mod sample;
 mod state;
@@ -15,6 +16,7 @@ mod window;
 mod tests;
 
 pub use engine::{AlertEngine, AlertSettings, PhaseCounts};
+pub use inbound::{InboundAlert, Source};
 pub use rules::{Reading, Rule, RuleKind, Verdict};
 pub use sample::{Sample, SampleError};
 pub use state::{step, Change, Phase, Timing};

@@ -1,11 +1,13 @@
 //! bellhop's own state: SQLite by default, PostgreSQL for teams running several replicas.
 //! One set of queries (sqlx's Any driver, `$N` parameters) runs on both; migrations are per backend.
 
+mod alerts;
 mod audit;
 mod outbox;
 mod reads;
 mod tx;
 
+pub use alerts::AlertClaim;
 pub use audit::AuditEntry;
 pub use reads::Maintenance;
 pub use tx::{IncidentColumn, NewIncident, Tx};
