@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod http;
 pub mod discord;
 pub mod scheduler;
 pub mod shell;
