@@ -167,13 +167,27 @@ fn alert_rules_default_to_the_runbook_and_can_be_tuned() {
 fn wrong_alert_and_ingest_settings_name_their_key() {
     let found = problems(
         "[alerts]\nsnooze = \"1m\"\n[alerts.error_rate]\nthreshold = 150\nwindow = \"2s\"\n",
-        &[("BELLHOP_SWEEP_EVERY", "5s"), ("BELLHOP_HTTP_ADDR", "localhost"), ("BELLHOP_INGEST_TOKEN", "tok-789"), ("BELLHOP_INGEST_MAX_BODY", "1")],
+        &[
+            ("BELLHOP_SWEEP_EVERY", "5s"),
+            ("BELLHOP_HTTP_ADDR", "localhost"),
+            ("BELLHOP_INGEST_TOKEN", "tok-789"),
+            ("BELLHOP_INGEST_MAX_BODY", "1"),
+        ],
     );
-    for key in ["alerts.snooze", "alerts.error_rate.threshold", "alerts.error_rate.window", "BELLHOP_SWEEP_EVERY", "BELLHOP_HTTP_ADDR", "BELLHOP_INGEST_MAX_BODY"] {
+    for key in [
+        "alerts.snooze",
+        "alerts.error_rate.threshold",
+        "alerts.error_rate.window",
+        "BELLHOP_SWEEP_EVERY",
+        "BELLHOP_HTTP_ADDR",
+        "BELLHOP_INGEST_MAX_BODY",
+    ] {
         assert!(found.iter().any(|p| p.contains(key)), "{key} in {found:?}");
     }
     assert!(!found.join("\n").contains("tok-789"));
-    let config = Config::from_sources(&toml::Table::new(), &env(&[("BELLHOP_INGEST_TOKEN", "tok-789"), ("BELLHOP_GRAFANA_SECRET", "g-456")])).unwrap();
+    let config =
+        Config::from_sources(&toml::Table::new(), &env(&[("BELLHOP_INGEST_TOKEN", "tok-789"), ("BELLHOP_GRAFANA_SECRET", "g-456")]))
+            .unwrap();
     let debug = format!("{config:?}");
     assert!(!debug.contains("tok-789") && !debug.contains("g-456"), "{debug}");
 }

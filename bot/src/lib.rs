@@ -4,8 +4,8 @@
 pub mod app;
 pub mod config;
 pub mod demo;
-pub mod http;
 pub mod discord;
+pub mod http;
 pub mod scheduler;
 pub mod shell;
 pub mod simulated;

@@ -59,7 +59,8 @@ impl Server {
         let clock = Arc::new(ManualClock::new(t0()));
         let engine = Arc::new(AlertEngine::new(AlertSettings::default(), clock.clone()));
         let real = EngineIngest { engine: engine.clone(), store: store.clone(), clock: clock.clone() as Arc<dyn Clock> };
-        let ingest: Arc<dyn Ingest> = if flaky { Arc::new(FailsOnce { inner: real, failed: AtomicBool::new(false) }) } else { Arc::new(real) };
+        let ingest: Arc<dyn Ingest> =
+            if flaky { Arc::new(FailsOnce { inner: real, failed: AtomicBool::new(false) }) } else { Arc::new(real) };
         let settings = HttpSettings {
             addr: "127.0.0.1:0".parse().unwrap(),
             token: token.map(SecretString::from),
@@ -133,14 +134,21 @@ async fn bad_json_wrong_types_and_huge_bodies_get_one_line_and_store_nothing() {
     let server = Server::start(Some(TOKEN), None, false).await;
     let cases = [
         ("{\"function\":", 400, "invalid sample JSON: EOF while parsing a value at line 1 column 12\n".to_string()),
-        (r#"{"function":"f","ok":"yes","latency_ms":1}"#, 400, "invalid sample JSON: invalid type: string \"yes\", expected a boolean at line 1 column 26\n".into()),
+        (
+            r#"{"function":"f","ok":"yes","latency_ms":1}"#,
+            400,
+            "invalid sample JSON: invalid type: string \"yes\", expected a boolean at line 1 column 26\n".into(),
+        ),
         (r#"{"function":"a b","ok":true,"latency_ms":1}"#, 422, "`function` must be 1 to 128 letters, digits, '-', '_' or '.'\n".into()),
     ];
     for (body, status, line) in cases {
         assert_eq!(server.post("/events", body, &[]).await, (status, line));
     }
     let half_bad = format!("[{},{}]", sample(true, "h"), r#"{"function":"f","ok":true,"latency_ms":99999999}"#);
-    assert_eq!(server.post("/events", half_bad, &[]).await, (422, "sample 1: `latency_ms` must be at most 3600000 (one hour); nothing was stored\n".into()));
+    assert_eq!(
+        server.post("/events", half_bad, &[]).await,
+        (422, "sample 1: `latency_ms` must be at most 3600000 (one hour); nothing was stored\n".into())
+    );
     let huge = format!("[{}]", vec![sample(true, "h"); 2000].join(","));
     assert_eq!(server.post("/events", huge, &[]).await, (413, "the body is larger than the limit of 65536 bytes\n".into()));
     assert_eq!(server.engine.ingested(), 0);
@@ -176,7 +184,10 @@ async fn alertmanager_firing_then_resolved_is_kept_once_each() {
 async fn an_alertmanager_retry_after_a_5xx_is_not_a_duplicate() {
     let server = Server::start(Some(TOKEN), None, true).await;
     let firing = alertmanager("firing", "0001-01-01T00:00:00Z");
-    assert_eq!(server.post("/hooks/alertmanager", firing.clone(), &[]).await, (503, "bellhop could not store the alerts; retry later\n".into()));
+    assert_eq!(
+        server.post("/hooks/alertmanager", firing.clone(), &[]).await,
+        (503, "bellhop could not store the alerts; retry later\n".into())
+    );
     assert_eq!(server.store.inbound_alert_count().await.unwrap(), 0);
     assert_eq!(server.post("/hooks/alertmanager", firing.clone(), &[]).await, (200, "stored 1 alert(s), 1 new or changed\n".into()));
     assert_eq!(server.post("/hooks/alertmanager", firing, &[]).await, (200, "stored 1 alert(s), 0 new or changed\n".into()));
@@ -208,11 +219,17 @@ async fn grafana_webhooks_are_kept_when_signed_and_refused_when_not() {
     let firing = grafana("alerting", "firing");
     let header = "X-Grafana-Alerting-Signature";
     let bad = sign("another-secret", &firing);
-    assert_eq!(server.post("/hooks/grafana", firing.clone(), &[(header, &bad)]).await, (401, "the signature does not match the body\n".into()));
+    assert_eq!(
+        server.post("/hooks/grafana", firing.clone(), &[(header, &bad)]).await,
+        (401, "the signature does not match the body\n".into())
+    );
     assert_eq!(server.post("/hooks/grafana", firing.clone(), &[]).await.0, 401);
     assert_eq!(server.store.inbound_alert_count().await.unwrap(), 0);
     let good = sign("grafana-secret", &firing);
-    assert_eq!(server.post("/hooks/grafana", firing.clone(), &[(header, &good)]).await, (200, "stored 1 alert(s), 1 new or changed\n".into()));
+    assert_eq!(
+        server.post("/hooks/grafana", firing.clone(), &[(header, &good)]).await,
+        (200, "stored 1 alert(s), 1 new or changed\n".into())
+    );
     let resolved = grafana("ok", "resolved");
     let good = sign("grafana-secret", &resolved);
     assert_eq!(server.post("/hooks/grafana", resolved, &[(header, &good)]).await.0, 200);

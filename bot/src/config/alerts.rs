@@ -66,7 +66,9 @@ impl Reader {
                 "threshold" => threshold(kind, value).map(|t| rule.threshold = t).is_some(),
                 "window" => toml_duration(value).filter(|d| d.as_secs() >= 10 && d.as_secs() <= 3600).map(|d| rule.window = d).is_some(),
                 "for" => toml_duration(value).filter(|d| d.as_secs() <= 3600).map(|d| rule.hold_for = d).is_some(),
-                "min_samples" => value.as_integer().and_then(|n| u64::try_from(n).ok()).filter(|n| *n >= 1).map(|n| rule.min_samples = n).is_some(),
+                "min_samples" => {
+                    value.as_integer().and_then(|n| u64::try_from(n).ok()).filter(|n| *n >= 1).map(|n| rule.min_samples = n).is_some()
+                }
                 _ => {
                     self.problems.push(format!("unknown key `alerts.{name}.{key}`; the keys are {}", RULE_KEYS.join(", ")));
                     continue;

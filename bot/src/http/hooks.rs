@@ -136,7 +136,10 @@ mod tests {
             {"status":"resolved","labels":{},"annotations":{},
              "startsAt":"2026-11-26T11:00:00Z","endsAt":"2026-11-26T11:30:00Z","fingerprint":"c3d4"}]}"#;
         let alerts = parse(Source::Alertmanager, body).unwrap();
-        assert_eq!((alerts[0].firing, alerts[0].ends_at, alerts[0].name.as_str(), alerts[0].summary.as_str()), (true, None, "HighErrors", "5xx up"));
+        assert_eq!(
+            (alerts[0].firing, alerts[0].ends_at, alerts[0].name.as_str(), alerts[0].summary.as_str()),
+            (true, None, "HighErrors", "5xx up")
+        );
         assert_eq!((alerts[1].firing, alerts[1].ends_at.is_some()), (false, true));
         assert!(parse(Source::Grafana, body).unwrap_err().contains("version 1"));
     }

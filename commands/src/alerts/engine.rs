@@ -4,7 +4,7 @@ use super::rules::{Rule, RuleKind, Verdict};
 use super::sample::{Sample, SampleError};
 use super::state::{step, Phase, Timing};
 use super::transition::{TenantImpact, Transition};
-use super::window::{Windows, WindowStats};
+use super::window::{WindowStats, Windows};
 use crate::clock::Clock;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;

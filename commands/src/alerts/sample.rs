@@ -88,8 +88,7 @@ mod tests {
 
     #[test]
     fn a_sample_parses_from_the_documented_json() {
-        let sample: Sample =
-            serde_json::from_str(r#"{"function":"invite-user","ok":false,"latency_ms":120,"tenant":"hotel-7"}"#).unwrap();
+        let sample: Sample = serde_json::from_str(r#"{"function":"invite-user","ok":false,"latency_ms":120,"tenant":"hotel-7"}"#).unwrap();
         assert_eq!(sample, Sample { at: None, ..Sample::new("invite-user", false, 120, now()).for_tenant("hotel-7") });
         assert_eq!(sample.check(now(), Duration::minutes(15)), Ok(now()));
     }
@@ -110,9 +109,6 @@ mod tests {
         assert!(check(Sample::new("f", true, 1, now()).for_tenant("")).starts_with("`tenant`"));
         assert!(check(Sample::new("f", true, 3_600_001, now())).starts_with("`latency_ms`"));
         assert_eq!(check(Sample::new("f", true, 1, now() + Duration::minutes(6))), "`at` is more than 5 minutes in the future");
-        assert_eq!(
-            check(Sample::new("f", true, 1, now() - Duration::minutes(16))),
-            "`at` is older than the longest rule window (15 min)"
-        );
+        assert_eq!(check(Sample::new("f", true, 1, now() - Duration::minutes(16))), "`at` is older than the longest rule window (15 min)");
     }
 }

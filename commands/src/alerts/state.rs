@@ -22,7 +22,9 @@ pub struct Timing {
 pub enum Phase {
     Ok,
     /// Over the threshold since `since`, not yet for long enough.
-    Pending { since: DateTime<Utc> },
+    Pending {
+        since: DateTime<Utc>,
+    },
     /// Announced; `since` is when the breach began.
     Firing {
         since: DateTime<Utc>,
