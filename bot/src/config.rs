@@ -1,8 +1,11 @@
 //! bellhop's configuration, read once at start: defaults, then the TOML file, then the environment.
 //! Every problem is reported at once, naming the key, what is wrong and how to fix it.
 
+mod alerts;
 mod incidents;
 
+use crate::http::HttpSettings;
+use bellhop_commands::alerts::AlertSettings;
 use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
 use bellhop_commands::incident::IncidentSettings;
 use bellhop_commands::{Actor, Role};
@@ -36,6 +39,11 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_PAGE_INFRA", toml: "page_infra", secret: false },
     Key { env: "BELLHOP_ESCALATE_AFTER", toml: "escalate_after", secret: false },
     Key { env: "BELLHOP_UPDATE_EVERY", toml: "update_every", secret: false },
+    Key { env: "BELLHOP_SWEEP_EVERY", toml: "sweep_every", secret: false },
+    Key { env: "BELLHOP_HTTP_ADDR", toml: "http_addr", secret: false },
+    Key { env: "BELLHOP_INGEST_TOKEN", toml: "ingest_token", secret: true },
+    Key { env: "BELLHOP_GRAFANA_SECRET", toml: "grafana_secret", secret: true },
+    Key { env: "BELLHOP_INGEST_MAX_BODY", toml: "ingest_max_body", secret: false },
     Key { env: "DISCORD_TOKEN", toml: "discord_token", secret: true },
     Key { env: "DISCORD_GUILD_ID", toml: "discord_guild_id", secret: false },
     Key { env: "DISCORD_HTTP_PROXY", toml: "discord_http_proxy", secret: false },
@@ -47,7 +55,7 @@ const KEYS: &[Key] = &[
     Key { env: "DISCORD_ADMIN_ROLES", toml: "discord_admin_roles", secret: false },
 ];
 /// Tables allowed in the TOML file besides the keys above.
-const TABLES: &[&str] = &["shell", "phases"];
+const TABLES: &[&str] = &["shell", "phases", "alerts"];
 
 pub const DEFAULT_STORE_URL: &str = "sqlite:bellhop.sqlite";
 
@@ -83,6 +91,12 @@ pub struct Config {
     pub shell_users: Vec<Actor>,
     /// Who is paged and how the runbook's clock runs.
     pub incidents: IncidentSettings,
+    /// The alert rules (`[alerts]`), defaults from the runbook.
+    pub alerts: AlertSettings,
+    /// How often the scheduled health sweep runs (each probe a sample).
+    pub sweep_every: Duration,
+    /// The inbound HTTP server.
+    pub http: HttpSettings,
 }
 
 /// Everything wrong with a configuration, one line per problem.
@@ -189,6 +203,9 @@ impl Reader {
             discord: self.discord(),
             shell_users: self.shell_users(table.get("shell")),
             incidents: self.incident_settings(table.get("phases")),
+            alerts: self.alert_settings(table.get("alerts")),
+            sweep_every: self.sweep_every(),
+            http: self.http_settings(),
         }
     }
 

@@ -80,6 +80,13 @@ fn the_example_files_are_valid_and_name_every_key() {
         assert!(example_env.contains(&format!("{}=", key.env)), ".env.example lists {}", key.env);
         assert!(example_toml.contains(&format!("{} =", key.toml)), "bellhop.example.toml lists {}", key.toml);
     }
+    for key in alerts::TIMING_KEYS {
+        assert!(example_toml.contains(&format!("{key} =")), "bellhop.example.toml lists alerts.{key}");
+    }
+    for rule in bellhop_commands::alerts::RuleKind::ALL {
+        assert!(example_toml.contains(&format!("[alerts.{}]", rule.key())), "bellhop.example.toml lists [alerts.{}]", rule.key());
+    }
+    assert_eq!(config.alerts, bellhop_commands::alerts::AlertSettings::default(), "the example's [alerts] are the defaults");
 }
 
 #[test]
@@ -134,4 +141,53 @@ fn discord_channels_roles_and_proxy_are_read_and_checked() {
             "DISCORD_APPROVER_ROLES = \"1,x\": must be role ids separated by commas (Discord: Server Settings → Roles → right-click → Copy Role ID)",
         ]
     );
+}
+
+#[test]
+fn alert_rules_default_to_the_runbook_and_can_be_tuned() {
+    use bellhop_commands::alerts::RuleKind;
+    let config = Config::from_sources(&toml::Table::new(), &env(&[])).unwrap();
+    let rule = |config: &Config, kind| config.alerts.rules.iter().find(|r| r.kind == kind).unwrap().clone();
+    assert_eq!(rule(&config, RuleKind::ErrorRate).threshold, 5.0);
+    assert_eq!(rule(&config, RuleKind::ErrorRate).window, Duration::from_secs(300));
+    assert_eq!(rule(&config, RuleKind::Latency).threshold, 10_000.0);
+    assert_eq!(rule(&config, RuleKind::Failures).threshold, 10.0);
+    assert_eq!((rule(&config, RuleKind::SuccessRate).threshold, rule(&config, RuleKind::SuccessRate).window.as_secs()), (95.0, 900));
+    assert_eq!(config.sweep_every, Duration::from_secs(300));
+    assert!(config.http.addr.ip().is_loopback() && config.http.token.is_none());
+    let table = "[alerts]\nclear_for = \"2m\"\n[alerts.error_rate]\nthreshold = 2.5\nfor = \"0s\"\nmin_samples = 5\n".parse().unwrap();
+    let config = Config::from_sources(&table, &env(&[("BELLHOP_SWEEP_EVERY", "15s"), ("BELLHOP_HTTP_ADDR", "0.0.0.0:9000")])).unwrap();
+    let tuned = rule(&config, RuleKind::ErrorRate);
+    assert_eq!((tuned.threshold, tuned.hold_for, tuned.min_samples), (2.5, Duration::ZERO, 5));
+    assert_eq!(config.alerts.timing.clear_for, chrono::Duration::minutes(2));
+    assert_eq!((config.sweep_every.as_secs(), config.http.addr.port()), (15, 9000));
+}
+
+#[test]
+fn wrong_alert_and_ingest_settings_name_their_key() {
+    let found = problems(
+        "[alerts]\nsnooze = \"1m\"\n[alerts.error_rate]\nthreshold = 150\nwindow = \"2s\"\n",
+        &[
+            ("BELLHOP_SWEEP_EVERY", "5s"),
+            ("BELLHOP_HTTP_ADDR", "localhost"),
+            ("BELLHOP_INGEST_TOKEN", "tok-789"),
+            ("BELLHOP_INGEST_MAX_BODY", "1"),
+        ],
+    );
+    for key in [
+        "alerts.snooze",
+        "alerts.error_rate.threshold",
+        "alerts.error_rate.window",
+        "BELLHOP_SWEEP_EVERY",
+        "BELLHOP_HTTP_ADDR",
+        "BELLHOP_INGEST_MAX_BODY",
+    ] {
+        assert!(found.iter().any(|p| p.contains(key)), "{key} in {found:?}");
+    }
+    assert!(!found.join("\n").contains("tok-789"));
+    let config =
+        Config::from_sources(&toml::Table::new(), &env(&[("BELLHOP_INGEST_TOKEN", "tok-789"), ("BELLHOP_GRAFANA_SECRET", "g-456")]))
+            .unwrap();
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("tok-789") && !debug.contains("g-456"), "{debug}");
 }

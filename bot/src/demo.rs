@@ -29,6 +29,9 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path) -> Config {
         discord: Default::default(),
         shell_users: default_shell_users(),
         incidents: Default::default(),
+        alerts: Default::default(),
+        sweep_every: Duration::from_secs(300),
+        http: Default::default(),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod discord;
+pub mod http;
 pub mod scheduler;
 pub mod shell;
 pub mod simulated;

@@ -4,6 +4,7 @@
 //! [`Core::handle`] with the [`Actor`] who typed it, and render the [`Reply`] they get back.
 
 pub mod actor;
+pub mod alerts;
 pub mod chat_port;
 pub mod clock;
 pub mod command;

@@ -1,12 +1,14 @@
 //! bellhop's own state: SQLite by default, PostgreSQL for teams running several replicas.
 //! One set of queries (sqlx's Any driver, `$N` parameters) runs on both; migrations are per backend.
 
+mod alerts;
 mod audit;
 mod messages;
 mod outbox;
 mod reads;
 mod tx;
 
+pub use alerts::AlertClaim;
 pub use audit::AuditEntry;
 pub use outbox::OutboxEntry;
 pub use reads::Maintenance;

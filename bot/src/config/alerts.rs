@@ -1,0 +1,140 @@
+//! Alert rules, the sweep's pace and the HTTP server, from configuration.
+
+use super::Reader;
+use crate::http::{HttpSettings, DEFAULT_ADDR, DEFAULT_MAX_BODY};
+use bellhop_commands::alerts::{AlertSettings, Rule, RuleKind};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const RULE_KEYS: &[&str] = &["threshold", "window", "for", "min_samples"];
+pub(super) const TIMING_KEYS: &[&str] = &["clear_for", "renotify_every", "update_every", "top_tenants"];
+
+impl Reader {
+    /// `[alerts]`: timing, and per rule (`[alerts.error_rate]` …) its threshold, window, `for`
+    /// and minimum sample count; what is left out keeps the runbook's default.
+    pub(super) fn alert_settings(&mut self, table: Option<&toml::Value>) -> AlertSettings {
+        let mut settings = AlertSettings::default();
+        let Some(table) = table else { return settings };
+        let Some(table) = table.as_table() else {
+            self.problems.push("`alerts` in the config file must be a table, like [alerts.error_rate]".into());
+            return settings;
+        };
+        for (key, value) in table {
+            if let Some(kind) = RuleKind::from_key(key) {
+                if let Some(rule) = settings.rules.iter_mut().find(|r| r.kind == kind) {
+                    self.rule(kind, value, rule);
+                }
+                continue;
+            }
+            let timing = &mut settings.timing;
+            let slot = match key.as_str() {
+                "clear_for" => &mut timing.clear_for,
+                "renotify_every" => &mut timing.renotify_every,
+                "update_every" => &mut timing.update_every,
+                "top_tenants" => {
+                    match value.as_integer().and_then(|n| usize::try_from(n).ok()).filter(|n| *n <= 20) {
+                        Some(n) => settings.top_tenants = n,
+                        None => self.problems.push("`alerts.top_tenants` in the config file must be a number from 0 to 20".into()),
+                    }
+                    continue;
+                }
+                _ => {
+                    self.problems.push(format!(
+                        "unknown key `alerts.{key}` in the config file; the keys are {} and the rules error_rate, latency, failures, success_rate",
+                        TIMING_KEYS.join(", ")
+                    ));
+                    continue;
+                }
+            };
+            match toml_duration(value).and_then(|d| chrono::Duration::from_std(d).ok()) {
+                Some(duration) => *slot = duration,
+                None => self.problems.push(format!("`alerts.{key}` in the config file must be a duration like \"5m\"")),
+            }
+        }
+        settings
+    }
+
+    fn rule(&mut self, kind: RuleKind, value: &toml::Value, rule: &mut Rule) {
+        let name = kind.key();
+        let Some(table) = value.as_table() else {
+            self.problems.push(format!("`alerts.{name}` in the config file must be a table of {}", RULE_KEYS.join(", ")));
+            return;
+        };
+        for (key, value) in table {
+            let ok = match key.as_str() {
+                "threshold" => threshold(kind, value).map(|t| rule.threshold = t).is_some(),
+                "window" => toml_duration(value).filter(|d| d.as_secs() >= 10 && d.as_secs() <= 3600).map(|d| rule.window = d).is_some(),
+                "for" => toml_duration(value).filter(|d| d.as_secs() <= 3600).map(|d| rule.hold_for = d).is_some(),
+                "min_samples" => {
+                    value.as_integer().and_then(|n| u64::try_from(n).ok()).filter(|n| *n >= 1).map(|n| rule.min_samples = n).is_some()
+                }
+                _ => {
+                    self.problems.push(format!("unknown key `alerts.{name}.{key}`; the keys are {}", RULE_KEYS.join(", ")));
+                    continue;
+                }
+            };
+            if !ok {
+                self.problems.push(format!("`alerts.{name}.{key}` in the config file: {}", rule_hint(kind, key)));
+            }
+        }
+    }
+
+    /// `BELLHOP_SWEEP_EVERY`: 5 min by default, from 15 s to 1 h.
+    pub(super) fn sweep_every(&mut self) -> Duration {
+        let default = Duration::from_secs(300);
+        let Some(text) = self.text("BELLHOP_SWEEP_EVERY") else { return default };
+        match humantime::parse_duration(&text) {
+            Ok(every) if every >= Duration::from_secs(15) && every <= Duration::from_secs(3600) => every,
+            _ => {
+                self.problem("BELLHOP_SWEEP_EVERY", "must be a duration from 15s to 1h, like 5m");
+                default
+            }
+        }
+    }
+
+    pub(super) fn http_settings(&mut self) -> HttpSettings {
+        let addr = self.text("BELLHOP_HTTP_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into());
+        let addr = addr.parse::<SocketAddr>().unwrap_or_else(|_| {
+            self.problem("BELLHOP_HTTP_ADDR", "must be an address and port, like 127.0.0.1:8417 or 0.0.0.0:8417");
+            DEFAULT_ADDR.parse().expect("the default address parses")
+        });
+        let max_body = match self.text("BELLHOP_INGEST_MAX_BODY") {
+            None => DEFAULT_MAX_BODY,
+            Some(text) => text.parse::<usize>().ok().filter(|n| (1024..=64 << 20).contains(n)).unwrap_or_else(|| {
+                self.problem("BELLHOP_INGEST_MAX_BODY", "must be a number of bytes from 1024 to 67108864, like 1048576");
+                DEFAULT_MAX_BODY
+            }),
+        };
+        HttpSettings {
+            addr,
+            token: self.text("BELLHOP_INGEST_TOKEN").map(SecretString::from),
+            grafana_secret: self.text("BELLHOP_GRAFANA_SECRET").map(SecretString::from),
+            max_body,
+        }
+    }
+}
+
+fn toml_duration(value: &toml::Value) -> Option<Duration> {
+    humantime::parse_duration(value.as_str()?).ok()
+}
+
+fn threshold(kind: RuleKind, value: &toml::Value) -> Option<f64> {
+    let number = value.as_float().or_else(|| value.as_integer().map(|i| i as f64))?;
+    let within = match kind {
+        RuleKind::ErrorRate | RuleKind::SuccessRate => (0.0..=100.0).contains(&number),
+        RuleKind::Latency | RuleKind::Failures => number.is_finite() && number >= 0.0,
+    };
+    within.then_some(number)
+}
+
+fn rule_hint(kind: RuleKind, key: &str) -> &'static str {
+    match (key, kind) {
+        ("threshold", RuleKind::ErrorRate | RuleKind::SuccessRate) => "must be a percentage from 0 to 100, like 5",
+        ("threshold", RuleKind::Latency) => "must be milliseconds, like 10000",
+        ("threshold", RuleKind::Failures) => "must be failures per minute, like 10",
+        ("window", _) => "must be a duration from 10s to 1h, like \"5m\"",
+        ("for", _) => "must be a duration up to 1h, like \"1m\" (\"0s\" fires at once)",
+        _ => "must be a whole number of samples, at least 1",
+    }
+}

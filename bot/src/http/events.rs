@@ -1,0 +1,73 @@
+//! `POST /events`: one sample or an array of them, taken whole or refused whole.
+
+use super::{auth, AppState};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bellhop_commands::alerts::Sample;
+use std::sync::Arc;
+
+pub(crate) async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    if let Err(refusal) = auth::check(state.settings.token.as_ref(), &headers) {
+        return refusal.into_response();
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_refused(rejection, state.settings.max_body),
+    };
+    let samples = match parse(&body) {
+        Ok(samples) => samples,
+        Err(line) => return (StatusCode::BAD_REQUEST, line).into_response(),
+    };
+    match state.ingest.samples(&samples) {
+        Ok(count) => {
+            super::metrics::samples_ingested(count);
+            (StatusCode::OK, format!("accepted {count}\n")).into_response()
+        }
+        Err((_, error)) if samples.len() == 1 => (StatusCode::UNPROCESSABLE_ENTITY, format!("{error}\n")).into_response(),
+        Err((index, error)) => (StatusCode::UNPROCESSABLE_ENTITY, format!("sample {index}: {error}; nothing was stored\n")).into_response(),
+    }
+}
+
+/// One sample (`{…}`) or several (`[{…}, …]`); the error is one line naming what is wrong.
+fn parse(body: &[u8]) -> Result<Vec<Sample>, String> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let parsed = match first {
+        Some(b'[') => serde_json::from_slice::<Vec<Sample>>(body),
+        Some(b'{') => serde_json::from_slice::<Sample>(body).map(|s| vec![s]),
+        _ => return Err("the body must be a JSON sample {\"function\", \"ok\", \"latency_ms\", …} or an array of them\n".into()),
+    };
+    match parsed {
+        Ok(samples) if samples.is_empty() => Err("the array holds no sample\n".into()),
+        Ok(samples) => Ok(samples),
+        Err(error) => Err(format!("invalid sample JSON: {error}\n")),
+    }
+}
+
+/// A body that could not be read: too large, or cut off.
+pub(crate) fn body_refused(rejection: BytesRejection, max_body: usize) -> Response {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        (StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than the limit of {max_body} bytes\n")).into_response()
+    } else {
+        (rejection.status(), "the body could not be read\n").into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn a_sample_or_an_array_parses_and_mistakes_say_where() {
+        assert_eq!(parse(br#" {"function":"f","ok":true,"latency_ms":3}"#).unwrap().len(), 1);
+        assert_eq!(parse(br#"[{"function":"f","ok":true,"latency_ms":3},{"function":"g","ok":false,"latency_ms":9}]"#).unwrap().len(), 2);
+        assert_eq!(parse(b"[]").unwrap_err(), "the array holds no sample\n");
+        assert!(parse(b"42").unwrap_err().starts_with("the body must be a JSON sample"));
+        assert_eq!(
+            parse(br#"{"function":"f","latency_ms":3}"#).unwrap_err(),
+            "invalid sample JSON: missing field `ok` at line 1 column 31\n"
+        );
+    }
+}
