@@ -77,12 +77,12 @@ impl Ingest for EngineIngest {
     }
 
     async fn ready(&self) -> anyhow::Result<()> {
-        self.store.undelivered_posts().await.map(|_| ())
+        self.store.pending_ops().await.map(|_| ())
     }
 
     async fn gauges(&self) -> metrics::Gauges {
         let counts = self.engine.counts();
-        let outbox = self.store.undelivered_posts().await.ok();
+        let outbox = self.store.pending_ops().await.ok();
         metrics::Gauges { pending: counts.pending, firing: counts.firing, outbox }
     }
 }
