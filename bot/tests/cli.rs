@@ -168,3 +168,32 @@ fn an_incident_declared_by_one_process_keeps_its_timers_in_the_next() {
     assert!(stdout.contains("[#inc-1] ⏱ INC-1 · 5 min in: Investigation (5–15 min)"), "{stdout}");
     assert!(stdout.contains("INC-1 P0"), "{stdout}");
 }
+
+#[test]
+fn run_without_its_channels_is_a_config_error_naming_each() {
+    let output = bellhop(
+        &["run"],
+        &vars(&[("FRONTEND_URL", "http://127.0.0.1:9"), ("DISCORD_TOKEN", "not-a-real-token"), ("DISCORD_OPS_CHANNEL", "3")]),
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("DISCORD_INCIDENTS_CHANNEL is not set") && stderr.contains("DISCORD_STATUS_CHANNEL is not set"), "{stderr}");
+    assert!(!stderr.contains("DISCORD_OPS_CHANNEL is not set"), "{stderr}");
+    assert!(!stderr.contains("not-a-real-token"), "the token is never shown: {stderr}");
+}
+
+#[test]
+fn the_outbox_command_lists_what_waits_and_refuses_an_unknown_id() {
+    let store = tempfile::tempdir().unwrap();
+    let vars = vars(&[
+        ("FRONTEND_URL", "http://127.0.0.1:9"),
+        ("BELLHOP_DATABASE_URL", &format!("sqlite:{}", store.path().join("bellhop.sqlite").display())),
+    ]);
+    let empty = bellhop(&["outbox"], &vars, "");
+    assert_eq!(empty.status.code(), Some(0), "{}", text(&empty.stderr));
+    assert_eq!(text(&empty.stdout).trim(), "Outbox: nothing waits, nothing was given up");
+    let unknown = bellhop(&["outbox", "retry", "42"], &vars, "");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(text(&unknown.stderr).trim(), "Outbox 42 is not waiting or given up; `bellhop outbox` lists what is.");
+}

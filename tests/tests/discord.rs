@@ -314,3 +314,15 @@ async fn after_a_session_timeout_the_bot_identifies_again_and_the_next_command_w
     };
     t.fake.wait("a heartbeat on the new session, acknowledged", acked).await;
 }
+
+#[tokio::test]
+async fn a_command_bellhop_does_not_know_gets_a_short_private_answer() {
+    let t = bot().await;
+    let stale = t.fake.slash(&alice(), "frobnicate", &[]);
+    let callback = t.fake.callback(&stale).await;
+    assert_eq!((callback.body["type"].as_u64(), callback.body["data"]["flags"].as_u64()), (Some(4), Some(EPHEMERAL)));
+    assert_eq!(
+        callback.body["data"]["content"],
+        "bellhop does not know /frobnicate; its commands may have just changed. /help lists them."
+    );
+}

@@ -134,3 +134,16 @@ async fn the_scheduler_fires_what_falls_due_and_delivers_it_without_anyone_typin
     scheduler.abort();
     assert_eq!(port.titles().len(), 2, "the kickoff and the nudge, once each: {:?}", port.titles());
 }
+
+/// What nobody typed (an alert, a webhook) runs as bellhop itself, audited under its source.
+#[tokio::test]
+async fn the_system_path_runs_as_bellhop_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = core_on(&sqlite_url(&dir), Arc::new(ManualClock::new(start()))).await;
+    let reply = core.system("alerts", &declare("P1", "invite-user failing")).await;
+    assert_eq!(reply.post.title, "Declared INC-1 · P1 · invite-user failing");
+    let incident = core.store().incident(1).await.unwrap().unwrap();
+    assert_eq!(incident.declared_by.id, "system:alerts");
+    let audit = core.store().recent_audit(1).await.unwrap();
+    assert_eq!((audit[0].actor_id.as_str(), audit[0].outcome.as_str()), ("system:alerts", "ok"));
+}
