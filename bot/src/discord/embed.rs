@@ -101,9 +101,9 @@ pub fn message(post: &Post) -> serenity::CreateMessage {
     message.add_files(files(post))
 }
 
-/// A post's attachments (a postmortem skeleton) as files on the message.
+/// A post's attachments (a postmortem skeleton, a chart) as files on the message.
 fn files(post: &Post) -> Vec<serenity::CreateAttachment> {
-    post.attachments.iter().map(|a| serenity::CreateAttachment::bytes(a.content.as_bytes().to_vec(), a.filename.clone())).collect()
+    post.attachments.iter().map(|a| serenity::CreateAttachment::bytes(a.bytes.clone(), a.filename.clone())).collect()
 }
 
 fn count(text: &str) -> usize {
