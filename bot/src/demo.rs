@@ -44,3 +44,53 @@ pub fn banner(platform: &SimulatedPlatform) -> String {
         platform.addr
     )
 }
+
+/// The Supabase-shaped fixture (`fixtures/supabase/`), for the demo, the tests and the benchmark.
+pub mod fixture {
+    use anyhow::Context as _;
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::{ConnectOptions, Connection};
+
+    pub const SCHEMA: &str = include_str!("../../fixtures/supabase/schema.sql");
+    pub const SEED: &str = include_str!("../../fixtures/supabase/seed.sql");
+    /// The login the fixture creates, shaped like hosted `postgres` (not superuser, BYPASSRLS).
+    pub const ROLE: &str = "bellhop_ops";
+    pub const PASSWORD: &str = "bellhop_ops";
+
+    /// How much the seed puts there.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Scale {
+        pub tenants: i32,
+        pub users: i32,
+        pub sessions: i32,
+    }
+
+    impl Scale {
+        /// What the tests check figures against.
+        pub const TEST: Scale = Scale { tenants: 40, users: 500, sessions: 2000 };
+        pub const DEMO: Scale = Scale { tenants: 60, users: 3000, sessions: 12000 };
+        /// The benchmark: 100,000 users and 1,000,000 sessions.
+        pub const BENCH: Scale = Scale { tenants: 2000, users: 100_000, sessions: 1_000_000 };
+    }
+
+    /// Loads the schema and seeds it, connected as a superuser to an empty database.
+    pub async fn load(admin: &PgConnectOptions, scale: Scale) -> anyhow::Result<()> {
+        let mut conn = admin.connect().await.context("cannot connect to load the fixture")?;
+        sqlx::raw_sql(SCHEMA).execute(&mut conn).await.context("cannot load fixtures/supabase/schema.sql")?;
+        sqlx::raw_sql(SEED).execute(&mut conn).await.context("cannot load fixtures/supabase/seed.sql")?;
+        sqlx::query("SELECT bellhop_fixture.seed($1, $2, $3)")
+            .bind(scale.tenants)
+            .bind(scale.users)
+            .bind(scale.sessions)
+            .execute(&mut conn)
+            .await
+            .context("cannot seed the fixture")?;
+        sqlx::query("ANALYZE").execute(&mut conn).await.context("cannot analyze the fixture")?;
+        conn.close().await.context("cannot close the loading connection")
+    }
+
+    /// The same database, as the fixture's bellhop login.
+    pub fn as_bellhop(admin: &PgConnectOptions) -> PgConnectOptions {
+        admin.clone().username(ROLE).password(PASSWORD)
+    }
+}
