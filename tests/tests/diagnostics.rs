@@ -323,3 +323,16 @@ async fn slow_queries_reads_pg13_columns_from_the_extensions_schema(_: PgPoolOpt
     let _ = su.close().await;
     exec(&mut root, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn bellhop_diagnose_runs_all_six_and_flags_what_needs_attention(_: PgPoolOptions, admin: PgConnectOptions) {
+    let target = seeded(&admin).await;
+    let reports = bellhop_commands::diagnostics::run_all(&target).await;
+    let names: Vec<&str> = reports.iter().map(|r| r.name).collect();
+    assert_eq!(names, ["db_health", "slow_queries", "connections", "auth_diagnose", "migrations_status", "flags_list"]);
+    assert!(reports.iter().all(|r| !r.failed), "{:?}", reports.iter().map(|r| &r.json).collect::<Vec<_>>());
+    let attention: Vec<&str> = reports.iter().filter(|r| bellhop_commands::diagnostics::needs_attention(r)).map(|r| r.name).collect();
+    // The unprotected import_staging table, and no pg_stat_statements in the fixture.
+    assert_eq!(attention, ["db_health", "slow_queries"]);
+    assert_eq!(reports[5].json["ok"][0]["name"], "enhanced-invite-system");
+}
