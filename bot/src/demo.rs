@@ -4,11 +4,11 @@
 use crate::config::{default_shell_users, Config, LogFormat};
 use crate::simulated::{Script, SimulatedPlatform};
 use anyhow::Context as _;
+use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
 use bellhop_commands::target::TargetSettings;
+use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
-use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
-use secrecy::SecretString;
 use std::time::Duration;
 
 pub const DEMO_KEY: &str = "demo-anon-key";

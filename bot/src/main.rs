@@ -209,7 +209,9 @@ async fn run_demo(virtual_clock: bool, postgres: Option<String>) -> anyhow::Resu
 
 async fn diagnose(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let Some(settings) = &config.target else {
-        return Err(ConfigError(vec!["SUPABASE_DB_URL is not set: bellhop diagnose reads the target database (see .env.example)".into()]).into());
+        return Err(
+            ConfigError(vec!["SUPABASE_DB_URL is not set: bellhop diagnose reads the target database (see .env.example)".into()]).into()
+        );
     };
     let target = match bellhop_commands::target::TargetDb::new(settings) {
         Ok(target) => target,

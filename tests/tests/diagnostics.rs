@@ -62,7 +62,8 @@ async fn db_health_counts_what_the_seed_put_there_and_names_the_table_without_rl
     assert_eq!(chart.filename, "new-tenants-24h.png");
     assert_eq!(&chart.bytes[..8], b"\x89PNG\r\n\x1a\n");
 
-    exec(&mut superuser(&admin).await, "ALTER TABLE public.import_staging ENABLE ROW LEVEL SECURITY; DROP TABLE public.roles CASCADE").await;
+    exec(&mut superuser(&admin).await, "ALTER TABLE public.import_staging ENABLE ROW LEVEL SECURITY; DROP TABLE public.roles CASCADE")
+        .await;
     let post = db_health::post(&db_health::run(&target).await.unwrap());
     assert_eq!(post.fields[0].value, "users 490 · tenants 40 · roles missing · plans 3");
     assert_eq!(post.fields[1].value, "none — every public table has row-level security");
@@ -79,12 +80,20 @@ async fn auth_diagnose_tells_refused_no_rows_and_a_leak_apart(_: PgPoolOptions, 
     let policies: Vec<(&str, &str)> = diagnosis.policies.iter().map(|p| (p.table.as_str(), p.name.as_str())).collect();
     assert_eq!(
         policies,
-        [("roles", "roles_of_own_tenant"), ("tenants", "tenants_own_or_super_admin"), ("users", "users_same_tenant"), ("users", "users_update_self")]
+        [
+            ("roles", "roles_of_own_tenant"),
+            ("tenants", "tenants_own_or_super_admin"),
+            ("users", "users_same_tenant"),
+            ("users", "users_update_self")
+        ]
     );
     let probes: Vec<&AnonProbe> = diagnosis.anon.iter().map(|(_, p)| p).collect();
     assert_eq!(probes, [&AnonProbe::NoRows, &AnonProbe::NoRows, &AnonProbe::NoRows]);
     let post = auth_diagnose::post(&diagnosis);
-    assert_eq!((post.tone, post.body.as_str()), (Tone::Good, "5 sign-up(s) in the last hour. The anon role sees no rows of users, tenants or roles."));
+    assert_eq!(
+        (post.tone, post.body.as_str()),
+        (Tone::Good, "5 sign-up(s) in the last hour. The anon role sees no rows of users, tenants or roles.")
+    );
 
     let mut su = superuser(&admin).await;
     exec(&mut su, "REVOKE ALL ON public.users FROM anon").await;
@@ -184,7 +193,10 @@ async fn a_diagnostic_transaction_refuses_writes_and_times_out_statements(_: PgP
     let error = sqlx::query("UPDATE public.feature_flags SET is_enabled = false").execute(tx.conn()).await.unwrap_err();
     let error = tx.error(error);
     assert!(matches!(error, TargetError::ReadOnly { .. }), "{error:?}");
-    assert_eq!(error.to_string(), format!("The target database at 127.0.0.1:{} refused a write: diagnostics run read-only.", admin.get_port()));
+    assert_eq!(
+        error.to_string(),
+        format!("The target database at 127.0.0.1:{} refused a write: diagnostics run read-only.", admin.get_port())
+    );
     drop(tx);
     let still: i64 = sqlx::query_scalar("SELECT count(*) FROM public.feature_flags WHERE is_enabled")
         .fetch_one(&mut superuser(&admin).await)
@@ -253,7 +265,11 @@ async fn slow_queries_says_how_to_enable_the_extension_when_it_is_absent(_: PgPo
     assert!(post.body.contains("Database → Extensions → pg_stat_statements"), "{}", post.body);
 
     // Installed but not preloaded (this server) or preloaded (a server configured for it).
-    exec(&mut superuser(&admin).await, "CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION pg_stat_statements WITH SCHEMA extensions").await;
+    exec(
+        &mut superuser(&admin).await,
+        "CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION pg_stat_statements WITH SCHEMA extensions",
+    )
+    .await;
     let preloaded = preloads_statements(&admin).await;
     let result = slow_queries::run(&target, SlowQueryArgs::default()).await.unwrap();
     if preloaded {
@@ -278,8 +294,8 @@ async fn statements_server(test_server: &PgConnectOptions) -> PgConnectOptions {
     if preloads_statements(test_server).await {
         return test_server.clone().database("postgres");
     }
-    let url = std::env::var("BELLHOP_STATS_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5433/postgres".to_string());
+    let url =
+        std::env::var("BELLHOP_STATS_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5433/postgres".to_string());
     let options: PgConnectOptions = url.parse().expect("BELLHOP_STATS_DATABASE_URL is a postgres:// URL");
     let reachable = tokio::time::timeout(Duration::from_secs(5), options.connect()).await.is_ok_and(|c| c.is_ok());
     assert!(

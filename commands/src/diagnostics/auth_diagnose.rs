@@ -120,8 +120,7 @@ async fn anon_probe(tx: &mut ReadTx, table: &'static str) -> Result<AnonProbe, T
 }
 
 pub fn post(diagnosis: &AuthDiagnosis) -> Post {
-    let leaks: Vec<&str> =
-        diagnosis.anon.iter().filter(|(_, p)| matches!(p, AnonProbe::RowsVisible(_))).map(|(t, _)| t.as_str()).collect();
+    let leaks: Vec<&str> = diagnosis.anon.iter().filter(|(_, p)| matches!(p, AnonProbe::RowsVisible(_))).map(|(t, _)| t.as_str()).collect();
     let helpers_ok = diagnosis.helpers.iter().all(|h| matches!(h.answer, HelperAnswer::Answered(_)));
     let tone = if !leaks.is_empty() {
         Tone::Bad

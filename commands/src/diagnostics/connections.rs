@@ -73,10 +73,7 @@ pub fn post(connections: &Connections) -> Post {
         Some(q) => {
             let who = q.user.as_deref().unwrap_or("unknown user");
             let app = q.application.as_deref().map(|a| format!(", {a}")).unwrap_or_default();
-            post.field(
-                "Longest active query",
-                format!("{} (pid {}, {who}{app})\n`{}`", age(q.seconds), q.pid, short_query(&q.query)),
-            )
+            post.field("Longest active query", format!("{} (pid {}, {who}{app})\n`{}`", age(q.seconds), q.pid, short_query(&q.query)))
         }
     };
     if connections.longest_active.as_ref().is_some_and(|q| q.seconds >= 60.0) {

@@ -50,8 +50,7 @@ ORDER BY 1";
 pub async fn run(target: &TargetDb) -> Result<DbHealth, TargetError> {
     let mut tx = target.read().await?;
     let names: Vec<String> = COUNTED.iter().map(|t| t.to_string()).collect();
-    let counts: Vec<(String, Option<i64>)> =
-        sqlx::query_as(COUNTS).bind(&names).fetch_all(tx.conn()).await.map_err(|e| tx.error(e))?;
+    let counts: Vec<(String, Option<i64>)> = sqlx::query_as(COUNTS).bind(&names).fetch_all(tx.conn()).await.map_err(|e| tx.error(e))?;
     let hours: Vec<(i32, i64)> = sqlx::query_as(TENANTS_PER_HOUR).fetch_all(tx.conn()).await.map_err(|e| tx.error(e))?;
     let mut tenants_per_hour = vec![0i64; 24];
     for (hours_ago, count) in hours {

@@ -39,11 +39,8 @@ pub fn post(status: &MigrationsStatus) -> Post {
              (the Supabase CLI creates it on the first `supabase db push`).",
         );
     };
-    let lines: Vec<String> = status
-        .latest
-        .iter()
-        .map(|(version, name)| format!("`{version}` {}", name.as_deref().unwrap_or("(no name)")))
-        .collect();
+    let lines: Vec<String> =
+        status.latest.iter().map(|(version, name)| format!("`{version}` {}", name.as_deref().unwrap_or("(no name)"))).collect();
     let body = if lines.is_empty() {
         "The migration history is empty.".to_string()
     } else {

@@ -35,8 +35,13 @@ pub enum SlowQueries {
     /// The extension is not installed in this database.
     NotInstalled,
     /// Installed, but the server does not load it (`shared_preload_libraries`).
-    NotLoaded { schema: String },
-    Found { schema: String, queries: Vec<SlowQuery> },
+    NotLoaded {
+        schema: String,
+    },
+    Found {
+        schema: String,
+        queries: Vec<SlowQuery>,
+    },
 }
 
 const EXTENSION_SCHEMA: &str = "
