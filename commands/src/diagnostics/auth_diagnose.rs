@@ -57,6 +57,9 @@ pub enum AnonProbe {
     Failed(String),
 }
 
+/// table, name, permissive, roles, command, using.
+type PolicyRow = (String, String, String, Vec<String>, String, Option<String>);
+
 const SIGNUPS: &str = "SELECT count(*) FROM auth.users WHERE created_at > now() - interval '1 hour'";
 
 const POLICIES: &str = "
@@ -73,8 +76,7 @@ pub async fn run(target: &TargetDb) -> Result<AuthDiagnosis, TargetError> {
         helper(&mut tx, "is_super_admin", "SELECT public.is_super_admin()::text").await?,
     ];
     let tables: Vec<String> = PROBED.iter().map(|t| t.to_string()).collect();
-    let rows: Vec<(String, String, String, Vec<String>, String, Option<String>)> =
-        sqlx::query_as(POLICIES).bind(&tables).fetch_all(tx.conn()).await.map_err(|e| tx.error(e))?;
+    let rows: Vec<PolicyRow> = sqlx::query_as(POLICIES).bind(&tables).fetch_all(tx.conn()).await.map_err(|e| tx.error(e))?;
     let policies = rows
         .into_iter()
         .map(|(table, name, permissive, roles, command, using)| Policy { table, name, permissive, roles, command, using })

@@ -32,6 +32,9 @@ impl Connections {
     }
 }
 
+/// pid, user, application, seconds, query.
+type ActiveRow = (i32, Option<String>, Option<String>, f64, Option<String>);
+
 const BY_STATE: &str = "
 SELECT coalesce(state, 'unknown'), count(*)
 FROM pg_stat_activity
@@ -48,8 +51,7 @@ LIMIT 1";
 pub async fn run(target: &TargetDb) -> Result<Connections, TargetError> {
     let mut tx = target.read().await?;
     let by_state = sqlx::query_as(BY_STATE).fetch_all(tx.conn()).await.map_err(|e| tx.error(e))?;
-    let longest: Option<(i32, Option<String>, Option<String>, f64, Option<String>)> =
-        sqlx::query_as(LONGEST_ACTIVE).fetch_optional(tx.conn()).await.map_err(|e| tx.error(e))?;
+    let longest: Option<ActiveRow> = sqlx::query_as(LONGEST_ACTIVE).fetch_optional(tx.conn()).await.map_err(|e| tx.error(e))?;
     let longest_active = longest.map(|(pid, user, application, seconds, query)| ActiveQuery {
         pid,
         user,

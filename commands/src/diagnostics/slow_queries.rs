@@ -44,6 +44,9 @@ pub enum SlowQueries {
     },
 }
 
+/// query, calls, total ms, mean ms, rows.
+type StatementRow = (String, i64, f64, f64, i64);
+
 const EXTENSION_SCHEMA: &str = "
 SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname = 'pg_stat_statements'";
@@ -75,7 +78,7 @@ pub async fn run(target: &TargetDb, args: SlowQueryArgs) -> Result<SlowQueries, 
     let mut tx = target.read().await?;
     let schema: Option<String> = sqlx::query_scalar(EXTENSION_SCHEMA).fetch_optional(tx.conn()).await.map_err(|e| tx.error(e))?;
     let Some(schema) = schema else { return Ok(SlowQueries::NotInstalled) };
-    let rows: Result<Vec<(String, i64, f64, f64, i64)>, sqlx::Error> =
+    let rows: Result<Vec<StatementRow>, sqlx::Error> =
         sqlx::query_as(&statements_sql(&schema)).bind(args.min_calls).bind(args.limit).fetch_all(tx.conn()).await;
     match rows {
         Ok(rows) => {
