@@ -1,8 +1,9 @@
 //! Builds the core from a validated configuration.
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use anyhow::Context as _;
 use bellhop_commands::store::Store;
+use bellhop_commands::target::TargetDb;
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{Clock, Core};
 use secrecy::ExposeSecret;
@@ -12,7 +13,10 @@ use std::sync::Arc;
 pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
     let store = open_store(config).await?;
     let templates = Templates::load(config.templates_dir.as_deref()).context("cannot load the templates")?;
-    Ok(Core::new(config.health.clone(), templates, store, clock)?.with_incident_settings(config.incidents.clone()))
+    // A target URL bellhop cannot use (the transaction pooler, say) is a configuration error.
+    let target =
+        config.target.as_ref().map(TargetDb::new).transpose().map_err(|error| ConfigError(vec![format!("SUPABASE_DB_URL: {error}")]))?;
+    Ok(Core::new(config.health.clone(), templates, store, clock)?.with_incident_settings(config.incidents.clone()).with_target(target))
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {

@@ -8,6 +8,7 @@ use crate::http::HttpSettings;
 use bellhop_commands::alerts::AlertSettings;
 use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
 use bellhop_commands::incident::IncidentSettings;
+use bellhop_commands::target::TargetSettings;
 use bellhop_commands::{Actor, Role};
 use secrecy::SecretString;
 use std::collections::{BTreeMap, HashMap};
@@ -32,6 +33,7 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_REST_TABLE", toml: "rest_table", secret: false },
     Key { env: "BELLHOP_PROBE_TIMEOUT", toml: "probe_timeout", secret: false },
     Key { env: "BELLHOP_SLOW_AFTER", toml: "slow_after", secret: false },
+    Key { env: "BELLHOP_TARGET_STATEMENT_TIMEOUT", toml: "target_statement_timeout", secret: false },
     Key { env: "BELLHOP_TEMPLATES_DIR", toml: "templates_dir", secret: false },
     Key { env: "BELLHOP_LOG_FORMAT", toml: "log_format", secret: false },
     Key { env: "BELLHOP_PAGE_ONCALL", toml: "page_oncall", secret: false },
@@ -97,6 +99,8 @@ pub struct Config {
     pub sweep_every: Duration,
     /// The inbound HTTP server.
     pub http: HttpSettings,
+    /// The target database the diagnostics read (`SUPABASE_DB_URL`), when configured.
+    pub target: Option<TargetSettings>,
 }
 
 /// Everything wrong with a configuration, one line per problem.
@@ -188,6 +192,8 @@ impl Reader {
         if health.slow_after >= health.timeout {
             self.problems.push("BELLHOP_SLOW_AFTER must be shorter than BELLHOP_PROBE_TIMEOUT, or no probe can be slow".into());
         }
+        let statement_timeout = self.duration("BELLHOP_TARGET_STATEMENT_TIMEOUT", Duration::from_secs(5));
+        let target = health.db_url.clone().map(|url| TargetSettings { url, statement_timeout });
         let store_url = self.text("BELLHOP_DATABASE_URL").unwrap_or_else(|| DEFAULT_STORE_URL.to_string());
         if !(store_url.starts_with("sqlite:") || store_url.starts_with("postgres://") || store_url.starts_with("postgresql://")) {
             self.problems
@@ -206,6 +212,7 @@ impl Reader {
             alerts: self.alert_settings(table.get("alerts")),
             sweep_every: self.sweep_every(),
             http: self.http_settings(),
+            target,
         }
     }
 

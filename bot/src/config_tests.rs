@@ -18,6 +18,20 @@ fn defaults_follow_the_runbook() {
     assert_eq!(config.health.supabase_url.as_deref(), Some("https://x.supabase.co"));
     assert_eq!(config.store_url.expose_secret(), DEFAULT_STORE_URL);
     assert_eq!(config.shell_users.len(), 4);
+    assert!(config.target.is_none(), "no SUPABASE_DB_URL, no target database");
+}
+
+#[test]
+fn the_target_database_reads_its_statement_timeout() {
+    let found = Config::from_sources(&toml::Table::new(), &env(&[("SUPABASE_DB_URL", "postgres://u:hunter2@db/x")])).unwrap();
+    assert_eq!(found.target.unwrap().statement_timeout, Duration::from_secs(5));
+    let table = "target_statement_timeout = \"2s\"".parse().unwrap();
+    let found = Config::from_sources(&table, &env(&[("SUPABASE_DB_URL", "postgres://u:hunter2@db/x")])).unwrap();
+    assert_eq!(found.target.unwrap().statement_timeout, Duration::from_secs(2));
+    assert_eq!(
+        problems("", &[("BELLHOP_TARGET_STATEMENT_TIMEOUT", "0s")]),
+        ["BELLHOP_TARGET_STATEMENT_TIMEOUT = \"0s\": must be more than 0 and at most 5m"]
+    );
 }
 
 #[test]

@@ -34,10 +34,21 @@ enum Cmd {
         #[arg(long)]
         virtual_clock: bool,
     },
-    /// The shell against a simulated platform on 127.0.0.1: no account, no network, no database.
+    /// The shell against a simulated platform on 127.0.0.1: no account, no network.
     Demo {
         #[arg(long)]
         virtual_clock: bool,
+        /// A local PostgreSQL (superuser URL) to hold the demo's scratch target database;
+        /// scripts/bellhop demo passes one. Without it the database commands are unavailable.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+    },
+    /// Runs the read-only diagnostics of the target database (SUPABASE_DB_URL) once; exit 0 when
+    /// all is well, 1 when something needs attention or failed (for cron).
+    Diagnose {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// One health sweep; exit 0 when all is up, 1 when anything is slow, down or misconfigured.
     Check {
@@ -96,7 +107,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Cmd::Demo { virtual_clock } => return run_demo(virtual_clock).await,
+        Cmd::Demo { virtual_clock, postgres } => return run_demo(virtual_clock, postgres).await,
         Cmd::Simulate { port, delay } => return simulate(port, delay).await,
         _ => {}
     }
@@ -105,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging(config.log_format);
     match cli.command {
         Cmd::Check { json } => check(&config, json).await,
+        Cmd::Diagnose { json } => diagnose(&config, json).await,
         Cmd::Migrate => {
             let store = app::open_store(&config).await?;
             println!("bellhop's store is up to date ({:?}).", store.backend());
@@ -219,12 +231,67 @@ async fn shell(config: &Config, virtual_clock: bool, banner: Option<String>) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_demo(virtual_clock: bool) -> anyhow::Result<ExitCode> {
+async fn run_demo(virtual_clock: bool, postgres: Option<String>) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Human);
     let platform = demo::start_platform().await.context("cannot start the simulated platform")?;
     let store_dir = tempfile::tempdir().context("cannot create a temporary directory for the demo's store")?;
-    let config = demo::demo_config(&platform.url(), store_dir.path());
-    shell(&config, virtual_clock, Some(demo::banner(&platform))).await
+    let database = match postgres {
+        Some(url) => demo::DemoDatabase::create(&url).await,
+        None => Err(anyhow::anyhow!("no local PostgreSQL was given (scripts/bellhop demo starts one)")),
+    };
+    let banner = demo::banner(&platform, &demo::database_line(&database));
+    let target = database.as_ref().ok().map(|db| db.target_url());
+    let config = demo::demo_config(&platform.url(), store_dir.path(), target);
+    let result = shell(&config, virtual_clock, Some(banner)).await;
+    if let Ok(database) = database {
+        database.drop_database().await;
+    }
+    result
+}
+
+async fn diagnose(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let Some(settings) = &config.target else {
+        return Err(
+            ConfigError(vec!["SUPABASE_DB_URL is not set: bellhop diagnose reads the target database (see .env.example)".into()]).into()
+        );
+    };
+    let target = match bellhop_commands::target::TargetDb::new(settings) {
+        Ok(target) => target,
+        Err(error) => return Err(ConfigError(vec![error.to_string()]).into()),
+    };
+    let reports = bellhop_commands::diagnostics::run_all(&target).await;
+    let attention = reports.iter().any(bellhop_commands::diagnostics::needs_attention);
+    if json {
+        let object: serde_json::Map<String, serde_json::Value> = reports.iter().map(|r| (r.name.to_string(), r.json.clone())).collect();
+        println!("{}", serde_json::to_string_pretty(&object)?);
+    } else {
+        for report in &reports {
+            print_post(&report.post);
+        }
+    }
+    Ok(if attention { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// A post as plain lines: title, body, fields aligned, attachments by name and size.
+fn print_post(post: &bellhop_commands::Post) {
+    if !post.title.is_empty() {
+        println!("{}", post.title);
+    }
+    for line in post.body.lines() {
+        println!("  {line}");
+    }
+    let width = post.fields.iter().map(|f| f.name.chars().count()).max().unwrap_or(0);
+    for field in &post.fields {
+        let mut lines = field.value.lines();
+        println!("  {:width$}  {}", field.name, lines.next().unwrap_or_default());
+        for line in lines {
+            println!("  {:width$}  {line}", "");
+        }
+    }
+    for attachment in &post.attachments {
+        println!("  📎 {} ({} bytes)", attachment.filename, attachment.bytes.len());
+    }
+    println!();
 }
 
 async fn simulate(port: u16, delay: std::time::Duration) -> anyhow::Result<ExitCode> {

@@ -12,6 +12,7 @@ use crate::incident::ListState;
 use crate::post::{Post, Reply};
 use crate::store::{AuditEntry, Store};
 use crate::subject::Subject;
+use crate::target::TargetDb;
 use crate::templates::Templates;
 use std::sync::Arc;
 use tracing::Instrument as _;
@@ -22,17 +23,28 @@ pub struct Core {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) incidents: IncidentSettings,
+    pub(crate) target: Option<TargetDb>,
 }
 
 impl Core {
     pub fn new(health: HealthSettings, templates: Templates, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        Ok(Core { health: HealthChecker::new(health)?, templates, store, clock, incidents: IncidentSettings::default() })
+        Ok(Core { health: HealthChecker::new(health)?, templates, store, clock, incidents: IncidentSettings::default(), target: None })
     }
 
     /// Who is paged and how the runbook's clock runs (default: the runbook's own).
     pub fn with_incident_settings(mut self, incidents: IncidentSettings) -> Self {
         self.incidents = incidents;
         self
+    }
+
+    /// The production database the diagnostics read, when configured.
+    pub fn with_target(mut self, target: Option<TargetDb>) -> Self {
+        self.target = target;
+        self
+    }
+
+    pub fn target(&self) -> Option<&TargetDb> {
+        self.target.as_ref()
     }
 
     pub fn store(&self) -> &Store {
@@ -86,6 +98,7 @@ impl Core {
             Command::Incident(command) => crate::incident::run(self, actor, channel, command).await,
             Command::Maintenance(command) => crate::maintenance::run(self, actor, command).await,
             Command::Outbox(command) => command::outbox_run(self, actor, command).await,
+            Command::Diagnose(which) => command::diagnose_run(self, which).await,
         }
     }
 

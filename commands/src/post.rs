@@ -27,15 +27,71 @@ pub struct Post {
     pub fields: Vec<Field>,
     pub tone: Tone,
     pub pings: Vec<Ping>,
-    /// Files that go with the post (a postmortem skeleton).
+    /// Files that go with the post (a postmortem skeleton, a chart).
     #[serde(default)]
     pub attachments: Vec<Attachment>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A file on a post: text (a markdown skeleton) or binary (a PNG chart).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AttachmentWire", into = "AttachmentWire")]
 pub struct Attachment {
     pub filename: String,
-    pub content: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Attachment {
+    /// The content as text, when it is UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Attachment({}, {} bytes)", self.filename, self.bytes.len())
+    }
+}
+
+/// How an attachment is stored in the outbox: text as it is (what older rows hold), anything
+/// else as base64, so the JSON stays valid and readable.
+#[derive(Serialize, Deserialize)]
+struct AttachmentWire {
+    filename: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    base64: Option<String>,
+}
+
+impl From<Attachment> for AttachmentWire {
+    fn from(attachment: Attachment) -> Self {
+        use base64::Engine as _;
+        match String::from_utf8(attachment.bytes) {
+            Ok(text) => AttachmentWire { filename: attachment.filename, content: Some(text), base64: None },
+            Err(binary) => AttachmentWire {
+                filename: attachment.filename,
+                content: None,
+                base64: Some(base64::engine::general_purpose::STANDARD.encode(binary.into_bytes())),
+            },
+        }
+    }
+}
+
+impl TryFrom<AttachmentWire> for Attachment {
+    type Error = String;
+
+    fn try_from(wire: AttachmentWire) -> Result<Self, Self::Error> {
+        use base64::Engine as _;
+        let bytes = match (wire.content, wire.base64) {
+            (Some(text), None) => text.into_bytes(),
+            (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| format!("attachment {} is not valid base64: {e}", wire.filename))?,
+            _ => return Err(format!("attachment {} needs exactly one of content and base64", wire.filename)),
+        };
+        Ok(Attachment { filename: wire.filename, bytes })
+    }
 }
 
 /// Someone bellhop itself decided to page (a configured role), never derived from user text.
@@ -74,8 +130,9 @@ impl Post {
         self
     }
 
-    pub fn attach(mut self, filename: impl Into<String>, content: impl Into<String>) -> Self {
-        self.attachments.push(Attachment { filename: filename.into(), content: content.into() });
+    /// Attaches a file; text (`String`, `&str`) or bytes (`Vec<u8>`).
+    pub fn attach(mut self, filename: impl Into<String>, content: impl Into<Vec<u8>>) -> Self {
+        self.attachments.push(Attachment { filename: filename.into(), bytes: content.into() });
         self
     }
 
@@ -142,5 +199,28 @@ impl ChannelName {
             ChannelName::StatusUpdates => "status-updates",
             ChannelName::Ops => "ops",
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_survive_the_outbox_as_json() {
+        let png = vec![0x89, b'P', b'N', b'G', 0xff, 0x00];
+        let post = Post::new(Tone::Info, "t").attach("chart.png", png.clone()).attach("notes.md", "# Notes");
+        let json = serde_json::to_string(&post).unwrap();
+        assert!(json.contains(r##""content":"# Notes""##), "{json}");
+        assert!(json.contains(r#""base64":"iVBOR/8A""#), "{json}");
+        let back: Post = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.attachments[0].bytes, png);
+        assert_eq!(back.attachments[1].text(), Some("# Notes"));
+    }
+
+    #[test]
+    fn a_broken_attachment_in_the_outbox_is_an_error_not_a_panic() {
+        let json = r#"{"title":"","body":"","fields":[],"tone":"info","pings":[],"attachments":[{"filename":"x","base64":"!!"}]}"#;
+        let error = serde_json::from_str::<Post>(json).unwrap_err().to_string();
+        assert!(error.contains("attachment x is not valid base64"), "{error}");
     }
 }

@@ -13,6 +13,7 @@ use bellhop::shell::{virtual_start, Shell};
 use bellhop::simulated::{Script, SimulatedPlatform};
 use bellhop_commands::health::HealthSettings;
 use bellhop_commands::store::Store;
+use bellhop_commands::target::TargetDb;
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{Core, ManualClock};
 use secrecy::SecretString;
@@ -55,12 +56,18 @@ impl ShellSession {
 
     /// A session whose store is at `store` (empty: SQLite in a temporary directory).
     pub async fn start_on(health: HealthSettings, store: &str) -> ShellSession {
+        ShellSession::start_with_target(health, store, None).await
+    }
+
+    /// A session whose core also reads a target database.
+    pub async fn start_with_target(health: HealthSettings, store: &str, target: Option<TargetDb>) -> ShellSession {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let sqlite = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
         let store = Store::connect(if store.is_empty() { &sqlite } else { store }).await.expect("the store opens");
         store.migrate().await.expect("the store migrates");
         let clock = Arc::new(ManualClock::new(virtual_start()));
-        let core = Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock.clone()).expect("the core builds"));
+        let core = Core::new(health, Templates::load(None).expect("templates"), store, clock.clone()).expect("the core builds");
+        let core = Arc::new(core.with_target(target));
         let shell = Shell::new(core.clone(), default_shell_users(), Some(clock.clone()), Vec::new());
         ShellSession { shell, core, clock, _dir: dir }
     }

@@ -109,9 +109,9 @@ pub fn edit(post: &Post) -> serenity::EditMessage {
         .content(super::mentions::content(post).unwrap_or_default())
 }
 
-/// A post's attachments (a postmortem skeleton) as files on the message.
+/// A post's attachments (a postmortem skeleton, a chart) as files on the message.
 fn files(post: &Post) -> Vec<serenity::CreateAttachment> {
-    post.attachments.iter().map(|a| serenity::CreateAttachment::bytes(a.content.as_bytes().to_vec(), a.filename.clone())).collect()
+    post.attachments.iter().map(|a| serenity::CreateAttachment::bytes(a.bytes.clone(), a.filename.clone())).collect()
 }
 
 fn count(text: &str) -> usize {

@@ -25,8 +25,11 @@ pub fn render(number: u64, place: &str, post: &Post) -> String {
         lines.extend(value_lines.map(|line| format!("{} {line}", " ".repeat(width))));
     }
     for attachment in &post.attachments {
-        lines.push(format!("📎 {}", attachment.filename));
-        lines.extend(attachment.content.lines().map(|line| format!("  {line}")));
+        lines.push(format!("📎 {} ({} bytes)", attachment.filename, attachment.bytes.len()));
+        // Text is shown in place; a terminal cannot show an image, so its size stands for it.
+        if let Some(text) = attachment.text() {
+            lines.extend(text.lines().map(|line| format!("  {line}")));
+        }
     }
     if !post.pings.is_empty() {
         let pinged: Vec<String> = post.pings.iter().map(|Ping::Role { name, .. }| format!("@{name}")).collect();

@@ -1,5 +1,6 @@
 //! Commands: parsed once from what a person typed, then run by the core.
 
+mod diagnose;
 mod health;
 mod help;
 mod incident;
@@ -17,6 +18,8 @@ use crate::text::quote;
 use spec::{CommandSpec, Kind};
 use std::collections::BTreeMap;
 
+pub(crate) use diagnose::run as diagnose_run;
+pub use diagnose::Diagnostic;
 pub(crate) use health::health;
 pub(crate) use help::help;
 pub(crate) use outbox::run as outbox_run;
@@ -83,6 +86,7 @@ pub enum Command {
     Incident(IncidentCommand),
     Maintenance(MaintenanceCommand),
     Outbox(OutboxCommand),
+    Diagnose(Diagnostic),
 }
 
 impl Command {

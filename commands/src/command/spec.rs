@@ -2,7 +2,7 @@
 //! run it and how it is parsed. The shell parses against it, `/help` prints it, and the Discord
 //! adapter builds its slash commands from it, so Discord enforces the same limits as people type.
 
-use super::{incident, maintenance, outbox, Args, Command};
+use super::{diagnose, incident, maintenance, outbox, Args, Command};
 use crate::actor::{Actor, Role};
 use crate::error::UserError;
 
@@ -248,6 +248,27 @@ pub const SPECS: &[CommandSpec] = &[
         RESPONDER,
         maintenance::cancel,
     ),
+    spec("db health", "The database checklist: row counts, new hotels per hour, tables without RLS", &[], RESPONDER, diagnose::db_health),
+    spec(
+        "db slow-queries",
+        "The slowest statements by mean time (pg_stat_statements)",
+        &[
+            OptionSpec::integer("min_calls", "Only statements called at least this often (default 100)", 0, 1_000_000_000).optional(),
+            OptionSpec::integer("limit", "How many (1-25, default 10)", 1, 25).optional(),
+        ],
+        RESPONDER,
+        diagnose::slow_queries,
+    ),
+    spec("db connections", "Client connections by state and the longest-running query", &[], RESPONDER, diagnose::connections),
+    spec(
+        "auth diagnose",
+        "The runbook's P1 auth diagnosis: sign-ups, helper functions, RLS policies, the anonymous probe",
+        &[],
+        RESPONDER,
+        diagnose::auth_diagnose,
+    ),
+    spec("migrations status", "The last applied database migrations, newest first", &[], RESPONDER, diagnose::migrations_status),
+    spec("flags list", "Feature flags and their state", &[], RESPONDER, diagnose::flags_list),
     spec("outbox list", "Chat posts waiting to be delivered, or given up", &[], Access::Role(Role::Admin), outbox::list),
     spec("outbox retry", "Send a waiting or given-up post again now", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::retry),
     spec("outbox drop", "Drop a waiting or given-up post for good", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::drop),
@@ -261,6 +282,10 @@ pub fn group_description(group: &str) -> &'static str {
         "incident" => "Declare, coordinate and resolve incidents on the runbook's clock",
         "maintenance" => "Scheduled and emergency maintenance windows",
         "outbox" => "Posts bellhop could not deliver yet (admins)",
+        "db" => "Read-only diagnostics of the production database",
+        "auth" => "Supabase Auth diagnostics",
+        "migrations" => "Database migrations",
+        "flags" => "Feature flags",
         _ => "bellhop commands",
     }
 }

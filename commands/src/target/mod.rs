@@ -1,0 +1,116 @@
+//! The target database: a read-only PostgreSQL pool to the platform's production database.
+
+mod errors;
+mod readonly;
+
+pub use errors::TargetError;
+pub use readonly::ReadTx;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::ConnectOptions;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Supabase's transaction-mode pooler (Supavisor) listens here; it cannot keep prepared statements.
+pub const TRANSACTION_POOLER_PORT: u16 = 6543;
+
+/// How bellhop reaches the target database.
+#[derive(Clone, Debug)]
+pub struct TargetSettings {
+    /// `SUPABASE_DB_URL`: direct (5432) or the session pooler; holds the password.
+    pub url: SecretString,
+    /// Every diagnostic statement is cancelled after this long.
+    pub statement_timeout: Duration,
+}
+
+/// Where a connection goes, without the password: what error sentences may name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// A pool to the target, separate from bellhop's own store. Connections open lazily, so a
+/// target that is down costs nothing until someone asks for a diagnostic.
+#[derive(Clone)]
+pub struct TargetDb {
+    pool: PgPool,
+    /// Kept to learn why the pool could not connect; holds the password, so no Debug.
+    options: PgConnectOptions,
+    endpoint: Endpoint,
+    statement_timeout: Duration,
+}
+
+impl std::fmt::Debug for TargetDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TargetDb({}/{} as {})", self.endpoint, self.endpoint.database, self.endpoint.user)
+    }
+}
+
+impl TargetDb {
+    /// Checks the URL and prepares the pool; refuses the transaction pooler with a sentence.
+    pub fn new(settings: &TargetSettings) -> Result<TargetDb, TargetError> {
+        let options = PgConnectOptions::from_str(settings.url.expose_secret()).map_err(|_| TargetError::InvalidUrl)?;
+        let endpoint = Endpoint {
+            host: options.get_host().to_string(),
+            port: options.get_port(),
+            user: options.get_username().to_string(),
+            database: options.get_database().unwrap_or(options.get_username()).to_string(),
+        };
+        if endpoint.port == TRANSACTION_POOLER_PORT {
+            return Err(TargetError::TransactionPooler { endpoint });
+        }
+        let options = options.application_name("bellhop").log_statements(tracing::log::LevelFilter::Debug);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .min_connections(0)
+            .acquire_timeout(settings.statement_timeout.max(Duration::from_secs(1)))
+            .idle_timeout(Duration::from_secs(60))
+            .connect_lazy_with(options.clone());
+        Ok(TargetDb { pool, options, endpoint, statement_timeout: settings.statement_timeout })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    pub fn statement_timeout(&self) -> Duration {
+        self.statement_timeout
+    }
+
+    /// A READ ONLY transaction with the statement timeout set; it is always rolled back.
+    pub async fn read(&self) -> Result<ReadTx, TargetError> {
+        ReadTx::begin(self).await
+    }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The pool retries a refused connection until its timeout and then forgets why; one direct
+    /// attempt recovers the reason (refused, bad credentials) for the sentence.
+    pub(crate) async fn why_no_connection(&self) -> TargetError {
+        match tokio::time::timeout(Duration::from_secs(5), self.options.connect()).await {
+            Ok(Err(error)) => self.error(error),
+            Ok(Ok(conn)) => {
+                drop(conn);
+                self.error(sqlx::Error::PoolTimedOut)
+            }
+            Err(_) => self.error(sqlx::Error::PoolTimedOut),
+        }
+    }
+
+    /// One sentence for a failure, naming the target and what to check.
+    pub fn error(&self, error: sqlx::Error) -> TargetError {
+        TargetError::from_sqlx(&self.endpoint, self.statement_timeout, error)
+    }
+}
