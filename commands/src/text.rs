@@ -9,10 +9,17 @@ pub fn ellipsize(text: &str, max: usize) -> String {
     format!("{kept}…")
 }
 
-/// User text quoted inside one of bellhop's sentences: one line, at most 60 characters.
+/// User text quoted inside one of bellhop's sentences: one line, at most 60 characters, without
+/// the invisible characters that would reorder or hide the sentence around it.
 pub fn quote(text: &str) -> String {
-    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = text.chars().filter(|c| !is_invisible(*c)).map(|c| if c.is_control() || c == '`' { ' ' } else { c }).collect();
     format!("`{}`", ellipsize(&one_line, 60))
+}
+
+/// Bidirectional overrides and zero-width characters: shown back, they would let typed text
+/// reverse or hide the rest of bellhop's sentence.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
 }
 
 /// A time as posts show it: `09:05 UTC`, with the date when it is not the day of `now`.
@@ -51,6 +58,12 @@ mod tests {
         assert_eq!(ellipsize("héllo wörld", 6), "héllo…");
         assert_eq!(quote(&"x".repeat(10_000)).chars().count(), 62);
         assert_eq!(quote("a\nb"), "`a b`");
+    }
+
+    #[test]
+    fn quotes_cannot_reorder_hide_or_close_the_sentence_around_them() {
+        assert_eq!(quote("abc\u{202E}fed\u{200B}"), "`abcfed`");
+        assert_eq!(quote("a`b"), "`a b`");
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod printer;
 mod render;
 
 pub use parse::{parse_line, Line, Meta};
-pub use printer::Printer;
+pub use printer::{Audience, Printer};
 
 use bellhop_commands::{Actor, Clock, Core, ManualClock, Reply, Visibility};
 use std::io::Write;
@@ -52,12 +52,14 @@ impl<W: Write + Send> Shell<W> {
             }
             Ok(Line::Reaction { user, message, emoji, added }) => {
                 let name = user.unwrap_or(default_user);
-                match self.actor(&name) {
-                    Err(sentence) => self.print_error(&name, &sentence)?,
-                    Ok(_) if !self.printer.has_message(message) => {
-                        self.print_error(&name, &format!("There is no message #{message} to react to."))?
-                    }
-                    Ok(actor) => self.core.reaction(&actor, &message.to_string(), &emoji, added).await,
+                match (self.actor(&name), self.printer.audience(message)) {
+                    (Err(sentence), _) => self.print_error(&name, &sentence)?,
+                    (Ok(_), None) => self.print_error(&name, &format!("There is no message #{message} to react to."))?,
+                    (Ok(_), Some(Audience::Only(whom))) => self.print_error(
+                        &name,
+                        &format!("Message #{message} is a reply only @{whom} sees; reactions go on messages in a channel."),
+                    )?,
+                    (Ok(actor), Some(Audience::Channel(_))) => self.core.reaction(&actor, &message.to_string(), &emoji, added).await,
                 }
             }
             Err(problem) => self.print_error(&default_user, &problem)?,
@@ -93,7 +95,7 @@ impl<W: Write + Send> Shell<W> {
             }
             Meta::Advance(by) => match self.virtual_clock.clone() {
                 Some(clock) => self.advance(&clock, by).await?,
-                None => self.print_error(user, ":advance needs the virtual clock: start with bellhop shell --virtual-clock")?,
+                None => self.print_error(user, ":advance needs the virtual clock: start with bellhop shell --virtual-clock.")?,
             },
             Meta::Quit => {}
         }
@@ -103,7 +105,10 @@ impl<W: Write + Send> Shell<W> {
     /// Moves the virtual clock, stopping at each timer on the way so every one fires at its
     /// own time, as it would have in real time.
     async fn advance(&self, clock: &ManualClock, by: std::time::Duration) -> anyhow::Result<()> {
-        let target = clock.now() + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        let Some(target) = chrono::Duration::from_std(by).ok().and_then(|by| clock.now().checked_add_signed(by)) else {
+            let sentence = format!(":advance {} goes beyond any calendar.", humantime::format_duration(by));
+            return self.print_error(self.users.first().map_or("", |u| u.name.as_str()), &sentence).map_err(Into::into);
+        };
         while let Some(due) = self.core.store().next_due().await? {
             if due > target {
                 break;
@@ -120,11 +125,11 @@ impl<W: Write + Send> Shell<W> {
     }
 
     fn print_reply(&self, user: &str, channel: &str, reply: &Reply) -> std::io::Result<()> {
-        let place = match reply.visibility {
-            Visibility::Channel => format!("[{channel}]"),
-            Visibility::Invoker => format!("(only @{user})"),
+        let audience = match reply.visibility {
+            Visibility::Channel => Audience::Channel(channel.to_string()),
+            Visibility::Invoker => Audience::Only(user.to_string()),
         };
-        self.printer.print(&place, &reply.post).map(|_| ())
+        self.printer.print(audience, &reply.post).map(|_| ())
     }
 
     fn print_error(&self, user: &str, sentence: &str) -> std::io::Result<()> {

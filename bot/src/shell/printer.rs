@@ -3,7 +3,7 @@
 
 use super::render::render;
 use bellhop_commands::{ChatPort, Delivered, Place, Post};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
 
@@ -14,21 +14,41 @@ pub struct Printer<W> {
 struct State<W> {
     out: W,
     next_number: u64,
-    messages: BTreeSet<u64>,
+    /// Every message printed so far, and who sees it.
+    messages: BTreeMap<u64, Audience>,
+}
+
+/// Who sees a printed message; a reaction needs one the whole channel sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// `[#ops]`: everyone in the channel.
+    Channel(String),
+    /// `(only @alice)`: a reply only its typist sees (Discord: ephemeral).
+    Only(String),
+}
+
+impl Audience {
+    fn place(&self) -> String {
+        match self {
+            Audience::Channel(channel) => format!("[{channel}]"),
+            Audience::Only(name) => format!("(only @{name})"),
+        }
+    }
 }
 
 impl<W: Write> Printer<W> {
     pub fn new(out: W) -> Self {
-        Printer { state: Mutex::new(State { out, next_number: 1, messages: BTreeSet::new() }) }
+        Printer { state: Mutex::new(State { out, next_number: 1, messages: BTreeMap::new() }) }
     }
 
-    /// Prints `post` as message `#N` at `place` (`[#ops]`, `(only @alice)`); returns N.
-    pub fn print(&self, place: &str, post: &Post) -> std::io::Result<u64> {
+    /// Prints `post` as message `#N` for `audience` (`[#ops]`, `(only @alice)`); returns N.
+    pub fn print(&self, audience: Audience, post: &Post) -> std::io::Result<u64> {
         let mut state = self.state.lock().expect("printer lock poisoned");
         let number = state.next_number;
-        state.next_number += 1;
-        state.messages.insert(number);
-        writeln!(state.out, "{}", render(number, place, post))?;
+        state.next_number = number.saturating_add(1);
+        let text = render(number, &audience.place(), post);
+        state.messages.insert(number, audience);
+        writeln!(state.out, "{text}")?;
         state.out.flush()?;
         Ok(number)
     }
@@ -40,8 +60,9 @@ impl<W: Write> Printer<W> {
         state.out.flush()
     }
 
-    pub fn has_message(&self, number: u64) -> bool {
-        self.state.lock().expect("printer lock poisoned").messages.contains(&number)
+    /// Who sees message `number`, or `None` when there is no such message.
+    pub fn audience(&self, number: u64) -> Option<Audience> {
+        self.state.lock().expect("printer lock poisoned").messages.get(&number).cloned()
     }
 
     /// Takes what was printed so far (for tests, which print into memory).
@@ -66,7 +87,7 @@ fn channel(place: &Place) -> String {
 impl<W: Write + Send> ChatPort for Printer<W> {
     async fn deliver(&self, place: &Place, post: &Post) -> anyhow::Result<Delivered> {
         let channel = channel(place);
-        let number = self.print(&format!("[{channel}]"), post)?;
+        let number = self.print(Audience::Channel(channel.clone()), post)?;
         Ok(Delivered { channel_key: channel, message_key: number.to_string() })
     }
 }
