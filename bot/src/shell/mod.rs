@@ -6,6 +6,7 @@ mod render;
 
 pub use parse::{parse_line, Line, Meta};
 pub use printer::{Audience, Printer};
+pub use render::Style;
 
 use bellhop_commands::{Actor, Clock, Core, ManualClock, Reply, Visibility};
 use std::io::Write;
@@ -25,7 +26,12 @@ pub struct Shell<W: Write + Send> {
 impl<W: Write + Send> Shell<W> {
     /// `users[0]` is who types when a line names nobody.
     pub fn new(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W) -> Self {
-        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out)) }
+        Shell::styled(core, users, virtual_clock, out, Style::Plain)
+    }
+
+    /// Like `new`, with emphasis shown in `style` (ANSI bold when a person reads a terminal).
+    pub fn styled(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W, style: Style) -> Self {
+        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out).with_style(style)) }
     }
 
     /// Where everything is printed; also the `ChatPort` a real-time scheduler delivers through.

@@ -1,7 +1,7 @@
 //! Where the shell's messages are printed, numbered: both the replies to what people type and
 //! the posts the core makes on its own (it is the shell's `ChatPort`).
 
-use super::render::render;
+use super::render::{render, Style};
 use bellhop_commands::{ChatPort, Delivered, Place, Post};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 pub struct Printer<W> {
     state: Mutex<State<W>>,
+    style: Style,
 }
 
 struct State<W> {
@@ -38,7 +39,13 @@ impl Audience {
 
 impl<W: Write> Printer<W> {
     pub fn new(out: W) -> Self {
-        Printer { state: Mutex::new(State { out, next_number: 1, messages: BTreeMap::new() }) }
+        Printer { state: Mutex::new(State { out, next_number: 1, messages: BTreeMap::new() }), style: Style::Plain }
+    }
+
+    /// Emphasis as ANSI bold: for a person at a terminal, not for a pipe or a file.
+    pub fn with_style(mut self, style: Style) -> Self {
+        self.style = style;
+        self
     }
 
     /// Prints `post` as message `#N` for `audience` (`[#ops]`, `(only @alice)`); returns N.
@@ -46,7 +53,7 @@ impl<W: Write> Printer<W> {
         let mut state = self.state.lock().expect("printer lock poisoned");
         let number = state.next_number;
         state.next_number = number.saturating_add(1);
-        let text = render(number, &audience.place(), post);
+        let text = render(number, &audience.place(), post, self.style);
         state.messages.insert(number, audience);
         writeln!(state.out, "{text}")?;
         state.out.flush()?;
