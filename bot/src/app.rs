@@ -1,7 +1,6 @@
 //! Builds the core from a validated configuration.
 
 use crate::config::{Config, ConfigError};
-use anyhow::Context as _;
 use bellhop_commands::store::Store;
 use bellhop_commands::templates::{TemplateError, Templates};
 use bellhop_commands::{Clock, Core};
