@@ -1,10 +1,9 @@
 //! Builds the core from a validated configuration.
 
 use crate::config::{Config, ConfigError};
-use anyhow::Context as _;
 use bellhop_commands::store::Store;
 use bellhop_commands::target::TargetDb;
-use bellhop_commands::templates::Templates;
+use bellhop_commands::templates::{TemplateError, Templates};
 use bellhop_commands::{Clock, Core};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -12,7 +11,7 @@ use std::sync::Arc;
 /// Opens the store (migrating it), loads the templates, and assembles the core.
 pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
     let store = open_store(config).await?;
-    let templates = Templates::load(config.templates_dir.as_deref()).context("cannot load the templates")?;
+    let templates = load_templates(config)?;
     // A target URL bellhop cannot use (the transaction pooler, say) is a configuration error.
     let target =
         config.target.as_ref().map(TargetDb::new).transpose().map_err(|error| ConfigError(vec![format!("SUPABASE_DB_URL: {error}")]))?;
@@ -23,4 +22,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(config.store_url.expose_secret()).await?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// The templates, with a broken override reported as the configuration error it is (exit 2),
+/// naming the file and the variable, rather than as a failing command much later.
+fn load_templates(config: &Config) -> anyhow::Result<Templates> {
+    Templates::load(config.templates_dir.as_deref()).map_err(|error| match error.downcast_ref::<TemplateError>() {
+        Some(problem) if problem.is_configuration() => ConfigError(vec![format!("BELLHOP_TEMPLATES_DIR: {problem}")]).into(),
+        _ => error.context("cannot load the templates"),
+    })
 }

@@ -145,12 +145,14 @@ fn discord_channels_roles_and_proxy_are_read_and_checked() {
     assert_eq!(config.discord.http_proxy.as_deref(), Some("http://127.0.0.1:3000"));
     assert_eq!((config.discord.ops_channel, config.discord.incidents_channel), (Some(42), None));
     assert_eq!((config.discord.responder_roles, config.discord.admin_roles), (vec![1, 2], vec![7, 8]));
-    let found =
-        problems("", &[("DISCORD_HTTP_PROXY", "https://proxy"), ("DISCORD_STATUS_CHANNEL", "#status"), ("DISCORD_APPROVER_ROLES", "1,x")]);
+    let found = problems(
+        "",
+        &[("DISCORD_HTTP_PROXY", "https://proxy/v9"), ("DISCORD_STATUS_CHANNEL", "#status"), ("DISCORD_APPROVER_ROLES", "1,x")],
+    );
     assert_eq!(
         found,
         [
-            "DISCORD_HTTP_PROXY = \"https://proxy\": must be an http:// base without a path, like http://127.0.0.1:3000",
+            "DISCORD_HTTP_PROXY = \"https://proxy/v9\": must be a base URL without a path, like http://127.0.0.1:3000 or https://proxy.example.com",
             "DISCORD_STATUS_CHANNEL = \"#status\": must be a channel id (a number; Discord: right-click the channel → Copy Channel ID)",
             "DISCORD_APPROVER_ROLES = \"1,x\": must be role ids separated by commas (Discord: Server Settings → Roles → right-click → Copy Role ID)",
         ]
@@ -204,4 +206,27 @@ fn wrong_alert_and_ingest_settings_name_their_key() {
             .unwrap();
     let debug = format!("{config:?}");
     assert!(!debug.contains("tok-789") && !debug.contains("g-456"), "{debug}");
+}
+
+#[test]
+fn the_discord_proxy_gets_the_token_only_over_loopback_or_https() {
+    let proxy = |url: &str| Config::from_sources(&toml::Table::new(), &env(&[("DISCORD_HTTP_PROXY", url)])).map(|c| c.discord.http_proxy);
+    for accepted in
+        ["http://127.0.0.1:3000", "http://127.8.9.10", "http://localhost:3000/", "http://[::1]:3000", "https://proxy.example.com"]
+    {
+        assert!(proxy(accepted).is_ok_and(|p| p.is_some()), "{accepted} is accepted");
+    }
+    for refused in ["http://10.0.0.5:3000", "http://proxy.example.com", "http://127.0.0.1.evil.com", "http://localhost.evil.com"] {
+        let problems = proxy(refused).unwrap_err().0;
+        assert_eq!(
+            problems,
+            [format!(
+                "DISCORD_HTTP_PROXY = {refused:?}: carries the bot token, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https:// for any other host"
+            )]
+        );
+    }
+    for malformed in ["ftp://127.0.0.1", "http://user:pw@127.0.0.1", "127.0.0.1:3000", "https://proxy?x=1"] {
+        let problems = proxy(malformed).unwrap_err().0;
+        assert!(problems[0].starts_with("DISCORD_HTTP_PROXY") && problems[0].contains("must be a base URL"), "{malformed}: {problems:?}");
+    }
 }

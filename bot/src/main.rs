@@ -210,7 +210,8 @@ async fn shell(config: &Config, virtual_clock: bool, banner: Option<String>) -> 
         println!("{banner}");
     }
     let real_time = manual.is_none();
-    let mut shell = Shell::new(core.clone(), config.shell_users.clone(), manual, std::io::stdout());
+    let style = if std::io::stdout().is_terminal() { bellhop::shell::Style::Ansi } else { bellhop::shell::Style::Plain };
+    let mut shell = Shell::styled(core.clone(), config.shell_users.clone(), manual, std::io::stdout(), style);
     // With the real clock, timers fire while nobody types; the virtual clock moves on :advance.
     let _scheduler = real_time.then(|| {
         let port: Arc<dyn bellhop_commands::ChatPort> = shell.printer().clone();

@@ -54,6 +54,11 @@ impl Behaviour {
         self
     }
 
+    /// How many requests this endpoint has answered (not counting hung ones), across clones.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
     fn fails_now(&self) -> bool {
         let call = self.calls.fetch_add(1, Ordering::Relaxed);
         self.fail_every.is_some_and(|every| call.is_multiple_of(every))

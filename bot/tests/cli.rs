@@ -197,3 +197,17 @@ fn the_outbox_command_lists_what_waits_and_refuses_an_unknown_id() {
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(text(&unknown.stderr).trim(), "Outbox 42 is not waiting or given up; `bellhop outbox` lists what is.");
 }
+
+#[test]
+fn a_template_override_using_an_unsupplied_variable_is_a_config_error_naming_file_and_variable() {
+    let templates = tempfile::tempdir().unwrap();
+    let file = templates.path().join("resolved.j2");
+    std::fs::write(&file, "RESOLVED by {{ commander }}: {{ root_cause }}").unwrap();
+    let vars = vars(&[("FRONTEND_URL", "http://127.0.0.1:9"), ("BELLHOP_TEMPLATES_DIR", &templates.path().display().to_string())]);
+    let output = bellhop(&["shell", "--virtual-clock"], &vars, "/health\n");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("BELLHOP_TEMPLATES_DIR"), "{stderr}");
+    assert!(stderr.contains(&format!("{} uses commander,", file.display())), "the file and the variable are named: {stderr}");
+    assert!(text(&output.stdout).is_empty(), "nothing runs with a broken override: {}", text(&output.stdout));
+}

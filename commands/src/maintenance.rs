@@ -16,6 +16,8 @@ use std::time::Duration;
 
 /// The longest window bellhop schedules: longer is more likely a typo than a plan.
 pub const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How far ahead a window may start: a year, so every time bellhop computes from it is sane.
+pub const FURTHEST: Duration = Duration::from_secs(366 * 24 * 3600);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MaintenanceCommand {
@@ -71,23 +73,41 @@ pub(crate) async fn run(core: &Core, actor: &Actor, command: MaintenanceCommand)
     }
 }
 
-/// `2026-01-10 02:00` (UTC), an RFC 3339 time, or `in 2h`.
+/// `2026-01-10 02:00` (UTC), an RFC 3339 time, or `in 2h`; at most a year from `now`.
 fn parse_start(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CommandError> {
     let text = text.trim();
+    let too_far =
+        || CommandError::user(format!("`start:` {} is more than a year away; bellhop schedules windows up to a year ahead.", quote(text)));
     if let Some(relative) = text.strip_prefix("in ").or_else(|| text.strip_prefix('+')) {
-        if let Ok(after) = humantime::parse_duration(relative.trim()) {
-            return Ok(now + chrono::Duration::from_std(after).map_err(anyhow::Error::from)?);
+        match humantime::parse_duration(relative.trim()) {
+            Ok(after) => return later(now, after).filter(|_| after <= FURTHEST).ok_or_else(too_far),
+            Err(humantime::DurationError::NumberOverflow) => return Err(too_far()),
+            Err(_) => {}
         }
     }
+    let at = parse_absolute(text).ok_or_else(|| {
+        CommandError::user(format!("`start:` {} is not a time bellhop reads; write 2026-01-10 02:00 (UTC) or in 2h.", quote(text)))
+    })?;
+    match later(now, FURTHEST) {
+        Some(limit) if at <= limit => Ok(at),
+        _ => Err(too_far()),
+    }
+}
+
+fn parse_absolute(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.to_utc());
+        return Some(at.to_utc());
     }
-    for format in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M UTC"] {
-        if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
-            return Ok(at.and_utc());
-        }
-    }
-    Err(CommandError::user(format!("`start:` {} is not a time bellhop reads; write 2026-01-10 02:00 (UTC) or in 2h.", quote(text))))
+    ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M UTC"]
+        .into_iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|at| at.and_utc())
+}
+
+/// `at + by`, or `None` when that is beyond what a time can hold: input decides `by`, so it
+/// must never overflow into a panic.
+pub(crate) fn later(at: DateTime<Utc>, by: Duration) -> Option<DateTime<Utc>> {
+    at.checked_add_signed(chrono::Duration::from_std(by).ok()?)
 }
 
 async fn open_window(
@@ -99,7 +119,10 @@ async fn open_window(
     summary: String,
 ) -> Result<Reply, CommandError> {
     let now = core.clock.now();
-    let end = start + chrono::Duration::from_std(duration).map_err(anyhow::Error::from)?;
+    if duration > LONGEST {
+        return Err(CommandError::user("`duration:` must be between 1 minute and 7 days."));
+    }
+    let end = later(start, duration).ok_or_else(|| CommandError::user("`start:` plus `duration:` is beyond any calendar."))?;
     let kind = if emergency { "emergency" } else { "scheduled" };
     let length = span(end - start);
     let (template, values) = if emergency {
@@ -118,8 +141,8 @@ async fn open_window(
     let code = format!("MW-{id}");
     let notice_before = chrono::Duration::from_std(core.incidents.maintenance_notice).map_err(anyhow::Error::from)?;
     if !emergency {
-        if start - now > notice_before {
-            tx.schedule(owner, &Job::MaintenanceNotice, start - notice_before).await?;
+        if let Some(notice_at) = start.checked_sub_signed(notice_before).filter(|at| *at > now) {
+            tx.schedule(owner, &Job::MaintenanceNotice, notice_at).await?;
         }
         tx.schedule(owner, &Job::MaintenanceStart, start).await?;
     }
@@ -223,5 +246,17 @@ mod tests {
         assert_eq!(parse_start("2026-01-10T02:00:00+01:00", now).unwrap().to_rfc3339(), "2026-01-10T01:00:00+00:00");
         let error = parse_start("next tuesday", now).unwrap_err().to_string();
         assert_eq!(error, "`start:` `next tuesday` is not a time bellhop reads; write 2026-01-10 02:00 (UTC) or in 2h.");
+    }
+
+    #[test]
+    fn starts_beyond_a_year_or_any_calendar_are_refused_not_overflowed() {
+        let now = DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").unwrap().to_utc();
+        for text in ["in 9999999y", "in 18446744073709551615s", "+262142-12-31 23:30", "in 367days", "2027-01-07 09:00"] {
+            let error = parse_start(text, now).unwrap_err();
+            assert!(matches!(error, CommandError::User(_)), "{text}: {error}");
+            assert!(error.to_string().contains("more than a year away"), "{text}: {error}");
+        }
+        assert!(parse_start("in 365days", now).is_ok());
+        assert_eq!(later(DateTime::<Utc>::MAX_UTC, Duration::from_secs(60)), None);
     }
 }

@@ -16,6 +16,32 @@ const EMBEDDED: [(&str, &str); 7] = [
 ];
 const EMBEDDED_SAMPLES: &str = include_str!("../../templates/samples.toml");
 
+/// The variables bellhop's code fills in for each shipped template. An override may use any of
+/// these and nothing else: a variable nobody supplies would fail only when the post is due.
+pub const SUPPLIED: [(&str, &[&str]); 7] = [
+    ("p0-investigating", &["affected", "eta", "impact", "update_every"]),
+    (
+        "p1-alert",
+        &[
+            "database_status",
+            "duration",
+            "error_rate",
+            "function",
+            "impact",
+            "investigation",
+            "log_findings",
+            "next_steps",
+            "subject",
+            "threshold",
+        ],
+    ),
+    ("resolved", &["affected", "duration", "root_cause"]),
+    ("maintenance-scheduled", &["duration", "start", "summary"]),
+    ("maintenance-emergency", &["duration", "summary"]),
+    ("maintenance-started", &["end", "summary"]),
+    ("maintenance-completed", &["summary", "validation"]),
+];
+
 /// Values to fill a template with, by variable name.
 pub type Values = BTreeMap<String, String>;
 
@@ -31,6 +57,23 @@ pub enum TemplateError {
     Missing { name: String, missing: Vec<String> },
     #[error("template `{name}` cannot be rendered: {reason}")]
     Broken { name: String, reason: String },
+    /// An override of a shipped template uses a variable the code never fills in.
+    #[error(
+        "{} uses {}, which bellhop does not supply to `{name}`; it supplies {}",
+        .file.display(),
+        .unknown.join(", "),
+        .supplied.join(", ")
+    )]
+    Unsupplied { file: PathBuf, name: String, unknown: Vec<String>, supplied: Vec<String> },
+    #[error("{} does not parse: {reason}", .file.display())]
+    Unparsable { file: PathBuf, reason: String },
+}
+
+impl TemplateError {
+    /// True when the error is in a file the operator configured, not in bellhop.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, TemplateError::Unsupplied { .. } | TemplateError::Unparsable { .. })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +96,7 @@ impl Templates {
         if let Some(dir) = dir {
             for (name, path) in template_files(dir)? {
                 let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read template {}", path.display()))?;
+                check_override(&name, &path, &text)?;
                 sources.insert(name, text);
             }
             let samples = dir.join("samples.toml");
@@ -110,6 +154,25 @@ impl Templates {
     }
 }
 
+/// An override must parse, and use only what the code supplies to the template it replaces.
+fn check_override(name: &str, file: &Path, text: &str) -> Result<(), TemplateError> {
+    let mut env = Environment::new();
+    env.add_template(name, text).map_err(|e| TemplateError::Unparsable { file: file.to_path_buf(), reason: e.to_string() })?;
+    let Some((_, supplied)) = SUPPLIED.iter().find(|(shipped, _)| *shipped == name) else { return Ok(()) };
+    let template = env.get_template(name).map_err(|e| TemplateError::Unparsable { file: file.to_path_buf(), reason: e.to_string() })?;
+    let mut unknown: Vec<String> = template.undeclared_variables(false).into_iter().filter(|v| !supplied.contains(&v.as_str())).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    Err(TemplateError::Unsupplied {
+        file: file.to_path_buf(),
+        name: name.to_string(),
+        unknown,
+        supplied: supplied.iter().map(|v| v.to_string()).collect(),
+    })
+}
+
 fn template_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the templates directory {}", dir.display()))?;
     let mut files = Vec::new();
@@ -162,6 +225,37 @@ mod tests {
         let templates = Templates::load(None).unwrap();
         let err = templates.render_sample("p9").unwrap_err();
         assert_eq!(err.to_string(), "there is no template `p9`; the templates are maintenance-completed, maintenance-emergency, maintenance-scheduled, maintenance-started, p0-investigating, p1-alert, resolved");
+    }
+
+    #[test]
+    fn the_shipped_templates_use_only_what_the_code_supplies() {
+        let templates = Templates::load(None).unwrap();
+        assert_eq!(SUPPLIED.len(), EMBEDDED.len());
+        for (name, supplied) in SUPPLIED {
+            for variable in templates.variables(name) {
+                assert!(supplied.contains(&variable.as_str()), "`{name}` uses {variable}, which SUPPLIED does not list");
+            }
+        }
+    }
+
+    #[test]
+    fn an_override_using_a_variable_nobody_supplies_is_refused_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("resolved.j2");
+        std::fs::write(&file, "Fixed by {{ commander }}: {{ root_cause }} ({{ eta }})").unwrap();
+        let error = Templates::load(Some(dir.path())).err().unwrap();
+        let error = error.downcast_ref::<TemplateError>().expect("a typed template error");
+        assert!(error.is_configuration());
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} uses commander, eta, which bellhop does not supply to `resolved`; it supplies affected, duration, root_cause",
+                file.display()
+            )
+        );
+        std::fs::write(&file, "Fixed: {{ root_cause ").unwrap();
+        let error = Templates::load(Some(dir.path())).err().unwrap().to_string();
+        assert!(error.starts_with(&format!("{} does not parse: ", file.display())), "{error}");
     }
 
     #[test]

@@ -9,9 +9,10 @@ pub fn ellipsize(text: &str, max: usize) -> String {
     format!("{kept}…")
 }
 
-/// User text quoted inside one of bellhop's sentences: one line, at most 60 characters.
+/// User text quoted inside one of bellhop's sentences: one line, at most 60 characters, without
+/// the invisible characters that would reorder or hide the sentence around it.
 pub fn quote(text: &str) -> String {
-    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = text.chars().filter(|c| !is_invisible(*c)).map(|c| if c.is_control() || c == '`' { ' ' } else { c }).collect();
     format!("`{}`", ellipsize(&one_line, 60))
 }
 
@@ -28,13 +29,72 @@ pub fn sentence(text: &str) -> String {
     out
 }
 
-/// A time as posts show it: `09:05 UTC`, with the date when it is not the day of `now`.
+/// Bidirectional overrides and zero-width characters: shown back, they would let typed text
+/// reverse or hide the rest of bellhop's sentence.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
+}
+
+/// How much of a time a post shows: the clock alone on the day it is written, else the date too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeStyle {
+    Clock,
+    Full,
+}
+
+/// A time in a post, as a token each adapter renders: the shell as UTC text (`09:05 UTC`),
+/// Discord as a timestamp every reader sees in their own time zone. `<time:UNIX:t>` shows the
+/// clock only (the same day as `now`), `<time:UNIX:f>` the date too.
 pub fn time(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
-    if at.date_naive() == now.date_naive() {
-        at.format("%H:%M UTC").to_string()
-    } else {
-        at.format("%Y-%m-%d %H:%M UTC").to_string()
+    let style = if at.date_naive() == now.date_naive() { 't' } else { 'f' };
+    format!("<time:{}:{style}>", at.timestamp())
+}
+
+/// `text` with every time token replaced by what `show` makes of it; anything that only looks
+/// like a token stays as it was.
+pub fn render_times(text: &str, show: impl Fn(chrono::DateTime<chrono::Utc>, TimeStyle) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<time:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        match after.find('>').and_then(|end| parse_token(&after[..=end]).map(|parsed| (end, parsed))) {
+            Some((end, (at, style))) => {
+                out.push_str(&show(at, style));
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("<time:");
+                rest = &after["<time:".len()..];
+            }
+        }
     }
+    out.push_str(rest);
+    out
+}
+
+/// `<time:1767603900:t>` → the instant and its style.
+fn parse_token(token: &str) -> Option<(chrono::DateTime<chrono::Utc>, TimeStyle)> {
+    let (seconds, style) = token.strip_prefix("<time:")?.strip_suffix('>')?.split_once(':')?;
+    let style = match style {
+        "t" => TimeStyle::Clock,
+        "f" => TimeStyle::Full,
+        _ => return None,
+    };
+    Some((chrono::DateTime::from_timestamp(seconds.parse().ok()?, 0)?, style))
+}
+
+/// A time as UTC text: `09:05 UTC`, or `2026-01-05 09:05 UTC` for [`TimeStyle::Full`].
+pub fn utc(at: chrono::DateTime<chrono::Utc>, style: TimeStyle) -> String {
+    match style {
+        TimeStyle::Clock => at.format("%H:%M UTC").to_string(),
+        TimeStyle::Full => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+/// Text for places that render nothing (logs, files, the audit trail): times as UTC text.
+pub fn plain(text: &str) -> String {
+    render_times(text, utc)
 }
 
 /// A span as people say it: `15 min`, `2 h 5 min`, `1 day 3 h`.
@@ -72,6 +132,25 @@ mod tests {
         assert_eq!(sentence("Bookings fail!"), "Bookings fail!");
         assert_eq!(sentence("évasion"), "Évasion.");
         assert_eq!(sentence("   "), "");
+    }
+
+    #[test]
+    fn quotes_cannot_reorder_hide_or_close_the_sentence_around_them() {
+        assert_eq!(quote("abc\u{202E}fed\u{200B}"), "`abcfed`");
+        assert_eq!(quote("a`b"), "`a b`");
+    }
+
+    #[test]
+    fn time_tokens_render_per_adapter_and_lookalikes_stay() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").unwrap().to_utc();
+        let today = now + chrono::Duration::minutes(5);
+        let tomorrow = now + chrono::Duration::days(1);
+        let text = format!("due {}, then {} <time:x:t> <time:1:z> <time:", time(today, now), time(tomorrow, now));
+        assert_eq!(text, "due <time:1767603900:t>, then <time:1767690000:f> <time:x:t> <time:1:z> <time:");
+        assert_eq!(plain(&text), "due 09:05 UTC, then 2026-01-06 09:00 UTC <time:x:t> <time:1:z> <time:");
+        let discord = render_times(&text, |at, _| format!("<t:{}:f>", at.timestamp()));
+        assert_eq!(discord, "due <t:1767603900:f>, then <t:1767690000:f> <time:x:t> <time:1:z> <time:");
+        assert_eq!(plain(&format!("<time:{}:t>", i64::MAX)), format!("<time:{}:t>", i64::MAX), "out of range stays text");
     }
 
     #[test]

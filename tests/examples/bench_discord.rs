@@ -1,13 +1,15 @@
-//! Benchmark: the real `bellhop run` binary against the fake Discord. Measures the time from
-//! dispatching INTERACTION_CREATE for `/health` to receiving the acknowledgement callback, over
-//! many interactions while one target hangs, and the bot's resident memory once it is ready.
+//! Benchmark: the real `bellhop run` binary against the fake Discord, while one target hangs.
+//! Measures what a burst of `/health` costs: the time from dispatching INTERACTION_CREATE to the
+//! acknowledgement callback (a burst of 100 at once), the requests the targets receive, and the
+//! bot's resident memory idle, right after a burst of 300, and a minute later.
 //!
 //! Run it with `scripts/bench-discord`, which builds the release binary first.
 
 use bellhop::simulated::{Behaviour, Script};
 use bellhop_tests::fake_discord::payloads::{self, RESPONDER_ROLE};
-use bellhop_tests::fake_discord::FakeDiscord;
+use bellhop_tests::fake_discord::{FakeDiscord, Interaction, Request};
 use bellhop_tests::KEY;
+use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,10 +17,11 @@ use std::time::{Duration, Instant};
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let binary = std::fs::canonicalize(args.next().unwrap_or_else(|| "target/release/bellhop".into()))?;
-    let count: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(1000);
+    let settle: u64 = args.next().map(|n| n.parse()).transpose()?.unwrap_or(60);
 
     let fake = FakeDiscord::start().await;
-    let platform = bellhop_tests::platform(Script::new(KEY).with("stuck", Behaviour::hang())).await;
+    let counted = Behaviour::ok();
+    let platform = bellhop_tests::platform(Script::new(KEY).with("stuck", Behaviour::hang()).with("invite-user", counted.clone())).await;
     let dir = tempfile::tempdir()?;
     let bot = Command::new(&binary)
         .arg("run")
@@ -38,49 +41,83 @@ async fn main() -> anyhow::Result<()> {
         .env("BELLHOP_DATABASE_URL", format!("sqlite:{}", dir.path().join("bellhop.sqlite").display()))
         .stdout(Stdio::null())
         .spawn()?;
-    let mut bot = KillOnDrop(bot);
+    let bot = KillOnDrop(bot);
+    let pid = bot.0.id();
     let started = Instant::now();
     fake.ready().await;
     let ready_in = started.elapsed();
     // Let the first heartbeat pass so the figure is the idle process, not its start.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let idle = memory(bot.0.id(), "VmRSS");
+    let idle = memory(pid, "VmRSS");
 
     let member = payloads::member("500000000000000001", "alice", &[RESPONDER_ROLE]);
-    let mut latencies = Vec::with_capacity(count);
-    let load = Instant::now();
-    for _ in 0..count {
-        let health = fake.slash(&member, "health", &[]);
-        let callback = fake.callback(&health).await;
-        assert_eq!(callback.body["type"], 5, "every /health is deferred");
-        latencies.push(callback.at - health.sent_at);
-    }
-    let acked_in = load.elapsed();
-    let path = |r: &bellhop_tests::fake_discord::Request| r.method == "POST" && r.path.starts_with("/webhooks/");
-    fake.wait("every follow-up", |s| (s.requests.iter().filter(|r| path(r)).count() >= count).then_some(())).await;
-    let answered_in = load.elapsed();
-    let peak = memory(bot.0.id(), "VmHWM");
-
-    Command::new("kill").args(["-TERM", &bot.0.id().to_string()]).status()?;
-    let exit = bot.0.wait()?;
-
+    let before = counted.calls();
+    let burst = Burst::run(&fake, &member, 100).await;
+    let hits_100 = counted.calls() - before;
+    let mut latencies = burst.latencies;
     latencies.sort();
+
+    let before = counted.calls();
+    let burst_300 = Burst::run(&fake, &member, 300).await;
+    let hits_300 = counted.calls() - before;
+    let after_300 = memory(pid, "VmRSS");
+    tokio::time::sleep(Duration::from_secs(settle)).await;
+    let later = memory(pid, "VmRSS");
+    let peak = memory(pid, "VmHWM");
+
     let at = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1];
     println!("bellhop run (release) against the fake Discord on 127.0.0.1; target `stuck` hangs, probe timeout 2 s");
     println!("  ready (commands registered) after start   {:>8.1} ms", ms(ready_in));
-    println!("  idle resident memory after READY          {:>8.1} MB", idle as f64 / 1024.0);
-    println!("  /health interactions, one after another   {count:>8}");
-    println!("  dispatch → ack (callback type 5)   p50    {:>8.2} ms", ms(at(0.50)));
+    println!("  idle resident memory after READY          {:>8.1} MiB", mib(idle));
+    println!("  burst of 100 /health at once: dispatch → ack (callback type 5)");
+    println!("                                     p50    {:>8.2} ms", ms(at(0.50)));
     println!("                                     p99    {:>8.2} ms", ms(at(0.99)));
-    println!("                                     max    {:>8.2} ms", ms(*latencies.last().unwrap()));
-    println!("  all acknowledged in {:.2} s; all follow-ups in {:.2} s", acked_in.as_secs_f64(), answered_in.as_secs_f64());
-    println!("  peak resident memory under that load      {:>8.1} MB", peak as f64 / 1024.0);
+    println!("                                     max    {:>8.2} ms", ms(*latencies.last().expect("a burst")));
+    println!("    all answered in {:.2} s; requests to invite-user: {hits_100}", burst.answered_in.as_secs_f64());
+    println!(
+        "  burst of 300 /health at once: all answered in {:.2} s; requests to invite-user: {hits_300}",
+        burst_300.answered_in.as_secs_f64()
+    );
+    println!("  resident memory right after the 300       {:>8.1} MiB", mib(after_300));
+    println!("  resident memory {settle} s later               {:>8.1} MiB", mib(later));
+    println!("  peak resident memory                      {:>8.1} MiB", mib(peak));
+
+    Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+    let mut bot = bot;
+    let exit = bot.0.wait()?;
     println!("  exit on SIGTERM                           {:>8}", exit.code().map_or("signal".into(), |c| c.to_string()));
     Ok(())
 }
 
+/// `count` `/health` dispatched at once, each acknowledged and answered.
+struct Burst {
+    latencies: Vec<Duration>,
+    answered_in: Duration,
+}
+
+impl Burst {
+    async fn run(fake: &FakeDiscord, member: &Value, count: usize) -> Burst {
+        let start = Instant::now();
+        let sent: Vec<Interaction> = (0..count).map(|_| fake.slash(member, "health", &[])).collect();
+        let mut latencies = Vec::with_capacity(count);
+        for interaction in &sent {
+            let callback: Request = fake.callback(interaction).await;
+            assert_eq!(callback.body["type"], 5, "every /health is deferred");
+            latencies.push(callback.at - interaction.sent_at);
+        }
+        for interaction in &sent {
+            fake.followup(interaction).await;
+        }
+        Burst { latencies, answered_in: start.elapsed() }
+    }
+}
+
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+fn mib(kb: u64) -> f64 {
+    kb as f64 / 1024.0
 }
 
 /// A `/proc/<pid>/status` figure in kB.

@@ -41,7 +41,8 @@ async fn restart_contract(url: &str) {
     let posts = port.posts.lock().unwrap().clone();
     for (place, post) in &posts[1..] {
         assert_eq!(place, &Place::Key("thread-inc-1".into()), "in the incident's thread");
-        assert!(post.body.contains("(late: due 09:05 UTC, sent 09:12 UTC"), "{}", post.body);
+        let body = bellhop_commands::text::plain(&post.body);
+        assert!(body.contains("(late: due 09:05 UTC, sent 09:12 UTC"), "{body}");
     }
     assert_eq!(after.run_due().await.unwrap(), 0, "nothing fires twice");
     let again = core_on(url, clock.clone()).await;

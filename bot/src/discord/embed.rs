@@ -1,6 +1,8 @@
 //! A `Post` as a Discord embed, within Discord's limits: longer content is cut with a marker,
-//! so Discord never rejects a reply for its size.
+//! so Discord never rejects a reply for its size. The core's `**bold**` is Discord's own; its
+//! time tokens become Discord timestamps, which every reader sees in their own time zone.
 
+use bellhop_commands::text::{plain, render_times};
 use bellhop_commands::{Post, Reply, Tone, Visibility};
 use poise::serenity_prelude as serenity;
 
@@ -31,13 +33,13 @@ impl Fitted {
 /// are not shown), then fields from the end and finally the description until the total fits.
 pub fn fit(post: &Post) -> Fitted {
     let mut fields: Vec<(String, String)> =
-        post.fields.iter().map(|f| (non_empty(cut(&f.name, FIELD_NAME)), non_empty(cut(&f.value, FIELD_VALUE)))).collect();
+        post.fields.iter().map(|f| (non_empty(cut(&plain(&f.name), FIELD_NAME)), non_empty(cut(&local(&f.value), FIELD_VALUE)))).collect();
     let mut hidden = 0;
     if fields.len() > FIELDS {
         hidden = fields.len() - (FIELDS - 1);
         fields.truncate(FIELDS - 1);
     }
-    let mut fitted = Fitted { title: cut(&post.title, TITLE), description: cut(&post.body, DESCRIPTION), fields };
+    let mut fitted = Fitted { title: cut(&plain(&post.title), TITLE), description: cut(&local(&post.body), DESCRIPTION), fields };
     loop {
         let mut candidate = fitted.clone();
         if hidden > 0 {
@@ -111,7 +113,15 @@ pub fn edit(post: &Post) -> serenity::EditMessage {
 
 /// A post's attachments (a postmortem skeleton, a chart) as files on the message.
 fn files(post: &Post) -> Vec<serenity::CreateAttachment> {
-    post.attachments.iter().map(|a| serenity::CreateAttachment::bytes(a.bytes.clone(), a.filename.clone())).collect()
+    // A text file (a postmortem) gets its times as UTC text; a picture goes as it is.
+    let bytes = |a: &bellhop_commands::post::Attachment| a.text().map(|t| plain(t).into_bytes()).unwrap_or_else(|| a.bytes.clone());
+    post.attachments.iter().map(|a| serenity::CreateAttachment::bytes(bytes(a), a.filename.clone())).collect()
+}
+
+/// Times as Discord timestamps (`<t:UNIX:f>`), shown in each reader's time zone. Titles and
+/// field names do not render them, so those get UTC text instead.
+fn local(text: &str) -> String {
+    render_times(text, |at, _| format!("<t:{}:f>", at.timestamp()))
 }
 
 fn count(text: &str) -> usize {
@@ -149,6 +159,17 @@ mod tests {
         let fitted = fit(&post);
         assert_eq!(fitted.title, "All up");
         assert_eq!(fitted.fields, [("auth".to_string(), "up, 12 ms".to_string()), ("—".to_string(), "—".to_string())]);
+    }
+
+    #[test]
+    fn times_are_discord_timestamps_where_discord_renders_them_and_utc_text_elsewhere() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").unwrap().to_utc();
+        let at = bellhop_commands::text::time(now + chrono::Duration::minutes(5), now);
+        let post = Post::new(Tone::Info, format!("MW-1 from {at}")).body(format!("**Starts** {at}")).field(format!("At {at}"), &at);
+        let fitted = fit(&post);
+        assert_eq!(fitted.title, "MW-1 from 09:05 UTC");
+        assert_eq!(fitted.description, "**Starts** <t:1767603900:f>");
+        assert_eq!(fitted.fields, [("At 09:05 UTC".to_string(), "<t:1767603900:f>".to_string())]);
     }
 
     #[test]

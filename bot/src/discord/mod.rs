@@ -36,6 +36,10 @@ pub struct Data {
 
 pub type Error = anyhow::Error;
 
+/// Idle connections kept to Discord's REST host, and for how long: enough for steady traffic.
+const DISCORD_IDLE_PER_HOST: usize = 16;
+const DISCORD_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The Discord part of the configuration, checked: a token is required to run.
 pub struct Settings {
     token: SecretString,
@@ -55,9 +59,21 @@ impl Settings {
     }
 
     /// REST through `DISCORD_HTTP_PROXY` when set; serenity's rate limiter would otherwise send
-    /// every request to discord.com, ignoring the proxy, so it is off there.
+    /// every request to discord.com, ignoring the proxy, so it is off there. The connection pool
+    /// is bounded: a burst of follow-ups must not leave hundreds of idle connections behind.
     pub fn http(&self) -> serenity::Http {
         let builder = serenity::HttpBuilder::new(self.token.expose_secret());
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .pool_max_idle_per_host(DISCORD_IDLE_PER_HOST)
+            .pool_idle_timeout(DISCORD_IDLE_TIMEOUT);
+        let builder = match client.build() {
+            Ok(client) => builder.client(client),
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "cannot bound Discord's connection pool; using serenity's default client");
+                builder
+            }
+        };
         match &self.discord.http_proxy {
             Some(proxy) => builder.proxy(proxy.clone()).ratelimiter_disabled(true).build(),
             None => builder.build(),

@@ -6,6 +6,7 @@ mod render;
 
 pub use parse::{parse_line, Line, Meta};
 pub use printer::{Printer, Seen};
+pub use render::Style;
 
 use bellhop_commands::command::spec::Kind;
 use bellhop_commands::{Actor, Clock, Core, Invocation, ManualClock, MessageRef, Reply, Value, Visibility};
@@ -26,7 +27,12 @@ pub struct Shell<W: Write + Send> {
 impl<W: Write + Send> Shell<W> {
     /// `users[0]` is who types when a line names nobody.
     pub fn new(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W) -> Self {
-        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out)) }
+        Shell::styled(core, users, virtual_clock, out, Style::Plain)
+    }
+
+    /// Like `new`, with emphasis shown in `style` (ANSI bold when a person reads a terminal).
+    pub fn styled(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W, style: Style) -> Self {
+        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out).with_style(style)) }
     }
 
     /// Where everything is printed; also the `ChatPort` a real-time scheduler delivers through.
@@ -56,9 +62,9 @@ impl<W: Write + Send> Shell<W> {
                 match (self.actor(&name), self.printer.seen(message)) {
                     (Err(sentence), _) => self.print_error(&name, &sentence)?,
                     (Ok(_), None) => self.print_error(&name, &format!("There is no message #{message} to react to."))?,
-                    (Ok(_), Some(Seen::OnlyBy(_))) => self.print_error(
+                    (Ok(_), Some(Seen::OnlyBy(whom))) => self.print_error(
                         &name,
-                        &format!("Message #{message} was shown to one person only; reactions go on messages the channel sees."),
+                        &format!("Message #{message} is a reply only @{whom} sees; reactions go on messages in a channel."),
                     )?,
                     (Ok(actor), Some(Seen::Channel(channel))) => {
                         self.printer.record_reaction(message, &emoji, &actor, added);
@@ -112,7 +118,7 @@ impl<W: Write + Send> Shell<W> {
             }
             Meta::Advance(by) => match self.virtual_clock.clone() {
                 Some(clock) => self.advance(&clock, by).await?,
-                None => self.print_error(user, ":advance needs the virtual clock: start with bellhop shell --virtual-clock")?,
+                None => self.print_error(user, ":advance needs the virtual clock: start with bellhop shell --virtual-clock.")?,
             },
             Meta::Quit => {}
         }
@@ -122,7 +128,10 @@ impl<W: Write + Send> Shell<W> {
     /// Moves the virtual clock, stopping at each timer on the way so every one fires at its
     /// own time, as it would have in real time.
     async fn advance(&self, clock: &ManualClock, by: std::time::Duration) -> anyhow::Result<()> {
-        let target = clock.now() + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        let Some(target) = chrono::Duration::from_std(by).ok().and_then(|by| clock.now().checked_add_signed(by)) else {
+            let sentence = format!(":advance {} goes beyond any calendar.", humantime::format_duration(by));
+            return self.print_error(self.users.first().map_or("", |u| u.name.as_str()), &sentence).map_err(Into::into);
+        };
         while let Some(due) = self.core.store().next_due().await? {
             if due > target {
                 break;

@@ -1,7 +1,12 @@
 //! The shell's line protocol: one line is one event.
 
+use bellhop_commands::text::quote;
 use bellhop_commands::Invocation;
 use std::time::Duration;
+
+/// How far one `:advance` may move the virtual clock: far enough for any runbook timer, near
+/// enough that no time computed from it can overflow.
+pub const LONGEST_ADVANCE: Duration = Duration::from_secs(366 * 24 * 3600);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line {
@@ -57,11 +62,12 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
     let words: Vec<&str> = rest.split_whitespace().collect();
     match words.as_slice() {
         [verb @ ("react" | "unreact"), message, emoji] => {
-            let message = message.trim_start_matches('#').parse().map_err(|_| format!("`{message}` is not a message number like 3"))?;
+            let message =
+                message.trim_start_matches('#').parse().map_err(|_| format!("{} is not a message number like 3.", quote(message)))?;
             Ok(Line::Reaction { user, message, emoji: emoji.to_string(), added: *verb == "react" })
         }
-        ["react" | "unreact", ..] => Err("write a reaction as `react 3 ✅` (message number, then emoji)".into()),
-        _ => Err("a line is a /command, `react N emoji`, or a :meta command; :help explains".into()),
+        ["react" | "unreact", ..] => Err("Write a reaction as `react 3 ✅` (message number, then emoji).".into()),
+        _ => Err("A line is a /command, `react N emoji`, or a :meta command; :help explains.".into()),
     }
 }
 
@@ -71,11 +77,13 @@ fn parse_meta(meta: &str) -> Result<Meta, String> {
         (Some("help"), None) => Ok(Meta::Help),
         (Some("users"), None) => Ok(Meta::Users),
         (Some("quit" | "q" | "exit"), None) => Ok(Meta::Quit),
-        (Some("advance"), Some(by)) => {
-            humantime::parse_duration(by).map(Meta::Advance).map_err(|_| format!("`{by}` is not a duration; try :advance 16m"))
-        }
-        (Some("advance"), None) => Err("say how far: :advance 16m".into()),
-        _ => Err(format!("unknown :{meta}; the meta commands are :help, :users, :advance, :quit")),
+        (Some("advance"), Some(by)) => match humantime::parse_duration(by) {
+            Ok(by) if by <= LONGEST_ADVANCE => Ok(Meta::Advance(by)),
+            Ok(_) | Err(humantime::DurationError::NumberOverflow) => Err(":advance moves the clock at most 366 days at a time.".into()),
+            Err(_) => Err(format!("{} is not a duration; try :advance 16m.", quote(by))),
+        },
+        (Some("advance"), None) => Err("Say how far: :advance 16m.".into()),
+        _ => Err(format!("There is no meta command {}; they are :help, :users, :advance, :quit.", quote(&format!(":{meta}")))),
     }
 }
 
@@ -86,10 +94,7 @@ pub fn parse_command(text: &str) -> Result<Invocation, String> {
         match token {
             Token::Word(word) if invocation.options.is_empty() => invocation.path.push(word),
             Token::Word(word) => {
-                return Err(format!(
-                    "`{}` comes after the options; write options as name:value",
-                    bellhop_commands::text::ellipsize(&word, 40)
-                ));
+                return Err(format!("{} comes after the options; write options as name:value.", quote(&word)));
             }
             Token::Option(name, value) => invocation.options.push((name, bellhop_commands::Value::Text(value))),
         }
@@ -120,7 +125,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                         Some('"') => break,
                         Some('\\') => value.extend(chars.next()),
                         Some(c) => value.push(c),
-                        None => return Err("a quoted value is missing its closing \"".into()),
+                        None => return Err("A quoted value is missing its closing \".".into()),
                     }
                 },
                 (c, Some(value)) => value.push(c),
@@ -163,9 +168,19 @@ mod tests {
 
     #[test]
     fn bad_lines_say_what_to_write() {
-        assert_eq!(parse_line("/incident update text:\"open").unwrap_err(), "a quoted value is missing its closing \"");
-        assert_eq!(parse_line("hello").unwrap_err(), "a line is a /command, `react N emoji`, or a :meta command; :help explains");
-        assert_eq!(parse_line(":advance soon").unwrap_err(), "`soon` is not a duration; try :advance 16m");
-        assert_eq!(parse_line("/template show name:x extra").unwrap_err(), "`extra` comes after the options; write options as name:value");
+        assert_eq!(parse_line("/incident update text:\"open").unwrap_err(), "A quoted value is missing its closing \".");
+        assert_eq!(parse_line("hello").unwrap_err(), "A line is a /command, `react N emoji`, or a :meta command; :help explains.");
+        assert_eq!(parse_line(":advance soon").unwrap_err(), "`soon` is not a duration; try :advance 16m.");
+        assert_eq!(parse_line("/template show name:x extra").unwrap_err(), "`extra` comes after the options; write options as name:value.");
+    }
+
+    #[test]
+    fn advancing_beyond_a_year_is_refused_not_overflowed() {
+        for by in ["999999y", "18446744073709551615s", "367days"] {
+            assert_eq!(parse_line(&format!(":advance {by}")).unwrap_err(), ":advance moves the clock at most 366 days at a time.");
+        }
+        assert_eq!(parse_line(":advance 366days").unwrap(), Line::Meta(Meta::Advance(LONGEST_ADVANCE)));
+        let long = parse_line(&format!(":{}", "x".repeat(10_000))).unwrap_err();
+        assert!(long.len() < 200, "{long}");
     }
 }

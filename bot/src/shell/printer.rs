@@ -1,7 +1,7 @@
 //! Where the shell's messages are printed, numbered: both the replies to what people type and
 //! what the core does on its own (it is the shell's `ChatPort`: posts, edits, reactions, threads).
 
-use super::render::render;
+use super::render::{render, Style};
 use bellhop_commands::{Actor, ChatPort, DeliveryError, MessageRef, Place, Post};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 pub struct Printer<W> {
     state: Mutex<State<W>>,
+    style: Style,
 }
 
 /// Where a printed message lives: a channel, or only one person's eyes.
@@ -28,7 +29,14 @@ struct State<W> {
 
 impl<W: Write> Printer<W> {
     pub fn new(out: W) -> Self {
-        Printer { state: Mutex::new(State { out, next_number: 1, messages: BTreeMap::new(), reactions: BTreeMap::new() }) }
+        let state = State { out, next_number: 1, messages: BTreeMap::new(), reactions: BTreeMap::new() };
+        Printer { state: Mutex::new(state), style: Style::Plain }
+    }
+
+    /// Emphasis as ANSI bold: for a person at a terminal, not for a pipe or a file.
+    pub fn with_style(mut self, style: Style) -> Self {
+        self.style = style;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<W>> {
@@ -40,13 +48,13 @@ impl<W: Write> Printer<W> {
     pub fn print(&self, seen: Seen, post: &Post) -> std::io::Result<u64> {
         let mut state = self.lock();
         let number = state.next_number;
-        state.next_number += 1;
+        state.next_number = number.saturating_add(1);
         let place = match &seen {
             Seen::Channel(channel) => format!("[{channel}]"),
             Seen::OnlyBy(name) => format!("(only @{name})"),
         };
         state.messages.insert(number, seen);
-        writeln!(state.out, "{}", render(number, &place, post))?;
+        writeln!(state.out, "{}", render(number, &place, post, self.style))?;
         state.out.flush()?;
         Ok(number)
     }
@@ -110,7 +118,7 @@ impl<W: Write + Send> ChatPort for Printer<W> {
     async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
         let number = self.message(message)?;
         let mut state = self.lock();
-        let text = render(number, &format!("[{}] (edited)", message.channel), post);
+        let text = render(number, &format!("[{}] (edited)", message.channel), post, self.style);
         writeln!(state.out, "{text}").and_then(|()| state.out.flush()).map_err(io)
     }
 

@@ -36,7 +36,7 @@ pub(super) fn cancel(args: &Args) -> Result<Command, UserError> {
 fn duration(text: &str) -> Result<Duration, UserError> {
     match humantime::parse_duration(text.trim()) {
         Ok(d) if d >= Duration::from_secs(60) && d <= LONGEST => Ok(d),
-        Ok(_) => Err(UserError::new("`duration:` must be between 1 minute and 7 days.")),
+        Ok(_) | Err(humantime::DurationError::NumberOverflow) => Err(UserError::new("`duration:` must be between 1 minute and 7 days.")),
         Err(_) => Err(UserError::new(format!("`duration:` {} is not a duration; write it like 90m or 2h.", quote(text)))),
     }
 }

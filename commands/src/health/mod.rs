@@ -6,8 +6,9 @@ mod http;
 mod report;
 mod targets;
 
-use futures::future::join_all;
+use futures::future::{join_all, BoxFuture, FutureExt as _, Shared};
 use serde::Serialize;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use classify::classify_http;
@@ -79,30 +80,76 @@ impl Sweep {
     }
 }
 
-/// Runs sweeps over the configured targets.
+/// Idle connections kept per target host between sweeps: one sweep opens at most one per
+/// probe, and more would only hold memory and the platform's sockets.
+const IDLE_PER_HOST: usize = 8;
+/// How long an idle connection to a target is kept for the next sweep.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A sweep under way that callers can join; `None` if its task died (it never panics by design).
+type SharedSweep = Shared<BoxFuture<'static, Option<Arc<Sweep>>>>;
+
+/// Runs sweeps over the configured targets. A sweep asked for while one is under way joins it:
+/// a burst of `/health` costs the platform one sweep, and every caller gets its answer.
 pub struct HealthChecker {
-    settings: HealthSettings,
-    targets: Vec<Target>,
-    client: reqwest::Client,
+    probes: Arc<Probes>,
+    in_flight: Arc<Mutex<Option<SharedSweep>>>,
 }
 
 impl HealthChecker {
     pub fn new(settings: HealthSettings) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .connect_timeout(settings.timeout)
+            .pool_max_idle_per_host(IDLE_PER_HOST)
+            .pool_idle_timeout(IDLE_TIMEOUT)
             .user_agent(concat!("bellhop/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let targets = settings.targets();
-        Ok(HealthChecker { settings, targets, client })
+        Ok(HealthChecker { probes: Arc::new(Probes { settings, targets, client }), in_flight: Arc::default() })
     }
 
     pub fn targets(&self) -> &[Target] {
-        &self.targets
+        &self.probes.targets
     }
 
+    /// The result of a sweep started now, or of the one already under way.
+    pub async fn sweep(&self) -> Sweep {
+        match self.join_or_start().await {
+            Some(sweep) => Sweep::clone(&sweep),
+            None => self.probes.sweep().await,
+        }
+    }
+
+    /// The sweep runs in its own task, so it finishes (and frees its slot) even when every
+    /// caller gave up waiting; a later caller never joins a stale one.
+    fn join_or_start(&self) -> SharedSweep {
+        let mut slot = self.in_flight.lock().expect("the in-flight lock is never held across a panic");
+        if let Some(sweep) = slot.as_ref() {
+            return sweep.clone();
+        }
+        let (probes, in_flight) = (self.probes.clone(), self.in_flight.clone());
+        let task = tokio::spawn(async move {
+            let sweep = Arc::new(probes.sweep().await);
+            *in_flight.lock().expect("the in-flight lock is never held across a panic") = None;
+            sweep
+        });
+        let shared = async move { task.await.ok() }.boxed().shared();
+        *slot = Some(shared.clone());
+        shared
+    }
+}
+
+/// The targets and the client that probes them.
+struct Probes {
+    settings: HealthSettings,
+    targets: Vec<Target>,
+    client: reqwest::Client,
+}
+
+impl Probes {
     /// Probes every target concurrently; each probe is bounded by the probe timeout, so a hung
     /// target costs that timeout once, whatever the others do.
-    pub async fn sweep(&self) -> Sweep {
+    async fn sweep(&self) -> Sweep {
         let probes = self.targets.iter().map(|target| self.probe(target));
         let targets: Vec<ProbeResult> = join_all(probes).await;
         let healthy = !targets.iter().any(|t| t.status.needs_attention());
@@ -142,3 +189,6 @@ impl Outcome {
         Outcome { status: Status::Down, http_status: None, detail: detail.into() }
     }
 }
+
+#[cfg(test)]
+mod tests;
