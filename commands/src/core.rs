@@ -22,11 +22,13 @@ pub struct Core {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) incidents: IncidentSettings,
+    pub(crate) alerting: crate::alerting::Alerting,
 }
 
 impl Core {
     pub fn new(health: HealthSettings, templates: Templates, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        Ok(Core { health: HealthChecker::new(health)?, templates, store, clock, incidents: IncidentSettings::default() })
+        let alerting = crate::alerting::Alerting::new(Default::default(), std::time::Duration::from_secs(300), clock.clone());
+        Ok(Core { health: HealthChecker::new(health)?, templates, store, clock, incidents: IncidentSettings::default(), alerting })
     }
 
     /// Who is paged and how the runbook's clock runs (default: the runbook's own).
