@@ -2,6 +2,7 @@
 
 use crate::config::{default_shell_users, Config, LogFormat};
 use crate::simulated::{Script, SimulatedPlatform};
+use bellhop_commands::alerts::{AlertSettings, RuleKind};
 use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
 use secrecy::SecretString;
 use std::time::Duration;
@@ -19,7 +20,8 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path) -> Config {
             functions: RUNBOOK_FUNCTIONS.iter().map(|f| f.to_string()).collect(),
             rest_table: "plans".into(),
             timeout: Duration::from_secs(10),
-            slow_after: Duration::from_secs(2),
+            // Short, so the virtual clock's sweeps (every 15 s) do not keep you waiting.
+            slow_after: Duration::from_millis(200),
         },
         store_url: SecretString::from(format!("sqlite:{}", store_dir.join("bellhop.sqlite").display())),
         templates_dir: None,
@@ -29,20 +31,32 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path) -> Config {
         discord: Default::default(),
         shell_users: default_shell_users(),
         incidents: Default::default(),
-        alerts: Default::default(),
-        sweep_every: Duration::from_secs(300),
-        http: Default::default(),
+        alerts: demo_alerts(),
+        sweep_every: Duration::from_secs(15),
+        http: crate::http::HttpSettings { addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ..Default::default() },
     }
 }
 
+/// The runbook's error-rate rule, judged on the demo's sweeps (one sample of invite-user every
+/// 15 s): at least 10 samples in its 5 minutes, so it can fire on sweeps alone.
+fn demo_alerts() -> AlertSettings {
+    let mut settings = AlertSettings::default();
+    settings.rules.retain(|rule| rule.kind == RuleKind::ErrorRate);
+    for rule in &mut settings.rules {
+        rule.min_samples = 10;
+    }
+    settings
+}
+
 pub async fn start_platform() -> std::io::Result<SimulatedPlatform> {
-    SimulatedPlatform::start(Script::demo(DEMO_KEY, Duration::from_millis(2500))).await
+    SimulatedPlatform::start(Script::demo(DEMO_KEY, Duration::from_millis(300))).await
 }
 
 pub fn banner(platform: &SimulatedPlatform) -> String {
     format!(
         "bellhop demo: a simulated hotel platform runs on {} (invite-user fails ~15% of the time, trial-signup is slow; no database).\n\
          Try:  /health    /incident declare severity:P1 title:\"Invites failing\"    :advance 6m (with --virtual-clock)    :help\n\
+         Alerts: with --virtual-clock, :advance 30m sweeps every 15 s; :fail invite-user and :recover invite-user switch its failures.\n\
          You type as @alice (responder); @bob and @carol are approvers; @dave has no role.",
         platform.addr
     )

@@ -113,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Outbox { action } => outbox(&config, action.unwrap_or(OutboxAction::List)).await,
         Cmd::Shell { virtual_clock } => {
             require_targets(&config)?;
-            shell(&config, virtual_clock, None).await
+            shell(&config, virtual_clock, None, None).await
         }
         Cmd::Run => {
             bellhop::discord::Settings::from_config(&config)?;
@@ -186,7 +186,12 @@ async fn check(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     Ok(if sweep.healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn shell(config: &Config, virtual_clock: bool, banner: Option<String>) -> anyhow::Result<ExitCode> {
+async fn shell(
+    config: &Config,
+    virtual_clock: bool,
+    banner: Option<String>,
+    faults: Option<bellhop::simulated::Faults>,
+) -> anyhow::Result<ExitCode> {
     let manual = virtual_clock.then(|| Arc::new(ManualClock::new(bellhop::shell::virtual_start())));
     let clock: Arc<dyn Clock> = match &manual {
         Some(manual) => manual.clone(),
@@ -198,11 +203,26 @@ async fn shell(config: &Config, virtual_clock: bool, banner: Option<String>) -> 
         println!("{banner}");
     }
     let real_time = manual.is_none();
+    let wake = Arc::new(tokio::sync::Notify::new());
+    // The shell still talks when the port is taken (another bellhop): ingest is then off.
+    let _http = match app::start_http(config, &core, wake.clone()).await {
+        Ok((addr, task)) => {
+            println!("-- samples and webhooks: http://{addr}/events, /hooks/alertmanager, /hooks/grafana");
+            Some(task)
+        }
+        Err(error) => {
+            println!("-- the HTTP server is off: {error:#}");
+            None
+        }
+    };
     let mut shell = Shell::new(core.clone(), config.shell_users.clone(), manual, std::io::stdout());
+    if let Some(faults) = faults {
+        shell = shell.with_faults(faults);
+    }
     // With the real clock, timers fire while nobody types; the virtual clock moves on :advance.
     let _scheduler = real_time.then(|| {
         let port: Arc<dyn bellhop_commands::ChatPort> = shell.printer().clone();
-        tokio::spawn(bellhop::scheduler::run(core, port, Arc::new(tokio::sync::Notify::new())))
+        tokio::spawn(bellhop::scheduler::run(core, port, wake))
     });
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     loop {
@@ -224,7 +244,7 @@ async fn run_demo(virtual_clock: bool) -> anyhow::Result<ExitCode> {
     let platform = demo::start_platform().await.context("cannot start the simulated platform")?;
     let store_dir = tempfile::tempdir().context("cannot create a temporary directory for the demo's store")?;
     let config = demo::demo_config(&platform.url(), store_dir.path());
-    shell(&config, virtual_clock, Some(demo::banner(&platform))).await
+    shell(&config, virtual_clock, Some(demo::banner(&platform)), Some(platform.faults.clone())).await
 }
 
 async fn simulate(port: u16, delay: std::time::Duration) -> anyhow::Result<ExitCode> {

@@ -21,12 +21,19 @@ pub struct Shell<W: Write + Send> {
     users: Vec<Actor>,
     virtual_clock: Option<Arc<ManualClock>>,
     printer: Arc<Printer<W>>,
+    faults: Option<crate::simulated::Faults>,
 }
 
 impl<W: Write + Send> Shell<W> {
     /// `users[0]` is who types when a line names nobody.
     pub fn new(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W) -> Self {
-        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out)) }
+        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out)), faults: None }
+    }
+
+    /// The simulated platform's faults, for `:fail` and `:recover` (the demo).
+    pub fn with_faults(mut self, faults: crate::simulated::Faults) -> Self {
+        self.faults = Some(faults);
+        self
     }
 
     /// Where everything is printed; also the `ChatPort` a real-time scheduler delivers through.
@@ -75,6 +82,8 @@ impl<W: Write + Send> Shell<W> {
     /// Fires what is due and prints what the core has to say.
     async fn settle(&self) -> anyhow::Result<()> {
         self.core.run_due().await?;
+        self.core.run_sweeps().await?;
+        self.core.evaluate_alerts().await?;
         self.core.deliver_outbox(self.printer.as_ref()).await?;
         Ok(())
     }
@@ -114,6 +123,14 @@ impl<W: Write + Send> Shell<W> {
                 Some(clock) => self.advance(&clock, by).await?,
                 None => self.print_error(user, ":advance needs the virtual clock: start with bellhop shell --virtual-clock")?,
             },
+            Meta::Fault { endpoint, failing } => match &self.faults {
+                Some(faults) => {
+                    faults.set(&endpoint, failing);
+                    let now = if failing { "fails every call" } else { "answers normally" };
+                    self.printer.note(&format!("-- the simulated {endpoint} now {now}"))?;
+                }
+                None => self.print_error(user, ":fail and :recover work in bellhop demo, on its simulated platform")?,
+            },
             Meta::Quit => {}
         }
         Ok(())
@@ -123,13 +140,19 @@ impl<W: Write + Send> Shell<W> {
     /// own time, as it would have in real time.
     async fn advance(&self, clock: &ManualClock, by: std::time::Duration) -> anyhow::Result<()> {
         let target = clock.now() + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
-        while let Some(due) = self.core.store().next_due().await? {
+        loop {
+            let timer = self.core.store().next_due().await?;
+            // Sweeps are due too: stopping at each runs every sweep the advance passes.
+            let due = timer.map_or(self.core.next_sweep(), |t| t.min(self.core.next_sweep()));
             if due > target {
                 break;
             }
             if due > clock.now() {
                 clock.set(due);
-                self.printer.note(&format!("-- {}", due.format("%Y-%m-%d %H:%M UTC")))?;
+                // A sweep passes silently; a timer's time is printed, as it was before sweeps.
+                if timer == Some(due) {
+                    self.printer.note(&format!("-- {}", due.format("%Y-%m-%d %H:%M UTC")))?;
+                }
             }
             self.settle().await?;
         }
@@ -157,7 +180,8 @@ const HELP: &str = "\
 -- @bob /health                                  the same, typed by @bob
 -- #inc-1 /incident update text:\"rolled back\"    typed in the incident's channel (its id is implied)
 -- @bob react 3 ✅   @bob unreact 3 ✅            react to message #3
--- :users   :advance 16m (with --virtual-clock)   :quit";
+-- :users   :advance 16m (with --virtual-clock)   :quit
+-- :fail invite-user   :recover invite-user     (demo) make a simulated function fail, or stop failing";
 
 /// Where `--virtual-clock` starts, so transcripts are the same on every run.
 pub fn virtual_start() -> chrono::DateTime<chrono::Utc> {

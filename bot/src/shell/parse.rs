@@ -27,6 +27,8 @@ pub enum Meta {
     Users,
     Quit,
     Advance(Duration),
+    /// Make a simulated endpoint fail every call (`:fail invite-user`) or recover (`:recover …`).
+    Fault { endpoint: String, failing: bool },
 }
 
 pub fn parse_line(line: &str) -> Result<Line, String> {
@@ -75,7 +77,9 @@ fn parse_meta(meta: &str) -> Result<Meta, String> {
             humantime::parse_duration(by).map(Meta::Advance).map_err(|_| format!("`{by}` is not a duration; try :advance 16m"))
         }
         (Some("advance"), None) => Err("say how far: :advance 16m".into()),
-        _ => Err(format!("unknown :{meta}; the meta commands are :help, :users, :advance, :quit")),
+        (Some(verb @ ("fail" | "recover")), Some(endpoint)) => Ok(Meta::Fault { endpoint: endpoint.to_string(), failing: verb == "fail" }),
+        (Some(verb @ ("fail" | "recover")), None) => Err(format!("say which function: :{verb} invite-user")),
+        _ => Err(format!("unknown :{meta}; the meta commands are :help, :users, :advance, :fail, :recover, :quit")),
     }
 }
 
