@@ -186,8 +186,7 @@ async fn answer(script: &Script, endpoint: &str) -> Response {
     }
     tokio::time::sleep(behaviour.delay).await;
     let fails = script.faults.get(endpoint).unwrap_or_else(|| behaviour.fails_now());
-    let (status, code) =
-        if fails { (500, Some("WORKER_ERROR")) } else { (behaviour.status, behaviour.sb_error_code.as_deref()) };
+    let (status, code) = if fails { (500, Some("WORKER_ERROR")) } else { (behaviour.status, behaviour.sb_error_code.as_deref()) };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(serde_json::json!({ "endpoint": endpoint }))).into_response();
     if let Some(code) = code.and_then(|c| c.parse().ok()) {

@@ -105,7 +105,12 @@ impl Core {
         let windows: Vec<Maintenance> = self.store.upcoming_maintenance(now).await?.into_iter().filter(|w| w.start <= now).collect();
         let mut announced = 0;
         for transition in &transitions {
-            let span = tracing::info_span!("alert", rule = transition.rule.key(), function = transition.function, change = transition.change.key());
+            let span = tracing::info_span!(
+                "alert",
+                rule = transition.rule.key(),
+                function = transition.function,
+                change = transition.change.key()
+            );
             match self.announce(transition, windows.first()).instrument(span).await {
                 Ok(true) => announced += 1,
                 Ok(false) => {}
@@ -132,7 +137,10 @@ impl Core {
             (Change::Resolved, _) => {
                 let to = Destination::Channel { channel: ChannelName::Ops };
                 let notice = crate::alerting_posts::resolved_notice(transition, claim.id);
-                vec![Op::Edit { of: Binding::new(subject, "alert"), post }, Op::Post { to, post: notice, bind: Some(Binding::new(subject, "resolved")) }]
+                vec![
+                    Op::Edit { of: Binding::new(subject, "alert"), post },
+                    Op::Post { to, post: notice, bind: Some(Binding::new(subject, "resolved")) },
+                ]
             }
         };
         for op in &ops {

@@ -22,7 +22,8 @@ pub fn p1_text(templates: &Templates, transition: &Transition) -> anyhow::Result
 /// The alert's one post: firing (or held during maintenance), edited as figures change, then resolved.
 pub fn alert_post(transition: &Transition, id: i64, body: String, window: Option<&Maintenance>) -> Post {
     let what = format!("{} of {}", transition.rule.label(), transition.function);
-    let figure = transition.figure().map(|(value, threshold)| format!("{value} (threshold {threshold})")).unwrap_or_else(|| "no samples".into());
+    let figure =
+        transition.figure().map(|(value, threshold)| format!("{value} (threshold {threshold})")).unwrap_or_else(|| "no samples".into());
     let post = match (transition.change, window) {
         (Change::Resolved, _) => Post::new(Tone::Good, format!("✅ Resolved: {what} (alert {id})")),
         (_, Some(window)) => Post::new(Tone::Info, format!("🔧 Held during {}: {what} (alert {id})", window.code()))
@@ -34,9 +35,6 @@ pub fn alert_post(transition: &Transition, id: i64, body: String, window: Option
 
 /// The notice that follows a resolved alert, so the channel hears it recovered.
 pub fn resolved_notice(transition: &Transition, id: i64) -> Post {
-    Post::new(
-        Tone::Good,
-        format!("✅ {} of {} is back within its threshold (alert {id})", transition.rule.label(), transition.function),
-    )
-    .body(format!("It lasted {}. {}.", minutes(transition.duration()), transition.impact()))
+    Post::new(Tone::Good, format!("✅ {} of {} is back within its threshold (alert {id})", transition.rule.label(), transition.function))
+        .body(format!("It lasted {}. {}.", minutes(transition.duration()), transition.impact()))
 }

@@ -28,7 +28,10 @@ pub enum Meta {
     Quit,
     Advance(Duration),
     /// Make a simulated endpoint fail every call (`:fail invite-user`) or recover (`:recover …`).
-    Fault { endpoint: String, failing: bool },
+    Fault {
+        endpoint: String,
+        failing: bool,
+    },
 }
 
 pub fn parse_line(line: &str) -> Result<Line, String> {

@@ -171,16 +171,15 @@ impl Tx<'_> {
             .context("cannot record an alert's firing");
         }
         // An alert that fired before episodes had ids gets one now, so its edits still land somewhere.
-        let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE alert_episodes SET figures = $1 WHERE rule = $2 AND function = $3 AND episode = $4 RETURNING id",
-        )
-        .bind(figures)
-        .bind(rule)
-        .bind(function)
-        .bind(episode)
-        .fetch_optional(&mut *self.conn())
-        .await
-        .context("cannot update an alert's figures")?;
+        let id: Option<i64> =
+            sqlx::query_scalar("UPDATE alert_episodes SET figures = $1 WHERE rule = $2 AND function = $3 AND episode = $4 RETURNING id")
+                .bind(figures)
+                .bind(rule)
+                .bind(function)
+                .bind(episode)
+                .fetch_optional(&mut *self.conn())
+                .await
+                .context("cannot update an alert's figures")?;
         match id {
             Some(id) => Ok(id),
             None => sqlx::query_scalar(
