@@ -1,12 +1,33 @@
 //! Builds the core from a validated configuration.
 
 use crate::config::{Config, ConfigError};
+use anyhow::Context as _;
 use bellhop_commands::store::Store;
 use bellhop_commands::target::TargetDb;
 use bellhop_commands::templates::{TemplateError, Templates};
 use bellhop_commands::{Clock, Core};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
+
+/// Starts the HTTP server (ingest, webhooks, health, metrics) for `core`; samples that arrive
+/// wake `wake`, so the scheduler evaluates them at once.
+pub async fn start_http(
+    config: &Config,
+    core: &Arc<Core>,
+    wake: Arc<tokio::sync::Notify>,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = crate::http::bind(&config.http).await?;
+    let addr = listener.local_addr().context("cannot read the HTTP server's address")?;
+    let inner = crate::http::EngineIngest { engine: core.alert_engine().clone(), store: core.store().clone(), clock: core.clock().clone() };
+    let ingest = Arc::new(crate::http::WakingIngest { inner, wake });
+    let settings = config.http.clone();
+    let task = tokio::spawn(async move {
+        if let Err(error) = crate::http::serve(listener, ingest, settings, std::future::pending()).await {
+            tracing::error!(error = format!("{error:#}"), "the HTTP server stopped");
+        }
+    });
+    Ok((addr, task))
+}
 
 /// Opens the store (migrating it), loads the templates, and assembles the core.
 pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
@@ -15,7 +36,15 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
     // A target URL bellhop cannot use (the transaction pooler, say) is a configuration error.
     let target =
         config.target.as_ref().map(TargetDb::new).transpose().map_err(|error| ConfigError(vec![format!("SUPABASE_DB_URL: {error}")]))?;
-    Ok(Core::new(config.health.clone(), templates, store, clock)?.with_incident_settings(config.incidents.clone()).with_target(target))
+    let core = Core::new(config.health.clone(), templates, store, clock)?
+        .with_incident_settings(config.incidents.clone())
+        .with_target(target)
+        .with_alerts(config.alerts.clone(), config.sweep_every);
+    let restored = core.restore_alerts().await.context("cannot read the alerts that were firing")?;
+    if restored > 0 {
+        tracing::info!(restored, "alerts firing before the restart are back in the engine");
+    }
+    Ok(core)
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {

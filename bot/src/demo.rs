@@ -4,6 +4,7 @@
 use crate::config::{default_shell_users, Config, LogFormat};
 use crate::simulated::{Script, SimulatedPlatform};
 use anyhow::Context as _;
+use bellhop_commands::alerts::{AlertSettings, RuleKind};
 use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
 use bellhop_commands::target::TargetSettings;
 use secrecy::SecretString;
@@ -25,7 +26,8 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
             functions: RUNBOOK_FUNCTIONS.iter().map(|f| f.to_string()).collect(),
             rest_table: "plans".into(),
             timeout: Duration::from_secs(10),
-            slow_after: Duration::from_secs(2),
+            // Short, so the virtual clock's sweeps (every 15 s) do not keep you waiting.
+            slow_after: Duration::from_millis(200),
         },
         store_url: SecretString::from(format!("sqlite:{}", store_dir.join("bellhop.sqlite").display())),
         templates_dir: None,
@@ -35,9 +37,9 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
         discord: Default::default(),
         shell_users: default_shell_users(),
         incidents: Default::default(),
-        alerts: Default::default(),
-        sweep_every: Duration::from_secs(300),
-        http: Default::default(),
+        alerts: demo_alerts(),
+        sweep_every: Duration::from_secs(15),
+        http: crate::http::HttpSettings { addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ..Default::default() },
         target: target.map(|url| TargetSettings { url, statement_timeout: Duration::from_secs(5) }),
     }
 }
@@ -85,8 +87,19 @@ impl DemoDatabase {
     }
 }
 
+/// The runbook's error-rate rule, judged on the demo's sweeps (one sample of invite-user every
+/// 15 s): at least 10 samples in its 5 minutes, so it can fire on sweeps alone.
+fn demo_alerts() -> AlertSettings {
+    let mut settings = AlertSettings::default();
+    settings.rules.retain(|rule| rule.kind == RuleKind::ErrorRate);
+    for rule in &mut settings.rules {
+        rule.min_samples = 10;
+    }
+    settings
+}
+
 pub async fn start_platform() -> std::io::Result<SimulatedPlatform> {
-    SimulatedPlatform::start(Script::demo(DEMO_KEY, Duration::from_millis(2500))).await
+    SimulatedPlatform::start(Script::demo(DEMO_KEY, Duration::from_millis(300))).await
 }
 
 /// The banner; `database` says what the target database is, or in one line why there is none.
@@ -95,6 +108,7 @@ pub fn banner(platform: &SimulatedPlatform, database: &str) -> String {
         "bellhop demo: a simulated hotel platform runs on {} (invite-user fails ~15% of the time, trial-signup is slow).\n\
          {database}\n\
          Try:  /health    /incident declare severity:P1 title:\"Invites failing\"    :advance 6m (with --virtual-clock)    :help\n\
+         Alerts: with --virtual-clock, :advance 30m sweeps every 15 s; :fail invite-user and :recover invite-user switch its failures.\n\
          You type as @alice (responder); @bob and @carol are approvers; @dave has no role.",
         platform.addr
     )

@@ -125,7 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Outbox { action } => outbox(&config, action.unwrap_or(OutboxAction::List)).await,
         Cmd::Shell { virtual_clock } => {
             require_targets(&config)?;
-            shell(&config, virtual_clock, None).await
+            shell(&config, virtual_clock, None, None).await
         }
         Cmd::Run => {
             bellhop::discord::Settings::from_config(&config)?;
@@ -198,7 +198,12 @@ async fn check(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     Ok(if sweep.healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn shell(config: &Config, virtual_clock: bool, banner: Option<String>) -> anyhow::Result<ExitCode> {
+async fn shell(
+    config: &Config,
+    virtual_clock: bool,
+    banner: Option<String>,
+    faults: Option<bellhop::simulated::Faults>,
+) -> anyhow::Result<ExitCode> {
     let manual = virtual_clock.then(|| Arc::new(ManualClock::new(bellhop::shell::virtual_start())));
     let clock: Arc<dyn Clock> = match &manual {
         Some(manual) => manual.clone(),
@@ -210,12 +215,27 @@ async fn shell(config: &Config, virtual_clock: bool, banner: Option<String>) -> 
         println!("{banner}");
     }
     let real_time = manual.is_none();
+    let wake = Arc::new(tokio::sync::Notify::new());
+    // The shell still talks when the port is taken (another bellhop): ingest is then off.
+    let _http = match app::start_http(config, &core, wake.clone()).await {
+        Ok((addr, task)) => {
+            println!("-- samples and webhooks: http://{addr}/events, /hooks/alertmanager, /hooks/grafana");
+            Some(task)
+        }
+        Err(error) => {
+            println!("-- the HTTP server is off: {error:#}");
+            None
+        }
+    };
     let style = if std::io::stdout().is_terminal() { bellhop::shell::Style::Ansi } else { bellhop::shell::Style::Plain };
     let mut shell = Shell::styled(core.clone(), config.shell_users.clone(), manual, std::io::stdout(), style);
+    if let Some(faults) = faults {
+        shell = shell.with_faults(faults);
+    }
     // With the real clock, timers fire while nobody types; the virtual clock moves on :advance.
     let _scheduler = real_time.then(|| {
         let port: Arc<dyn bellhop_commands::ChatPort> = shell.printer().clone();
-        tokio::spawn(bellhop::scheduler::run(core, port, Arc::new(tokio::sync::Notify::new())))
+        tokio::spawn(bellhop::scheduler::run(core, port, wake))
     });
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     loop {
@@ -243,7 +263,7 @@ async fn run_demo(virtual_clock: bool, postgres: Option<String>) -> anyhow::Resu
     let banner = demo::banner(&platform, &demo::database_line(&database));
     let target = database.as_ref().ok().map(|db| db.target_url());
     let config = demo::demo_config(&platform.url(), store_dir.path(), target);
-    let result = shell(&config, virtual_clock, Some(banner)).await;
+    let result = shell(&config, virtual_clock, Some(banner), Some(platform.faults.clone())).await;
     if let Ok(database) = database {
         database.drop_database().await;
     }

@@ -1,4 +1,4 @@
-//! Wakes the core when a timer falls due or a post waits for a retry, in real time.
+//! Wakes the core when a timer or a sweep falls due, samples arrive or a post waits for a retry, in real time.
 
 use bellhop_commands::{ChatPort, Core};
 use std::sync::Arc;
@@ -17,10 +17,17 @@ pub async fn run(core: Arc<Core>, port: Arc<dyn ChatPort>, wake: Arc<Notify>) {
         if let Err(error) = core.run_due().await {
             tracing::error!(error = format!("{error:#}"), "cannot fire due timers");
         }
+        if let Err(error) = core.run_sweeps().await {
+            tracing::error!(error = format!("{error:#}"), "cannot run the health sweep");
+        }
+        // After every sweep and every ingest (which wakes this loop): cheap when nothing changed.
+        if let Err(error) = core.evaluate_alerts().await {
+            tracing::error!(error = format!("{error:#}"), "cannot evaluate the alerts");
+        }
         if let Err(error) = core.deliver_outbox(port.as_ref()).await {
             tracing::error!(error = format!("{error:#}"), "cannot deliver the outbox");
         }
-        let nap = match core.next_wake().await {
+        let nap = match core.next_wake().await.map(|at| Some(at.map_or(core.next_sweep(), |at| at.min(core.next_sweep())))) {
             Ok(Some(at)) => (at - core.clock().now()).to_std().unwrap_or_default().clamp(SHORTEST_NAP, LONGEST_NAP),
             Ok(None) => LONGEST_NAP,
             Err(error) => {

@@ -72,11 +72,29 @@ pub struct Script {
     pub api_key: String,
     pub default: Behaviour,
     pub endpoints: HashMap<String, Behaviour>,
+    /// Faults switched on and off while it runs (the demo's `:fail` and `:recover`).
+    pub faults: Faults,
+}
+
+/// Endpoints made to fail, or to recover, while the platform runs: `true` fails every call,
+/// `false` answers every call as the endpoint's behaviour would without its flakiness.
+#[derive(Clone, Debug, Default)]
+pub struct Faults(Arc<std::sync::Mutex<HashMap<String, bool>>>);
+
+impl Faults {
+    /// Makes `endpoint` fail every call (`true`) or none (`false`).
+    pub fn set(&self, endpoint: &str, failing: bool) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(endpoint.to_string(), failing);
+    }
+
+    fn get(&self, endpoint: &str) -> Option<bool> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(endpoint).copied()
+    }
 }
 
 impl Script {
     pub fn new(api_key: &str) -> Self {
-        Script { api_key: api_key.to_string(), default: Behaviour::ok(), endpoints: HashMap::new() }
+        Script { api_key: api_key.to_string(), default: Behaviour::ok(), endpoints: HashMap::new(), faults: Faults::default() }
     }
 
     pub fn with(mut self, endpoint: &str, behaviour: Behaviour) -> Self {
@@ -97,6 +115,7 @@ impl Script {
 
 pub struct SimulatedPlatform {
     pub addr: SocketAddr,
+    pub faults: Faults,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -106,6 +125,7 @@ impl SimulatedPlatform {
     }
 
     pub async fn start_on(script: Script, port: u16) -> std::io::Result<SimulatedPlatform> {
+        let faults = script.faults.clone();
         let app = Router::new()
             .route("/health", get(frontend))
             .route("/auth/v1/health", get(auth))
@@ -117,7 +137,7 @@ impl SimulatedPlatform {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(SimulatedPlatform { addr, server })
+        Ok(SimulatedPlatform { addr, faults, server })
     }
 
     pub fn url(&self) -> String {
@@ -170,8 +190,8 @@ async fn answer(script: &Script, endpoint: &str) -> Response {
         std::future::pending::<()>().await;
     }
     tokio::time::sleep(behaviour.delay).await;
-    let (status, code) =
-        if behaviour.fails_now() { (500, Some("WORKER_ERROR")) } else { (behaviour.status, behaviour.sb_error_code.as_deref()) };
+    let fails = script.faults.get(endpoint).unwrap_or_else(|| behaviour.fails_now());
+    let (status, code) = if fails { (500, Some("WORKER_ERROR")) } else { (behaviour.status, behaviour.sb_error_code.as_deref()) };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(serde_json::json!({ "endpoint": endpoint }))).into_response();
     if let Some(code) = code.and_then(|c| c.parse().ok()) {

@@ -24,11 +24,21 @@ pub struct Core {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) incidents: IncidentSettings,
     pub(crate) target: Option<TargetDb>,
+    pub(crate) alerting: crate::alerting::Alerting,
 }
 
 impl Core {
     pub fn new(health: HealthSettings, templates: Templates, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        Ok(Core { health: HealthChecker::new(health)?, templates, store, clock, incidents: IncidentSettings::default(), target: None })
+        let alerting = crate::alerting::Alerting::new(Default::default(), std::time::Duration::from_secs(300), clock.clone());
+        Ok(Core {
+            health: HealthChecker::new(health)?,
+            templates,
+            store,
+            clock,
+            incidents: IncidentSettings::default(),
+            target: None,
+            alerting,
+        })
     }
 
     /// Who is paged and how the runbook's clock runs (default: the runbook's own).

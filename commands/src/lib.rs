@@ -4,6 +4,8 @@
 //! [`Core::handle`] with the [`Actor`] who typed it, and render the [`Reply`] they get back.
 
 pub mod actor;
+mod alerting;
+mod alerting_posts;
 pub mod alerts;
 pub mod chat_port;
 pub mod clock;
@@ -26,6 +28,7 @@ pub mod text;
 pub mod timers;
 
 pub use crate::actor::{Actor, Person, Role};
+pub use crate::alerting::alert_subject;
 pub use crate::chat_port::{ChatPort, DeliveryError, MessageRef, Place};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::command::{Command, Invocation, Value};

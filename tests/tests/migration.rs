@@ -41,11 +41,11 @@ async fn rows_from_the_previous_release_migrate_in_place(url: &str) {
     old.close().await;
 
     let store = Store::connect(url).await.unwrap();
-    let since: usize = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../commands/migrations/sqlite"))
-        .unwrap()
-        .filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().starts_with("20261125"))
-        .count();
-    assert_eq!(store.migrate().await.unwrap(), since, "the migrations since that release, once each");
+    let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../commands/migrations").join(backend);
+    let newer =
+        std::fs::read_dir(all).unwrap().filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().starts_with("20261125")).count();
+    assert_eq!(store.migrate().await.unwrap(), newer, "every migration since that release, once");
     let incident = store.incident(1).await.unwrap().expect("the incident survived");
     assert_eq!((incident.commander.id.as_str(), incident.commander.name.as_str()), ("legacy:bob", "bob"));
     assert_eq!(incident.acked.map(|(_, by)| by.id).as_deref(), Some("legacy:bob"));

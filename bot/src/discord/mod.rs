@@ -108,17 +108,29 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         .into());
     }
     let core = Arc::new(crate::app::build_core(config, Arc::new(bellhop_commands::SystemClock)).await?);
-    run(settings, core, stop_signal()).await
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let (_, http) = crate::app::start_http(config, &core, wake.clone()).await?;
+    let _http = AbortOnDrop(http);
+    run_waking(settings, core, wake, stop_signal()).await
 }
 
 /// Connects, registers the commands, and answers until `shutdown` completes. Fails when the
 /// connection fails for good (a bad token) or when registering the commands fails: a bot that
 /// cannot register would ignore every command (poise waits forever on a failed setup).
 pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    run_waking(settings, core, Arc::new(tokio::sync::Notify::new()), shutdown).await
+}
+
+/// [`run`], with the scheduler also woken by `wake` (the HTTP ingest rings it).
+pub async fn run_waking(
+    settings: Settings,
+    core: Arc<Core>,
+    wake: Arc<tokio::sync::Notify>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let (setup_failed, mut setup_failure) = tokio::sync::oneshot::channel::<anyhow::Error>();
     let guild_id = settings.guild_id;
     let roles = RoleMap::from_config(&settings.discord);
-    let wake = Arc::new(tokio::sync::Notify::new());
     let scheduler_core = core.clone();
     let data_wake = wake.clone();
     let framework = poise::Framework::builder()

@@ -87,6 +87,34 @@ impl Ingest for EngineIngest {
     }
 }
 
+/// [`EngineIngest`] that wakes the scheduler after samples or a webhook alert arrive, so the
+/// alerts are evaluated at once rather than at the next sweep.
+pub struct WakingIngest {
+    pub inner: EngineIngest,
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl Ingest for WakingIngest {
+    fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)> {
+        let taken = self.inner.samples(samples)?;
+        self.wake.notify_one();
+        Ok(taken)
+    }
+
+    async fn inbound(&self, alert: &InboundAlert) -> anyhow::Result<bool> {
+        self.inner.inbound(alert).await
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        self.inner.ready().await
+    }
+
+    async fn gauges(&self) -> metrics::Gauges {
+        self.inner.gauges().await
+    }
+}
+
 /// Shared by every handler.
 pub(crate) struct AppState {
     pub ingest: Arc<dyn Ingest>,

@@ -22,6 +22,7 @@ pub struct Shell<W: Write + Send> {
     users: Vec<Actor>,
     virtual_clock: Option<Arc<ManualClock>>,
     printer: Arc<Printer<W>>,
+    faults: Option<crate::simulated::Faults>,
 }
 
 impl<W: Write + Send> Shell<W> {
@@ -32,7 +33,13 @@ impl<W: Write + Send> Shell<W> {
 
     /// Like `new`, with emphasis shown in `style` (ANSI bold when a person reads a terminal).
     pub fn styled(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W, style: Style) -> Self {
-        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out).with_style(style)) }
+        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out).with_style(style)), faults: None }
+    }
+
+    /// The simulated platform's faults, for `:fail` and `:recover` (the demo).
+    pub fn with_faults(mut self, faults: crate::simulated::Faults) -> Self {
+        self.faults = Some(faults);
+        self
     }
 
     /// Where everything is printed; also the `ChatPort` a real-time scheduler delivers through.
@@ -81,6 +88,8 @@ impl<W: Write + Send> Shell<W> {
     /// Fires what is due and prints what the core has to say.
     async fn settle(&self) -> anyhow::Result<()> {
         self.core.run_due().await?;
+        self.core.run_sweeps().await?;
+        self.core.evaluate_alerts().await?;
         self.core.deliver_outbox(self.printer.as_ref()).await?;
         Ok(())
     }
@@ -120,6 +129,14 @@ impl<W: Write + Send> Shell<W> {
                 Some(clock) => self.advance(&clock, by).await?,
                 None => self.print_error(user, ":advance needs the virtual clock: start with bellhop shell --virtual-clock.")?,
             },
+            Meta::Fault { endpoint, failing } => match &self.faults {
+                Some(faults) => {
+                    faults.set(&endpoint, failing);
+                    let now = if failing { "fails every call" } else { "answers normally" };
+                    self.printer.note(&format!("-- the simulated {endpoint} now {now}"))?;
+                }
+                None => self.print_error(user, ":fail and :recover work in bellhop demo, on its simulated platform")?,
+            },
             Meta::Quit => {}
         }
         Ok(())
@@ -132,13 +149,19 @@ impl<W: Write + Send> Shell<W> {
             let sentence = format!(":advance {} goes beyond any calendar.", humantime::format_duration(by));
             return self.print_error(self.users.first().map_or("", |u| u.name.as_str()), &sentence).map_err(Into::into);
         };
-        while let Some(due) = self.core.store().next_due().await? {
+        loop {
+            let timer = self.core.store().next_due().await?;
+            // Sweeps are due too: stopping at each runs every sweep the advance passes.
+            let due = timer.map_or(self.core.next_sweep(), |t| t.min(self.core.next_sweep()));
             if due > target {
                 break;
             }
             if due > clock.now() {
                 clock.set(due);
-                self.printer.note(&format!("-- {}", due.format("%Y-%m-%d %H:%M UTC")))?;
+                // A sweep passes silently; a timer's time is printed, as it was before sweeps.
+                if timer == Some(due) {
+                    self.printer.note(&format!("-- {}", due.format("%Y-%m-%d %H:%M UTC")))?;
+                }
             }
             self.settle().await?;
         }
@@ -166,7 +189,8 @@ const HELP: &str = "\
 -- @bob /health                                  the same, typed by @bob
 -- #inc-1 /incident update text:\"rolled back\"    typed in the incident's channel (its id is implied)
 -- @bob react 3 ✅   @bob unreact 3 ✅            react to message #3
--- :users   :advance 16m (with --virtual-clock)   :quit";
+-- :users   :advance 16m (with --virtual-clock)   :quit
+-- :fail invite-user   :recover invite-user     (demo) make a simulated function fail, or stop failing";
 
 /// Where `--virtual-clock` starts, so transcripts are the same on every run.
 pub fn virtual_start() -> chrono::DateTime<chrono::Utc> {

@@ -32,6 +32,11 @@ pub enum Meta {
     Users,
     Quit,
     Advance(Duration),
+    /// Make a simulated endpoint fail every call (`:fail invite-user`) or recover (`:recover …`).
+    Fault {
+        endpoint: String,
+        failing: bool,
+    },
 }
 
 pub fn parse_line(line: &str) -> Result<Line, String> {
@@ -83,7 +88,12 @@ fn parse_meta(meta: &str) -> Result<Meta, String> {
             Err(_) => Err(format!("{} is not a duration; try :advance 16m.", quote(by))),
         },
         (Some("advance"), None) => Err("Say how far: :advance 16m.".into()),
-        _ => Err(format!("There is no meta command {}; they are :help, :users, :advance, :quit.", quote(&format!(":{meta}")))),
+        (Some(verb @ ("fail" | "recover")), Some(endpoint)) => Ok(Meta::Fault { endpoint: endpoint.to_string(), failing: verb == "fail" }),
+        (Some(verb @ ("fail" | "recover")), None) => Err(format!("Say which function: :{verb} invite-user.")),
+        _ => Err(format!(
+            "There is no meta command {}; they are :help, :users, :advance, :fail, :recover, :quit.",
+            quote(&format!(":{meta}"))
+        )),
     }
 }
 

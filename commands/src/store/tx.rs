@@ -29,6 +29,11 @@ impl<'a> Tx<'a> {
         Tx { tx, now }
     }
 
+    /// The transaction's connection, for the store's other modules.
+    pub(super) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
     pub async fn commit(self) -> anyhow::Result<()> {
         Ok(self.tx.commit().await?)
     }

@@ -1,0 +1,118 @@
+//! Alerts end to end: samples in, one post when an alert fires, edited as it changes, a resolve
+//! notice when it recovers; restart-safe, and posted once between two replicas. Both stores.
+
+use bellhop_commands::alerts::{AlertSettings, RuleKind, Sample};
+use bellhop_commands::store::Store;
+use bellhop_commands::templates::Templates;
+use bellhop_commands::{Core, ManualClock};
+use bellhop_tests::{on_both_stores, settings, CollectingPort};
+use chrono::Duration;
+use std::sync::Arc;
+
+/// A core with only the runbook's error-rate rule (5 % over 5 min, 20 samples, held 1 min).
+async fn core(url: &str, clock: Arc<ManualClock>) -> Arc<Core> {
+    let store = Store::connect(url).await.expect("the store opens");
+    store.migrate().await.expect("the store migrates");
+    let mut alerts = AlertSettings::default();
+    alerts.rules.retain(|r| r.kind == RuleKind::ErrorRate);
+    let health = settings("http://127.0.0.1:9", &[]);
+    let core = Core::new(health, Templates::load(None).expect("templates"), store, clock)
+        .expect("the core builds")
+        .with_alerts(alerts, std::time::Duration::from_secs(300));
+    core.restore_alerts().await.expect("the firing alerts read back");
+    Arc::new(core)
+}
+
+/// `total` samples of invite-user now, `failing` of them failed.
+fn feed(core: &Core, total: u64, failing: u64) {
+    let now = core.clock().now();
+    let samples: Vec<Sample> =
+        (0..total).map(|i| Sample::new("invite-user", i >= failing, 120, now).for_tenant(format!("hotel-{}", i % 3))).collect();
+    core.alert_engine().ingest_all(&samples).expect("the samples are valid");
+}
+
+async fn minute(core: &Core, clock: &ManualClock, port: &CollectingPort, total: u64, failing: u64) {
+    clock.advance(Duration::minutes(1));
+    feed(core, total, failing);
+    core.evaluate_alerts().await.expect("the alerts evaluate");
+    core.deliver_outbox(port).await.expect("the outbox delivers");
+}
+
+fn alert_posts(port: &CollectingPort) -> Vec<String> {
+    port.titles().into_iter().filter(|t| t.contains("invite-user")).collect()
+}
+
+async fn fire(core: &Core, clock: &ManualClock, port: &CollectingPort) {
+    for _ in 0..3 {
+        minute(core, clock, port, 20, 4).await;
+    }
+}
+
+/// Fires once with the figures, is edited when they change, and resolves with a notice.
+async fn an_alert_fires_once_is_edited_and_resolves(url: &str) {
+    let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+    let core = core(url, clock.clone()).await;
+    let port = CollectingPort::default();
+    fire(&core, &clock, &port).await;
+    assert_eq!(alert_posts(&port), ["🚨 P1 alert: Error Rate of invite-user (alert 1)"]);
+    let body = port.posts.lock().unwrap()[0].1.body.clone();
+    assert!(body.contains("Error Rate: 20% (threshold: 5%)"), "{body}");
+    assert!(body.contains("most affected: hotel-0"), "{body}");
+    minute(&core, &clock, &port, 20, 10).await;
+    assert_eq!(alert_posts(&port).len(), 1, "a change is an edit, never a new post");
+    assert!(!port.edits.lock().unwrap().is_empty(), "the post was edited with the new figures");
+    for _ in 0..12 {
+        minute(&core, &clock, &port, 40, 0).await;
+    }
+    assert_eq!(
+        alert_posts(&port),
+        ["🚨 P1 alert: Error Rate of invite-user (alert 1)", "✅ Error Rate of invite-user is back within its threshold (alert 1)"]
+    );
+    let last_edit = port.edits.lock().unwrap().last().cloned().expect("an edit").1;
+    assert_eq!(last_edit, "✅ Resolved: Error Rate of invite-user (alert 1)");
+}
+on_both_stores!(an_alert_fires_once_is_edited_and_resolves);
+
+/// A restart with an alert firing posts nothing new; the recovery is said once.
+async fn a_restart_neither_repeats_nor_forgets_an_alert(url: &str) {
+    let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+    let port = CollectingPort::default();
+    let before = core(url, clock.clone()).await;
+    fire(&before, &clock, &port).await;
+    drop(before);
+    let after = core(url, clock.clone()).await;
+    minute(&after, &clock, &port, 20, 4).await;
+    minute(&after, &clock, &port, 20, 4).await;
+    assert_eq!(alert_posts(&port).len(), 1, "the alert announced before the restart is not announced again");
+    drop(after);
+    // It recovered while bellhop was down: the first bellhop back resolves it once.
+    clock.advance(Duration::minutes(20));
+    let again = core(url, clock.clone()).await;
+    for _ in 0..12 {
+        minute(&again, &clock, &port, 40, 0).await;
+    }
+    let resolved = alert_posts(&port).into_iter().filter(|t| t.contains("back within")).count();
+    assert_eq!(resolved, 1, "{:?}", port.titles());
+}
+on_both_stores!(a_restart_neither_repeats_nor_forgets_an_alert);
+
+/// Two bellhops on one store, judging the same samples: one post between them.
+async fn two_replicas_post_an_alert_once(url: &str) {
+    let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+    let (one, two) = (core(url, clock.clone()).await, core(url, clock.clone()).await);
+    let port = CollectingPort::default();
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(1));
+        for core in [&one, &two] {
+            feed(core, 20, 4);
+        }
+        let (a, b) = tokio::join!(one.evaluate_alerts(), two.evaluate_alerts());
+        a.expect("one evaluates");
+        b.expect("two evaluates");
+        let (a, b) = tokio::join!(one.deliver_outbox(&port), two.deliver_outbox(&port));
+        a.expect("one delivers");
+        b.expect("two delivers");
+    }
+    assert_eq!(alert_posts(&port), ["🚨 P1 alert: Error Rate of invite-user (alert 1)"]);
+}
+on_both_stores!(two_replicas_post_an_alert_once);
