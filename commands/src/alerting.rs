@@ -59,6 +59,15 @@ impl Core {
         *self.alerting.next_sweep.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Moves the sweep schedule up to `from` without sweeping the time before it: a virtual
+    /// clock that jumps days ahead needs only the sweeps whose samples its windows still hold.
+    pub fn skip_sweeps_until(&self, from: DateTime<Utc>) {
+        let mut next = self.alerting.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
+        if *next < from {
+            *next = from;
+        }
+    }
+
     /// Runs the scheduled sweeps that are due (at most one per call: a bellhop that slept long
     /// sweeps now, not once per missed interval). Returns how many ran.
     pub async fn run_sweeps(&self) -> anyhow::Result<usize> {

@@ -38,3 +38,16 @@ pub fn resolved_notice(transition: &Transition, id: i64) -> Post {
     Post::new(Tone::Good, format!("✅ {} of {} is back within its threshold (alert {id})", transition.rule.label(), transition.function))
         .body(format!("It lasted {}. {}.", minutes(transition.duration()), transition.impact()))
 }
+
+/// One line of an alert's figures for an incident's timeline: what, how much, since when, impact.
+pub fn figures_line(transition: &Transition, id: i64) -> String {
+    let figure =
+        transition.figure().map(|(value, threshold)| format!("{value} (threshold {threshold})")).unwrap_or_else(|| "no samples".into());
+    format!(
+        "alert {id}: {} of {} {figure}, for {}. {}.",
+        transition.rule.label(),
+        transition.function,
+        minutes(transition.duration()),
+        transition.impact()
+    )
+}

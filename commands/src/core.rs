@@ -11,7 +11,10 @@ use crate::incident::IncidentSettings;
 use crate::incident::ListState;
 use crate::post::{Post, Reply};
 use crate::store::{AuditEntry, Store};
-use crate::subject::Subject;
+use crate::subject::{Subject, SubjectKind};
+
+/// The reaction on an alert's post that declares an incident from it.
+const DECLARE_EMOJI: &str = "🚨";
 use crate::target::TargetDb;
 use crate::templates::Templates;
 use std::sync::Arc;
@@ -157,7 +160,25 @@ impl Core {
         if !changed {
             return Ok(ReactionOutcome::Repeated);
         }
-        Ok(self.audit_reaction(actor, message, emoji, added, Some(binding.subject)).await)
+        let outcome = self.audit_reaction(actor, message, emoji, added, Some(binding.subject)).await;
+        if added && emoji == DECLARE_EMOJI && binding.subject.kind == SubjectKind::Alert {
+            self.declare_from_alert(actor, binding.subject.id).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// 🚨 on an alert's post: the person who reacted declares a P1 from it, as if they had typed
+    /// `/incident declare from_alert:N`; a person without the role is refused in the audit.
+    async fn declare_from_alert(&self, actor: &Actor, alert: i64) -> anyhow::Result<()> {
+        let Some(figures) = self.store.alert_figures(alert).await? else { return Ok(()) };
+        let title = format!("{} {}", figures.function, figures.rule.label());
+        let invocation = Invocation::new("incident declare")
+            .option("severity", "P1")
+            .option("title", crate::text::ellipsize(&title, 100))
+            .option("from_alert", alert.to_string());
+        let reply = self.handle(actor, &invocation).await;
+        tracing::info!(alert, outcome = %reply.post.title, "declare from an alert's 🚨");
+        Ok(())
     }
 
     async fn audit_reaction(

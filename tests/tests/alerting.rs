@@ -116,3 +116,38 @@ async fn two_replicas_post_an_alert_once(url: &str) {
     assert_eq!(alert_posts(&port), ["🚨 P1 alert: Error Rate of invite-user (alert 1)"]);
 }
 on_both_stores!(two_replicas_post_an_alert_once);
+
+/// 🚨 on an alert's post declares a P1 with the alert's figures on its timeline, and the
+/// runbook's escalation is filled from them; a person without the role declares nothing.
+async fn a_siren_on_the_alert_declares_an_incident_with_its_figures(url: &str) {
+    let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+    let core = core(url, clock.clone()).await;
+    let port = CollectingPort::default();
+    fire(&core, &clock, &port).await;
+    let alert = bellhop_commands::MessageRef::new("#ops", "1");
+    let dave = bellhop_commands::Actor::new("shell:dave", "dave", []);
+    core.reaction(&dave, &alert, "🚨", true).await;
+    assert!(core.store().incident(1).await.unwrap().is_none(), "dave holds no role");
+    let alice = bellhop_commands::Actor::new("shell:alice", "alice", [bellhop_commands::Role::Responder]);
+    core.reaction(&alice, &alert, "🚨", true).await;
+    core.reaction(&alice, &alert, "🚨", true).await;
+    let incident = core.store().incident(1).await.unwrap().expect("declared from the alert");
+    assert!(core.store().incident(2).await.unwrap().is_none(), "a repeated event declares nothing more");
+    assert_eq!(
+        (incident.title.as_str(), incident.alert_id, incident.declared_by.id.as_str()),
+        ("invite-user Error Rate", Some(1), "shell:alice")
+    );
+    let timeline = core.store().timeline(1).await.unwrap();
+    assert!(timeline.iter().any(|e| e.kind == "alert" && e.text.starts_with("alert 1: Error Rate of invite-user 20%")), "{timeline:?}");
+    let draft = core.handle(&alice, &bellhop_commands::Invocation::new("incident escalate").option("id", "INC-1")).await.post;
+    assert!(draft.body.contains("invite-user") && draft.body.contains("20%"), "{}", draft.body);
+    assert!(!draft.body.contains("[function]") && !draft.body.contains("[error rate]"), "filled, not blank: {}", draft.body);
+    let unknown = core
+        .handle(
+            &alice,
+            &bellhop_commands::Invocation::new("incident declare").option("severity", "P1").option("title", "x").option("from_alert", "99"),
+        )
+        .await;
+    assert_eq!(unknown.post.body, "There is no alert 99; its post names it as (alert N).");
+}
+on_both_stores!(a_siren_on_the_alert_declares_an_incident_with_its_figures);

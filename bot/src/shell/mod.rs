@@ -149,6 +149,8 @@ impl<W: Write + Send> Shell<W> {
             let sentence = format!(":advance {} goes beyond any calendar.", humantime::format_duration(by));
             return self.print_error(self.users.first().map_or("", |u| u.name.as_str()), &sentence).map_err(Into::into);
         };
+        // Samples older than the longest alert window plus its damping no longer count.
+        self.core.skip_sweeps_until(target.checked_sub_signed(SWEEP_HORIZON).unwrap_or(target));
         loop {
             let timer = self.core.store().next_due().await?;
             // Sweeps are due too: stopping at each runs every sweep the advance passes.
@@ -183,6 +185,9 @@ impl<W: Write + Send> Shell<W> {
         self.print_reply(user, CHANNEL, &reply)
     }
 }
+
+/// How far back an `:advance` still runs the sweeps it passes.
+const SWEEP_HORIZON: chrono::Duration = chrono::Duration::hours(1);
 
 const HELP: &str = "\
 -- /health, /incident declare severity:P1 title:\"Logins failing\"   run a command (/help lists them)

@@ -16,6 +16,7 @@ pub(super) fn declare(args: &Args) -> Result<Command, UserError> {
         impact: args.maybe("impact").unwrap_or_default(),
         affected: args.maybe("affected").map(|a| one_line(&a)),
         commander: args.person("commander"),
+        from_alert: args.number("from_alert"),
     })
 }
 

@@ -164,6 +164,13 @@ pub const SPECS: &[CommandSpec] = &[
             OptionSpec::text("impact", "Who is affected and how, in a sentence", 500).optional(),
             OptionSpec::text("affected", "What the status page names, like sign-in (default: services)", 60).optional(),
             OptionSpec::user("commander", "Who leads (default: you)").optional(),
+            OptionSpec::integer(
+                "from_alert",
+                "The alert it comes from (its post says alert N): its figures go on the timeline",
+                1,
+                i64::MAX,
+            )
+            .optional(),
         ],
         RESPONDER,
         incident::declare,

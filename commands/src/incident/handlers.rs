@@ -17,25 +17,59 @@ pub type IncidentRef = Option<i64>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IncidentCommand {
-    Declare { severity: Severity, title: String, impact: String, affected: Option<String>, commander: Option<Person> },
-    Ack { id: IncidentRef },
-    Update { id: IncidentRef, text: String },
-    StatusPost { id: IncidentRef, eta: Option<String> },
-    Severity { id: IncidentRef, level: Severity },
-    Commander { id: IncidentRef, user: Person },
-    Resolve { id: IncidentRef, root_cause: String },
-    Escalate { id: IncidentRef },
-    List { state: ListState },
-    Show { id: IncidentRef },
-    Timeline { id: IncidentRef },
-    Postmortem { id: IncidentRef },
+    Declare {
+        severity: Severity,
+        title: String,
+        impact: String,
+        affected: Option<String>,
+        commander: Option<Person>,
+        from_alert: Option<i64>,
+    },
+    Ack {
+        id: IncidentRef,
+    },
+    Update {
+        id: IncidentRef,
+        text: String,
+    },
+    StatusPost {
+        id: IncidentRef,
+        eta: Option<String>,
+    },
+    Severity {
+        id: IncidentRef,
+        level: Severity,
+    },
+    Commander {
+        id: IncidentRef,
+        user: Person,
+    },
+    Resolve {
+        id: IncidentRef,
+        root_cause: String,
+    },
+    Escalate {
+        id: IncidentRef,
+    },
+    List {
+        state: ListState,
+    },
+    Show {
+        id: IncidentRef,
+    },
+    Timeline {
+        id: IncidentRef,
+    },
+    Postmortem {
+        id: IncidentRef,
+    },
 }
 
 pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, command: IncidentCommand) -> Result<Reply, CommandError> {
     let now = core.clock.now();
     match command {
-        IncidentCommand::Declare { severity, title, impact, affected, commander } => {
-            let new = Declared { severity, title, impact, affected: affected.unwrap_or_default(), commander };
+        IncidentCommand::Declare { severity, title, impact, affected, commander, from_alert } => {
+            let new = Declared { severity, title, impact, affected: affected.unwrap_or_default(), commander, from_alert };
             declare(core, actor, now, new).await
         }
         IncidentCommand::List { state } => list(core, now, state).await,
@@ -105,10 +139,22 @@ struct Declared {
     impact: String,
     affected: String,
     commander: Option<Person>,
+    from_alert: Option<i64>,
 }
 
 async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) -> Result<Reply, CommandError> {
-    let Declared { severity, title, impact, affected, commander } = new;
+    let Declared { severity, title, impact, affected, commander, from_alert } = new;
+    let alert = match from_alert {
+        Some(id) => match core.store.alert_figures(id).await? {
+            Some(figures) => Some((id, figures)),
+            None => return Err(CommandError::user(format!("There is no alert {id}; its post names it as (alert N)."))),
+        },
+        None => None,
+    };
+    let impact = match (&alert, impact.is_empty()) {
+        (Some((_, figures)), true) => figures.impact(),
+        _ => impact,
+    };
     let commander = commander.unwrap_or_else(|| actor.person());
     let declared_by = actor.person();
     let mut tx = core.store.begin(now).await?;
@@ -119,6 +165,7 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
         affected: &affected,
         commander: &commander,
         declared_by: &declared_by,
+        alert_id: alert.as_ref().map(|(id, _)| *id),
     };
     let id = tx.insert_incident(&row).await?;
     let incident = Incident {
@@ -133,10 +180,14 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
         acked: None,
         resolved: None,
         root_cause: None,
+        alert_id: alert.as_ref().map(|(id, _)| *id),
         channel_key: None,
     };
     let summary = format!("{} {} (commander {})", severity, incident.title, incident.commander.mention());
     tx.timeline(id, &incident.declared_by, "declared", &summary).await?;
+    if let Some((alert_id, figures)) = &alert {
+        tx.timeline(id, &incident.declared_by, "alert", &crate::alerting_posts::figures_line(figures, *alert_id)).await?;
+    }
     for (job, due) in plan::plan(&core.incidents, severity, now, now, false) {
         tx.schedule(incident.subject(), &job, due).await?;
     }
@@ -314,7 +365,7 @@ async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident) -> Result
     }
     let last_update = core.store.timeline(incident.id).await?.into_iter().rev().find(|e| e.kind == "update").map(|e| e.text);
     let blank = |what: &str| format!("[{what}]");
-    let values = crate::templates::values([
+    let mut values = crate::templates::values([
         ("subject", incident.title.clone()),
         ("function", blank("function")),
         ("error_rate", blank("error rate")),
@@ -326,6 +377,17 @@ async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident) -> Result
         ("investigation", last_update.unwrap_or_else(|| blank("what we're doing"))),
         ("next_steps", blank("planned actions with timeline")),
     ]);
+    // Declared from an alert: the alert's own figures, rather than blanks.
+    if let Some(figures) = match incident.alert_id {
+        Some(id) => core.store.alert_figures(id).await?,
+        None => None,
+    } {
+        for key in ["function", "error_rate", "threshold", "duration", "impact"] {
+            if let Some(value) = figures.p1_vars().get(key) {
+                values.insert(key.to_string(), value.clone());
+            }
+        }
+    }
     let text = core.templates.render("p1-alert", &values).map_err(anyhow::Error::from)?;
     Ok(Reply::invoker(
         Post::new(Tone::Warning, format!("P1 escalation draft for {}", incident.code()))

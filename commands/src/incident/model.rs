@@ -18,6 +18,8 @@ pub struct Incident {
     pub acked: Option<(DateTime<Utc>, Person)>,
     pub resolved: Option<DateTime<Utc>>,
     pub root_cause: Option<String>,
+    /// The alert it was declared from, whose figures fill its escalation.
+    pub alert_id: Option<i64>,
     pub channel_key: Option<String>,
 }
 

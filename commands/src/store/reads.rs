@@ -15,7 +15,7 @@ type TimerRow = (i64, String, String, i64, i64);
 
 const INCIDENT_COLUMNS: &str =
     "incidents.id, severity, title, impact, affected, commander_id, commander, declared_by_id, declared_by, declared_ms,
-     acked_ms, acked_by_id, acked_by, resolved_ms, root_cause, places.channel_key";
+     acked_ms, acked_by_id, acked_by, resolved_ms, root_cause, alert_id, places.channel_key";
 const INCIDENT_FROM: &str = "incidents LEFT JOIN places ON places.subject = 'incident:' || incidents.id";
 
 fn incident(row: &AnyRow) -> anyhow::Result<Incident> {
@@ -39,6 +39,7 @@ fn incident(row: &AnyRow) -> anyhow::Result<Incident> {
         acked,
         resolved: row.try_get::<Option<i64>, _>("resolved_ms")?.map(from_millis),
         root_cause: row.try_get("root_cause")?,
+        alert_id: row.try_get("alert_id")?,
         channel_key: row.try_get("channel_key")?,
     })
 }

@@ -22,6 +22,7 @@ pub struct NewIncident<'a> {
     pub affected: &'a str,
     pub commander: &'a Person,
     pub declared_by: &'a Person,
+    pub alert_id: Option<i64>,
 }
 
 impl<'a> Tx<'a> {
@@ -40,8 +41,8 @@ impl<'a> Tx<'a> {
 
     pub async fn insert_incident(&mut self, new: &NewIncident<'_>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO incidents (severity, title, impact, affected, commander, commander_id, declared_by, declared_by_id, declared_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO incidents (severity, title, impact, affected, commander, commander_id, declared_by, declared_by_id, declared_ms, alert_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(new.severity)
         .bind(new.title)
@@ -52,6 +53,7 @@ impl<'a> Tx<'a> {
         .bind(&new.declared_by.name)
         .bind(&new.declared_by.id)
         .bind(millis(self.now))
+        .bind(new.alert_id)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
