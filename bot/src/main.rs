@@ -113,7 +113,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let config = Config::load(cli.config.as_deref(), &env)?;
-    init_logging(config.log_format);
+    // In a terminal conversation only warnings interrupt; the bot logs what it does.
+    let quiet = matches!(cli.command, Cmd::Shell { .. });
+    init_logging(config.log_format, quiet);
     match cli.command {
         Cmd::Check { json } => check(&config, json).await,
         Cmd::Diagnose { json } => diagnose(&config, json).await,
@@ -172,8 +174,9 @@ fn require_targets(config: &Config) -> Result<(), ConfigError> {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,bellhop=info".into());
+fn init_logging(format: LogFormat, quiet: bool) {
+    let default = if quiet { "warn" } else { "warn,bellhop=info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
@@ -253,7 +256,7 @@ async fn shell(
 }
 
 async fn run_demo(virtual_clock: bool, postgres: Option<String>) -> anyhow::Result<ExitCode> {
-    init_logging(LogFormat::Human);
+    init_logging(LogFormat::Human, true);
     let platform = demo::start_platform().await.context("cannot start the simulated platform")?;
     let store_dir = tempfile::tempdir().context("cannot create a temporary directory for the demo's store")?;
     let database = match postgres {

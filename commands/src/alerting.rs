@@ -27,6 +27,11 @@ impl Alerting {
     }
 }
 
+/// A probe's name as a sample's function: `rest (plans)` is `rest`.
+fn sample_name(probe: &str) -> String {
+    probe.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect()
+}
+
 /// The alert's subject: one firing of one (rule, function).
 pub fn alert_subject(id: i64) -> Subject {
     Subject { kind: SubjectKind::Alert, id }
@@ -96,7 +101,7 @@ impl Core {
                 Status::Skipped | Status::Misconfigured => continue,
             };
             let latency = probe.latency.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0);
-            if let Err(error) = self.alerting.engine.ingest(&Sample::new(probe.name.clone(), ok, latency, now)) {
+            if let Err(error) = self.alerting.engine.ingest(&Sample::new(sample_name(&probe.name), ok, latency, now)) {
                 tracing::warn!(probe = probe.name, %error, "a probe's sample was refused");
             }
         }
