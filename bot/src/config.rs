@@ -449,3 +449,11 @@ fn short(text: &str) -> String {
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+/// Where the interactive shell keeps its history: `$XDG_DATA_HOME/bellhop/history`, else
+/// `~/.local/share/bellhop/history`; none when neither is known.
+pub fn history_file() -> Option<std::path::PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()).map(std::path::PathBuf::from);
+    let data = data.or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".local/share")))?;
+    Some(data.join("bellhop").join("history"))
+}

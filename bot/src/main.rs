@@ -240,15 +240,35 @@ async fn shell(
         let port: Arc<dyn bellhop_commands::ChatPort> = shell.printer().clone();
         tokio::spawn(bellhop::scheduler::run(core, port, wake))
     });
+    if interactive {
+        return converse(&mut shell, config).await;
+    }
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    loop {
-        if interactive {
-            use std::io::Write;
-            print!("> ");
-            std::io::stdout().flush()?;
-        }
-        let Some(line) = lines.next_line().await.context("cannot read stdin")? else { break };
+    while let Some(line) = lines.next_line().await.context("cannot read stdin")? {
         if shell.line(&line).await?.is_break() {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A person at a terminal: the line editor, with Tab completion and history across runs.
+async fn converse<W: std::io::Write + Send>(shell: &mut Shell<W>, config: &Config) -> anyhow::Result<ExitCode> {
+    use bellhop::shell::editor::{self, Completion};
+    let people = config.shell_users.iter().map(|u| u.name.clone()).collect();
+    let completion = Completion { people, incidents: Default::default() };
+    let incidents = completion.incidents.clone();
+    let (mut lines, answered) = editor::spawn(completion, bellhop::config::history_file())?;
+    loop {
+        let codes = shell.core().suggest(bellhop_commands::command::spec::Suggest::AnyIncident, "").await;
+        if let Ok(mut known) = incidents.lock() {
+            *known = codes.into_iter().map(|(_, code)| code).collect();
+        }
+        let Some(line) = lines.recv().await else { break };
+        if shell.line(&line).await?.is_break() {
+            break;
+        }
+        if answered.send(()).is_err() {
             break;
         }
     }

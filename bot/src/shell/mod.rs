@@ -1,5 +1,6 @@
 //! `bellhop shell`: the terminal adapter. People type lines; the bot's messages print numbered.
 
+pub mod editor;
 mod parse;
 mod printer;
 mod render;
@@ -40,6 +41,10 @@ impl<W: Write + Send> Shell<W> {
     pub fn with_faults(mut self, faults: crate::simulated::Faults) -> Self {
         self.faults = Some(faults);
         self
+    }
+
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
     }
 
     /// Where everything is printed; also the `ChatPort` a real-time scheduler delivers through.
