@@ -11,7 +11,7 @@ use crate::incident::IncidentSettings;
 use crate::incident::ListState;
 use crate::post::{Post, Reply};
 use crate::store::{AuditEntry, Store};
-use crate::subject::Subject;
+use crate::subject::{Subject, SubjectKind};
 use crate::target::TargetDb;
 use crate::templates::Templates;
 use std::sync::Arc;
@@ -25,6 +25,7 @@ pub struct Core {
     pub(crate) incidents: IncidentSettings,
     pub(crate) target: Option<TargetDb>,
     pub(crate) alerting: crate::alerting::Alerting,
+    pub(crate) remediation: crate::remediation::RemediationSettings,
 }
 
 impl Core {
@@ -38,6 +39,7 @@ impl Core {
             incidents: IncidentSettings::default(),
             target: None,
             alerting,
+            remediation: Default::default(),
         })
     }
 
@@ -50,6 +52,12 @@ impl Core {
     /// The production database the diagnostics read, when configured.
     pub fn with_target(mut self, target: Option<TargetDb>) -> Self {
         self.target = target;
+        self
+    }
+
+    /// How the approval gate decides (default: two approvers, 15 minutes).
+    pub fn with_remediation(mut self, remediation: crate::remediation::RemediationSettings) -> Self {
+        self.remediation = remediation;
         self
     }
 
@@ -109,6 +117,7 @@ impl Core {
             Command::Maintenance(command) => crate::maintenance::run(self, actor, command).await,
             Command::Outbox(command) => command::outbox_run(self, actor, command).await,
             Command::Diagnose(which) => command::diagnose_run(self, which).await,
+            Command::Remediate(request) => crate::remediation::run(self, actor, channel, request).await,
         }
     }
 
@@ -157,7 +166,11 @@ impl Core {
         if !changed {
             return Ok(ReactionOutcome::Repeated);
         }
-        Ok(self.audit_reaction(actor, message, emoji, added, Some(binding.subject)).await)
+        let outcome = self.audit_reaction(actor, message, emoji, added, Some(binding.subject)).await;
+        if binding.subject.kind == SubjectKind::Plan && binding.role == "approval" {
+            crate::remediation::on_reaction(self, actor, binding.subject.id, emoji, added).await?;
+        }
+        Ok(outcome)
     }
 
     async fn audit_reaction(
