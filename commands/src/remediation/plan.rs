@@ -165,6 +165,11 @@ impl Plan {
         hash(&self.action, &self.preview, &self.requester, self.created, self.expires) == self.hash
     }
 
+    /// The plan `id` as stored, if there is one.
+    pub async fn from_stored(store: &crate::store::Store, id: i64) -> anyhow::Result<Option<Plan>> {
+        store.plan(id).await?.map(Plan::from_row).transpose()
+    }
+
     pub(crate) fn from_row(row: PlanRow) -> anyhow::Result<Plan> {
         Ok(Plan {
             id: row.id,
