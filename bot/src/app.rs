@@ -39,6 +39,7 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
     let core = Core::new(config.health.clone(), templates, store, clock)?
         .with_incident_settings(config.incidents.clone())
         .with_target(target)
+        .with_remediation(config.remediation.clone())
         .with_alerts(config.alerts.clone(), config.sweep_every);
     let restored = core.restore_alerts().await.context("cannot read the alerts that were firing")?;
     if restored > 0 {

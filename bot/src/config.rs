@@ -3,6 +3,7 @@
 
 mod alerts;
 mod incidents;
+mod remediation;
 
 use crate::http::HttpSettings;
 use bellhop_commands::alerts::AlertSettings;
@@ -42,6 +43,13 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_ESCALATE_AFTER", toml: "escalate_after", secret: false },
     Key { env: "BELLHOP_UPDATE_EVERY", toml: "update_every", secret: false },
     Key { env: "BELLHOP_SWEEP_EVERY", toml: "sweep_every", secret: false },
+    Key { env: "BELLHOP_APPROVALS_REQUIRED", toml: "approvals_required", secret: false },
+    Key { env: "BELLHOP_REQUESTER_MAY_APPROVE", toml: "requester_may_approve", secret: false },
+    Key { env: "BELLHOP_PLAN_EXPIRY", toml: "plan_expiry", secret: false },
+    Key { env: "BELLHOP_DRIFT_PERCENT", toml: "drift_percent", secret: false },
+    Key { env: "BELLHOP_DRIFT_ROWS", toml: "drift_rows", secret: false },
+    Key { env: "BELLHOP_PAGE_APPROVERS", toml: "page_approvers", secret: false },
+    Key { env: "BELLHOP_PURGE_BATCH", toml: "purge_batch", secret: false },
     Key { env: "BELLHOP_HTTP_ADDR", toml: "http_addr", secret: false },
     Key { env: "BELLHOP_INGEST_TOKEN", toml: "ingest_token", secret: true },
     Key { env: "BELLHOP_GRAFANA_SECRET", toml: "grafana_secret", secret: true },
@@ -93,6 +101,8 @@ pub struct Config {
     pub shell_users: Vec<Actor>,
     /// Who is paged and how the runbook's clock runs.
     pub incidents: IncidentSettings,
+    /// The approval gate of destructive remediation.
+    pub remediation: bellhop_commands::remediation::RemediationSettings,
     /// The alert rules (`[alerts]`), defaults from the runbook.
     pub alerts: AlertSettings,
     /// How often the scheduled health sweep runs (each probe a sample).
@@ -199,6 +209,7 @@ impl Reader {
             self.problems
                 .push("BELLHOP_DATABASE_URL must start with sqlite: (a file) or postgres:// (a server); e.g. sqlite:bellhop.sqlite".into());
         }
+        let discord = self.discord();
         Config {
             health,
             store_url: SecretString::from(store_url),
@@ -206,7 +217,8 @@ impl Reader {
             log_format: self.log_format(),
             discord_token: self.text("DISCORD_TOKEN").map(SecretString::from),
             discord_guild_id: self.guild_id(),
-            discord: self.discord(),
+            remediation: self.remediation_settings(&discord.approver_roles),
+            discord,
             shell_users: self.shell_users(table.get("shell")),
             incidents: self.incident_settings(table.get("phases")),
             alerts: self.alert_settings(table.get("alerts")),

@@ -230,3 +230,19 @@ fn the_discord_proxy_gets_the_token_only_over_loopback_or_https() {
         assert!(problems[0].starts_with("DISCORD_HTTP_PROXY") && problems[0].contains("must be a base URL"), "{malformed}: {problems:?}");
     }
 }
+
+#[test]
+fn the_approval_gate_defaults_to_two_approvers_and_pings_the_approver_role() {
+    let config = Config::from_sources(&toml::Table::new(), &env(&[("DISCORD_APPROVER_ROLES", "222,333")])).unwrap();
+    let gate = &config.remediation;
+    assert_eq!((gate.approvals_required, gate.requester_may_approve, gate.expiry), (2, false, Duration::from_secs(900)));
+    assert_eq!(gate.approver_ping, bellhop_commands::post::Ping::Role { id: "222".into(), name: "approvers".into() });
+    let tuned = env(&[("BELLHOP_APPROVALS_REQUIRED", "3"), ("BELLHOP_REQUESTER_MAY_APPROVE", "true"), ("BELLHOP_PLAN_EXPIRY", "5m")]);
+    let gate = Config::from_sources(&toml::Table::new(), &tuned).unwrap().remediation;
+    assert_eq!((gate.approvals_required, gate.requester_may_approve, gate.expiry), (3, true, Duration::from_secs(300)));
+    let found =
+        problems("", &[("BELLHOP_APPROVALS_REQUIRED", "0"), ("BELLHOP_PLAN_EXPIRY", "2d"), ("BELLHOP_REQUESTER_MAY_APPROVE", "maybe")]);
+    for key in ["BELLHOP_APPROVALS_REQUIRED", "BELLHOP_PLAN_EXPIRY", "BELLHOP_REQUESTER_MAY_APPROVE"] {
+        assert!(found.iter().any(|p| p.contains(key)), "{key} in {found:?}");
+    }
+}

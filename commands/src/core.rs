@@ -28,6 +28,7 @@ pub struct Core {
     pub(crate) incidents: IncidentSettings,
     pub(crate) target: Option<TargetDb>,
     pub(crate) alerting: crate::alerting::Alerting,
+    pub(crate) remediation: crate::remediation::RemediationSettings,
 }
 
 impl Core {
@@ -41,6 +42,7 @@ impl Core {
             incidents: IncidentSettings::default(),
             target: None,
             alerting,
+            remediation: Default::default(),
         })
     }
 
@@ -53,6 +55,12 @@ impl Core {
     /// The production database the diagnostics read, when configured.
     pub fn with_target(mut self, target: Option<TargetDb>) -> Self {
         self.target = target;
+        self
+    }
+
+    /// How the approval gate decides (default: two approvers, 15 minutes).
+    pub fn with_remediation(mut self, remediation: crate::remediation::RemediationSettings) -> Self {
+        self.remediation = remediation;
         self
     }
 
@@ -112,6 +120,7 @@ impl Core {
             Command::Maintenance(command) => crate::maintenance::run(self, actor, command).await,
             Command::Outbox(command) => command::outbox_run(self, actor, command).await,
             Command::Diagnose(which) => command::diagnose_run(self, which).await,
+            Command::Remediate(request) => crate::remediation::run(self, actor, channel, request).await,
         }
     }
 
@@ -163,6 +172,9 @@ impl Core {
         let outcome = self.audit_reaction(actor, message, emoji, added, Some(binding.subject)).await;
         if added && emoji == DECLARE_EMOJI && binding.subject.kind == SubjectKind::Alert {
             self.declare_from_alert(actor, binding.subject.id).await?;
+        }
+        if binding.subject.kind == SubjectKind::Plan && binding.role == "approval" {
+            crate::remediation::on_reaction(self, actor, binding.subject.id, emoji, added).await?;
         }
         Ok(outcome)
     }

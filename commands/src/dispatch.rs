@@ -41,7 +41,8 @@ impl Core {
         let mut outcome = match timer.owner.kind {
             SubjectKind::Incident => crate::incident::timer_posts(self, timer, timer.owner.id, now).await?,
             SubjectKind::Maintenance => crate::maintenance::timer_posts(self, timer, timer.owner.id, now).await?,
-            SubjectKind::Plan | SubjectKind::Alert => TimerOutcome::default(),
+            SubjectKind::Plan => crate::remediation::timer(self, timer, now).await?,
+            SubjectKind::Alert => TimerOutcome::default(),
         };
         let late = now - timer.due > Duration::from_std(self.incidents.late_after)?;
         let mut tx = self.store.begin(now).await?;

@@ -20,6 +20,7 @@ pub mod incident;
 pub mod maintenance;
 pub mod outbox;
 pub mod post;
+pub mod remediation;
 pub mod store;
 pub mod subject;
 pub mod target;

@@ -26,6 +26,8 @@ pub enum Job {
     MaintenanceNotice,
     MaintenanceStart,
     MaintenanceEnd,
+    /// A remediation plan not approved in time: closed, never to run.
+    PlanExpiry,
 }
 
 impl Job {
@@ -39,6 +41,7 @@ impl Job {
             Job::MaintenanceNotice => "maintenance_notice",
             Job::MaintenanceStart => "maintenance_start",
             Job::MaintenanceEnd => "maintenance_end",
+            Job::PlanExpiry => "plan_expiry",
         }
     }
 }

@@ -54,7 +54,7 @@ impl Reader {
     }
 
     /// A role to page: a Discord role id (a number), shown as `label`; or, in the shell, a name.
-    fn page(&mut self, env: &'static str, label: &str) -> Ping {
+    pub(super) fn page(&mut self, env: &'static str, label: &str) -> Ping {
         match self.text(env) {
             Some(id) if id.chars().all(|c| c.is_ascii_digit()) && !id.is_empty() => Ping::Role { id, name: label.to_string() },
             Some(name) if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') => {

@@ -52,7 +52,11 @@ impl Completion {
                 _ => Vec::new(),
             };
             let partial = partial.to_lowercase();
-            return values.into_iter().filter(|v| v.to_lowercase().starts_with(&partial)).map(|v| format!("{}:{v} ", option.name)).collect();
+            return values
+                .into_iter()
+                .filter(|v| v.to_lowercase().starts_with(&partial))
+                .map(|v| format!("{}:{v} ", option.name))
+                .collect();
         }
         let used: Vec<&str> = words.iter().filter_map(|w| w.split_once(':').map(|(name, _)| name)).collect();
         spec.options.iter().filter(|o| !used.contains(&o.name)).map(|o| format!("{}:", o.name)).filter(|o| o.starts_with(word)).collect()
@@ -82,7 +86,10 @@ impl Helper for Completion {}
 
 /// Reads lines on a thread of its own (the editor blocks) and hands each to the shell, waiting
 /// until the shell has answered before it prompts again, so answers never land in the prompt.
-pub fn spawn(completion: Completion, history: Option<PathBuf>) -> anyhow::Result<(tokio::sync::mpsc::Receiver<String>, std::sync::mpsc::Sender<()>)> {
+pub fn spawn(
+    completion: Completion,
+    history: Option<PathBuf>,
+) -> anyhow::Result<(tokio::sync::mpsc::Receiver<String>, std::sync::mpsc::Sender<()>)> {
     let mut editor: Editor<Completion, _> = Editor::new()?;
     editor.set_helper(Some(completion));
     if let Some(path) = &history {
@@ -116,7 +123,10 @@ mod tests {
     use super::*;
 
     fn complete(line: &str) -> Vec<String> {
-        let completion = Completion { people: vec!["alice".into(), "bob".into()], incidents: Arc::new(Mutex::new(vec!["INC-1".into(), "INC-2".into()])) };
+        let completion = Completion {
+            people: vec!["alice".into(), "bob".into()],
+            incidents: Arc::new(Mutex::new(vec!["INC-1".into(), "INC-2".into()])),
+        };
         completion.candidates(line, line.len()).1.into_iter().map(|c| c.trim_end().to_string()).collect()
     }
 

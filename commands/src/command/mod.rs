@@ -82,11 +82,15 @@ pub enum Command {
     Help,
     Health,
     TemplateList,
-    TemplateShow { name: String },
+    TemplateShow {
+        name: String,
+    },
     Incident(IncidentCommand),
     Maintenance(MaintenanceCommand),
     Outbox(OutboxCommand),
     Diagnose(Diagnostic),
+    /// An approval-gated remediation (`/flags disable`, `/sessions purge`…).
+    Remediate(crate::remediation::Request),
 }
 
 impl Command {

@@ -5,6 +5,7 @@
 use super::{diagnose, incident, maintenance, outbox, Args, Command};
 use crate::actor::{Actor, Role};
 use crate::error::UserError;
+use crate::remediation;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -131,6 +132,10 @@ const INCIDENT_ID: OptionSpec =
     OptionSpec::text("id", "Incident, like INC-3 (implied inside its thread)", 20).optional().suggest(Suggest::OpenIncidents);
 const ANY_INCIDENT_ID: OptionSpec = INCIDENT_ID.suggest(Suggest::AnyIncident);
 const OUTBOX_ID: OptionSpec = OptionSpec::integer("id", "Outbox id, as /outbox list shows it", 1, i64::MAX).suggest(Suggest::Outbox);
+const DRY_RUN: OptionSpec =
+    OptionSpec::choice("dry_run", "true: show the plan and its preview only; nothing is asked, nothing runs", &["true", "false"])
+        .optional();
+const FLAG_NAMES: OptionSpec = OptionSpec::text("names", "Flag names, comma-separated, as /flags list shows them", 1000);
 const RESPONDER: Access = Access::Role(Role::Responder);
 
 const fn spec(name: &'static str, description: &'static str, options: &'static [OptionSpec], access: Access, parse: Parse) -> CommandSpec {
@@ -276,6 +281,31 @@ pub const SPECS: &[CommandSpec] = &[
     ),
     spec("migrations status", "The last applied database migrations, newest first", &[], RESPONDER, diagnose::migrations_status),
     spec("flags list", "Feature flags and their state", &[], RESPONDER, diagnose::flags_list),
+    public(spec(
+        "flags disable",
+        "Disable feature flags, once two approvers approve the plan",
+        &[FLAG_NAMES, OptionSpec::text("reason", "Why, for the approvers and the audit log", 300).optional(), DRY_RUN],
+        RESPONDER,
+        remediation::flags_disable,
+    )),
+    public(spec(
+        "flags enable",
+        "Enable feature flags, once two approvers approve the plan",
+        &[FLAG_NAMES, OptionSpec::text("reason", "Why, for the approvers and the audit log", 300).optional(), DRY_RUN],
+        RESPONDER,
+        remediation::flags_enable,
+    )),
+    public(spec(
+        "sessions purge",
+        "Delete old sessions (with their refresh tokens), once two approvers approve the plan",
+        &[
+            OptionSpec::text("older_than", "Sessions created longer ago than this, like 7d", 20),
+            OptionSpec::text("user", "Only this auth user (id or e-mail)", 320).optional(),
+            DRY_RUN,
+        ],
+        RESPONDER,
+        remediation::sessions_purge,
+    )),
     spec("outbox list", "Chat posts waiting to be delivered, or given up", &[], Access::Role(Role::Admin), outbox::list),
     spec("outbox retry", "Send a waiting or given-up post again now", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::retry),
     spec("outbox drop", "Drop a waiting or given-up post for good", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::drop),
@@ -293,6 +323,7 @@ pub fn group_description(group: &str) -> &'static str {
         "auth" => "Supabase Auth diagnostics",
         "migrations" => "Database migrations",
         "flags" => "Feature flags",
+        "sessions" => "Auth sessions (approval-gated)",
         _ => "bellhop commands",
     }
 }

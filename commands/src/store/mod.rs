@@ -5,12 +5,14 @@ mod alerts;
 mod audit;
 mod messages;
 mod outbox;
+mod plans;
 mod reads;
 mod tx;
 
 pub use alerts::AlertClaim;
 pub use audit::AuditEntry;
 pub use outbox::OutboxEntry;
+pub use plans::{NewPlan, PlanRow, Vote};
 pub use reads::Maintenance;
 pub use tx::{NewIncident, Tx};
 

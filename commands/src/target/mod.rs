@@ -2,9 +2,11 @@
 
 mod errors;
 mod readonly;
+mod write;
 
 pub use errors::TargetError;
 pub use readonly::ReadTx;
+pub use write::WriteTx;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -90,6 +92,11 @@ impl TargetDb {
     /// A READ ONLY transaction with the statement timeout set; it is always rolled back.
     pub async fn read(&self) -> Result<ReadTx, TargetError> {
         ReadTx::begin(self).await
+    }
+
+    /// A read-write transaction with the statement and lock timeouts, for approved actions only.
+    pub async fn write(&self) -> Result<WriteTx, TargetError> {
+        WriteTx::begin(self).await
     }
 
     pub(crate) fn pool(&self) -> &PgPool {

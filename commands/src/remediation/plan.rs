@@ -1,0 +1,232 @@
+//! A plan: an action with its normalised parameters and preview, who asked, when it expires,
+//! and a hash of all of it, so what runs is exactly what was approved.
+
+use super::{flags, sessions};
+use crate::actor::Person;
+use crate::error::UserError;
+use crate::post::Ping;
+use crate::store::PlanRow;
+use crate::target::TargetDb;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How the gate decides; read once from the configuration.
+#[derive(Clone, Debug)]
+pub struct RemediationSettings {
+    /// Distinct approvers needed (default 2).
+    pub approvals_required: usize,
+    /// Whether the requester's own ✅ counts (default false).
+    pub requester_may_approve: bool,
+    /// A plan not approved by then can never run (default 15 min).
+    pub expiry: Duration,
+    /// The drift guard: abort when the rows to touch grew by more than this percentage …
+    pub drift_percent: i64,
+    /// … and by more than this many rows.
+    pub drift_rows: i64,
+    /// Who the approval post pings.
+    pub approver_ping: Ping,
+    /// Rows a purge deletes per transaction.
+    pub purge_batch: i64,
+}
+
+impl Default for RemediationSettings {
+    fn default() -> Self {
+        RemediationSettings {
+            approvals_required: 2,
+            requester_may_approve: false,
+            expiry: Duration::from_secs(15 * 60),
+            drift_percent: 10,
+            drift_rows: 100,
+            approver_ping: crate::incident::role("approver"),
+            purge_batch: 5_000,
+        }
+    }
+}
+
+impl RemediationSettings {
+    /// Whether `now` rows exceed the `approved` ones by more than both margins.
+    pub fn drifted(&self, approved: i64, now: i64) -> bool {
+        let excess = now.saturating_sub(approved);
+        excess > self.drift_rows && excess.saturating_mul(100) > approved.saturating_mul(self.drift_percent)
+    }
+}
+
+/// A destructive remediation with its normalised parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// `/flags disable` (`enable: false`) and `/flags enable`.
+    SetFlags { names: Vec<String>, enable: bool, reason: Option<String> },
+    /// `/sessions purge`: sessions created before `older_than_secs` ago, of one user (id or email) or all.
+    PurgeSessions { older_than_secs: i64, user: Option<String> },
+}
+
+impl Action {
+    /// The command that asked for it, as people type it.
+    pub fn command(&self) -> &'static str {
+        match self {
+            Action::SetFlags { enable: false, .. } => "flags disable",
+            Action::SetFlags { enable: true, .. } => "flags enable",
+            Action::PurgeSessions { .. } => "sessions purge",
+        }
+    }
+
+    /// What it will do, in a sentence.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::SetFlags { names, enable, reason } => {
+                let verb = if *enable { "Enable" } else { "Disable" };
+                let why = reason.as_ref().map(|r| format!(" (reason: {r})")).unwrap_or_default();
+                format!("{verb} the feature flag(s) {}{why}.", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+            }
+            Action::PurgeSessions { older_than_secs, user } => {
+                let age = humantime::format_duration(Duration::from_secs(u64::try_from(*older_than_secs).unwrap_or(0)));
+                let whose = user.as_ref().map(|u| format!(" of the user `{u}`")).unwrap_or_default();
+                format!("Delete the sessions{whose} created more than {age} ago, with their refresh tokens and MFA claims.")
+            }
+        }
+    }
+
+    /// Counts what it would touch, read-only; an unknown flag or user is the person's mistake.
+    pub async fn preview(&self, target: &TargetDb) -> Result<Preview, UserError> {
+        match self {
+            Action::SetFlags { names, enable, .. } => flags::preview(target, names, *enable).await,
+            Action::PurgeSessions { older_than_secs, user } => sessions::preview(target, *older_than_secs, user.as_deref()).await,
+        }
+    }
+
+    /// Runs it on the target; the error is one sentence.
+    pub async fn execute(&self, target: &TargetDb, settings: &RemediationSettings, progress: &dyn Progress) -> Result<Executed, String> {
+        match self {
+            Action::SetFlags { names, enable, .. } => flags::execute(target, names, *enable).await,
+            Action::PurgeSessions { older_than_secs, user } => {
+                sessions::execute(target, *older_than_secs, user.as_deref(), settings.purge_batch, progress).await
+            }
+        }
+    }
+}
+
+/// What the preview counted: the rows the action would touch, lines to show, named figures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    pub rows: i64,
+    pub lines: Vec<String>,
+    pub figures: BTreeMap<String, i64>,
+}
+
+/// What an action did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Executed {
+    pub rows: i64,
+    pub figures: BTreeMap<String, i64>,
+    pub verification: String,
+}
+
+/// How a plan ended, stored before it is posted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub rows: i64,
+    pub figures: BTreeMap<String, i64>,
+    pub verification: String,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+/// Where a long action says how far it got (the purge edits the approval post).
+#[async_trait::async_trait]
+pub trait Progress: Send + Sync {
+    async fn report(&self, done: i64, total: i64);
+}
+
+/// A plan read back from the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub id: i64,
+    pub action: Action,
+    pub preview: Preview,
+    pub requester: Person,
+    pub created: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+    pub hash: String,
+    pub state: String,
+    pub outcome: Option<Outcome>,
+}
+
+impl Plan {
+    pub fn code(&self) -> String {
+        code(self.id)
+    }
+
+    /// Whether the stored fields still hash to what was approved.
+    pub fn intact(&self) -> bool {
+        hash(&self.action, &self.preview, &self.requester, self.created, self.expires) == self.hash
+    }
+
+    /// The plan `id` as stored, if there is one.
+    pub async fn from_stored(store: &crate::store::Store, id: i64) -> anyhow::Result<Option<Plan>> {
+        store.plan(id).await?.map(Plan::from_row).transpose()
+    }
+
+    pub(crate) fn from_row(row: PlanRow) -> anyhow::Result<Plan> {
+        Ok(Plan {
+            id: row.id,
+            action: serde_json::from_str(&row.params)?,
+            preview: serde_json::from_str(&row.preview)?,
+            requester: row.requester,
+            created: row.created,
+            expires: row.expires,
+            hash: row.hash,
+            state: row.state,
+            outcome: row.outcome.as_deref().map(serde_json::from_str).transpose()?,
+        })
+    }
+}
+
+/// How people name a plan: `PLAN-3`.
+pub fn code(id: i64) -> String {
+    format!("PLAN-{id}")
+}
+
+/// SHA-256 over the plan's canonical JSON (action, parameters, preview, requester, times).
+pub fn hash(action: &Action, preview: &Preview, requester: &Person, created: DateTime<Utc>, expires: DateTime<Utc>) -> String {
+    let canonical = serde_json::json!({
+        "action": action,
+        "preview": preview,
+        "requester": requester.id,
+        "created_ms": created.timestamp_millis(),
+        "expires_ms": expires.timestamp_millis(),
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drift_needs_both_margins() {
+        let settings = RemediationSettings::default();
+        assert!(!settings.drifted(1_000, 1_100), "100 rows is within the margin");
+        assert!(settings.drifted(1_000, 1_101));
+        assert!(!settings.drifted(50, 149), "99 rows more is within the 100-row margin");
+        assert!(!settings.drifted(100_000, 109_000), "9 % is within the margin");
+        assert!(settings.drifted(100_000, 110_001));
+        assert!(!settings.drifted(i64::MAX, i64::MIN), "no overflow");
+    }
+
+    #[test]
+    fn the_hash_covers_every_parameter() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let alice = Person::new("shell:alice", "alice");
+        let action = Action::SetFlags { names: vec!["a".into()], enable: false, reason: None };
+        let preview = Preview { rows: 1, ..Preview::default() };
+        let one = hash(&action, &preview, &alice, at, at);
+        let other = Action::SetFlags { names: vec!["b".into()], enable: false, reason: None };
+        assert_ne!(one, hash(&other, &preview, &alice, at, at));
+        assert_ne!(one, hash(&action, &Preview { rows: 2, ..Preview::default() }, &alice, at, at));
+        assert_eq!(one, hash(&action, &preview, &Person::new("shell:alice", "someone else"), at, at), "names are only shown");
+    }
+}

@@ -1,0 +1,317 @@
+//! The two-person gate and its actions against the Supabase-shaped fixture on the real
+//! PostgreSQL: who counts, exactly once, expiry, drift, hostile input, dry runs, the purge.
+
+use bellhop::demo::fixture::{self, Scale};
+use bellhop_commands::remediation::{posts, Plan, RemediationSettings};
+use bellhop_commands::store::Store;
+use bellhop_commands::target::{TargetDb, TargetSettings};
+use bellhop_commands::templates::Templates;
+use bellhop_commands::{Actor, Binding, Core, Invocation, ManualClock, MessageRef, Role, Subject, SubjectKind};
+use bellhop_tests::{settings, CollectingPort, ShellSession};
+use secrecy::SecretString;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgConnection};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn alice() -> Actor {
+    Actor::new("shell:alice", "alice", [Role::Responder, Role::Approver])
+}
+fn bob() -> Actor {
+    Actor::new("shell:bob", "bob", [Role::Approver])
+}
+fn carol() -> Actor {
+    Actor::new("shell:carol", "carol", [Role::Approver])
+}
+fn dave() -> Actor {
+    Actor::new("shell:dave", "dave", [])
+}
+
+/// A bellhop with a SQLite store of its own, reading and writing the seeded fixture.
+struct Gate {
+    core: Arc<Core>,
+    clock: Arc<ManualClock>,
+    port: CollectingPort,
+    admin: PgConnectOptions,
+    store_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Gate {
+    async fn start(admin: &PgConnectOptions, remediation: RemediationSettings) -> Gate {
+        fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
+        let dir = tempfile::tempdir().unwrap();
+        let store_url = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+        let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+        let core = core(&store_url, admin, clock.clone(), remediation).await;
+        Gate { core, clock, port: CollectingPort::default(), admin: admin.clone(), store_url, _dir: dir }
+    }
+
+    /// Another bellhop process on the same store (a restart).
+    async fn restart(&mut self) {
+        self.core = core(&self.store_url, &self.admin, self.clock.clone(), RemediationSettings::default()).await;
+    }
+
+    async fn ask(&self, actor: &Actor, invocation: Invocation) -> bellhop_commands::Reply {
+        let reply = self.core.handle(actor, &invocation.in_channel("#ops")).await;
+        self.core.deliver_outbox(&self.port).await.unwrap();
+        reply
+    }
+
+    async fn approval(&self, id: i64) -> MessageRef {
+        let binding = Binding::new(Subject { kind: SubjectKind::Plan, id }, "approval");
+        self.core.store().bound_message(&binding).await.unwrap().expect("the approval post was delivered")
+    }
+
+    async fn react(&self, actor: &Actor, id: i64, emoji: &str, added: bool) {
+        self.core.reaction(actor, &self.approval(id).await, emoji, added).await;
+        self.core.deliver_outbox(&self.port).await.unwrap();
+    }
+
+    async fn plan(&self, id: i64) -> Plan {
+        Plan::from_stored(self.core.store(), id).await.unwrap().expect("the plan exists")
+    }
+
+    /// The approval post as it now reads.
+    async fn post(&self, id: i64) -> bellhop_commands::Post {
+        let votes = self.core.store().votes(id).await.unwrap();
+        posts::approval(&self.plan(id).await, &votes, &RemediationSettings::default())
+    }
+
+    async fn su(&self) -> PgConnection {
+        self.admin.connect().await.unwrap()
+    }
+
+    async fn flag(&self, name: &str) -> bool {
+        sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = $1")
+            .bind(name)
+            .fetch_one(&mut self.su().await)
+            .await
+            .unwrap()
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&mut self.su().await).await.unwrap()
+    }
+
+    /// Plans that ran, from the audit log.
+    async fn executions(&self) -> usize {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT outcome FROM audit WHERE command LIKE '/plan %'")
+            .fetch_all(&mut sqlx::SqliteConnection::connect(&self.store_url).await.unwrap())
+            .await
+            .unwrap();
+        rows.iter().filter(|o| o.starts_with("done") || o.starts_with("failed")).count()
+    }
+}
+
+use sqlx::Connection as _;
+
+async fn core(store_url: &str, admin: &PgConnectOptions, clock: Arc<ManualClock>, remediation: RemediationSettings) -> Arc<Core> {
+    let store = Store::connect(store_url).await.unwrap();
+    store.migrate().await.unwrap();
+    let url = SecretString::from(fixture::as_bellhop(admin).to_url_lossy().to_string());
+    let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap();
+    let core = Core::new(settings("http://127.0.0.1:9", &[]), Templates::load(None).unwrap(), store, clock).unwrap();
+    Arc::new(core.with_target(Some(target)).with_remediation(remediation))
+}
+
+fn disable(names: &str) -> Invocation {
+    Invocation::new("flags disable").option("names", names)
+}
+
+const OLD_SESSIONS: &str = "SELECT count(*) FROM auth.sessions WHERE created_at < now() - interval '7 days'";
+
+#[sqlx::test(migrations = false)]
+async fn the_requester_and_a_non_approver_are_not_counted_and_one_approver_is_not_enough(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let reply = gate.ask(&alice(), disable("new-tenant-flow, enhanced-invite-system").option("reason", "invites broken")).await;
+    assert_eq!(reply.post.title, "PLAN-1 waits for approval");
+    assert_eq!(gate.port.titles(), ["Approval needed: PLAN-1 · /flags disable"]);
+    let own: Vec<String> = gate.port.reacted.lock().unwrap().iter().map(|(_, e)| e.clone()).collect();
+    assert_eq!(own, ["✅", "❌"], "bellhop adds both itself");
+    for actor in [alice(), dave(), bob()] {
+        gate.react(&actor, 1, "✅", true).await;
+    }
+    assert!(gate.flag("new-tenant-flow").await, "nothing ran");
+    assert_eq!(gate.plan(1).await.state, "pending");
+    let post = gate.post(1).await;
+    assert!(post.body.contains("Needs 1 more ✅ from approvers other than @alice."), "{}", post.body);
+    let not_counted = &post.fields.iter().find(|f| f.name == "Not counted").unwrap().value;
+    assert_eq!(not_counted, "@alice ✅: is the requester\n@dave ✅: has no approver role");
+    assert_eq!(gate.port.edits.lock().unwrap().len(), 3, "the one post edited, never a new message");
+    assert_eq!(gate.port.posts.lock().unwrap().len(), 1);
+}
+
+#[sqlx::test(migrations = false)]
+async fn two_distinct_approvers_execute_once_and_the_post_shows_the_outcome(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow,enhanced-invite-system")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.react(&bob(), 1, "✅", false).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    assert!(gate.flag("new-tenant-flow").await, "bob withdrew his ✅ before quorum");
+    gate.react(&bob(), 1, "✅", true).await;
+    assert!(!gate.flag("new-tenant-flow").await && !gate.flag("enhanced-invite-system").await);
+    assert!(gate.flag("housekeeping-board").await, "only the named flags");
+    let plan = gate.plan(1).await;
+    assert_eq!(plan.state, "done");
+    let outcome = plan.outcome.unwrap();
+    assert_eq!((outcome.rows, outcome.verification.as_str()), (2, "read back: 2 flag(s) off"));
+    assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 done");
+    gate.react(&carol(), 1, "✅", false).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    gate.react(&dave(), 1, "✅", true).await;
+    assert_eq!(gate.executions().await, 1);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_cross_from_an_approver_rejects_and_nothing_runs(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.react(&dave(), 1, "❌", true).await;
+    assert_eq!(gate.plan(1).await.state, "pending", "dave's ❌ does not count");
+    gate.react(&bob(), 1, "❌", true).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    assert_eq!(gate.plan(1).await.state, "rejected");
+    assert!(gate.flag("new-tenant-flow").await);
+    assert_eq!(gate.executions().await, 0);
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_expired_plan_is_closed_by_its_timer_and_never_runs(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.clock.advance(chrono::Duration::minutes(14));
+    assert_eq!(gate.core.run_due().await.unwrap(), 0, "not yet");
+    gate.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(gate.core.run_due().await.unwrap(), 0, "the expiry closes the plan and cancels its own timer");
+    gate.core.deliver_outbox(&gate.port).await.unwrap();
+    assert_eq!(gate.plan(1).await.state, "expired");
+    assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 expired");
+    gate.react(&carol(), 1, "✅", true).await;
+    assert!(gate.flag("new-tenant-flow").await);
+    assert_eq!(gate.executions().await, 0);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_hundred_concurrent_approvals_execute_once(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    let message = gate.approval(1).await;
+    let approvers: Vec<Actor> =
+        (0..100).map(|n| Actor::new(format!("shell:approver{n}"), format!("approver{n}"), [Role::Approver])).collect();
+    let reactions = approvers.iter().map(|a| gate.core.reaction(a, &message, "✅", true));
+    futures::future::join_all(reactions).await;
+    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.executions().await, 1);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_restart_between_the_two_approvals_still_executes_once(_: PgPoolOptions, admin: PgConnectOptions) {
+    let mut gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("trial-signup-v2,new-tenant-flow")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.restart().await;
+    gate.react(&carol(), 1, "✅", true).await;
+    assert!(!gate.flag("new-tenant-flow").await);
+    gate.restart().await;
+    gate.react(&bob(), 1, "✅", false).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    assert_eq!(gate.executions().await, 1);
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_drift_guard_aborts_when_many_more_rows_would_go(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
+    let approved = gate.plan(1).await.preview.rows;
+    assert_eq!(approved, gate.count(OLD_SESSIONS).await);
+    let mut su = gate.su().await;
+    sqlx::raw_sql(
+        "INSERT INTO auth.sessions (id, user_id, created_at) SELECT gen_random_uuid(), u.id, now() - interval '30 days'
+         FROM auth.users u, generate_series(1, 2) LIMIT 500",
+    )
+    .execute(&mut su)
+    .await
+    .unwrap();
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    let plan = gate.plan(1).await;
+    assert_eq!(plan.state, "aborted");
+    let error = plan.outcome.unwrap().error.unwrap();
+    assert!(error.starts_with(&format!("Drift: {} rows now, {approved} approved", approved + 500)), "{error}");
+    assert_eq!(gate.count(OLD_SESSIONS).await, approved + 500, "nothing deleted");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_unknown_flag_and_sql_looking_input_are_refused_as_harmless_values(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let reply = gate.ask(&alice(), disable("new-tenant-flow,no-such-flag")).await;
+    assert_eq!(reply.post.body, "No feature flag is named `no-such-flag`; /flags list shows them.");
+    let reply = gate.ask(&alice(), disable("'; DROP TABLE users; --")).await;
+    assert_eq!(reply.post.body, "No feature flag is named `'; DROP TABLE users; --`; /flags list shows them.");
+    let reply = gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d").option("user", "x' OR '1'='1")).await;
+    assert_eq!(reply.post.body, "No auth user has the id or e-mail `x' or '1'='1`.");
+    assert_eq!(gate.count("SELECT count(*) FROM public.users").await, 490);
+    assert!(gate.flag("new-tenant-flow").await);
+    assert!(gate.port.posts.lock().unwrap().is_empty(), "no plan, no approval post");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_dry_run_shows_the_plan_and_changes_nothing(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let before = gate.count(OLD_SESSIONS).await;
+    let reply = gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d").option("dry_run", "true")).await;
+    assert_eq!(reply.post.title, "Dry run: /sessions purge");
+    assert!(reply.post.body.contains(&format!("{before} session(s), {before} refresh token(s)")), "{}", reply.post.body);
+    assert!(reply.post.body.contains("Those users will have to sign in again; access tokens already issued stay valid until they expire."));
+    assert!(reply.post.body.ends_with("Nothing was asked and nothing ran."));
+    assert!(gate.port.posts.lock().unwrap().is_empty());
+    assert_eq!(gate.count(OLD_SESSIONS).await, before);
+    assert!(gate.core.store().plan(1).await.unwrap().is_none());
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_purge_deletes_in_batches_and_its_cascade_counts_match(_: PgPoolOptions, admin: PgConnectOptions) {
+    let settings = RemediationSettings { purge_batch: 400, ..RemediationSettings::default() };
+    let gate = Gate::start(&admin, settings).await;
+    let counts = "SELECT (SELECT count(*) FROM auth.sessions), (SELECT count(*) FROM auth.refresh_tokens), (SELECT count(*) FROM auth.mfa_amr_claims)";
+    let before: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(&mut gate.su().await).await.unwrap();
+    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    let after: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(&mut gate.su().await).await.unwrap();
+    let plan = gate.plan(1).await;
+    let outcome = plan.outcome.clone().unwrap();
+    assert_eq!(plan.state, "done", "{outcome:?}");
+    assert_eq!(outcome.figures["sessions"], before.0 - after.0);
+    assert_eq!(outcome.figures["refresh_tokens"], before.1 - after.1);
+    assert_eq!(outcome.figures["mfa_claims"], before.2 - after.2);
+    assert_eq!(outcome.figures["sessions"], plan.preview.figures["sessions"]);
+    assert_eq!(outcome.verification, "0 session(s) in scope remain");
+    assert_eq!(gate.count(OLD_SESSIONS).await, 0);
+    let progress = gate.port.edits.lock().unwrap().iter().filter(|(_, t)| t == "PLAN-1 approved: running").count();
+    assert!(progress >= (before.0 - after.0) as usize / 400, "an edit per batch: {progress}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn in_the_shell_two_approvals_disable_a_flag_and_flags_list_shows_it(_: PgPoolOptions, admin: PgConnectOptions) {
+    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
+    let url = SecretString::from(fixture::as_bellhop(&admin).to_url_lossy().to_string());
+    let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap();
+    let mut session = ShellSession::start_with_target(settings("http://127.0.0.1:9", &[]), "", Some(target)).await;
+    let asked = session.type_line("/flags disable names:new-tenant-flow").await;
+    let number = asked
+        .lines()
+        .find(|l| l.contains("Approval needed: PLAN-1"))
+        .and_then(|l| l.trim_start_matches('#').split_whitespace().next())
+        .unwrap_or_else(|| panic!("{asked}"))
+        .to_string();
+    session.type_line(&format!("@bob react {number} ✅")).await;
+    let approved = session.type_line(&format!("@carol react {number} ✅")).await;
+    assert!(approved.contains("PLAN-1 done"), "{approved}");
+    let listed = session.type_line("/flags list").await;
+    assert!(listed.contains("off `new-tenant-flow`"), "{listed}");
+}
