@@ -3,10 +3,8 @@
 //! Each contract runs on SQLite and on PostgreSQL.
 
 use bellhop_commands::{Actor, Clock, Core, Invocation, ManualClock, Role};
-use bellhop_tests::{core_on, CollectingPort};
+use bellhop_tests::{core_on, on_both_stores, CollectingPort};
 use chrono::Duration;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::ConnectOptions;
 use std::sync::Arc;
 
 fn alice() -> Actor {
@@ -30,9 +28,10 @@ async fn core(url: &str) -> (Arc<Core>, Arc<ManualClock>) {
     (core_on(url, clock.clone()).await, clock)
 }
 
+on_both_stores!(a_dead_status_channel_holds_back_nothing);
 /// The status channel is deleted: its post dies at once, with one notice to the ops channel,
 /// and the incident's thread and the next incident go on as if nothing happened.
-async fn dead_channel_contract(url: &str) {
+async fn a_dead_status_channel_holds_back_nothing(url: &str) {
     let (core, _clock) = core(url).await;
     let port = CollectingPort::default();
     port.kill("#status-updates");
@@ -51,20 +50,10 @@ async fn dead_channel_contract(url: &str) {
     assert!(listed.fields[0].value.contains("Unknown Channel #status-updates"), "{:?}", listed.fields);
 }
 
-#[tokio::test]
-async fn a_dead_status_channel_holds_back_nothing_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    dead_channel_contract(&sqlite(&dir)).await;
-}
-
-#[sqlx::test(migrations = false)]
-async fn a_dead_status_channel_holds_back_nothing_on_postgres(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
-    dead_channel_contract(options.to_url_lossy().as_str()).await;
-}
-
+on_both_stores!(a_flaky_channel_waits_alone_and_is_given_up_then_retried);
 /// A channel that keeps timing out holds back only its own lane, and is given up after its
 /// retries with one notice; an admin sends it again once the channel is back.
-async fn flaky_channel_contract(url: &str) {
+async fn a_flaky_channel_waits_alone_and_is_given_up_then_retried(url: &str) {
     let (core, clock) = core(url).await;
     let port = CollectingPort::default();
     port.flaky.lock().unwrap().insert("#status-updates".into());
@@ -105,20 +94,10 @@ async fn flaky_channel_contract(url: &str) {
     assert_eq!(refused.body, "`/outbox drop` is for an admin; ask an admin for the role.");
 }
 
-#[tokio::test]
-async fn a_flaky_channel_waits_alone_and_is_given_up_then_retried_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    flaky_channel_contract(&sqlite(&dir)).await;
-}
-
-#[sqlx::test(migrations = false)]
-async fn a_flaky_channel_waits_alone_and_is_given_up_then_retried_on_postgres(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
-    flaky_channel_contract(options.to_url_lossy().as_str()).await;
-}
-
+on_both_stores!(an_abandoned_claim_runs_out);
 /// A claim left by a bellhop that died mid-delivery runs out after its lease, then the
 /// operation goes, once.
-async fn lease_contract(url: &str) {
+async fn an_abandoned_claim_runs_out(url: &str) {
     let (core, clock) = core(url).await;
     let port = CollectingPort::default();
     core.handle(&alice(), &declare("P3", "Logo blurry")).await;
@@ -130,20 +109,11 @@ async fn lease_contract(url: &str) {
     assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn an_abandoned_claim_runs_out_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    lease_contract(&sqlite(&dir)).await;
-}
-
-#[sqlx::test(migrations = false)]
-async fn an_abandoned_claim_runs_out_on_postgres(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
-    lease_contract(options.to_url_lossy().as_str()).await;
-}
-
+on_both_stores!(a_poisoned_timer_does_not_stop_the_next_escalation);
 /// An incident whose stored row no longer reads poisons its timers: they fail and are given up
 /// on their own, while another incident's escalation fires on time.
-async fn poisoned_timer_contract(url: &str) {
+async fn a_poisoned_timer_does_not_stop_the_next_escalation(url: &str) {
+    sqlx::any::install_default_drivers();
     let (core, clock) = core(url).await;
     let port = CollectingPort::default();
     core.handle(&alice(), &declare("P1", "Invites failing")).await;
@@ -170,21 +140,4 @@ async fn poisoned_timer_contract(url: &str) {
         sqlx::query_scalar("SELECT last_error FROM timers WHERE job LIKE '%unheard_of%'").fetch_one(&raw).await.unwrap();
     assert!(unreadable.unwrap_or_default().starts_with("given up: timer"), "the unreadable timer says why");
     assert_eq!(core.store().next_due().await.unwrap().map(|d| d > clock.now()), Some(true), "nothing due spins the loop");
-}
-
-#[tokio::test]
-async fn a_poisoned_timer_does_not_stop_the_next_escalation_on_sqlite() {
-    sqlx::any::install_default_drivers();
-    let dir = tempfile::tempdir().unwrap();
-    poisoned_timer_contract(&sqlite(&dir)).await;
-}
-
-#[sqlx::test(migrations = false)]
-async fn a_poisoned_timer_does_not_stop_the_next_escalation_on_postgres(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
-    sqlx::any::install_default_drivers();
-    poisoned_timer_contract(options.to_url_lossy().as_str()).await;
-}
-
-fn sqlite(dir: &tempfile::TempDir) -> String {
-    format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())
 }
