@@ -47,6 +47,22 @@ impl Gate {
         Gate { core, clock, port: CollectingPort::default(), admin: admin.clone(), store_url, _dir: dir }
     }
 
+    /// Like `start`, with bellhop's store in a PostgreSQL database of its own on the same server
+    /// (the fixture has a `public.plans` of its own), so several cores can share it at once.
+    async fn start_on_postgres_store(admin: &PgConnectOptions) -> Gate {
+        fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
+        let name = store_database(admin);
+        let mut su: PgConnection = admin.connect().await.unwrap();
+        // Two statements: neither may run inside a transaction block.
+        for statement in [format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), format!("CREATE DATABASE \"{name}\"")] {
+            sqlx::raw_sql(&statement).execute(&mut su).await.unwrap();
+        }
+        let store_url = admin.clone().database(&name).to_url_lossy().to_string();
+        let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+        let core = core(&store_url, admin, clock.clone(), RemediationSettings::default()).await;
+        Gate { core, clock, port: CollectingPort::default(), admin: admin.clone(), store_url, _dir: tempfile::tempdir().unwrap() }
+    }
+
     /// Another bellhop process on the same store (a restart).
     async fn restart(&mut self) {
         self.core = core(&self.store_url, &self.admin, self.clock.clone(), RemediationSettings::default()).await;
@@ -96,8 +112,9 @@ impl Gate {
 
     /// Plans that ran, from the audit log.
     async fn executions(&self) -> usize {
+        sqlx::any::install_default_drivers();
         let rows: Vec<String> = sqlx::query_scalar("SELECT outcome FROM audit WHERE command LIKE '/plan %'")
-            .fetch_all(&mut sqlx::SqliteConnection::connect(&self.store_url).await.unwrap())
+            .fetch_all(&mut sqlx::AnyConnection::connect(&self.store_url).await.unwrap())
             .await
             .unwrap();
         rows.iter().filter(|o| o.starts_with("done") || o.starts_with("failed")).count()
@@ -105,6 +122,13 @@ impl Gate {
 }
 
 use sqlx::Connection as _;
+
+/// The store's database beside the test's own: PostgreSQL cuts names at 63 bytes, and the test
+/// database's name is that long already, so the store's is built from its tail.
+fn store_database(admin: &PgConnectOptions) -> String {
+    let test = admin.get_database().unwrap_or("bellhop");
+    format!("bellhop_store_{}", &test[test.len().saturating_sub(20)..])
+}
 
 async fn core(store_url: &str, admin: &PgConnectOptions, clock: Arc<ManualClock>, remediation: RemediationSettings) -> Arc<Core> {
     let store = Store::connect(store_url).await.unwrap();
@@ -206,6 +230,30 @@ async fn a_hundred_concurrent_approvals_execute_once(_: PgPoolOptions, admin: Pg
     futures::future::join_all(reactions).await;
     assert_eq!(gate.plan(1).await.state, "done");
     assert_eq!(gate.executions().await, 1);
+}
+
+/// Two replicas on one PostgreSQL store, 100 approvals arriving at both at once: one execution.
+#[sqlx::test(migrations = false)]
+async fn a_hundred_approvals_at_two_replicas_on_one_postgres_store_execute_once(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start_on_postgres_store(&admin).await;
+    let replica = core(&gate.store_url, &admin, gate.clock.clone(), RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    let message = gate.approval(1).await;
+    let approvers: Vec<Actor> =
+        (0..100).map(|n| Actor::new(format!("shell:approver{n}"), format!("approver{n}"), [Role::Approver])).collect();
+    let reactions = approvers.iter().enumerate().map(|(n, a)| {
+        let core = if n % 2 == 0 { gate.core.clone() } else { replica.clone() };
+        let message = message.clone();
+        async move { core.reaction(a, &message, "✅", true).await }
+    });
+    futures::future::join_all(reactions).await;
+    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.executions().await, 1, "one execution between the two replicas");
+    assert!(!gate.flag("new-tenant-flow").await);
+    let mut su: PgConnection = admin.connect().await.unwrap();
+    let store = store_database(&admin);
+    drop((gate, replica));
+    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{store}\" WITH (FORCE)")).execute(&mut su).await;
 }
 
 #[sqlx::test(migrations = false)]
