@@ -120,6 +120,7 @@ impl Core {
             Command::Maintenance(command) => crate::maintenance::run(self, actor, command).await,
             Command::Outbox(command) => command::outbox_run(self, actor, command).await,
             Command::Diagnose(which) => command::diagnose_run(self, which).await,
+            Command::AuditRecent { limit } => command::audit_recent_run(self, limit).await,
             Command::Remediate(request) => crate::remediation::run(self, actor, channel, request).await,
         }
     }

@@ -46,7 +46,10 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
     assert_eq!(put[0].path, format!("/applications/{}/guilds/{}/commands", payloads::APP, payloads::GUILD));
     let commands: Vec<Value> = t.fake.read(|s| s.commands.clone());
     let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["health", "template", "incident", "maintenance", "db", "auth", "migrations", "flags", "sessions", "outbox", "help"]);
+    assert_eq!(
+        names,
+        ["health", "template", "incident", "maintenance", "db", "auth", "migrations", "flags", "sessions", "outbox", "audit", "help"]
+    );
     let shape = |name: &str| commands.iter().find(|c| c["name"] == name).map(|c| json!([c["name"], c["description"], options(c)])).unwrap();
     assert_eq!(
         [&shape("health"), &shape("help"), &shape("template")],

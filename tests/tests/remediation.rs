@@ -362,4 +362,9 @@ async fn in_the_shell_two_approvals_disable_a_flag_and_flags_list_shows_it(_: Pg
     assert!(approved.contains("PLAN-1 done"), "{approved}");
     let listed = session.type_line("/flags list").await;
     assert!(listed.contains("off `new-tenant-flow`"), "{listed}");
+    let audit = session.type_line("/audit recent limit:25").await;
+    for step in ["@alice · /plan PLAN-1", "@bob · /plan PLAN-1", "@carol · /plan PLAN-1"] {
+        assert!(audit.contains(step), "{step} in {audit}");
+    }
+    assert!(audit.contains("(shell:carol)"), "who, by id: {audit}");
 }

@@ -1,5 +1,6 @@
 //! Commands: parsed once from what a person typed, then run by the core.
 
+mod audit_recent;
 mod diagnose;
 mod health;
 mod help;
@@ -18,6 +19,7 @@ use crate::text::quote;
 use spec::{CommandSpec, Kind};
 use std::collections::BTreeMap;
 
+pub(crate) use audit_recent::run as audit_recent_run;
 pub(crate) use diagnose::run as diagnose_run;
 pub use diagnose::Diagnostic;
 pub(crate) use health::health;
@@ -89,6 +91,9 @@ pub enum Command {
     Maintenance(MaintenanceCommand),
     Outbox(OutboxCommand),
     Diagnose(Diagnostic),
+    AuditRecent {
+        limit: i64,
+    },
     /// An approval-gated remediation (`/flags disable`, `/sessions purge`…).
     Remediate(crate::remediation::Request),
 }

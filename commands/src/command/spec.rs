@@ -2,7 +2,7 @@
 //! run it and how it is parsed. The shell parses against it, `/help` prints it, and the Discord
 //! adapter builds its slash commands from it, so Discord enforces the same limits as people type.
 
-use super::{diagnose, incident, maintenance, outbox, Args, Command};
+use super::{audit_recent, diagnose, incident, maintenance, outbox, Args, Command};
 use crate::actor::{Actor, Role};
 use crate::error::UserError;
 use crate::remediation;
@@ -309,6 +309,13 @@ pub const SPECS: &[CommandSpec] = &[
     spec("outbox list", "Chat posts waiting to be delivered, or given up", &[], Access::Role(Role::Admin), outbox::list),
     spec("outbox retry", "Send a waiting or given-up post again now", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::retry),
     spec("outbox drop", "Drop a waiting or given-up post for good", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::drop),
+    spec(
+        "audit recent",
+        "The newest entries of the audit trail: commands, reactions, plans and their outcomes",
+        &[OptionSpec::integer("limit", "How many (1-25, default 15)", 1, 25).optional()],
+        Access::AnyRole,
+        audit_recent::parse,
+    ),
     spec("help", "List bellhop's commands", &[], Access::Anyone, |_| Ok(Command::Help)),
 ];
 
@@ -323,6 +330,7 @@ pub fn group_description(group: &str) -> &'static str {
         "auth" => "Supabase Auth diagnostics",
         "migrations" => "Database migrations",
         "flags" => "Feature flags",
+        "audit" => "bellhop's audit trail",
         "sessions" => "Auth sessions (approval-gated)",
         _ => "bellhop commands",
     }
