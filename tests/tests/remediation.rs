@@ -350,6 +350,7 @@ async fn in_the_shell_two_approvals_disable_a_flag_and_flags_list_shows_it(_: Pg
     let url = SecretString::from(fixture::as_bellhop(&admin).to_url_lossy().to_string());
     let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap();
     let mut session = ShellSession::start_with_target(settings("http://127.0.0.1:9", &[]), "", Some(target)).await;
+    session.type_line(r#"/incident declare severity:P1 title:"Tenant creation failing""#).await;
     let asked = session.type_line("/flags disable names:new-tenant-flow").await;
     let number = asked
         .lines()
@@ -367,4 +368,7 @@ async fn in_the_shell_two_approvals_disable_a_flag_and_flags_list_shows_it(_: Pg
         assert!(audit.contains(step), "{step} in {audit}");
     }
     assert!(audit.contains("(shell:carol)"), "who, by id: {audit}");
+    let postmortem = session.type_line("/incident postmortem id:INC-1").await;
+    let remediation = postmortem.split("## Remediation").nth(1).unwrap_or_else(|| panic!("{postmortem}"));
+    assert!(remediation.contains("PLAN-1 `") && remediation.contains("asked by @alice") && remediation.contains(": done"), "{remediation}");
 }

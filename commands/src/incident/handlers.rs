@@ -93,9 +93,12 @@ pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, comma
         IncidentCommand::Postmortem { id } => {
             let incident = find(core, id, channel).await?;
             let entries = core.store.timeline(incident.id).await?;
+            let plans = core.store.plans_between(incident.declared, incident.resolved.unwrap_or(now)).await?;
+            let mut text = posts::postmortem(&incident, &entries);
+            text.push_str(&posts::postmortem_plans(&plans));
             let post = Post::new(Tone::Info, format!("Postmortem skeleton for {}", incident.code()))
                 .body("Fill in the blanks, then share it within 24 hours of the resolution.")
-                .attach(format!("postmortem-{}.md", incident.code()), posts::postmortem(&incident, &entries));
+                .attach(format!("postmortem-{}.md", incident.code()), text);
             Ok(Reply::invoker(post))
         }
     }

@@ -102,3 +102,24 @@ pub fn postmortem(incident: &Incident, entries: &[TimelineEntry]) -> String {
 pub fn late_note(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("(late: due {}, sent {} — bellhop was not running when it fell due)", time(due, now), time(now, now))
 }
+
+/// The postmortem's remediation section: every plan asked for while the incident was open, with
+/// who asked and how it ended.
+pub fn postmortem_plans(plans: &[crate::store::PlanRow]) -> String {
+    let mut text = String::from("\n## Remediation\n");
+    if plans.is_empty() {
+        text.push_str("No remediation was asked for through bellhop.\n");
+    }
+    for plan in plans {
+        let outcome = plan.outcome.as_deref().map(|o| format!(" — {}", crate::text::ellipsize(o, 200))).unwrap_or_default();
+        text.push_str(&format!(
+            "- PLAN-{} `{}` asked by @{} at {}: {}{outcome}\n",
+            plan.id,
+            plan.action,
+            plan.requester.name,
+            plan.created.format("%Y-%m-%d %H:%M UTC"),
+            plan.state
+        ));
+    }
+    text
+}

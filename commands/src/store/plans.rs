@@ -43,6 +43,24 @@ pub struct Vote {
 
 type Row = (i64, String, String, String, String, String, i64, i64, String, String, Option<String>);
 
+const PLAN_COLUMNS: &str = "id, action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash, state, outcome";
+
+fn plan_row(row: Row) -> PlanRow {
+    let (id, action, params, preview, requester_id, requester_name, created, expires, hash, state, outcome) = row;
+    PlanRow {
+        id,
+        action,
+        params,
+        preview,
+        requester: Person::new(requester_id, requester_name),
+        created: from_millis(created),
+        expires: from_millis(expires),
+        hash,
+        state,
+        outcome,
+    }
+}
+
 impl Tx<'_> {
     pub async fn insert_plan(&mut self, new: &NewPlan<'_>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
@@ -112,25 +130,20 @@ impl Tx<'_> {
 
 impl Store {
     pub async fn plan(&self, id: i64) -> anyhow::Result<Option<PlanRow>> {
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT id, action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash, state, outcome
-             FROM plans WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|(id, action, params, preview, requester_id, requester_name, created, expires, hash, state, outcome)| PlanRow {
-            id,
-            action,
-            params,
-            preview,
-            requester: Person::new(requester_id, requester_name),
-            created: from_millis(created),
-            expires: from_millis(expires),
-            hash,
-            state,
-            outcome,
-        }))
+        let row: Option<Row> =
+            sqlx::query_as(&format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
+        Ok(row.map(plan_row))
+    }
+
+    /// Plans asked for between `from` and `to` (an incident's life), oldest first.
+    pub async fn plans_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<Vec<PlanRow>> {
+        let rows: Vec<Row> =
+            sqlx::query_as(&format!("SELECT {PLAN_COLUMNS} FROM plans WHERE created_ms >= $1 AND created_ms <= $2 ORDER BY id"))
+                .bind(millis(from))
+                .bind(millis(to))
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(plan_row).collect())
     }
 
     /// Records a vote; false when this person's vote with this emoji was already there.
