@@ -151,3 +151,24 @@ async fn a_siren_on_the_alert_declares_an_incident_with_its_figures(url: &str) {
     assert_eq!(unknown.post.body, "There is no alert 99; its post names it as (alert N).");
 }
 on_both_stores!(a_siren_on_the_alert_declares_an_incident_with_its_figures);
+
+/// During a maintenance window an alert is said once, marked held, pings nobody and is not
+/// edited as its figures move.
+async fn an_alert_during_maintenance_is_held_and_said_once(url: &str) {
+    let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+    let core = core(url, clock.clone()).await;
+    let port = CollectingPort::default();
+    let alice = bellhop_commands::Actor::new("shell:alice", "alice", [bellhop_commands::Role::Responder]);
+    let window = bellhop_commands::Invocation::new("maintenance emergency").option("summary", "database upgrade").option("duration", "2h");
+    core.handle(&alice, &window).await;
+    core.deliver_outbox(&port).await.unwrap();
+    let before = port.titles().len();
+    fire(&core, &clock, &port).await;
+    minute(&core, &clock, &port, 20, 10).await;
+    let said: Vec<String> = port.titles().into_iter().skip(before).collect();
+    assert_eq!(said, ["🔧 Held during MW-1: Error Rate of invite-user (alert 1)"]);
+    let held = port.posts.lock().unwrap()[before].1.clone();
+    assert!(held.pings.is_empty(), "not paged: {:?}", held.pings);
+    assert!(port.edits.lock().unwrap().is_empty(), "not edited while held");
+}
+on_both_stores!(an_alert_during_maintenance_is_held_and_said_once);
