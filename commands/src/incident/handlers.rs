@@ -72,14 +72,14 @@ pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, comma
             let new = Declared { severity, title, impact, affected: affected.unwrap_or_default(), commander, from_alert };
             declare(core, actor, now, new).await
         }
-        IncidentCommand::List { state } => list(core, now, state).await,
+        IncidentCommand::List { state } => super::views::list(core, now, state).await,
         IncidentCommand::Ack { id } => ack(core, actor, now, open(core, id, channel).await?).await,
         IncidentCommand::Update { id, text } => update(core, actor, now, open(core, id, channel).await?, text).await,
         IncidentCommand::StatusPost { id, eta } => status_post(core, actor, now, open(core, id, channel).await?, eta).await,
         IncidentCommand::Severity { id, level } => change_severity(core, actor, now, open(core, id, channel).await?, level).await,
         IncidentCommand::Commander { id, user } => change_commander(core, actor, now, open(core, id, channel).await?, user).await,
         IncidentCommand::Resolve { id, root_cause } => resolve(core, actor, now, find(core, id, channel).await?, root_cause).await,
-        IncidentCommand::Escalate { id } => escalate(core, now, open(core, id, channel).await?).await,
+        IncidentCommand::Escalate { id } => super::views::escalate(core, now, open(core, id, channel).await?).await,
         IncidentCommand::Show { id } => {
             let incident = find(core, id, channel).await?;
             let pending = core.store.pending_timers(incident.subject()).await?;
@@ -355,73 +355,6 @@ fn affected(incident: &Incident) -> String {
     } else {
         incident.affected.clone()
     }
-}
-
-/// The runbook's P1 internal escalation, filled with what bellhop knows; blanks stay marked.
-async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
-    if incident.severity != Severity::P1 {
-        return Err(CommandError::user(format!(
-            "/incident escalate drafts the runbook's P1 escalation; {} is {}.",
-            incident.code(),
-            incident.severity
-        )));
-    }
-    let last_update = core.store.timeline(incident.id).await?.into_iter().rev().find(|e| e.kind == "update").map(|e| e.text);
-    let blank = |what: &str| format!("[{what}]");
-    let mut values = crate::templates::values([
-        ("subject", incident.title.clone()),
-        ("function", blank("function")),
-        ("error_rate", blank("error rate")),
-        ("threshold", "5%".into()),
-        ("duration", span(now - incident.declared)),
-        ("impact", if incident.impact.is_empty() { blank("impact") } else { incident.impact.clone() }),
-        ("log_findings", blank("key findings")),
-        ("database_status", blank("status")),
-        ("investigation", last_update.unwrap_or_else(|| blank("what we're doing"))),
-        ("next_steps", blank("planned actions with timeline")),
-    ]);
-    // Declared from an alert: the alert's own figures, rather than blanks.
-    if let Some(figures) = match incident.alert_id {
-        Some(id) => core.store.alert_figures(id).await?,
-        None => None,
-    } {
-        for key in ["function", "error_rate", "threshold", "duration", "impact"] {
-            if let Some(value) = figures.p1_vars().get(key) {
-                values.insert(key.to_string(), value.clone());
-            }
-        }
-    }
-    let text = core.templates.render("p1-alert", &values).map_err(anyhow::Error::from)?;
-    Ok(Reply::invoker(
-        Post::new(Tone::Warning, format!("P1 escalation draft for {}", incident.code()))
-            .body(text)
-            .field("Blanks", "Fill in what is in [brackets]."),
-    ))
-}
-
-async fn list(core: &Core, now: DateTime<Utc>, state: ListState) -> Result<Reply, CommandError> {
-    let incidents = core.store.incidents(state, 25).await?;
-    let label = match state {
-        ListState::Open => "Open incidents",
-        ListState::Resolved => "Resolved incidents",
-        ListState::All => "Incidents",
-    };
-    if incidents.is_empty() {
-        return Ok(Reply::invoker(Post::new(Tone::Good, format!("{label}: none"))));
-    }
-    let mut post = Post::new(Tone::Info, format!("{label}: {}", incidents.len()));
-    for incident in &incidents {
-        let state = match (&incident.resolved, &incident.acked) {
-            (Some(at), _) => format!("resolved {}", time(*at, now)),
-            (None, Some(_)) => format!("open {} · acknowledged", span(now - incident.declared)),
-            (None, None) => format!("open {}", span(now - incident.declared)),
-        };
-        post = post.field(
-            format!("{} {}", incident.code(), incident.severity),
-            format!("{} · {} · {state}", incident.title, incident.commander.mention()),
-        );
-    }
-    Ok(Reply::invoker(post))
 }
 
 /// The posts a due incident timer makes; none when the incident no longer needs them.

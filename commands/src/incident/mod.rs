@@ -6,6 +6,7 @@ pub mod plan;
 pub mod posts;
 mod settings;
 mod severity;
+mod views;
 
 pub use handlers::IncidentCommand;
 pub(crate) use handlers::{run, timer_posts};
