@@ -2,6 +2,7 @@
 //! Every problem is reported at once, naming the key, what is wrong and how to fix it.
 
 mod alerts;
+mod discord;
 mod incidents;
 mod remediation;
 
@@ -319,59 +320,6 @@ impl Reader {
         }
     }
 
-    fn guild_id(&mut self) -> Option<u64> {
-        let text = self.text("DISCORD_GUILD_ID")?;
-        match text.parse::<u64>() {
-            Ok(id) if id > 0 => Some(id),
-            _ => {
-                self.problem("DISCORD_GUILD_ID", "must be a server id (a number; Discord: right-click the server → Copy Server ID)");
-                None
-            }
-        }
-    }
-
-    fn discord(&mut self) -> DiscordConfig {
-        let http_proxy = self.text("DISCORD_HTTP_PROXY").and_then(|text| match proxy_base(&text) {
-            Ok(base) => Some(base),
-            Err(what) => {
-                self.problem("DISCORD_HTTP_PROXY", what);
-                None
-            }
-        });
-        DiscordConfig {
-            http_proxy,
-            incidents_channel: self.channel_id("DISCORD_INCIDENTS_CHANNEL"),
-            status_channel: self.channel_id("DISCORD_STATUS_CHANNEL"),
-            ops_channel: self.channel_id("DISCORD_OPS_CHANNEL"),
-            responder_roles: self.role_ids("DISCORD_RESPONDER_ROLES"),
-            approver_roles: self.role_ids("DISCORD_APPROVER_ROLES"),
-            admin_roles: self.role_ids("DISCORD_ADMIN_ROLES"),
-        }
-    }
-
-    fn channel_id(&mut self, env: &'static str) -> Option<u64> {
-        let text = self.text(env)?;
-        match snowflake(&text) {
-            Some(id) => Some(id),
-            None => {
-                self.problem(env, "must be a channel id (a number; Discord: right-click the channel → Copy Channel ID)");
-                None
-            }
-        }
-    }
-
-    fn role_ids(&mut self, env: &'static str) -> Vec<u64> {
-        let Some(text) = self.text(env) else { return Vec::new() };
-        let ids: Option<Vec<u64>> = text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(snowflake).collect();
-        match ids {
-            Some(ids) => ids,
-            None => {
-                self.problem(env, "must be role ids separated by commas (Discord: Server Settings → Roles → right-click → Copy Role ID)");
-                Vec::new()
-            }
-        }
-    }
-
     fn shell_users(&mut self, shell: Option<&toml::Value>) -> Vec<Actor> {
         let users = shell.and_then(|s| s.get("users"));
         let Some(users) = users else { return default_shell_users() };
@@ -423,35 +371,6 @@ fn toml_text(item: &toml::Value) -> Option<String> {
 
 fn reqwest_url_ok(text: &str) -> bool {
     (text.starts_with("http://") || text.starts_with("https://")) && text.len() > "https://".len() && !text.contains(char::is_whitespace)
-}
-
-/// A REST proxy base the bot token may be sent to: plain HTTP only on this machine (loopback),
-/// HTTPS anywhere. Anything else would carry the token in clear text across a network.
-fn proxy_base(text: &str) -> Result<String, &'static str> {
-    const SHAPE: &str = "must be a base URL without a path, like http://127.0.0.1:3000 or https://proxy.example.com";
-    let url = url::Url::parse(text).map_err(|_| SHAPE)?;
-    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
-        return Err(SHAPE);
-    }
-    if url.path() != "/" {
-        return Err(SHAPE);
-    }
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => return Err(SHAPE),
-    };
-    match url.scheme() {
-        "https" => Ok(text.trim_end_matches('/').to_string()),
-        "http" if loopback => Ok(text.trim_end_matches('/').to_string()),
-        "http" => Err("carries the bot token, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https:// for any other host"),
-        _ => Err(SHAPE),
-    }
-}
-
-fn snowflake(text: &str) -> Option<u64> {
-    text.trim().parse::<u64>().ok().filter(|id| *id > 0)
 }
 
 fn short(text: &str) -> String {
