@@ -29,6 +29,34 @@ pub async fn start_http(
     Ok((addr, task))
 }
 
+/// Polls the Supabase Management API's function statistics on a schedule, when configured; new
+/// samples wake the scheduler so it evaluates them at once.
+pub fn start_management(
+    config: &Config,
+    core: &Arc<Core>,
+    wake: Arc<tokio::sync::Notify>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some((settings, every)) = config.management.clone() else { return Ok(None) };
+    let poller = bellhop_commands::alerts::ManagementPoller::new(settings)?;
+    let core = core.clone();
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            match poller.poll(core.alert_engine(), core.clock().now()).await {
+                Ok(0) => {}
+                Ok(samples) => {
+                    tracing::debug!(samples, "function statistics from the Management API");
+                    wake.notify_one();
+                }
+                Err(bellhop_commands::alerts::PollError::RateLimited(seconds)) => {
+                    tracing::info!(seconds, "the Management API asks bellhop to wait")
+                }
+                Err(error) => tracing::warn!(%error, "cannot read the function statistics"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })))
+}
+
 /// Opens the store (migrating it), loads the templates, and assembles the core.
 pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Core> {
     let store = open_store(config).await?;

@@ -44,6 +44,9 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_ESCALATE_AFTER", toml: "escalate_after", secret: false },
     Key { env: "BELLHOP_UPDATE_EVERY", toml: "update_every", secret: false },
     Key { env: "BELLHOP_SWEEP_EVERY", toml: "sweep_every", secret: false },
+    Key { env: "SUPABASE_ACCESS_TOKEN", toml: "supabase_access_token", secret: true },
+    Key { env: "SUPABASE_PROJECT_REF", toml: "supabase_project_ref", secret: false },
+    Key { env: "BELLHOP_MANAGEMENT_EVERY", toml: "management_every", secret: false },
     Key { env: "BELLHOP_APPROVALS_REQUIRED", toml: "approvals_required", secret: false },
     Key { env: "BELLHOP_REQUESTER_MAY_APPROVE", toml: "requester_may_approve", secret: false },
     Key { env: "BELLHOP_PLAN_EXPIRY", toml: "plan_expiry", secret: false },
@@ -106,6 +109,8 @@ pub struct Config {
     pub remediation: bellhop_commands::remediation::RemediationSettings,
     /// The alert rules (`[alerts]`), defaults from the runbook.
     pub alerts: AlertSettings,
+    /// The Supabase Management API's function statistics, polled this often, when configured.
+    pub management: Option<(bellhop_commands::alerts::ManagementSettings, Duration)>,
     /// How often the scheduled health sweep runs (each probe a sample).
     pub sweep_every: Duration,
     /// The inbound HTTP server.
@@ -211,7 +216,9 @@ impl Reader {
                 .push("BELLHOP_DATABASE_URL must start with sqlite: (a file) or postgres:// (a server); e.g. sqlite:bellhop.sqlite".into());
         }
         let discord = self.discord();
+        let management = self.management(&health.functions);
         Config {
+            management,
             health,
             store_url: SecretString::from(store_url),
             templates_dir: self.directory("BELLHOP_TEMPLATES_DIR"),

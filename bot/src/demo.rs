@@ -38,6 +38,7 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
         shell_users: default_shell_users(),
         incidents: Default::default(),
         remediation: Default::default(),
+        management: None,
         alerts: demo_alerts(),
         sweep_every: Duration::from_secs(15),
         http: crate::http::HttpSettings { addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ..Default::default() },

@@ -230,6 +230,7 @@ async fn shell(
             None
         }
     };
+    let _management = app::start_management(config, &core, wake.clone())?;
     let style = if std::io::stdout().is_terminal() { bellhop::shell::Style::Ansi } else { bellhop::shell::Style::Plain };
     let mut shell = Shell::styled(core.clone(), config.shell_users.clone(), manual, std::io::stdout(), style);
     if let Some(faults) = faults {

@@ -2,7 +2,7 @@
 
 use super::Reader;
 use crate::http::{HttpSettings, DEFAULT_ADDR, DEFAULT_MAX_BODY};
-use bellhop_commands::alerts::{AlertSettings, Rule, RuleKind};
+use bellhop_commands::alerts::{AlertSettings, ManagementSettings, Rule, RuleKind};
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -81,6 +81,46 @@ impl Reader {
     }
 
     /// `BELLHOP_SWEEP_EVERY`: 5 min by default, from 15 s to 1 h.
+    /// `SUPABASE_ACCESS_TOKEN` with `SUPABASE_PROJECT_REF`: both or neither.
+    pub(super) fn management(&mut self, functions: &[String]) -> Option<(ManagementSettings, Duration)> {
+        let every = match self.text("BELLHOP_MANAGEMENT_EVERY") {
+            None => Duration::from_secs(60),
+            Some(text) => match humantime::parse_duration(&text) {
+                // The API allows 120 requests a minute, one per function and poll.
+                Ok(every) if every >= Duration::from_secs(30) && every <= Duration::from_secs(3600) => every,
+                _ => {
+                    self.problem("BELLHOP_MANAGEMENT_EVERY", "must be a duration from 30s to 1h, like 1m");
+                    Duration::from_secs(60)
+                }
+            },
+        };
+        match (self.text("SUPABASE_ACCESS_TOKEN"), self.text("SUPABASE_PROJECT_REF")) {
+            (Some(token), Some(project_ref)) if !project_ref.is_empty() && project_ref.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                let settings = ManagementSettings {
+                    token: SecretString::from(token),
+                    project_ref,
+                    base: "https://api.supabase.com".into(),
+                    functions: functions.to_vec(),
+                };
+                Some((settings, every))
+            }
+            (Some(_), Some(_)) => {
+                self.problem("SUPABASE_PROJECT_REF", "must be the project's reference, letters and digits (Project Settings → General)");
+                None
+            }
+            (Some(_), None) => {
+                self.problems
+                    .push("SUPABASE_ACCESS_TOKEN is set without SUPABASE_PROJECT_REF: the statistics belong to one project".into());
+                None
+            }
+            (None, Some(_)) => {
+                self.problems.push("SUPABASE_PROJECT_REF is set without SUPABASE_ACCESS_TOKEN (a personal access token, sbp_…)".into());
+                None
+            }
+            (None, None) => None,
+        }
+    }
+
     pub(super) fn sweep_every(&mut self) -> Duration {
         let default = Duration::from_secs(300);
         let Some(text) = self.text("BELLHOP_SWEEP_EVERY") else { return default };

@@ -111,6 +111,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let wake = Arc::new(tokio::sync::Notify::new());
     let (_, http) = crate::app::start_http(config, &core, wake.clone()).await?;
     let _http = AbortOnDrop(http);
+    let _management = crate::app::start_management(config, &core, wake.clone())?.map(AbortOnDrop);
     run_waking(settings, core, wake, stop_signal()).await
 }
 

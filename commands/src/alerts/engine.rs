@@ -91,6 +91,11 @@ impl AlertEngine {
         Ok(samples.len())
     }
 
+    /// One function's figures over the last 15 minutes (what the longest runbook rule reads).
+    pub fn recent(&self, function: &str, now: DateTime<Utc>) -> crate::alerts::WindowStats {
+        self.windows.stats(function, now, 15 * 60)
+    }
+
     /// Samples counted since start.
     pub fn ingested(&self) -> u64 {
         self.ingested.load(Ordering::Relaxed)

@@ -6,6 +6,7 @@
 
 mod engine;
 mod inbound;
+pub mod management;
 mod rules;
 mod sample;
 mod state;
@@ -17,6 +18,7 @@ mod tests;
 
 pub use engine::{AlertEngine, AlertSettings, PhaseCounts};
 pub use inbound::{InboundAlert, Source};
+pub use management::{ManagementPoller, ManagementSettings, PollError};
 pub use rules::{Reading, Rule, RuleKind, Verdict};
 pub use sample::{Sample, SampleError};
 pub use state::{step, Change, Phase, Timing};
