@@ -1,0 +1,68 @@
+//! The two-person gate through the real serenity/poise client and the fake Discord, against the
+//! Supabase-shaped fixture: the approval post pings the approver role, bellhop's own ✅ and ❌ are
+//! not votes, a member without the role is not counted (and the post says so), and two approvers
+//! run the plan once, the post edited to show the outcome.
+
+use bellhop::demo::fixture::{self, Scale};
+use bellhop::simulated::Script;
+use bellhop_tests::fake_discord::payloads::{member, reaction, APPROVER_ROLE, CHANNEL, RESPONDER_ROLE};
+use bellhop_tests::{BellhopTester, KEY};
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::ConnectOptions;
+
+#[sqlx::test(migrations = false)]
+async fn two_approvers_in_discord_run_a_plan_once_and_the_post_shows_it(_: PgPoolOptions, admin: PgConnectOptions) {
+    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
+    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
+    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &[("SUPABASE_DB_URL", &target)]).await;
+    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
+    let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
+    let carol = member("500000000000000003", "carol", &[APPROVER_ROLE]);
+    let dave = member("500000000000000004", "dave", &[]);
+    for person in [&alice, &bob, &carol, &dave] {
+        t.fake.add_member(person.clone());
+    }
+
+    let asked = t.fake.slash_with(&alice, "flags disable", &[("names", json!("new-tenant-flow"))]);
+    t.fake.answer(&asked).await;
+    let posted = t.fake.wait_request("the approval post", 1, |r| r.is("POST", &format!("/channels/{CHANNEL}/messages"))).await;
+    assert!(posted.body["embeds"][0]["title"].as_str().unwrap_or_default().starts_with("Approval needed: PLAN-1"), "{}", posted.body);
+    assert_eq!(posted.body["allowed_mentions"]["roles"], json!([APPROVER_ROLE]), "it pings the approver role, nobody else");
+    let message = t.fake.wait("the approval post's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
+    for emoji in ["✅", "❌"] {
+        let own = format!("/channels/{CHANNEL}/messages/{message}/reactions/{emoji}/@me");
+        t.fake.wait_request(&format!("bellhop's own {emoji}"), 1, |r| r.is("PUT", &own)).await;
+    }
+
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &dave, true));
+    let edited = |n: usize| {
+        let path = format!("/channels/{CHANNEL}/messages/{message}");
+        move |s: &bellhop_tests::fake_discord::State| s.requests.iter().filter(|r| r.is("PATCH", &path)).nth(n - 1).map(|r| r.body.clone())
+    };
+    let not_counted: Value = t.fake.wait("the post edited for dave", edited(1)).await;
+    assert!(not_counted.to_string().contains("has no approver role"), "{not_counted}");
+
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &bob, true));
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol, true));
+    let done = t
+        .fake
+        .wait("the post showing the outcome", |s| {
+            let path = format!("/channels/{CHANNEL}/messages/{message}");
+            s.requests.iter().filter(|r| r.is("PATCH", &path)).map(|r| r.body.clone()).find(|b| b["embeds"][0]["title"] == "PLAN-1 done")
+        })
+        .await;
+    assert_eq!(done["embeds"][0]["title"], "PLAN-1 done");
+    let mut su = admin.connect().await.unwrap();
+    let enabled: bool = sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = 'new-tenant-flow'")
+        .fetch_one(&mut su)
+        .await
+        .unwrap();
+    assert!(!enabled, "the flag is off");
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &bob, false));
+    let help = t.fake.slash(&alice, "help", &[]);
+    t.fake.answer(&help).await;
+    let runs = t.core.store().recent_audit(50).await.unwrap().into_iter().filter(|e| e.outcome.starts_with("done")).count();
+    assert_eq!(runs, 1, "ran once");
+    assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
+}
