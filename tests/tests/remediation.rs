@@ -372,3 +372,27 @@ async fn in_the_shell_two_approvals_disable_a_flag_and_flags_list_shows_it(_: Pg
     let remediation = postmortem.split("## Remediation").nth(1).unwrap_or_else(|| panic!("{postmortem}"));
     assert!(remediation.contains("PLAN-1 `") && remediation.contains("asked by @alice") && remediation.contains(": done"), "{remediation}");
 }
+
+/// The runbook's confirmation reset, corrected: only email users are confirmed; phone-only and
+/// anonymous users, which the runbook's statement would also confirm, are counted and left alone.
+#[sqlx::test(migrations = false)]
+async fn confirming_stuck_users_touches_email_users_only(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), Invocation::new("auth confirm-stuck").option("older_than", "1d")).await;
+    let plan = gate.plan(1).await;
+    // The seed: every 50th user from 21 never confirmed; users older than a day are j ≥ 112.
+    assert_eq!((plan.preview.figures["users"], plan.preview.figures["spared"]), (8, 15), "{:?}", plan.preview);
+    let unconfirmed_others = "SELECT count(*) FROM auth.users WHERE email_confirmed_at IS NULL AND (email IS NULL OR is_anonymous)";
+    let before = gate.count(unconfirmed_others).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    assert_eq!(gate.plan(1).await.state, "done");
+    let stuck = "SELECT count(*) FROM auth.users WHERE email_confirmed_at IS NULL AND email IS NOT NULL AND NOT is_anonymous
+                 AND created_at < now() - interval '1 day'";
+    assert_eq!(gate.count(stuck).await, 0, "no email user is stuck any more");
+    assert_eq!(gate.count(unconfirmed_others).await, before, "phone-only and anonymous users untouched");
+    // The seed confirms everyone else five minutes after signing up; these waited over a day.
+    let confirmed_too =
+        "SELECT count(*) FROM auth.users WHERE confirmed_at IS NOT NULL AND email_confirmed_at > created_at + interval '1 day'";
+    assert_eq!(gate.count(confirmed_too).await, 8, "the generated confirmed_at follows");
+}

@@ -306,6 +306,13 @@ pub const SPECS: &[CommandSpec] = &[
         RESPONDER,
         remediation::sessions_purge,
     )),
+    public(spec(
+        "auth confirm-stuck",
+        "Confirm stuck email users (never phone-only or anonymous), once two approvers approve",
+        &[OptionSpec::text("older_than", "Signed up longer ago than this, like 1d", 20), DRY_RUN],
+        RESPONDER,
+        remediation::auth_confirm_stuck,
+    )),
     spec("outbox list", "Chat posts waiting to be delivered, or given up", &[], Access::Role(Role::Admin), outbox::list),
     spec("outbox retry", "Send a waiting or given-up post again now", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::retry),
     spec("outbox drop", "Drop a waiting or given-up post for good", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::drop),
@@ -355,4 +362,31 @@ pub fn groups() -> Vec<&'static str> {
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Discord refuses a registration that breaks these, and a bot that cannot register is deaf.
+    #[test]
+    fn every_description_fits_discord() {
+        for spec in SPECS {
+            assert!(
+                (1..=100).contains(&spec.description.chars().count()),
+                "/{}: {} characters",
+                spec.name,
+                spec.description.chars().count()
+            );
+            assert!(spec.options.len() <= 25, "/{}", spec.name);
+            for option in spec.options {
+                assert!((1..=100).contains(&option.description.chars().count()), "/{} {}:", spec.name, option.name);
+            }
+            let first_optional = spec.options.iter().position(|o| !o.required).unwrap_or(spec.options.len());
+            assert!(spec.options[first_optional..].iter().all(|o| !o.required), "/{}: a required option after an optional one", spec.name);
+        }
+        for group in groups() {
+            assert!((1..=100).contains(&group_description(group).chars().count()), "{group}");
+        }
+    }
 }

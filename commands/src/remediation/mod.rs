@@ -1,6 +1,7 @@
 //! Approval-gated remediation: the runbook's destructive SQL as actions, each run only after
 //! two people holding the approver role (never the requester) approve that exact plan.
 
+pub mod confirm;
 pub mod flags;
 mod gate;
 pub mod plan;
@@ -40,6 +41,11 @@ pub(crate) fn flags_disable(args: &Args) -> Result<Command, UserError> {
 pub(crate) fn flags_enable(args: &Args) -> Result<Command, UserError> {
     let names = flags::parse_names(&args.text("names"))?;
     request(args, Action::SetFlags { names, enable: true, reason: args.maybe("reason") })
+}
+
+pub(crate) fn auth_confirm_stuck(args: &Args) -> Result<Command, UserError> {
+    let older_than_secs = sessions::parse_age(&args.text("older_than"))?;
+    request(args, Action::ConfirmStuck { older_than_secs })
 }
 
 pub(crate) fn sessions_purge(args: &Args) -> Result<Command, UserError> {

@@ -1,7 +1,7 @@
 //! A plan: an action with its normalised parameters and preview, who asked, when it expires,
 //! and a hash of all of it, so what runs is exactly what was approved.
 
-use super::{flags, sessions};
+use super::{confirm, flags, sessions};
 use crate::actor::Person;
 use crate::error::UserError;
 use crate::post::Ping;
@@ -62,6 +62,8 @@ pub enum Action {
     SetFlags { names: Vec<String>, enable: bool, reason: Option<String> },
     /// `/sessions purge`: sessions created before `older_than_secs` ago, of one user (id or email) or all.
     PurgeSessions { older_than_secs: i64, user: Option<String> },
+    /// `/auth confirm-stuck`: email users whose confirmation is older than `older_than_secs`.
+    ConfirmStuck { older_than_secs: i64 },
 }
 
 impl Action {
@@ -71,6 +73,7 @@ impl Action {
             Action::SetFlags { enable: false, .. } => "flags disable",
             Action::SetFlags { enable: true, .. } => "flags enable",
             Action::PurgeSessions { .. } => "sessions purge",
+            Action::ConfirmStuck { .. } => "auth confirm-stuck",
         }
     }
 
@@ -87,6 +90,10 @@ impl Action {
                 let whose = user.as_ref().map(|u| format!(" of the user `{u}`")).unwrap_or_default();
                 format!("Delete the sessions{whose} created more than {age} ago, with their refresh tokens and MFA claims.")
             }
+            Action::ConfirmStuck { older_than_secs } => {
+                let age = humantime::format_duration(Duration::from_secs(u64::try_from(*older_than_secs).unwrap_or(0)));
+                format!("Confirm the email of email users who signed up more than {age} ago and are still unconfirmed.")
+            }
         }
     }
 
@@ -95,6 +102,7 @@ impl Action {
         match self {
             Action::SetFlags { names, enable, .. } => flags::preview(target, names, *enable).await,
             Action::PurgeSessions { older_than_secs, user } => sessions::preview(target, *older_than_secs, user.as_deref()).await,
+            Action::ConfirmStuck { older_than_secs } => confirm::preview(target, *older_than_secs).await,
         }
     }
 
@@ -105,6 +113,7 @@ impl Action {
             Action::PurgeSessions { older_than_secs, user } => {
                 sessions::execute(target, *older_than_secs, user.as_deref(), settings.purge_batch, progress).await
             }
+            Action::ConfirmStuck { older_than_secs } => confirm::execute(target, *older_than_secs).await,
         }
     }
 }
