@@ -76,10 +76,6 @@ impl Core {
         &self.clock
     }
 
-    pub fn template_names(&self) -> &[String] {
-        self.templates.names()
-    }
-
     /// One health sweep, for `bellhop check` and for commands that validate.
     pub async fn sweep(&self) -> Sweep {
         self.health.sweep().await
