@@ -37,7 +37,7 @@ pub async fn execute(target: &TargetDb, older_than_secs: i64) -> Result<Executed
         count(target, &format!("SELECT count(*) FROM auth.users WHERE {STUCK}"), older_than_secs).await.map_err(|e| e.to_string())?;
     let rows = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
     let verification = format!("read back: {left} email user(s) still unconfirmed past that age");
-    Ok(Executed { rows, figures: BTreeMap::from([("users".to_string(), rows)]), verification })
+    Ok(Executed { rows, figures: BTreeMap::from([("users".to_string(), rows)]), verification, saved: None })
 }
 
 async fn count(target: &TargetDb, sql: &str, older_than_secs: i64) -> Result<i64, UserError> {

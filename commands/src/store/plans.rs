@@ -135,6 +135,17 @@ impl Store {
         Ok(row.map(plan_row))
     }
 
+    /// The last plan of `action` (as typed: `rls lockdown`) that ran to the end.
+    pub async fn latest_done_plan(&self, action: &str) -> anyhow::Result<Option<PlanRow>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {PLAN_COLUMNS} FROM plans WHERE action = $1 AND state = 'done' ORDER BY finished_ms DESC, id DESC LIMIT 1"
+        ))
+        .bind(action)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(plan_row))
+    }
+
     /// Plans asked for between `from` and `to` (an incident's life), oldest first.
     pub async fn plans_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<Vec<PlanRow>> {
         let rows: Vec<Row> =
