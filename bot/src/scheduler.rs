@@ -24,6 +24,9 @@ pub async fn run(core: Arc<Core>, port: Arc<dyn ChatPort>, wake: Arc<Notify>) {
         if let Err(error) = core.evaluate_alerts().await {
             tracing::error!(error = format!("{error:#}"), "cannot evaluate the alerts");
         }
+        if let Err(error) = core.settle_plans(port.as_ref()).await {
+            tracing::error!(error = format!("{error:#}"), "cannot settle the approved plans");
+        }
         if let Err(error) = core.deliver_outbox(port.as_ref()).await {
             tracing::error!(error = format!("{error:#}"), "cannot deliver the outbox");
         }

@@ -29,6 +29,8 @@ pub struct Core {
     pub(crate) target: Option<TargetDb>,
     pub(crate) alerting: crate::alerting::Alerting,
     pub(crate) remediation: crate::remediation::RemediationSettings,
+    /// Whether this process has re-read the posts of the plans pending when it started.
+    pub(crate) plans_reconciled: std::sync::atomic::AtomicBool,
 }
 
 impl Core {
@@ -43,6 +45,7 @@ impl Core {
             target: None,
             alerting,
             remediation: Default::default(),
+            plans_reconciled: Default::default(),
         })
     }
 

@@ -2,7 +2,7 @@
 //! (every operation waits for a retry) or a deleted channel (posts there are refused for good).
 
 use bellhop_commands::{Actor, ChatPort, DeliveryError, MessageRef, Place, Post};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,6 +21,8 @@ pub struct CollectingPort {
     pub dead: Mutex<BTreeSet<String>>,
     /// Places that time out, every time (a channel on a Discord shard that is down).
     pub flaky: Mutex<BTreeSet<String>>,
+    /// People's reactions as the chat shows them, by (message key, emoji), in order given.
+    reactions: Mutex<BTreeMap<(String, String), Vec<Actor>>>,
     delivered: tokio::sync::Notify,
 }
 
@@ -48,6 +50,26 @@ impl CollectingPort {
     /// The titles posted to one place (`#status-updates`, a thread key).
     pub fn titles_in(&self, place: &str) -> Vec<String> {
         self.posts.lock().unwrap().iter().filter(|(p, _)| key(p) == place).map(|(_, post)| post.title.clone()).collect()
+    }
+
+    /// A person adds (or removes) a reaction on a message, as the chat would show it; the roles
+    /// are the ones the chat reports for them from now on.
+    pub fn set_reaction(&self, message: &MessageRef, emoji: &str, actor: &Actor, added: bool) {
+        let mut reactions = self.reactions.lock().unwrap();
+        let people = reactions.entry((message.message.clone(), emoji.to_string())).or_default();
+        people.retain(|p| p.id != actor.id);
+        if added {
+            people.push(actor.clone());
+        }
+    }
+
+    /// A person's roles change in the chat (a role taken away): their reactions now report it.
+    pub fn set_roles(&self, actor: &Actor) {
+        for people in self.reactions.lock().unwrap().values_mut() {
+            for person in people.iter_mut().filter(|p| p.id == actor.id) {
+                *person = actor.clone();
+            }
+        }
     }
 
     /// Makes posts to `place` fail for good, as a deleted channel does.
@@ -108,8 +130,8 @@ impl ChatPort for CollectingPort {
         Ok(format!("thread-{slug}"))
     }
 
-    async fn reactions(&self, _message: &MessageRef, _emoji: &str) -> Result<Vec<Actor>, DeliveryError> {
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Actor>, DeliveryError> {
         self.check()?;
-        Ok(Vec::new())
+        Ok(self.reactions.lock().unwrap().get(&(message.message.clone(), emoji.to_string())).cloned().unwrap_or_default())
     }
 }

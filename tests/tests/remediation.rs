@@ -79,8 +79,17 @@ impl Gate {
         self.core.store().bound_message(&binding).await.unwrap().expect("the approval post was delivered")
     }
 
+    /// A reaction as the chat shows it and as its event tells bellhop, then the scheduler's pass.
     async fn react(&self, actor: &Actor, id: i64, emoji: &str, added: bool) {
-        self.core.reaction(actor, &self.approval(id).await, emoji, added).await;
+        let message = self.approval(id).await;
+        self.port.set_reaction(&message, emoji, actor, added);
+        self.core.reaction(actor, &message, emoji, added).await;
+        self.settle().await;
+    }
+
+    /// What the scheduler does after an event: settles plans at quorum, delivers the edits.
+    async fn settle(&self) {
+        self.core.settle_plans(&self.port).await.unwrap();
         self.core.deliver_outbox(&self.port).await.unwrap();
     }
 
@@ -108,6 +117,15 @@ impl Gate {
 
     async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&mut self.su().await).await.unwrap()
+    }
+
+    /// The plan's steps in the audit log, as (who, what).
+    async fn plan_audit(&self) -> Vec<(String, String)> {
+        sqlx::any::install_default_drivers();
+        sqlx::query_as("SELECT actor_id, outcome FROM audit WHERE command LIKE '/plan %' ORDER BY id")
+            .fetch_all(&mut sqlx::AnyConnection::connect(&self.store_url).await.unwrap())
+            .await
+            .unwrap()
     }
 
     /// Plans that ran, from the audit log.
@@ -226,8 +244,14 @@ async fn a_hundred_concurrent_approvals_execute_once(_: PgPoolOptions, admin: Pg
     let message = gate.approval(1).await;
     let approvers: Vec<Actor> =
         (0..100).map(|n| Actor::new(format!("shell:approver{n}"), format!("approver{n}"), [Role::Approver])).collect();
+    for approver in &approvers {
+        gate.port.set_reaction(&message, "✅", approver, true);
+    }
     let reactions = approvers.iter().map(|a| gate.core.reaction(a, &message, "✅", true));
     futures::future::join_all(reactions).await;
+    let passes = (0..10).map(|_| gate.core.settle_plans(&gate.port));
+    let ran: usize = futures::future::join_all(passes).await.into_iter().map(Result::unwrap).sum();
+    assert_eq!(ran, 1);
     assert_eq!(gate.plan(1).await.state, "done");
     assert_eq!(gate.executions().await, 1);
 }
@@ -241,12 +265,20 @@ async fn a_hundred_approvals_at_two_replicas_on_one_postgres_store_execute_once(
     let message = gate.approval(1).await;
     let approvers: Vec<Actor> =
         (0..100).map(|n| Actor::new(format!("shell:approver{n}"), format!("approver{n}"), [Role::Approver])).collect();
+    for approver in &approvers {
+        gate.port.set_reaction(&message, "✅", approver, true);
+    }
     let reactions = approvers.iter().enumerate().map(|(n, a)| {
         let core = if n % 2 == 0 { gate.core.clone() } else { replica.clone() };
         let message = message.clone();
-        async move { core.reaction(a, &message, "✅", true).await }
+        let port = &gate.port;
+        async move {
+            core.reaction(a, &message, "✅", true).await;
+            core.settle_plans(port).await.unwrap()
+        }
     });
-    futures::future::join_all(reactions).await;
+    let ran: usize = futures::future::join_all(reactions).await.into_iter().sum();
+    assert_eq!(ran, 1);
     assert_eq!(gate.plan(1).await.state, "done");
     assert_eq!(gate.executions().await, 1, "one execution between the two replicas");
     assert!(!gate.flag("new-tenant-flow").await);
@@ -395,4 +427,94 @@ async fn confirming_stuck_users_touches_email_users_only(_: PgPoolOptions, admin
     let confirmed_too =
         "SELECT count(*) FROM auth.users WHERE confirmed_at IS NOT NULL AND email_confirmed_at > created_at + interval '1 day'";
     assert_eq!(gate.count(confirmed_too).await, 8, "the generated confirmed_at follows");
+}
+
+/// Roles are read again from the chat when the plan reaches quorum: an approver who lost the
+/// role since reacting no longer counts, and the plan waits for someone who holds it.
+#[sqlx::test(migrations = false)]
+async fn roles_are_checked_again_when_the_plan_would_run(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.port.set_roles(&Actor::new("shell:bob", "bob", []));
+    gate.react(&carol(), 1, "✅", true).await;
+    assert!(gate.flag("new-tenant-flow").await, "bob's role was taken away before the plan ran");
+    assert_eq!(gate.plan(1).await.state, "pending");
+    let post = gate.post(1).await;
+    let not_counted = &post.fields.iter().find(|f| f.name == "Not counted").unwrap().value;
+    assert_eq!(not_counted, "@bob ✅: has no approver role");
+    assert!(post.body.contains("Needs 1 more ✅"), "{}", post.body);
+    let audit = gate.plan_audit().await;
+    assert!(
+        audit.contains(&("shell:bob".into(), "✅ judged again with the roles held now: not counted: has no approver role".into())),
+        "{audit:?}"
+    );
+    let erin = Actor::new("shell:erin", "erin", [Role::Approver]);
+    gate.react(&erin, 1, "✅", true).await;
+    assert_eq!(gate.plan(1).await.state, "done");
+    assert!(!gate.flag("new-tenant-flow").await);
+}
+
+/// A ✅ given while bellhop was down never arrives as an event: the restarted bellhop reads it
+/// from the post and counts it, once.
+#[sqlx::test(migrations = false)]
+async fn an_approval_given_while_bellhop_was_down_counts_after_the_restart(_: PgPoolOptions, admin: PgConnectOptions) {
+    let mut gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.port.set_reaction(&gate.approval(1).await, "✅", &carol(), true);
+    assert_eq!(gate.plan(1).await.state, "pending", "no event, nothing heard");
+    gate.restart().await;
+    gate.settle().await;
+    assert_eq!(gate.plan(1).await.state, "done");
+    assert!(!gate.flag("new-tenant-flow").await);
+    assert_eq!(gate.executions().await, 1);
+    let audit = gate.plan_audit().await;
+    let seen = "✅ found on the post (given while bellhop did not hear it), counted";
+    assert_eq!(audit.iter().filter(|(who, what)| who == "shell:carol" && what == seen).count(), 1, "{audit:?}");
+    assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 done");
+}
+
+/// A ✅ taken back while bellhop was down is withdrawn after the restart: the next ✅ is not quorum.
+#[sqlx::test(migrations = false)]
+async fn an_approval_withdrawn_while_bellhop_was_down_does_not_count(_: PgPoolOptions, admin: PgConnectOptions) {
+    let mut gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.port.set_reaction(&gate.approval(1).await, "✅", &bob(), false);
+    gate.restart().await;
+    gate.react(&carol(), 1, "✅", true).await;
+    assert_eq!(gate.plan(1).await.state, "pending");
+    assert!(gate.flag("new-tenant-flow").await);
+    let approved: Vec<String> = gate.core.store().votes(1).await.unwrap().into_iter().map(|v| v.person.name).collect();
+    assert_eq!(approved, ["carol"]);
+}
+
+/// A bellhop that stops mid-run leaves its plan executing; once its lease runs out, the post and
+/// the audit say the plan was interrupted, and it is never run again.
+#[sqlx::test(migrations = false)]
+async fn a_plan_whose_runner_stopped_is_marked_interrupted_and_not_run_again(_: PgPoolOptions, admin: PgConnectOptions) {
+    let mut gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    // What a bellhop killed between claiming the plan and recording its outcome leaves behind.
+    let lease = gate.core.clock().now() + chrono::Duration::minutes(10);
+    sqlx::any::install_default_drivers();
+    sqlx::query("UPDATE plans SET state = 'executing', lease_ms = $1 WHERE id = 1")
+        .bind(lease.timestamp_millis())
+        .execute(&mut sqlx::AnyConnection::connect(&gate.store_url).await.unwrap())
+        .await
+        .unwrap();
+    gate.restart().await;
+    gate.settle().await;
+    assert_eq!(gate.plan(1).await.state, "executing", "its lease has not run out: the runner may be alive");
+    gate.clock.advance(chrono::Duration::minutes(11));
+    gate.settle().await;
+    let plan = gate.plan(1).await;
+    assert_eq!(plan.state, "interrupted");
+    assert!(plan.outcome.unwrap().error.unwrap().starts_with("bellhop stopped while this plan ran."));
+    assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 interrupted");
+    gate.react(&carol(), 1, "✅", true).await;
+    assert_eq!(gate.executions().await, 0);
+    assert!(gate.flag("new-tenant-flow").await);
 }

@@ -96,6 +96,8 @@ impl<W: Write + Send> Shell<W> {
         self.core.run_sweeps().await?;
         self.core.evaluate_alerts().await?;
         self.core.deliver_outbox(self.printer.as_ref()).await?;
+        self.core.settle_plans(self.printer.as_ref()).await?;
+        self.core.deliver_outbox(self.printer.as_ref()).await?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The two-person gate: a request becomes a plan and its approval post; ✅ and ❌ from people
 //! holding the approver role decide it; the plan runs at most once, and never after expiry.
 
-use super::plan::{hash, Action, Outcome, Plan, Progress};
+use super::plan::{hash, Action, Plan};
 use super::posts::{self, APPROVE, REJECT};
 use crate::actor::{Actor, Role};
 use crate::core::Core;
@@ -13,11 +13,11 @@ use crate::subject::{Subject, SubjectKind};
 use crate::timers::{Job, Timer, TimerOutcome};
 use chrono::{DateTime, Utc};
 
-fn subject(id: i64) -> Subject {
+pub(super) fn subject(id: i64) -> Subject {
     Subject { kind: SubjectKind::Plan, id }
 }
 
-fn approval_binding(id: i64) -> Binding {
+pub(super) fn approval_binding(id: i64) -> Binding {
     Binding::new(subject(id), "approval")
 }
 
@@ -45,6 +45,10 @@ pub(crate) async fn request(
     let plan_hash = hash(&action, &preview, &requester, now, expires);
     let (params, preview_json) =
         (serde_json::to_string(&action).map_err(anyhow::Error::from)?, serde_json::to_string(&preview).map_err(anyhow::Error::from)?);
+    let incident = match channel {
+        Some(key) => core.store.subjects_in(key).await?.into_iter().find(|s| s.kind == SubjectKind::Incident).map(|s| s.id),
+        None => None,
+    };
     let mut tx = core.store.begin(now).await?;
     let new = NewPlan {
         action: action.command(),
@@ -54,9 +58,22 @@ pub(crate) async fn request(
         created: now,
         expires,
         hash: &plan_hash,
+        incident,
     };
     let id = tx.insert_plan(&new).await?;
-    let plan = Plan { id, action, preview, requester, created: now, expires, hash: plan_hash, state: "pending".into(), outcome: None };
+    let plan = Plan {
+        id,
+        action,
+        preview,
+        requester,
+        created: now,
+        expires,
+        hash: plan_hash,
+        state: "pending".into(),
+        outcome: None,
+        incident,
+        quorum: None,
+    };
     let to = match channel {
         Some(key) => Destination::Key { key: key.to_string() },
         None => Destination::Channel { channel: ChannelName::Ops },
@@ -73,6 +90,8 @@ pub(crate) async fn request(
 }
 
 /// A person's ✅ or ❌ added or removed on a plan's approval post (recorded once already).
+/// It only updates the post; at quorum it asks for a check, which reads the post's reactions
+/// and the approvers' roles again through the chat and runs the plan (`settle::check`).
 pub(crate) async fn on_reaction(core: &Core, actor: &Actor, id: i64, emoji: &str, added: bool) -> anyhow::Result<()> {
     if emoji != APPROVE && emoji != REJECT {
         return Ok(());
@@ -100,11 +119,25 @@ pub(crate) async fn on_reaction(core: &Core, actor: &Actor, id: i64, emoji: &str
     if added && vote.counted && emoji == REJECT {
         return close(core, id, "rejected", now).await;
     }
-    decide(core, &plan, now).await
+    let votes = core.store.votes(id).await?;
+    let mut tx = core.store.begin(now).await?;
+    if tx.touch_pending_plan(id).await? {
+        tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &core.remediation) }).await?;
+    }
+    tx.commit().await?;
+    if approvals(&votes) >= plan.needed(&core.remediation) {
+        core.store.want_plan_check(id, now).await?;
+    }
+    Ok(())
+}
+
+/// Counted ✅ among the votes.
+pub(super) fn approvals(votes: &[Vote]) -> usize {
+    votes.iter().filter(|v| v.counted && v.emoji == APPROVE).count()
 }
 
 /// Whether a vote counts, and why not.
-fn judge(core: &Core, plan: &Plan, actor: &Actor, emoji: &str) -> Vote {
+pub(super) fn judge(core: &Core, plan: &Plan, actor: &Actor, emoji: &str) -> Vote {
     let settings = &core.remediation;
     let reason = if !actor.has(Role::Approver) {
         "has no approver role"
@@ -116,89 +149,6 @@ fn judge(core: &Core, plan: &Plan, actor: &Actor, emoji: &str) -> Vote {
     Vote { person: actor.person(), emoji: emoji.to_string(), counted: reason.is_empty(), reason: reason.to_string() }
 }
 
-/// Counts the approvals: at quorum, claims the plan (one caller wins) and runs it; below,
-/// edits the post to show who approved and who was not counted.
-async fn decide(core: &Core, plan: &Plan, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let votes = core.store.votes(plan.id).await?;
-    let approvals = votes.iter().filter(|v| v.counted && v.emoji == APPROVE).count();
-    let mut tx = core.store.begin(now).await?;
-    if approvals < core.remediation.approvals_required {
-        if tx.touch_pending_plan(plan.id).await? {
-            tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(plan, &votes, &core.remediation) }).await?;
-        }
-        return tx.commit().await;
-    }
-    if !tx.claim_plan(plan.id, now).await? {
-        return tx.commit().await;
-    }
-    let running = Plan { state: "executing".into(), ..plan.clone() };
-    tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&running, &votes, &core.remediation) }).await?;
-    tx.commit().await?;
-    let names: Vec<String> = votes.iter().filter(|v| v.counted && v.emoji == APPROVE).map(|v| v.person.mention()).collect();
-    audit(core, &Actor::system("remediation"), plan.id, format!("approved by {}; executing", names.join(", "))).await;
-    execute(core, &running, &votes).await
-}
-
-/// Runs a claimed plan: the drift guard, the action, then the outcome stored and posted.
-async fn execute(core: &Core, plan: &Plan, votes: &[Vote]) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let settings = &core.remediation;
-    let result = match core.target() {
-        None => Err(("failed", "bellhop has no target database: SUPABASE_DB_URL is not set.".to_string())),
-        Some(_) if !plan.intact() => Err(("aborted", "The stored plan no longer matches its hash; nothing ran.".to_string())),
-        Some(target) => match plan.action.preview(target).await {
-            Err(error) => Err(("aborted", format!("The preview failed again at execution: {error} Nothing ran."))),
-            Ok(now) if settings.drifted(plan.preview.rows, now.rows) => Err((
-                "aborted",
-                format!(
-                    "Drift: {} rows now, {} approved (margin {} % and {} rows). Nothing ran; ask again for a new approval.",
-                    now.rows, plan.preview.rows, settings.drift_percent, settings.drift_rows
-                ),
-            )),
-            Ok(_) => plan.action.execute(target, settings, &PostProgress { core, plan }).await.map_err(|e| ("failed", e)),
-        },
-    };
-    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let (state, outcome) = match result {
-        Ok(done) => (
-            "done",
-            Outcome { rows: done.rows, figures: done.figures, verification: done.verification, duration_ms, error: None, saved: done.saved },
-        ),
-        Err((state, error)) => (state, Outcome { duration_ms, error: Some(error), ..Outcome::default() }),
-    };
-    let now = core.clock.now();
-    let finished = Plan { state: state.into(), outcome: Some(outcome.clone()), ..plan.clone() };
-    let mut tx = core.store.begin(now).await?;
-    if tx.finish_plan(plan.id, state, &serde_json::to_string(&outcome)?, now).await? {
-        tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&finished, votes, settings) }).await?;
-    }
-    tx.cancel_timers(subject(plan.id), &[]).await?;
-    tx.commit().await?;
-    audit(core, &Actor::system("remediation"), plan.id, format!("{state}: {}", serde_json::to_string(&outcome)?)).await;
-    Ok(())
-}
-
-/// Edits the approval post as a long action goes.
-struct PostProgress<'a> {
-    core: &'a Core,
-    plan: &'a Plan,
-}
-
-#[async_trait::async_trait]
-impl Progress for PostProgress<'_> {
-    async fn report(&self, done: i64, total: i64) {
-        let edit = Op::Edit { of: approval_binding(self.plan.id), post: posts::progress(self.plan, done, total) };
-        let queued = async {
-            let mut tx = self.core.store.begin(self.core.clock.now()).await?;
-            tx.enqueue(&edit).await?;
-            tx.commit().await
-        };
-        if let Err(error) = queued.await {
-            tracing::warn!(error = format!("{error:#}"), "cannot queue a progress edit");
-        }
-    }
-}
-
 /// The expiry timer fired: a plan still pending is closed and its post says so.
 pub(crate) async fn timer(core: &Core, timer: &Timer, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
     if timer.job == Job::PlanExpiry {
@@ -207,12 +157,12 @@ pub(crate) async fn timer(core: &Core, timer: &Timer, now: DateTime<Utc>) -> any
     Ok(TimerOutcome::default())
 }
 
-async fn expire(core: &Core, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub(super) async fn expire(core: &Core, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
     close(core, id, "expired", now).await
 }
 
 /// pending → rejected or expired, with the post edited in the same transaction.
-async fn close(core: &Core, id: i64, state: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub(super) async fn close(core: &Core, id: i64, state: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
     let Some(plan) = load(core, id).await? else { return Ok(()) };
     let votes = core.store.votes(id).await?;
     let mut tx = core.store.begin(now).await?;
@@ -227,12 +177,12 @@ async fn close(core: &Core, id: i64, state: &str, now: DateTime<Utc>) -> anyhow:
     Ok(())
 }
 
-async fn load(core: &Core, id: i64) -> anyhow::Result<Option<Plan>> {
+pub(super) async fn load(core: &Core, id: i64) -> anyhow::Result<Option<Plan>> {
     core.store.plan(id).await?.map(Plan::from_row).transpose()
 }
 
 /// Every step of a plan, append-only, beside the commands in the audit log.
-async fn audit(core: &Core, actor: &Actor, id: i64, outcome: String) {
+pub(super) async fn audit(core: &Core, actor: &Actor, id: i64, outcome: String) {
     let entry = AuditEntry {
         at: core.clock.now(),
         actor_id: actor.id.clone(),

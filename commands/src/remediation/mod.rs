@@ -7,6 +7,7 @@ mod gate;
 pub mod plan;
 pub mod posts;
 pub mod sessions;
+mod settle;
 
 pub use plan::{Action, Outcome, Plan, Preview, RemediationSettings};
 

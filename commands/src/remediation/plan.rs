@@ -173,11 +173,20 @@ pub struct Plan {
     pub hash: String,
     pub state: String,
     pub outcome: Option<Outcome>,
+    /// The incident in whose thread it was asked.
+    pub incident: Option<i64>,
+    /// Approvals needed when not the configured number (break-glass).
+    pub quorum: Option<i64>,
 }
 
 impl Plan {
     pub fn code(&self) -> String {
         code(self.id)
+    }
+
+    /// Distinct approvals it needs.
+    pub fn needed(&self, settings: &RemediationSettings) -> usize {
+        self.quorum.and_then(|q| usize::try_from(q).ok()).unwrap_or(settings.approvals_required)
     }
 
     /// Whether the stored fields still hash to what was approved.
@@ -201,6 +210,8 @@ impl Plan {
             hash: row.hash,
             state: row.state,
             outcome: row.outcome.as_deref().map(serde_json::from_str).transpose()?,
+            incident: row.incident,
+            quorum: row.quorum,
         })
     }
 }

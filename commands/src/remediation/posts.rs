@@ -13,22 +13,26 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
     let approvers: Vec<String> = votes.iter().filter(|v| v.counted && v.emoji == APPROVE).map(|v| v.person.mention()).collect();
     let (tone, title, status) = match plan.state.as_str() {
         "pending" => {
-            let missing = settings.approvals_required.saturating_sub(approvers.len());
+            let missing = plan.needed(settings).saturating_sub(approvers.len());
             let who = if settings.requester_may_approve {
                 "approvers".to_string()
             } else {
                 format!("approvers other than {}", plan.requester.mention())
             };
-            let status = format!(
-                "Needs {missing} more {APPROVE} from {who}. {REJECT} from an approver rejects it. Expires {}.",
-                crate::text::time(plan.expires, plan.created)
-            );
+            let status = match missing {
+                0 => "Enough approvals: bellhop reads the reactions again, checks each approver's role, then runs it.".to_string(),
+                _ => format!(
+                    "Needs {missing} more {APPROVE} from {who}. {REJECT} from an approver rejects it. Expires {}.",
+                    crate::text::time(plan.expires, plan.created)
+                ),
+            };
             (Tone::Warning, format!("Approval needed: {code} · /{}", plan.action.command()), status)
         }
         "executing" => (Tone::Info, format!("{code} approved: running"), "Approved; running now.".to_string()),
         "done" => (Tone::Good, format!("{code} done"), outcome_line(plan)),
         "failed" => (Tone::Bad, format!("{code} failed"), outcome_line(plan)),
         "aborted" => (Tone::Bad, format!("{code} aborted"), outcome_line(plan)),
+        "interrupted" => (Tone::Bad, format!("{code} interrupted"), outcome_line(plan)),
         "rejected" => (Tone::Bad, format!("{code} rejected"), "Rejected by an approver; nothing ran.".to_string()),
         _ => (
             Tone::Info,

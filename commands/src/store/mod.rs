@@ -12,7 +12,7 @@ mod tx;
 pub use alerts::AlertClaim;
 pub use audit::AuditEntry;
 pub use outbox::OutboxEntry;
-pub use plans::{NewPlan, PlanRow, Vote};
+pub use plans::{NewPlan, PlanRow, Vote, VoteChange};
 pub use reads::Maintenance;
 pub use tx::{NewIncident, Tx};
 

@@ -18,6 +18,8 @@ pub struct PlanRow {
     pub hash: String,
     pub state: String,
     pub outcome: Option<String>,
+    pub incident: Option<i64>,
+    pub quorum: Option<i64>,
 }
 
 /// A new plan's fields.
@@ -29,6 +31,7 @@ pub struct NewPlan<'a> {
     pub created: DateTime<Utc>,
     pub expires: DateTime<Utc>,
     pub hash: &'a str,
+    pub incident: Option<i64>,
 }
 
 /// One person's ✅ or ❌ on a plan.
@@ -41,12 +44,24 @@ pub struct Vote {
     pub reason: String,
 }
 
-type Row = (i64, String, String, String, String, String, i64, i64, String, String, Option<String>);
+/// How a vote changed when the post's reactions were read again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VoteChange {
+    /// On the post, not recorded before (given while bellhop was down).
+    Seen(Vote),
+    /// Recorded, no longer on the post.
+    Gone(Vote),
+    /// Still there, but counted differently (the person's roles changed).
+    Rejudged(Vote),
+}
 
-const PLAN_COLUMNS: &str = "id, action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash, state, outcome";
+type Row = (i64, String, String, String, String, String, i64, i64, String, String, Option<String>, Option<i64>, Option<i64>);
+
+const PLAN_COLUMNS: &str =
+    "id, action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash, state, outcome, incident_id, quorum";
 
 fn plan_row(row: Row) -> PlanRow {
-    let (id, action, params, preview, requester_id, requester_name, created, expires, hash, state, outcome) = row;
+    let (id, action, params, preview, requester_id, requester_name, created, expires, hash, state, outcome, incident, quorum) = row;
     PlanRow {
         id,
         action,
@@ -58,14 +73,16 @@ fn plan_row(row: Row) -> PlanRow {
         hash,
         state,
         outcome,
+        incident,
+        quorum,
     }
 }
 
 impl Tx<'_> {
     pub async fn insert_plan(&mut self, new: &NewPlan<'_>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO plans (action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO plans (action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash, incident_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(new.action)
         .bind(new.params)
@@ -75,6 +92,7 @@ impl Tx<'_> {
         .bind(millis(new.created))
         .bind(millis(new.expires))
         .bind(new.hash)
+        .bind(new.incident)
         .fetch_one(self.conn())
         .await?;
         Ok(id)
@@ -88,14 +106,16 @@ impl Tx<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    /// pending → executing, only before expiry: true for exactly one caller.
-    pub async fn claim_plan(&mut self, id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    /// pending → executing, only before expiry: true for exactly one caller, who holds the plan
+    /// until `lease` (and extends it while it runs).
+    pub async fn claim_plan(&mut self, id: i64, now: DateTime<Utc>, lease: DateTime<Utc>) -> anyhow::Result<bool> {
         let done = sqlx::query(
-            "UPDATE plans SET state = 'executing', started_ms = $2, version = version + 1
+            "UPDATE plans SET state = 'executing', started_ms = $2, lease_ms = $3, check_ms = NULL, version = version + 1
              WHERE id = $1 AND state = 'pending' AND expires_ms > $2",
         )
         .bind(id)
         .bind(millis(now))
+        .bind(millis(lease))
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
@@ -103,20 +123,23 @@ impl Tx<'_> {
 
     /// pending → `state` (rejected, expired): false when it had already moved on.
     pub async fn close_pending_plan(&mut self, id: i64, state: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
-        let done = sqlx::query("UPDATE plans SET state = $2, finished_ms = $3, version = version + 1 WHERE id = $1 AND state = 'pending'")
-            .bind(id)
-            .bind(state)
-            .bind(millis(now))
-            .execute(self.conn())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE plans SET state = $2, finished_ms = $3, check_ms = NULL, version = version + 1 WHERE id = $1 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(millis(now))
+        .execute(self.conn())
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// executing → `state` (done, failed, aborted) with its outcome.
+    /// executing → `state` (done, failed, aborted) with its outcome. A plan marked interrupted
+    /// because its runner went quiet too long gets its real outcome when the runner comes back.
     pub async fn finish_plan(&mut self, id: i64, state: &str, outcome: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let done = sqlx::query(
-            "UPDATE plans SET state = $2, outcome = $3, finished_ms = $4, version = version + 1
-             WHERE id = $1 AND state = 'executing'",
+            "UPDATE plans SET state = $2, outcome = $3, finished_ms = $4, lease_ms = NULL, version = version + 1
+             WHERE id = $1 AND state IN ('executing', 'interrupted')",
         )
         .bind(id)
         .bind(state)
@@ -133,6 +156,113 @@ impl Store {
         let row: Option<Row> =
             sqlx::query_as(&format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
         Ok(row.map(plan_row))
+    }
+
+    /// Asks for a check of the plan's reactions (it reached quorum, or a restart may have missed
+    /// votes); false when it is no longer pending.
+    pub async fn want_plan_check(&self, id: i64, at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE plans SET check_ms = $2 WHERE id = $1 AND state = 'pending'")
+            .bind(id)
+            .bind(millis(at))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every pending plan is checked against its post: what a bellhop that was down missed.
+    pub async fn want_all_plan_checks(&self, at: DateTime<Utc>) -> anyhow::Result<u64> {
+        let done = sqlx::query("UPDATE plans SET check_ms = $1 WHERE state = 'pending'").bind(millis(at)).execute(self.pool()).await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Claims the checks due by `now` until `until`: one statement, so one bellhop gets each.
+    pub async fn claim_plan_checks(&self, now: DateTime<Utc>, until: DateTime<Utc>) -> anyhow::Result<Vec<i64>> {
+        let mut ids: Vec<i64> =
+            sqlx::query_scalar("UPDATE plans SET check_ms = $2 WHERE state = 'pending' AND check_ms <= $1 RETURNING id")
+                .bind(millis(now))
+                .bind(millis(until))
+                .fetch_all(self.pool())
+                .await?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// A finished check: nothing more to do unless a reaction asked again meanwhile.
+    pub async fn end_plan_check(&self, id: i64, claimed_until: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query("UPDATE plans SET check_ms = NULL WHERE id = $1 AND check_ms = $2")
+            .bind(id)
+            .bind(millis(claimed_until))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The runner of an executing plan is still at it.
+    pub async fn extend_plan_lease(&self, id: i64, until: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query("UPDATE plans SET lease_ms = $2 WHERE id = $1 AND state = 'executing'")
+            .bind(id)
+            .bind(millis(until))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// executing → interrupted for every plan whose runner let its lease run out (it stopped
+    /// mid-run); returns them.
+    pub async fn interrupt_stale_plans(&self, now: DateTime<Utc>, outcome: &str) -> anyhow::Result<Vec<i64>> {
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE plans SET state = 'interrupted', outcome = $2, finished_ms = $1, version = version + 1
+             WHERE state = 'executing' AND COALESCE(lease_ms, 0) <= $1 RETURNING id",
+        )
+        .bind(millis(now))
+        .bind(outcome)
+        .fetch_all(self.pool())
+        .await?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Lowers (or raises) the approvals a pending plan needs: break-glass.
+    pub async fn set_plan_quorum(&self, id: i64, quorum: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE plans SET quorum = $2 WHERE id = $1 AND state = 'pending'")
+            .bind(id)
+            .bind(quorum)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Makes the recorded votes what the post shows now; returns what changed.
+    pub async fn replace_votes(&self, plan: i64, now_on_post: &[Vote], at: DateTime<Utc>) -> anyhow::Result<Vec<VoteChange>> {
+        let recorded = self.votes(plan).await?;
+        let same = |a: &Vote, b: &Vote| a.person.id == b.person.id && a.emoji == b.emoji;
+        let mut changes = Vec::new();
+        for old in &recorded {
+            match now_on_post.iter().find(|new| same(old, new)) {
+                None => {
+                    self.remove_vote(plan, &old.person, &old.emoji).await?;
+                    changes.push(VoteChange::Gone(old.clone()));
+                }
+                Some(new) if new.counted != old.counted || new.reason != old.reason => {
+                    sqlx::query("UPDATE plan_votes SET counted = $4, reason = $5 WHERE plan_id = $1 AND person_id = $2 AND emoji = $3")
+                        .bind(plan)
+                        .bind(&new.person.id)
+                        .bind(&new.emoji)
+                        .bind(i64::from(new.counted))
+                        .bind(&new.reason)
+                        .execute(self.pool())
+                        .await?;
+                    changes.push(VoteChange::Rejudged(new.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        for new in now_on_post.iter().filter(|new| !recorded.iter().any(|old| same(old, new))) {
+            if self.record_vote(plan, new, at).await? {
+                changes.push(VoteChange::Seen(new.clone()));
+            }
+        }
+        Ok(changes)
     }
 
     /// The last plan of `action` (as typed: `rls lockdown`) that ran to the end.

@@ -184,7 +184,36 @@ impl FakeDiscord {
 
     /// Sends a dispatch to the live sessions whose intents include it.
     pub fn dispatch(&self, t: &str, d: Value) {
+        self.show_reaction(t, &d);
         self.shared.dispatch(t, d)
+    }
+
+    /// A reaction shown on the message without its gateway event: what people did while the bot
+    /// was disconnected, which Discord does not replay.
+    pub fn react_unheard(&self, t: &str, d: Value) {
+        self.show_reaction(t, &d);
+    }
+
+    /// Discord shows a reaction on the message before it tells the bots, so later reads see it.
+    fn show_reaction(&self, t: &str, d: &Value) {
+        let added = match t {
+            "MESSAGE_REACTION_ADD" => true,
+            "MESSAGE_REACTION_REMOVE" => false,
+            _ => return,
+        };
+        let (Some(user), Some(message), Some(emoji)) = (d["user_id"].as_str(), d["message_id"].as_str(), d["emoji"]["name"].as_str())
+        else {
+            return;
+        };
+        let Ok(message) = message.parse::<u64>() else { return };
+        self.shared.update(|s| {
+            let people = s.reactions.entry((message, emoji.to_string())).or_default();
+            if added {
+                people.insert(user.to_string());
+            } else {
+                people.remove(user);
+            }
+        });
     }
 
     /// Closes every gateway connection with `code` (4000: the bot should resume).
