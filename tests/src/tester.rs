@@ -51,7 +51,18 @@ impl BellhopTester {
 
     /// Another bellhop on the same fake Discord and platform (a replica), with its store at `store`.
     pub async fn replica(&self, store: &str, functions: &[&str]) -> Bot {
-        Bot::spawn(&self.fake, &self.platform, store, functions, &[]).await
+        self.replica_with(store, functions, &[]).await
+    }
+
+    /// Like `replica`, with more environment variables.
+    pub async fn replica_with(&self, store: &str, functions: &[&str], extra: &[(&str, &str)]) -> Bot {
+        Bot::spawn(&self.fake, &self.platform, store, functions, extra).await
+    }
+
+    /// Stops the bot as SIGINT does, keeping the fake Discord running for another one.
+    pub async fn stop_bot(&mut self) -> anyhow::Result<()> {
+        let _ = self.stop.take().map(|stop| stop.send(()));
+        self.bot.take().expect("the bot runs").await.expect("the bot's task did not panic")
     }
 }
 

@@ -66,3 +66,50 @@ async fn two_approvers_in_discord_run_a_plan_once_and_the_post_shows_it(_: PgPoo
     assert_eq!(runs, 1, "ran once");
     assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
 }
+
+/// Discord does not replay what happened while a bot was disconnected: a ✅ given then is read
+/// from the approval post by the restarted bellhop (with the member's roles as Discord has them
+/// now), and the plan runs once.
+#[sqlx::test(migrations = false)]
+async fn an_approval_given_while_bellhop_was_down_runs_the_plan_after_the_restart(_: PgPoolOptions, admin: PgConnectOptions) {
+    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
+    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+    let env = [("SUPABASE_DB_URL", target.as_str()), ("BELLHOP_DATABASE_URL", store.as_str())];
+    let mut t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &env).await;
+    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
+    let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
+    let carol = member("500000000000000003", "carol", &[APPROVER_ROLE]);
+    for person in [&alice, &bob, &carol] {
+        t.fake.add_member(person.clone());
+    }
+    let asked = t.fake.slash_with(&alice, "flags disable", &[("names", json!("trial-signup-v2"))]);
+    t.fake.answer(&asked).await;
+    let message = t.fake.wait("the approval post's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
+    let path = format!("/channels/{CHANNEL}/messages/{message}");
+    t.fake.wait_request("bellhop's own ❌", 1, |r| r.is("PUT", &format!("{path}/reactions/❌/@me"))).await;
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &bob, true));
+    t.fake.wait_request("the post edited for bob", 1, |r| r.is("PATCH", &path)).await;
+    t.stop_bot().await.expect("the bot stops cleanly");
+
+    t.fake.react_unheard("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol, true));
+    let restarted = t.replica_with(&store, &["invite-user"], &env).await;
+    let done = t
+        .fake
+        .wait("the post showing the outcome", |s| {
+            s.requests.iter().filter(|r| r.is("PATCH", &path)).map(|r| r.body.clone()).find(|b| b["embeds"][0]["title"] == "PLAN-1 done")
+        })
+        .await;
+    assert!(done["embeds"][0]["fields"].to_string().contains("@carol"), "carol's ✅ is among the approvals: {done}");
+    let mut su = admin.connect().await.unwrap();
+    let enabled: bool = sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = 'trial-signup-v2'")
+        .fetch_one(&mut su)
+        .await
+        .unwrap();
+    assert!(!enabled, "the flag is off");
+    let audit = restarted.core.store().recent_audit(50).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.outcome.starts_with("done")).count(), 1, "ran once");
+    assert!(audit.iter().any(|e| e.actor_id == "discord:500000000000000003" && e.outcome.starts_with("✅ found on the post")), "{audit:?}");
+    restarted.stop().await.expect("the restarted bot stops cleanly");
+}
