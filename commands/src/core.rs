@@ -121,6 +121,7 @@ impl Core {
             Command::Diagnose(which) => command::diagnose_run(self, which).await,
             Command::AuditRecent { limit } => command::audit_recent_run(self, limit).await,
             Command::Remediate(request) => crate::remediation::run(self, actor, channel, request).await,
+            Command::BreakGlass { plan, reason } => crate::remediation::break_glass::run(self, actor, plan, &reason).await,
         }
     }
 

@@ -5,7 +5,7 @@ mod collecting_port;
 pub mod fake_discord;
 mod tester;
 
-pub use collecting_port::CollectingPort;
+pub use collecting_port::{key as place_key, CollectingPort};
 pub use tester::{BellhopTester, Bot};
 
 use bellhop::config::default_shell_users;

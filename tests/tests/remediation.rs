@@ -69,9 +69,22 @@ impl Gate {
     }
 
     async fn ask(&self, actor: &Actor, invocation: Invocation) -> bellhop_commands::Reply {
-        let reply = self.core.handle(actor, &invocation.in_channel("#ops")).await;
+        self.ask_in("#ops", actor, invocation).await
+    }
+
+    async fn ask_in(&self, channel: &str, actor: &Actor, invocation: Invocation) -> bellhop_commands::Reply {
+        let reply = self.core.handle(actor, &invocation.in_channel(channel)).await;
         self.core.deliver_outbox(&self.port).await.unwrap();
         reply
+    }
+
+    /// Declares an incident and returns its thread's key.
+    async fn declare(&self, severity: &str) -> String {
+        let declare = Invocation::new("incident declare").option("severity", severity).option("title", "Sign-in down");
+        let reply = self.ask(&alice(), declare).await;
+        assert!(reply.post.title.starts_with("Declared INC-"), "{}", reply.post.title);
+        let threads = self.port.threads.lock().unwrap().clone();
+        format!("thread-{}", threads.last().expect("the incident's thread opened").1)
     }
 
     async fn approval(&self, id: i64) -> MessageRef {
@@ -517,4 +530,86 @@ async fn a_plan_whose_runner_stopped_is_marked_interrupted_and_not_run_again(_: 
     gate.react(&carol(), 1, "✅", true).await;
     assert_eq!(gate.executions().await, 0);
     assert!(gate.flag("new-tenant-flow").await);
+}
+
+fn erin_admin() -> Actor {
+    Actor::new("shell:erin", "erin", [Role::Admin])
+}
+
+fn break_glass(plan: &str) -> Invocation {
+    Invocation::new("break-glass").option("plan", plan).option("reason", "every sign-in fails; bob is unreachable")
+}
+
+/// In an open P0, an admin's break-glass is the one approval a plan asked in its thread needs:
+/// it runs once, the escalation roles are pinged in the thread, the timeline and audit keep it.
+#[sqlx::test(migrations = false)]
+async fn break_glass_in_a_p0_runs_a_plan_on_the_admins_approval_loudly(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let thread = gate.declare("P0").await;
+    gate.ask_in(&thread, &alice(), disable("new-tenant-flow")).await;
+    let refused = gate.ask_in(&thread, &bob(), break_glass("PLAN-1")).await;
+    assert_eq!(refused.post.body, "`/break-glass` is for an admin; ask an admin for the role.");
+    let reply = gate.ask_in(&thread, &erin_admin(), break_glass("plan-1")).await;
+    assert_eq!(reply.post.title, "Break-glass on PLAN-1");
+    assert_eq!(reply.post.body, "INC-1: it runs now on @erin's approval.");
+    gate.settle().await;
+    assert_eq!(gate.plan(1).await.state, "done");
+    assert!(!gate.flag("new-tenant-flow").await);
+    assert_eq!(gate.executions().await, 1);
+    let posts = gate.port.posts.lock().unwrap().clone();
+    let (place, loud) = posts.iter().find(|(_, p)| p.title.starts_with("🔓 Break-glass")).expect("the loud post");
+    assert_eq!(bellhop_tests::place_key(place), thread, "in the incident's thread");
+    assert_eq!(loud.title, "🔓 Break-glass on PLAN-1: one approval instead of two");
+    assert!(!loud.pings.is_empty() && loud.pings.len() == bellhop_commands::incident::IncidentSettings::default().escalation.len());
+    let timeline = gate.core.store().timeline(1).await.unwrap();
+    let entry = timeline.iter().find(|e| e.kind == "break-glass").expect("on the timeline");
+    assert_eq!(entry.actor.id, "shell:erin");
+    assert!(entry.text.contains("every sign-in fails; bob is unreachable"), "{}", entry.text);
+    let audit = gate.plan_audit().await;
+    assert!(audit.iter().any(|(who, what)| who == "shell:erin" && what.starts_with("break-glass during INC-1")), "{audit:?}");
+    let done = gate.post(1).await;
+    assert_eq!(done.fields.iter().find(|f| f.name == "Approved by").unwrap().value, "@erin (break-glass)");
+}
+
+/// Break-glass never lets one person act alone, and only in an open P0.
+#[sqlx::test(migrations = false)]
+async fn break_glass_needs_an_open_p0_and_a_second_person(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    gate.ask(&erin_admin(), disable("new-tenant-flow")).await;
+    let outside = gate.ask(&erin_admin(), break_glass("PLAN-1")).await;
+    assert_eq!(
+        outside.post.body,
+        "Break-glass is for a plan asked in an open P0 incident's thread; PLAN-1 was not. Get two approvals instead."
+    );
+    let p1 = gate.declare("P1").await;
+    gate.ask_in(&p1, &alice(), disable("new-tenant-flow")).await;
+    assert!(gate
+        .ask_in(&p1, &erin_admin(), break_glass("PLAN-2"))
+        .await
+        .post
+        .body
+        .starts_with("Break-glass is for a plan asked in an open P0"));
+    for bad in ["", "PLAN-", "PLAN-x", "'; DROP TABLE plans; --", "PLAN-99999999999999999999"] {
+        let reply = gate.ask(&erin_admin(), break_glass(bad)).await;
+        assert!(
+            reply.post.body.contains("is not a plan; write it like PLAN-3") || reply.post.body.contains("`plan:`"),
+            "{bad}: {}",
+            reply.post.body
+        );
+    }
+    assert_eq!(gate.ask(&erin_admin(), break_glass("PLAN-77")).await.post.body, "There is no PLAN-77.");
+
+    let p0 = gate.declare("P0").await;
+    gate.ask_in(&p0, &erin_admin(), disable("new-tenant-flow")).await;
+    let own = gate.ask_in(&p0, &erin_admin(), break_glass("PLAN-3")).await;
+    assert_eq!(own.post.body, "INC-2: @erin asked for it, so one ✅ from another approver runs it.");
+    gate.settle().await;
+    assert_eq!(gate.plan(3).await.state, "pending", "the requester's own break-glass is not an approval");
+    gate.react(&erin_admin(), 3, "✅", true).await;
+    assert_eq!(gate.plan(3).await.state, "pending", "nor is the requester's ✅");
+    gate.react(&bob(), 3, "✅", true).await;
+    assert_eq!(gate.plan(3).await.state, "done", "one other approver is enough");
+    assert_eq!(gate.executions().await, 1);
+    let again = gate.ask_in(&p0, &erin_admin(), break_glass("PLAN-3")).await;
+    assert_eq!(again.post.body, "PLAN-3 is done; break-glass only lets a pending plan run.");
 }

@@ -96,6 +96,11 @@ pub enum Command {
     },
     /// An approval-gated remediation (`/flags disable`, `/sessions purge`…).
     Remediate(crate::remediation::Request),
+    /// `/break-glass`: a pending plan in an open P0 runs with one approval.
+    BreakGlass {
+        plan: i64,
+        reason: String,
+    },
 }
 
 impl Command {

@@ -295,6 +295,16 @@ pub const SPECS: &[CommandSpec] = &[
         RESPONDER,
         remediation::flags_enable,
     )),
+    spec(
+        "break-glass",
+        "P0 only, admins: let a pending plan asked in the P0's thread run with one approval",
+        &[
+            OptionSpec::text("plan", "The plan, like PLAN-3", 20),
+            OptionSpec::text("reason", "Why it cannot wait for a second approver (goes on the timeline)", 300),
+        ],
+        Access::Role(Role::Admin),
+        remediation::break_glass::parse,
+    ),
     public(spec(
         "sessions purge",
         "Delete old sessions (with their refresh tokens), once two approvers approve the plan",

@@ -131,9 +131,9 @@ pub(crate) async fn on_reaction(core: &Core, actor: &Actor, id: i64, emoji: &str
     Ok(())
 }
 
-/// Counted ✅ among the votes.
+/// Counted approvals among the votes: ✅ on the post, and an admin's break-glass.
 pub(super) fn approvals(votes: &[Vote]) -> usize {
-    votes.iter().filter(|v| v.counted && v.emoji == APPROVE).count()
+    votes.iter().filter(|v| posts::is_approval(v)).count()
 }
 
 /// Whether a vote counts, and why not.

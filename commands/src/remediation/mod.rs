@@ -1,6 +1,7 @@
 //! Approval-gated remediation: the runbook's destructive SQL as actions, each run only after
 //! two people holding the approver role (never the requester) approve that exact plan.
 
+pub mod break_glass;
 pub mod confirm;
 pub mod flags;
 mod gate;

@@ -7,10 +7,19 @@ use crate::store::Vote;
 pub const APPROVE: &str = "✅";
 pub const REJECT: &str = "❌";
 
+/// A counted approval: a ✅, or an admin's break-glass.
+pub fn is_approval(vote: &Vote) -> bool {
+    vote.counted && (vote.emoji == APPROVE || vote.emoji == super::break_glass::BREAK_GLASS)
+}
+
 /// The approval post, as it reads for the plan's state and votes (edited in place).
 pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> Post {
     let code = plan.code();
-    let approvers: Vec<String> = votes.iter().filter(|v| v.counted && v.emoji == APPROVE).map(|v| v.person.mention()).collect();
+    let approvers: Vec<String> = votes
+        .iter()
+        .filter(|v| is_approval(v))
+        .map(|v| if v.emoji == APPROVE { v.person.mention() } else { format!("{} (break-glass)", v.person.mention()) })
+        .collect();
     let (tone, title, status) = match plan.state.as_str() {
         "pending" => {
             let missing = plan.needed(settings).saturating_sub(approvers.len());

@@ -74,7 +74,7 @@ async fn check(core: &Core, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc>
         let people = port.reactions(&message, emoji).await?;
         on_post.extend(people.iter().map(|person| judge(core, &plan, person, emoji)));
     }
-    let changes = core.store.replace_votes(id, &on_post, now).await?;
+    let changes = core.store.replace_votes(id, &[APPROVE, REJECT], &on_post, now).await?;
     for change in &changes {
         let (person, text) = describe(change);
         audit(core, &Actor::new(person.id.clone(), person.name.clone(), []), id, text).await;
@@ -99,7 +99,7 @@ async fn check(core: &Core, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc>
     let running = Plan { state: "executing".into(), ..plan };
     tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&running, &votes, &core.remediation) }).await?;
     tx.commit().await?;
-    let names: Vec<String> = votes.iter().filter(|v| v.counted && v.emoji == APPROVE).map(|v| v.person.mention()).collect();
+    let names: Vec<String> = votes.iter().filter(|v| posts::is_approval(v)).map(|v| v.person.mention()).collect();
     audit(core, &Actor::system("remediation"), id, format!("approved by {}, roles checked on the post; executing", names.join(", "))).await;
     // "Running" goes out before the first progress edit.
     core.deliver_outbox(port).await?;

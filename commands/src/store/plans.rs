@@ -232,9 +232,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Makes the recorded votes what the post shows now; returns what changed.
-    pub async fn replace_votes(&self, plan: i64, now_on_post: &[Vote], at: DateTime<Utc>) -> anyhow::Result<Vec<VoteChange>> {
-        let recorded = self.votes(plan).await?;
+    /// Makes the recorded votes with these `emojis` what the post shows now (other votes, like a
+    /// break-glass, are not reactions and stay); returns what changed.
+    pub async fn replace_votes(
+        &self,
+        plan: i64,
+        emojis: &[&str],
+        now_on_post: &[Vote],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<VoteChange>> {
+        let mut recorded = self.votes(plan).await?;
+        recorded.retain(|v| emojis.contains(&v.emoji.as_str()));
         let same = |a: &Vote, b: &Vote| a.person.id == b.person.id && a.emoji == b.emoji;
         let mut changes = Vec::new();
         for old in &recorded {

@@ -1,0 +1,90 @@
+//! Break-glass for a P0: an admin lets a plan asked in an open P0 incident's thread run with one
+//! approval instead of two. The admin's command is that approval — unless they asked for the plan
+//! themselves, when one approver other than them must still react ✅ — so two people always stand
+//! behind what runs. It is loud: the escalation roles are pinged in the incident's thread, and
+//! the incident's timeline and the audit log keep it.
+
+use super::gate::{self, approval_binding, audit};
+use super::posts;
+use crate::actor::Actor;
+use crate::command::{Args, Command};
+use crate::core::Core;
+use crate::error::{CommandError, UserError};
+use crate::incident::Severity;
+use crate::outbox::Op;
+use crate::post::{Destination, Post, Reply, Tone};
+use crate::store::Vote;
+use crate::text::quote;
+
+/// The vote an admin's break-glass records: an approval that is not a reaction on the post.
+pub const BREAK_GLASS: &str = "🔓";
+
+pub(crate) fn parse(args: &Args) -> Result<Command, UserError> {
+    let text = args.text("plan");
+    let digits = text.trim();
+    let digits = digits.get(..5).filter(|p| p.eq_ignore_ascii_case("plan-")).map_or(digits, |_| &digits[5..]);
+    let plan = match digits.parse::<i64>() {
+        Ok(id) if id > 0 => id,
+        _ => return Err(UserError::new(format!("`plan:` {} is not a plan; write it like PLAN-3.", quote(&text)))),
+    };
+    let reason = args.text("reason").split_whitespace().collect::<Vec<_>>().join(" ");
+    if reason.is_empty() {
+        return Err(UserError::new("`reason:` is needed: say why this cannot wait for a second approver."));
+    }
+    Ok(Command::BreakGlass { plan, reason })
+}
+
+pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Result<Reply, CommandError> {
+    let now = core.clock.now();
+    let code = super::plan::code(id);
+    let Some(plan) = gate::load(core, id).await? else {
+        return Err(CommandError::user(format!("There is no {code}.")));
+    };
+    if plan.state != "pending" || plan.expires <= now {
+        let state = if plan.state == "pending" { "expired" } else { plan.state.as_str() };
+        return Err(CommandError::user(format!("{code} is {state}; break-glass only lets a pending plan run.")));
+    }
+    let incident = match plan.incident {
+        Some(incident) => core.store.incident(incident).await?,
+        None => None,
+    };
+    let Some(incident) = incident.filter(|i| i.is_open() && i.severity == Severity::P0) else {
+        return Err(CommandError::user(format!(
+            "Break-glass is for a plan asked in an open P0 incident's thread; {code} was not. Get two approvals instead."
+        )));
+    };
+    let counts = !actor.is(&plan.requester) || core.remediation.requester_may_approve;
+    if !core.store.set_plan_quorum(id, 1).await? {
+        return Err(CommandError::user(format!("{code} is no longer pending.")));
+    }
+    if counts {
+        let vote = Vote { person: actor.person(), emoji: BREAK_GLASS.to_string(), counted: true, reason: String::new() };
+        core.store.record_vote(id, &vote, now).await?;
+    }
+    let who = actor.person().mention();
+    let runs = match counts {
+        true => format!("it runs now on {who}'s approval"),
+        false => format!("{who} asked for it, so one ✅ from another approver runs it"),
+    };
+    let mut loud = Post::new(Tone::Bad, format!("🔓 Break-glass on {code}: one approval instead of two"))
+        .body(format!("{}\n{runs}.", plan.action.describe()))
+        .field("Reason", reason.to_string())
+        .field("By", format!("{who} during {} (P0)", incident.code()));
+    for step in &core.incidents.escalation {
+        loud = loud.ping(step.ping.clone());
+    }
+    let plan = super::Plan { quorum: Some(1), ..plan };
+    let votes = core.store.votes(id).await?;
+    let mut tx = core.store.begin(now).await?;
+    tx.timeline(incident.id, &actor.person(), "break-glass", &format!("{who} broke glass on {code} ({reason}); {runs}")).await?;
+    tx.post(Destination::Place { subject: incident.subject() }, loud).await?;
+    if tx.touch_pending_plan(id).await? {
+        tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &core.remediation) }).await?;
+    }
+    tx.commit().await?;
+    if gate::approvals(&votes) >= 1 {
+        core.store.want_plan_check(id, now).await?;
+    }
+    audit(core, actor, id, format!("break-glass during {}: {reason}; {runs}", incident.code())).await;
+    Ok(Reply::invoker(Post::new(Tone::Warning, format!("Break-glass on {code}")).body(format!("{}: {runs}.", incident.code()))))
+}
