@@ -48,7 +48,21 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
     let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["health", "template", "incident", "maintenance", "db", "auth", "migrations", "flags", "sessions", "outbox", "audit", "help"]
+        [
+            "health",
+            "template",
+            "incident",
+            "maintenance",
+            "db",
+            "auth",
+            "migrations",
+            "flags",
+            "break-glass",
+            "sessions",
+            "outbox",
+            "audit",
+            "help"
+        ]
     );
     let shape = |name: &str| commands.iter().find(|c| c["name"] == name).map(|c| json!([c["name"], c["description"], options(c)])).unwrap();
     assert_eq!(
