@@ -33,7 +33,7 @@ pub(crate) async fn request(
     let Some(target) = core.target() else {
         return Err(CommandError::user("bellhop has no target database: SUPABASE_DB_URL is not set."));
     };
-    let action = action.resolve(&core.store).await?;
+    let action = action.resolve(&core.store, &core.remediation).await?;
     let preview = action.preview(target).await?;
     if dry_run {
         return Ok(Reply::invoker(posts::dry_run(&action, &preview)));
@@ -162,7 +162,14 @@ async fn execute(core: &Core, plan: &Plan, votes: &[Vote]) -> anyhow::Result<()>
     let (state, outcome) = match result {
         Ok(done) => (
             "done",
-            Outcome { rows: done.rows, figures: done.figures, verification: done.verification, duration_ms, error: None, saved: done.saved },
+            Outcome {
+                rows: done.rows,
+                figures: done.figures,
+                verification: done.verification,
+                duration_ms,
+                error: None,
+                saved: done.saved,
+            },
         ),
         Err((state, error)) => (state, Outcome { duration_ms, error: Some(error), ..Outcome::default() }),
     };
