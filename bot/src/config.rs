@@ -54,6 +54,8 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_DRIFT_ROWS", toml: "drift_rows", secret: false },
     Key { env: "BELLHOP_PAGE_APPROVERS", toml: "page_approvers", secret: false },
     Key { env: "BELLHOP_PURGE_BATCH", toml: "purge_batch", secret: false },
+    Key { env: "BELLHOP_ROLLBACKS_DIR", toml: "rollbacks_dir", secret: false },
+    Key { env: "BELLHOP_ROLLBACK_TOLERANCE", toml: "rollback_tolerance", secret: false },
     Key { env: "BELLHOP_HTTP_ADDR", toml: "http_addr", secret: false },
     Key { env: "BELLHOP_INGEST_TOKEN", toml: "ingest_token", secret: true },
     Key { env: "BELLHOP_GRAFANA_SECRET", toml: "grafana_secret", secret: true },

@@ -246,3 +246,17 @@ fn the_approval_gate_defaults_to_two_approvers_and_pings_the_approver_role() {
         assert!(found.iter().any(|p| p.contains(key)), "{key} in {found:?}");
     }
 }
+
+#[test]
+fn rollbacks_need_an_existing_folder_and_a_tolerance_from_0_to_100_percent() {
+    let config = Config::from_sources(&toml::Table::new(), &env(&[])).unwrap();
+    assert_eq!((config.remediation.rollbacks_dir.as_deref(), config.remediation.rollback_tolerance_percent), (None, 1));
+    let dir = std::env::temp_dir();
+    let dir_text = dir.display().to_string();
+    let tuned = env(&[("BELLHOP_ROLLBACKS_DIR", &dir_text), ("BELLHOP_ROLLBACK_TOLERANCE", "0")]);
+    let gate = Config::from_sources(&toml::Table::new(), &tuned).unwrap().remediation;
+    assert_eq!((gate.rollbacks_dir.as_deref(), gate.rollback_tolerance_percent), (Some(dir.as_path()), 0));
+    let found = problems("", &[("BELLHOP_ROLLBACKS_DIR", "/no/such/bellhop/folder"), ("BELLHOP_ROLLBACK_TOLERANCE", "101")]);
+    assert!(found.iter().any(|p| p.starts_with("BELLHOP_ROLLBACKS_DIR") && p.contains("no such directory")), "{found:?}");
+    assert!(found.iter().any(|p| p.starts_with("BELLHOP_ROLLBACK_TOLERANCE") && p.contains("from 0 to 100")), "{found:?}");
+}

@@ -6,6 +6,7 @@ use crate::simulated::{Script, SimulatedPlatform};
 use anyhow::Context as _;
 use bellhop_commands::alerts::{AlertSettings, RuleKind};
 use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
+use bellhop_commands::remediation::RemediationSettings;
 use bellhop_commands::target::TargetSettings;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
@@ -37,7 +38,8 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
         discord: Default::default(),
         shell_users: default_shell_users(),
         incidents: Default::default(),
-        remediation: Default::default(),
+        // `run_demo` writes the fixture's down files there (fixture::write_rollbacks).
+        remediation: RemediationSettings { rollbacks_dir: Some(store_dir.join("rollbacks")), ..Default::default() },
         management: None,
         alerts: demo_alerts(),
         sweep_every: Duration::from_secs(15),
@@ -110,6 +112,7 @@ pub fn banner(platform: &SimulatedPlatform, database: &str) -> String {
         "bellhop demo: a simulated hotel platform runs on {} (invite-user fails ~15% of the time, trial-signup is slow).\n\
          {database}\n\
          Try:  /health    /incident declare severity:P1 title:\"Invites failing\"    :advance 6m (with --virtual-clock)    :help\n\
+         Rollback: /migrations rollback version:20250922140000 (add dry_run:true to see the plan only).\n\
          Alerts: with --virtual-clock, :advance 30m sweeps every 15 s; :fail invite-user and :recover invite-user switch its failures.\n\
          You type as @alice (responder); @bob and @carol are approvers; @dave has no role.",
         platform.addr
@@ -135,6 +138,9 @@ pub mod fixture {
 
     pub const SCHEMA: &str = include_str!("../../fixtures/supabase/schema.sql");
     pub const SEED: &str = include_str!("../../fixtures/supabase/seed.sql");
+    /// `fixtures/supabase/rollbacks/`: the down file of the seed's newest migration.
+    pub const ROLLBACKS: &[(&str, &str)] =
+        &[("20250922140000.down.sql", include_str!("../../fixtures/supabase/rollbacks/20250922140000.down.sql"))];
     /// The login the fixture creates, shaped like hosted `postgres` (not superuser, BYPASSRLS).
     pub const ROLE: &str = "bellhop_ops";
     pub const PASSWORD: &str = "bellhop_ops";
@@ -169,6 +175,16 @@ pub mod fixture {
             .context("cannot seed the fixture")?;
         sqlx::query("ANALYZE").execute(&mut conn).await.context("cannot analyze the fixture")?;
         conn.close().await.context("cannot close the loading connection")
+    }
+
+    /// Writes the fixture's down files into `dir` (created if missing), for a rollbacks folder
+    /// that does not depend on where the source tree is.
+    pub fn write_rollbacks(dir: &std::path::Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (name, sql) in ROLLBACKS {
+            std::fs::write(dir.join(name), sql).with_context(|| format!("cannot write {name}"))?;
+        }
+        Ok(())
     }
 
     /// The same database, as the fixture's bellhop login.

@@ -287,6 +287,9 @@ async fn run_demo(virtual_clock: bool, postgres: Option<String>) -> anyhow::Resu
     let banner = demo::banner(&platform, &demo::database_line(&database));
     let target = database.as_ref().ok().map(|db| db.target_url());
     let config = demo::demo_config(&platform.url(), store_dir.path(), target);
+    if let Some(dir) = &config.remediation.rollbacks_dir {
+        demo::fixture::write_rollbacks(dir)?;
+    }
     let result = shell(&config, virtual_clock, Some(banner), Some(platform.faults.clone())).await;
     if let Ok(database) = database {
         database.drop_database().await;

@@ -1,5 +1,6 @@
 //! The approval gate's settings: how many approvers, whether the requester counts, how long a
-//! plan waits, the drift guard, who is pinged, and the purge's batch size.
+//! plan waits, the drift guard, who is pinged, the purge's batch size, and where migration
+//! rollbacks come from and how far their verification lets counts drop.
 
 use super::Reader;
 use bellhop_commands::post::Ping;
@@ -23,6 +24,8 @@ impl Reader {
             drift_rows: self.whole("BELLHOP_DRIFT_ROWS", 0, 1_000_000_000, defaults.drift_rows),
             approver_ping,
             purge_batch: self.whole("BELLHOP_PURGE_BATCH", 100, 100_000, defaults.purge_batch),
+            rollbacks_dir: self.directory("BELLHOP_ROLLBACKS_DIR"),
+            rollback_tolerance_percent: self.whole("BELLHOP_ROLLBACK_TOLERANCE", 0, 100, defaults.rollback_tolerance_percent),
         }
     }
 

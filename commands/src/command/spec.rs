@@ -280,6 +280,13 @@ pub const SPECS: &[CommandSpec] = &[
         diagnose::auth_diagnose,
     ),
     spec("migrations status", "The last applied database migrations, newest first", &[], RESPONDER, diagnose::migrations_status),
+    public(spec(
+        "migrations rollback",
+        "Run a migration's down file and forget its version, once two approvers approve the plan",
+        &[OptionSpec::text("version", "The version, like 20250922140000, as /migrations status lists it", 32), DRY_RUN],
+        RESPONDER,
+        remediation::migrations_rollback,
+    )),
     spec("flags list", "Feature flags and their state", &[], RESPONDER, diagnose::flags_list),
     public(spec(
         "flags disable",

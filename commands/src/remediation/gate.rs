@@ -33,7 +33,7 @@ pub(crate) async fn request(
     let Some(target) = core.target() else {
         return Err(CommandError::user("bellhop has no target database: SUPABASE_DB_URL is not set."));
     };
-    let action = action.resolve(&core.store).await?;
+    let action = action.resolve(&core.store, &core.remediation).await?;
     let preview = action.preview(target).await?;
     if dry_run {
         return Ok(Reply::invoker(posts::dry_run(&action, &preview)));

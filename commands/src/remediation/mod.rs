@@ -7,6 +7,8 @@ pub mod flags;
 mod gate;
 pub mod plan;
 pub mod posts;
+pub mod rollback;
+pub mod rollback_file;
 pub mod sessions;
 mod settle;
 
@@ -54,4 +56,10 @@ pub(crate) fn sessions_purge(args: &Args) -> Result<Command, UserError> {
     let older_than_secs = sessions::parse_age(&args.text("older_than"))?;
     let user = args.maybe("user").map(|u| u.trim().to_lowercase());
     request(args, Action::PurgeSessions { older_than_secs, user })
+}
+
+pub(crate) fn migrations_rollback(args: &Args) -> Result<Command, UserError> {
+    let version = rollback::parse_version(&args.text("version"))?;
+    // The file's name, size and hash are filled in from the rollbacks folder before the preview.
+    request(args, Action::RollbackMigration { version, file: String::new(), bytes: 0, sha256: String::new() })
 }

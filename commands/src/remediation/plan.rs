@@ -1,7 +1,7 @@
 //! A plan: an action with its normalised parameters and preview, who asked, when it expires,
 //! and a hash of all of it, so what runs is exactly what was approved.
 
-use super::{confirm, flags, sessions};
+use super::{confirm, flags, rollback, sessions};
 use crate::actor::Person;
 use crate::error::UserError;
 use crate::post::Ping;
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How the gate decides; read once from the configuration.
@@ -30,6 +31,12 @@ pub struct RemediationSettings {
     pub approver_ping: Ping,
     /// Rows a purge deletes per transaction.
     pub purge_batch: i64,
+    /// Where `/migrations rollback` finds `<version>.down.sql` (none: the command explains).
+    pub rollbacks_dir: Option<PathBuf>,
+    /// A rollback rolls itself back when users or tenants drop by more than this percentage
+    /// (default 1: a schema rollback should delete no one; the margin absorbs the platform's own
+    /// sign-ups and deletions committed while it runs; 0 allows no drop at all).
+    pub rollback_tolerance_percent: i64,
 }
 
 impl Default for RemediationSettings {
@@ -42,6 +49,8 @@ impl Default for RemediationSettings {
             drift_rows: 100,
             approver_ping: crate::incident::role("approver"),
             purge_batch: 5_000,
+            rollbacks_dir: None,
+            rollback_tolerance_percent: 1,
         }
     }
 }
@@ -64,6 +73,8 @@ pub enum Action {
     PurgeSessions { older_than_secs: i64, user: Option<String> },
     /// `/auth confirm-stuck`: email users whose confirmation is older than `older_than_secs`.
     ConfirmStuck { older_than_secs: i64 },
+    /// `/migrations rollback`: the down file of `version`, frozen by its name, size and SHA-256.
+    RollbackMigration { version: String, file: String, bytes: u64, sha256: String },
 }
 
 impl Action {
@@ -74,6 +85,7 @@ impl Action {
             Action::SetFlags { enable: true, .. } => "flags enable",
             Action::PurgeSessions { .. } => "sessions purge",
             Action::ConfirmStuck { .. } => "auth confirm-stuck",
+            Action::RollbackMigration { .. } => "migrations rollback",
         }
     }
 
@@ -94,13 +106,20 @@ impl Action {
                 let age = humantime::format_duration(Duration::from_secs(u64::try_from(*older_than_secs).unwrap_or(0)));
                 format!("Confirm the email of email users who signed up more than {age} ago and are still unconfirmed.")
             }
+            Action::RollbackMigration { version, file, .. } => format!(
+                "Roll back the migration `{version}`: run `{file}` and delete the version from \
+                 supabase_migrations.schema_migrations in one transaction, committed only if users and tenants hold."
+            ),
         }
     }
 
     /// Completes the parameters from bellhop's own records before the preview (an undo names
     /// what it undoes), so the plan approved is the whole plan.
-    pub async fn resolve(self, _store: &crate::store::Store) -> Result<Action, UserError> {
-        Ok(self)
+    pub async fn resolve(self, _store: &crate::store::Store, settings: &RemediationSettings) -> Result<Action, UserError> {
+        match self {
+            Action::RollbackMigration { version, .. } => rollback::resolve(version, settings).await,
+            action => Ok(action),
+        }
     }
 
     /// Counts what it would touch, read-only; an unknown flag or user is the person's mistake.
@@ -109,6 +128,7 @@ impl Action {
             Action::SetFlags { names, enable, .. } => flags::preview(target, names, *enable).await,
             Action::PurgeSessions { older_than_secs, user } => sessions::preview(target, *older_than_secs, user.as_deref()).await,
             Action::ConfirmStuck { older_than_secs } => confirm::preview(target, *older_than_secs).await,
+            Action::RollbackMigration { version, file, bytes, sha256 } => rollback::preview(target, version, file, *bytes, sha256).await,
         }
     }
 
@@ -120,6 +140,7 @@ impl Action {
                 sessions::execute(target, *older_than_secs, user.as_deref(), settings.purge_batch, progress).await
             }
             Action::ConfirmStuck { older_than_secs } => confirm::execute(target, *older_than_secs).await,
+            Action::RollbackMigration { version, sha256, .. } => rollback::execute(target, settings, version, sha256).await,
         }
     }
 }

@@ -46,4 +46,11 @@ impl WriteTx {
         let target = self.target;
         self.tx.commit().await.map_err(|e| target.error(e))
     }
+
+    /// Rolls back now, rather than when the connection is next used, so no lock the
+    /// transaction took outlives the answer.
+    pub async fn rollback(self) -> Result<(), TargetError> {
+        let target = self.target;
+        self.tx.rollback().await.map_err(|e| target.error(e))
+    }
 }
