@@ -313,6 +313,20 @@ pub const SPECS: &[CommandSpec] = &[
         RESPONDER,
         remediation::auth_confirm_stuck,
     )),
+    public(spec(
+        "rls lockdown",
+        "Revoke anon's access to every public table (runbook REVOKE), once two approvers approve",
+        &[DRY_RUN],
+        RESPONDER,
+        remediation::rls_lockdown,
+    )),
+    public(spec(
+        "rls restore",
+        "Give anon back the grants the last lockdown revoked, once two approvers approve",
+        &[DRY_RUN],
+        RESPONDER,
+        remediation::rls_restore,
+    )),
     spec("outbox list", "Chat posts waiting to be delivered, or given up", &[], Access::Role(Role::Admin), outbox::list),
     spec("outbox retry", "Send a waiting or given-up post again now", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::retry),
     spec("outbox drop", "Drop a waiting or given-up post for good", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::drop),
@@ -339,6 +353,7 @@ pub fn group_description(group: &str) -> &'static str {
         "flags" => "Feature flags",
         "audit" => "bellhop's audit trail",
         "sessions" => "Auth sessions (approval-gated)",
+        "rls" => "Anon's access to the public tables (approval-gated)",
         _ => "bellhop commands",
     }
 }

@@ -6,6 +6,7 @@ pub mod flags;
 mod gate;
 pub mod plan;
 pub mod posts;
+pub mod rls;
 pub mod sessions;
 
 pub use plan::{Action, Outcome, Plan, Preview, RemediationSettings};
@@ -52,4 +53,13 @@ pub(crate) fn sessions_purge(args: &Args) -> Result<Command, UserError> {
     let older_than_secs = sessions::parse_age(&args.text("older_than"))?;
     let user = args.maybe("user").map(|u| u.trim().to_lowercase());
     request(args, Action::PurgeSessions { older_than_secs, user })
+}
+
+pub(crate) fn rls_lockdown(args: &Args) -> Result<Command, UserError> {
+    request(args, Action::RlsLockdown)
+}
+
+/// The lockdown to undo and its grants are filled from bellhop's records when the plan is made.
+pub(crate) fn rls_restore(args: &Args) -> Result<Command, UserError> {
+    request(args, Action::RlsRestore { lockdown: 0, grants: Vec::new() })
 }

@@ -1,7 +1,7 @@
 //! A plan: an action with its normalised parameters and preview, who asked, when it expires,
 //! and a hash of all of it, so what runs is exactly what was approved.
 
-use super::{confirm, flags, sessions};
+use super::{confirm, flags, rls, sessions};
 use crate::actor::Person;
 use crate::error::UserError;
 use crate::post::Ping;
@@ -64,6 +64,10 @@ pub enum Action {
     PurgeSessions { older_than_secs: i64, user: Option<String> },
     /// `/auth confirm-stuck`: email users whose confirmation is older than `older_than_secs`.
     ConfirmStuck { older_than_secs: i64 },
+    /// `/rls lockdown`: the runbook's REVOKE of anon on the public tables, its grants recorded.
+    RlsLockdown,
+    /// `/rls restore`: grants back what the lockdown plan `lockdown` recorded (filled by resolve).
+    RlsRestore { lockdown: i64, grants: Vec<rls::Grant> },
 }
 
 impl Action {
@@ -74,6 +78,8 @@ impl Action {
             Action::SetFlags { enable: true, .. } => "flags enable",
             Action::PurgeSessions { .. } => "sessions purge",
             Action::ConfirmStuck { .. } => "auth confirm-stuck",
+            Action::RlsLockdown => "rls lockdown",
+            Action::RlsRestore { .. } => "rls restore",
         }
     }
 
@@ -94,13 +100,25 @@ impl Action {
                 let age = humantime::format_duration(Duration::from_secs(u64::try_from(*older_than_secs).unwrap_or(0)));
                 format!("Confirm the email of email users who signed up more than {age} ago and are still unconfirmed.")
             }
+            Action::RlsLockdown => "Revoke every privilege anon holds on the public tables (the runbook's emergency REVOKE), \
+                 then check as anon that public.users is refused."
+                .to_string(),
+            Action::RlsRestore { lockdown, grants } => {
+                format!("Grant anon back the {} privilege(s) that {}'s lockdown revoked.", grants.len(), code(*lockdown))
+            }
         }
     }
 
     /// Completes the parameters from bellhop's own records before the preview (an undo names
     /// what it undoes), so the plan approved is the whole plan.
-    pub async fn resolve(self, _store: &crate::store::Store) -> Result<Action, UserError> {
-        Ok(self)
+    pub async fn resolve(self, store: &crate::store::Store) -> Result<Action, UserError> {
+        match self {
+            Action::RlsRestore { .. } => {
+                let (lockdown, grants) = rls::resolve_restore(store).await?;
+                Ok(Action::RlsRestore { lockdown, grants })
+            }
+            other => Ok(other),
+        }
     }
 
     /// Counts what it would touch, read-only; an unknown flag or user is the person's mistake.
@@ -109,6 +127,8 @@ impl Action {
             Action::SetFlags { names, enable, .. } => flags::preview(target, names, *enable).await,
             Action::PurgeSessions { older_than_secs, user } => sessions::preview(target, *older_than_secs, user.as_deref()).await,
             Action::ConfirmStuck { older_than_secs } => confirm::preview(target, *older_than_secs).await,
+            Action::RlsLockdown => rls::preview_lockdown(target).await,
+            Action::RlsRestore { lockdown, grants } => rls::preview_restore(target, *lockdown, grants).await,
         }
     }
 
@@ -120,6 +140,8 @@ impl Action {
                 sessions::execute(target, *older_than_secs, user.as_deref(), settings.purge_batch, progress).await
             }
             Action::ConfirmStuck { older_than_secs } => confirm::execute(target, *older_than_secs).await,
+            Action::RlsLockdown => rls::lockdown(target).await,
+            Action::RlsRestore { grants, .. } => rls::restore(target, grants).await,
         }
     }
 }
