@@ -57,8 +57,9 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
             "auth",
             "migrations",
             "flags",
-            "break-glass",
             "sessions",
+            "rls",
+            "break-glass",
             "outbox",
             "audit",
             "help"

@@ -302,16 +302,6 @@ pub const SPECS: &[CommandSpec] = &[
         RESPONDER,
         remediation::flags_enable,
     )),
-    spec(
-        "break-glass",
-        "P0 only, admins: let a pending plan asked in the P0's thread run with one approval",
-        &[
-            OptionSpec::text("plan", "The plan, like PLAN-3", 20),
-            OptionSpec::text("reason", "Why it cannot wait for a second approver (goes on the timeline)", 300),
-        ],
-        Access::Role(Role::Admin),
-        remediation::break_glass::parse,
-    ),
     public(spec(
         "sessions purge",
         "Delete old sessions (with their refresh tokens), once two approvers approve the plan",
@@ -330,6 +320,30 @@ pub const SPECS: &[CommandSpec] = &[
         RESPONDER,
         remediation::auth_confirm_stuck,
     )),
+    public(spec(
+        "rls lockdown",
+        "Revoke anon's access to every public table (runbook REVOKE), once two approvers approve",
+        &[DRY_RUN],
+        RESPONDER,
+        remediation::rls_lockdown,
+    )),
+    public(spec(
+        "rls restore",
+        "Give anon back the grants the last lockdown revoked, once two approvers approve",
+        &[DRY_RUN],
+        RESPONDER,
+        remediation::rls_restore,
+    )),
+    spec(
+        "break-glass",
+        "P0 only, admins: let a pending plan asked in the P0's thread run with one approval",
+        &[
+            OptionSpec::text("plan", "The plan, like PLAN-3", 20),
+            OptionSpec::text("reason", "Why it cannot wait for a second approver (goes on the timeline)", 300),
+        ],
+        Access::Role(Role::Admin),
+        remediation::break_glass::parse,
+    ),
     spec("outbox list", "Chat posts waiting to be delivered, or given up", &[], Access::Role(Role::Admin), outbox::list),
     spec("outbox retry", "Send a waiting or given-up post again now", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::retry),
     spec("outbox drop", "Drop a waiting or given-up post for good", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::drop),
@@ -356,6 +370,7 @@ pub fn group_description(group: &str) -> &'static str {
         "flags" => "Feature flags",
         "audit" => "bellhop's audit trail",
         "sessions" => "Auth sessions (approval-gated)",
+        "rls" => "Anon's access to the public tables (approval-gated)",
         _ => "bellhop commands",
     }
 }

@@ -7,6 +7,7 @@ pub mod flags;
 mod gate;
 pub mod plan;
 pub mod posts;
+pub mod rls;
 pub mod rollback;
 pub mod rollback_file;
 pub mod sessions;
@@ -62,4 +63,13 @@ pub(crate) fn migrations_rollback(args: &Args) -> Result<Command, UserError> {
     let version = rollback::parse_version(&args.text("version"))?;
     // The file's name, size and hash are filled in from the rollbacks folder before the preview.
     request(args, Action::RollbackMigration { version, file: String::new(), bytes: 0, sha256: String::new() })
+}
+
+pub(crate) fn rls_lockdown(args: &Args) -> Result<Command, UserError> {
+    request(args, Action::RlsLockdown)
+}
+
+/// The lockdown to undo and its grants are filled from bellhop's records when the plan is made.
+pub(crate) fn rls_restore(args: &Args) -> Result<Command, UserError> {
+    request(args, Action::RlsRestore { lockdown: 0, grants: Vec::new() })
 }

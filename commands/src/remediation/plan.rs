@@ -1,7 +1,7 @@
 //! A plan: an action with its normalised parameters and preview, who asked, when it expires,
 //! and a hash of all of it, so what runs is exactly what was approved.
 
-use super::{confirm, flags, rollback, sessions};
+use super::{confirm, flags, rls, rollback, sessions};
 use crate::actor::Person;
 use crate::error::UserError;
 use crate::post::Ping;
@@ -75,6 +75,10 @@ pub enum Action {
     ConfirmStuck { older_than_secs: i64 },
     /// `/migrations rollback`: the down file of `version`, frozen by its name, size and SHA-256.
     RollbackMigration { version: String, file: String, bytes: u64, sha256: String },
+    /// `/rls lockdown`: the runbook's REVOKE of anon on the public tables, its grants recorded.
+    RlsLockdown,
+    /// `/rls restore`: grants back what the lockdown plan `lockdown` recorded (filled by resolve).
+    RlsRestore { lockdown: i64, grants: Vec<rls::Grant> },
 }
 
 impl Action {
@@ -86,6 +90,8 @@ impl Action {
             Action::PurgeSessions { .. } => "sessions purge",
             Action::ConfirmStuck { .. } => "auth confirm-stuck",
             Action::RollbackMigration { .. } => "migrations rollback",
+            Action::RlsLockdown => "rls lockdown",
+            Action::RlsRestore { .. } => "rls restore",
         }
     }
 
@@ -110,15 +116,25 @@ impl Action {
                 "Roll back the migration `{version}`: run `{file}` and delete the version from \
                  supabase_migrations.schema_migrations in one transaction, committed only if users and tenants hold."
             ),
+            Action::RlsLockdown => "Revoke every privilege anon holds on the public tables (the runbook's emergency REVOKE), \
+                 then check as anon that public.users is refused."
+                .to_string(),
+            Action::RlsRestore { lockdown, grants } => {
+                format!("Grant anon back the {} privilege(s) that {}'s lockdown revoked.", grants.len(), code(*lockdown))
+            }
         }
     }
 
     /// Completes the parameters from bellhop's own records before the preview (an undo names
     /// what it undoes), so the plan approved is the whole plan.
-    pub async fn resolve(self, _store: &crate::store::Store, settings: &RemediationSettings) -> Result<Action, UserError> {
+    pub async fn resolve(self, store: &crate::store::Store, settings: &RemediationSettings) -> Result<Action, UserError> {
         match self {
             Action::RollbackMigration { version, .. } => rollback::resolve(version, settings).await,
-            action => Ok(action),
+            Action::RlsRestore { .. } => {
+                let (lockdown, grants) = rls::resolve_restore(store).await?;
+                Ok(Action::RlsRestore { lockdown, grants })
+            }
+            other => Ok(other),
         }
     }
 
@@ -129,6 +145,8 @@ impl Action {
             Action::PurgeSessions { older_than_secs, user } => sessions::preview(target, *older_than_secs, user.as_deref()).await,
             Action::ConfirmStuck { older_than_secs } => confirm::preview(target, *older_than_secs).await,
             Action::RollbackMigration { version, file, bytes, sha256 } => rollback::preview(target, version, file, *bytes, sha256).await,
+            Action::RlsLockdown => rls::preview_lockdown(target).await,
+            Action::RlsRestore { lockdown, grants } => rls::preview_restore(target, *lockdown, grants).await,
         }
     }
 
@@ -141,6 +159,8 @@ impl Action {
             }
             Action::ConfirmStuck { older_than_secs } => confirm::execute(target, *older_than_secs).await,
             Action::RollbackMigration { version, sha256, .. } => rollback::execute(target, settings, version, sha256).await,
+            Action::RlsLockdown => rls::lockdown(target).await,
+            Action::RlsRestore { grants, .. } => rls::restore(target, grants).await,
         }
     }
 }
