@@ -359,6 +359,7 @@ pub fn default_shell_users() -> Vec<Actor> {
         Actor::new("shell:bob", "bob", [Role::Approver]),
         Actor::new("shell:carol", "carol", [Role::Approver]),
         Actor::new("shell:dave", "dave", []),
+        Actor::new("shell:erin", "erin", [Role::Admin]),
     ]
 }
 

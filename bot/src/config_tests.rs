@@ -17,7 +17,7 @@ fn defaults_follow_the_runbook() {
     assert_eq!(config.health.slow_after, Duration::from_secs(2));
     assert_eq!(config.health.supabase_url.as_deref(), Some("https://x.supabase.co"));
     assert_eq!(config.store_url.expose_secret(), DEFAULT_STORE_URL);
-    assert_eq!(config.shell_users.len(), 4);
+    assert_eq!(config.shell_users.len(), 5);
     assert!(config.target.is_none(), "no SUPABASE_DB_URL, no target database");
 }
 

@@ -114,7 +114,8 @@ pub fn banner(platform: &SimulatedPlatform, database: &str) -> String {
          Try:  /health    /incident declare severity:P1 title:\"Invites failing\"    :advance 6m (with --virtual-clock)    :help\n\
          Rollback: /migrations rollback version:20250922140000 (add dry_run:true to see the plan only).\n\
          Alerts: with --virtual-clock, :advance 30m sweeps every 15 s; :fail invite-user and :recover invite-user switch its failures.\n\
-         You type as @alice (responder); @bob and @carol are approvers; @dave has no role.",
+         Approvals: /flags disable names:new-tenant-flow, then @bob react N ✅ and @carol react N ✅ (N: the approval post's number).\n\
+         You type as @alice (responder); @bob and @carol are approvers; @erin is an admin (/break-glass in a P0); @dave has no role.",
         platform.addr
     )
 }
