@@ -3,6 +3,7 @@
 
 mod collecting_port;
 pub mod fake_discord;
+pub mod gate;
 mod tester;
 
 pub use collecting_port::{key as place_key, CollectingPort};

@@ -1,174 +1,10 @@
 //! The two-person gate and its actions against the Supabase-shaped fixture on the real
 //! PostgreSQL: who counts, exactly once, expiry, drift, hostile input, dry runs, the purge.
 
-use bellhop::demo::fixture::{self, Scale};
-use bellhop_commands::remediation::{posts, Plan, RemediationSettings};
-use bellhop_commands::store::Store;
-use bellhop_commands::target::{TargetDb, TargetSettings};
-use bellhop_commands::templates::Templates;
-use bellhop_commands::{Actor, Binding, Core, Invocation, ManualClock, MessageRef, Role, Subject, SubjectKind};
-use bellhop_tests::{settings, CollectingPort, ShellSession};
-use secrecy::SecretString;
+use bellhop_commands::{Actor, Invocation, Role};
+use bellhop_tests::gate::{alice, approval_number, bob, carol, dave, erin_admin, shell_on_fixture, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgConnection};
-use std::sync::Arc;
-use std::time::Duration;
-
-fn alice() -> Actor {
-    Actor::new("shell:alice", "alice", [Role::Responder, Role::Approver])
-}
-fn bob() -> Actor {
-    Actor::new("shell:bob", "bob", [Role::Approver])
-}
-fn carol() -> Actor {
-    Actor::new("shell:carol", "carol", [Role::Approver])
-}
-fn dave() -> Actor {
-    Actor::new("shell:dave", "dave", [])
-}
-
-/// A bellhop with a SQLite store of its own, reading and writing the seeded fixture.
-struct Gate {
-    core: Arc<Core>,
-    clock: Arc<ManualClock>,
-    port: CollectingPort,
-    admin: PgConnectOptions,
-    store_url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Gate {
-    async fn start(admin: &PgConnectOptions, remediation: RemediationSettings) -> Gate {
-        fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
-        let dir = tempfile::tempdir().unwrap();
-        let store_url = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
-        let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
-        let core = core(&store_url, admin, clock.clone(), remediation).await;
-        Gate { core, clock, port: CollectingPort::default(), admin: admin.clone(), store_url, _dir: dir }
-    }
-
-    /// Like `start`, with bellhop's store in a PostgreSQL database of its own on the same server
-    /// (the fixture has a `public.plans` of its own), so several cores can share it at once.
-    async fn start_on_postgres_store(admin: &PgConnectOptions) -> Gate {
-        fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
-        let name = store_database(admin);
-        let mut su: PgConnection = admin.connect().await.unwrap();
-        // Two statements: neither may run inside a transaction block.
-        for statement in [format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), format!("CREATE DATABASE \"{name}\"")] {
-            sqlx::raw_sql(&statement).execute(&mut su).await.unwrap();
-        }
-        let store_url = admin.clone().database(&name).to_url_lossy().to_string();
-        let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
-        let core = core(&store_url, admin, clock.clone(), RemediationSettings::default()).await;
-        Gate { core, clock, port: CollectingPort::default(), admin: admin.clone(), store_url, _dir: tempfile::tempdir().unwrap() }
-    }
-
-    /// Another bellhop process on the same store (a restart).
-    async fn restart(&mut self) {
-        self.core = core(&self.store_url, &self.admin, self.clock.clone(), RemediationSettings::default()).await;
-    }
-
-    async fn ask(&self, actor: &Actor, invocation: Invocation) -> bellhop_commands::Reply {
-        self.ask_in("#ops", actor, invocation).await
-    }
-
-    async fn ask_in(&self, channel: &str, actor: &Actor, invocation: Invocation) -> bellhop_commands::Reply {
-        let reply = self.core.handle(actor, &invocation.in_channel(channel)).await;
-        self.core.deliver_outbox(&self.port).await.unwrap();
-        reply
-    }
-
-    /// Declares an incident and returns its thread's key.
-    async fn declare(&self, severity: &str) -> String {
-        let declare = Invocation::new("incident declare").option("severity", severity).option("title", "Sign-in down");
-        let reply = self.ask(&alice(), declare).await;
-        assert!(reply.post.title.starts_with("Declared INC-"), "{}", reply.post.title);
-        let threads = self.port.threads.lock().unwrap().clone();
-        format!("thread-{}", threads.last().expect("the incident's thread opened").1)
-    }
-
-    async fn approval(&self, id: i64) -> MessageRef {
-        let binding = Binding::new(Subject { kind: SubjectKind::Plan, id }, "approval");
-        self.core.store().bound_message(&binding).await.unwrap().expect("the approval post was delivered")
-    }
-
-    /// A reaction as the chat shows it and as its event tells bellhop, then the scheduler's pass.
-    async fn react(&self, actor: &Actor, id: i64, emoji: &str, added: bool) {
-        let message = self.approval(id).await;
-        self.port.set_reaction(&message, emoji, actor, added);
-        self.core.reaction(actor, &message, emoji, added).await;
-        self.settle().await;
-    }
-
-    /// What the scheduler does after an event: settles plans at quorum, delivers the edits.
-    async fn settle(&self) {
-        self.core.settle_plans(&self.port).await.unwrap();
-        self.core.deliver_outbox(&self.port).await.unwrap();
-    }
-
-    async fn plan(&self, id: i64) -> Plan {
-        Plan::from_stored(self.core.store(), id).await.unwrap().expect("the plan exists")
-    }
-
-    /// The approval post as it now reads.
-    async fn post(&self, id: i64) -> bellhop_commands::Post {
-        let votes = self.core.store().votes(id).await.unwrap();
-        posts::approval(&self.plan(id).await, &votes, &RemediationSettings::default())
-    }
-
-    async fn su(&self) -> PgConnection {
-        self.admin.connect().await.unwrap()
-    }
-
-    async fn flag(&self, name: &str) -> bool {
-        sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = $1")
-            .bind(name)
-            .fetch_one(&mut self.su().await)
-            .await
-            .unwrap()
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&mut self.su().await).await.unwrap()
-    }
-
-    /// The plan's steps in the audit log, as (who, what).
-    async fn plan_audit(&self) -> Vec<(String, String)> {
-        sqlx::any::install_default_drivers();
-        sqlx::query_as("SELECT actor_id, outcome FROM audit WHERE command LIKE '/plan %' ORDER BY id")
-            .fetch_all(&mut sqlx::AnyConnection::connect(&self.store_url).await.unwrap())
-            .await
-            .unwrap()
-    }
-
-    /// Plans that ran, from the audit log.
-    async fn executions(&self) -> usize {
-        sqlx::any::install_default_drivers();
-        let rows: Vec<String> = sqlx::query_scalar("SELECT outcome FROM audit WHERE command LIKE '/plan %'")
-            .fetch_all(&mut sqlx::AnyConnection::connect(&self.store_url).await.unwrap())
-            .await
-            .unwrap();
-        rows.iter().filter(|o| o.starts_with("done") || o.starts_with("failed")).count()
-    }
-}
-
 use sqlx::Connection as _;
-
-/// The store's database beside the test's own: PostgreSQL cuts names at 63 bytes, and the test
-/// database's name is that long already, so the store's is built from its tail.
-fn store_database(admin: &PgConnectOptions) -> String {
-    let test = admin.get_database().unwrap_or("bellhop");
-    format!("bellhop_store_{}", &test[test.len().saturating_sub(20)..])
-}
-
-async fn core(store_url: &str, admin: &PgConnectOptions, clock: Arc<ManualClock>, remediation: RemediationSettings) -> Arc<Core> {
-    let store = Store::connect(store_url).await.unwrap();
-    store.migrate().await.unwrap();
-    let url = SecretString::from(fixture::as_bellhop(admin).to_url_lossy().to_string());
-    let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap();
-    let core = Core::new(settings("http://127.0.0.1:9", &[]), Templates::load(None).unwrap(), store, clock).unwrap();
-    Arc::new(core.with_target(Some(target)).with_remediation(remediation))
-}
 
 fn disable(names: &str) -> Invocation {
     Invocation::new("flags disable").option("names", names)
@@ -178,7 +14,7 @@ const OLD_SESSIONS: &str = "SELECT count(*) FROM auth.sessions WHERE created_at 
 
 #[sqlx::test(migrations = false)]
 async fn the_requester_and_a_non_approver_are_not_counted_and_one_approver_is_not_enough(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     let reply = gate.ask(&alice(), disable("new-tenant-flow, enhanced-invite-system").option("reason", "invites broken")).await;
     assert_eq!(reply.post.title, "PLAN-1 waits for approval");
     assert_eq!(gate.port.titles(), ["Approval needed: PLAN-1 · /flags disable"]);
@@ -199,7 +35,7 @@ async fn the_requester_and_a_non_approver_are_not_counted_and_one_approver_is_no
 
 #[sqlx::test(migrations = false)]
 async fn two_distinct_approvers_execute_once_and_the_post_shows_the_outcome(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow,enhanced-invite-system")).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.react(&bob(), 1, "✅", false).await;
@@ -221,7 +57,7 @@ async fn two_distinct_approvers_execute_once_and_the_post_shows_the_outcome(_: P
 
 #[sqlx::test(migrations = false)]
 async fn a_cross_from_an_approver_rejects_and_nothing_runs(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&dave(), 1, "❌", true).await;
     assert_eq!(gate.plan(1).await.state, "pending", "dave's ❌ does not count");
@@ -235,7 +71,7 @@ async fn a_cross_from_an_approver_rejects_and_nothing_runs(_: PgPoolOptions, adm
 
 #[sqlx::test(migrations = false)]
 async fn an_expired_plan_is_closed_by_its_timer_and_never_runs(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.clock.advance(chrono::Duration::minutes(14));
@@ -252,7 +88,7 @@ async fn an_expired_plan_is_closed_by_its_timer_and_never_runs(_: PgPoolOptions,
 
 #[sqlx::test(migrations = false)]
 async fn a_hundred_concurrent_approvals_execute_once(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     let message = gate.approval(1).await;
     let approvers: Vec<Actor> =
@@ -273,7 +109,7 @@ async fn a_hundred_concurrent_approvals_execute_once(_: PgPoolOptions, admin: Pg
 #[sqlx::test(migrations = false)]
 async fn a_hundred_approvals_at_two_replicas_on_one_postgres_store_execute_once(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start_on_postgres_store(&admin).await;
-    let replica = core(&gate.store_url, &admin, gate.clock.clone(), RemediationSettings::default()).await;
+    let replica = gate.replica().await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     let message = gate.approval(1).await;
     let approvers: Vec<Actor> =
@@ -295,15 +131,13 @@ async fn a_hundred_approvals_at_two_replicas_on_one_postgres_store_execute_once(
     assert_eq!(gate.plan(1).await.state, "done");
     assert_eq!(gate.executions().await, 1, "one execution between the two replicas");
     assert!(!gate.flag("new-tenant-flow").await);
-    let mut su: PgConnection = admin.connect().await.unwrap();
-    let store = store_database(&admin);
-    drop((gate, replica));
-    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{store}\" WITH (FORCE)")).execute(&mut su).await;
+    drop(replica);
+    gate.drop_postgres_store().await;
 }
 
 #[sqlx::test(migrations = false)]
 async fn a_restart_between_the_two_approvals_still_executes_once(_: PgPoolOptions, admin: PgConnectOptions) {
-    let mut gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let mut gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("trial-signup-v2,new-tenant-flow")).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.restart().await;
@@ -317,7 +151,7 @@ async fn a_restart_between_the_two_approvals_still_executes_once(_: PgPoolOption
 
 #[sqlx::test(migrations = false)]
 async fn the_drift_guard_aborts_when_many_more_rows_would_go(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
     let approved = gate.plan(1).await.preview.rows;
     assert_eq!(approved, gate.count(OLD_SESSIONS).await);
@@ -340,7 +174,7 @@ async fn the_drift_guard_aborts_when_many_more_rows_would_go(_: PgPoolOptions, a
 
 #[sqlx::test(migrations = false)]
 async fn an_unknown_flag_and_sql_looking_input_are_refused_as_harmless_values(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     let reply = gate.ask(&alice(), disable("new-tenant-flow,no-such-flag")).await;
     assert_eq!(reply.post.body, "No feature flag is named `no-such-flag`; /flags list shows them.");
     let reply = gate.ask(&alice(), disable("'; DROP TABLE users; --")).await;
@@ -354,7 +188,7 @@ async fn an_unknown_flag_and_sql_looking_input_are_refused_as_harmless_values(_:
 
 #[sqlx::test(migrations = false)]
 async fn a_dry_run_shows_the_plan_and_changes_nothing(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     let before = gate.count(OLD_SESSIONS).await;
     let reply = gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d").option("dry_run", "true")).await;
     assert_eq!(reply.post.title, "Dry run: /sessions purge");
@@ -368,8 +202,7 @@ async fn a_dry_run_shows_the_plan_and_changes_nothing(_: PgPoolOptions, admin: P
 
 #[sqlx::test(migrations = false)]
 async fn the_purge_deletes_in_batches_and_its_cascade_counts_match(_: PgPoolOptions, admin: PgConnectOptions) {
-    let settings = RemediationSettings { purge_batch: 400, ..RemediationSettings::default() };
-    let gate = Gate::start(&admin, settings).await;
+    let gate = Gate::with(&admin, |s| s.purge_batch = 400).await;
     let counts = "SELECT (SELECT count(*) FROM auth.sessions), (SELECT count(*) FROM auth.refresh_tokens), (SELECT count(*) FROM auth.mfa_amr_claims)";
     let before: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(&mut gate.su().await).await.unwrap();
     gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
@@ -391,18 +224,10 @@ async fn the_purge_deletes_in_batches_and_its_cascade_counts_match(_: PgPoolOpti
 
 #[sqlx::test(migrations = false)]
 async fn in_the_shell_two_approvals_disable_a_flag_and_flags_list_shows_it(_: PgPoolOptions, admin: PgConnectOptions) {
-    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
-    let url = SecretString::from(fixture::as_bellhop(&admin).to_url_lossy().to_string());
-    let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap();
-    let mut session = ShellSession::start_with_target(settings("http://127.0.0.1:9", &[]), "", Some(target)).await;
+    let mut session = shell_on_fixture(&admin).await;
     session.type_line(r#"/incident declare severity:P1 title:"Tenant creation failing""#).await;
     let asked = session.type_line("/flags disable names:new-tenant-flow").await;
-    let number = asked
-        .lines()
-        .find(|l| l.contains("Approval needed: PLAN-1"))
-        .and_then(|l| l.trim_start_matches('#').split_whitespace().next())
-        .unwrap_or_else(|| panic!("{asked}"))
-        .to_string();
+    let number = approval_number(&asked, "PLAN-1");
     session.type_line(&format!("@bob react {number} ✅")).await;
     let approved = session.type_line(&format!("@carol react {number} ✅")).await;
     assert!(approved.contains("PLAN-1 done"), "{approved}");
@@ -422,7 +247,7 @@ async fn in_the_shell_two_approvals_disable_a_flag_and_flags_list_shows_it(_: Pg
 /// anonymous users, which the runbook's statement would also confirm, are counted and left alone.
 #[sqlx::test(migrations = false)]
 async fn confirming_stuck_users_touches_email_users_only(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     gate.ask(&alice(), Invocation::new("auth confirm-stuck").option("older_than", "1d")).await;
     let plan = gate.plan(1).await;
     // The seed: every 50th user from 21 never confirmed; users older than a day are j ≥ 112.
@@ -446,7 +271,7 @@ async fn confirming_stuck_users_touches_email_users_only(_: PgPoolOptions, admin
 /// role since reacting no longer counts, and the plan waits for someone who holds it.
 #[sqlx::test(migrations = false)]
 async fn roles_are_checked_again_when_the_plan_would_run(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.port.set_roles(&Actor::new("shell:bob", "bob", []));
@@ -472,7 +297,7 @@ async fn roles_are_checked_again_when_the_plan_would_run(_: PgPoolOptions, admin
 /// from the post and counts it, once.
 #[sqlx::test(migrations = false)]
 async fn an_approval_given_while_bellhop_was_down_counts_after_the_restart(_: PgPoolOptions, admin: PgConnectOptions) {
-    let mut gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let mut gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.port.set_reaction(&gate.approval(1).await, "✅", &carol(), true);
@@ -491,7 +316,7 @@ async fn an_approval_given_while_bellhop_was_down_counts_after_the_restart(_: Pg
 /// A ✅ taken back while bellhop was down is withdrawn after the restart: the next ✅ is not quorum.
 #[sqlx::test(migrations = false)]
 async fn an_approval_withdrawn_while_bellhop_was_down_does_not_count(_: PgPoolOptions, admin: PgConnectOptions) {
-    let mut gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let mut gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.port.set_reaction(&gate.approval(1).await, "✅", &bob(), false);
@@ -507,7 +332,7 @@ async fn an_approval_withdrawn_while_bellhop_was_down_does_not_count(_: PgPoolOp
 /// the audit say the plan was interrupted, and it is never run again.
 #[sqlx::test(migrations = false)]
 async fn a_plan_whose_runner_stopped_is_marked_interrupted_and_not_run_again(_: PgPoolOptions, admin: PgConnectOptions) {
-    let mut gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let mut gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&bob(), 1, "✅", true).await;
     // What a bellhop killed between claiming the plan and recording its outcome leaves behind.
@@ -532,10 +357,6 @@ async fn a_plan_whose_runner_stopped_is_marked_interrupted_and_not_run_again(_: 
     assert!(gate.flag("new-tenant-flow").await);
 }
 
-fn erin_admin() -> Actor {
-    Actor::new("shell:erin", "erin", [Role::Admin])
-}
-
 fn break_glass(plan: &str) -> Invocation {
     Invocation::new("break-glass").option("plan", plan).option("reason", "every sign-in fails; bob is unreachable")
 }
@@ -544,7 +365,7 @@ fn break_glass(plan: &str) -> Invocation {
 /// it runs once, the escalation roles are pinged in the thread, the timeline and audit keep it.
 #[sqlx::test(migrations = false)]
 async fn break_glass_in_a_p0_runs_a_plan_on_the_admins_approval_loudly(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     let thread = gate.declare("P0").await;
     gate.ask_in(&thread, &alice(), disable("new-tenant-flow")).await;
     let refused = gate.ask_in(&thread, &bob(), break_glass("PLAN-1")).await;
@@ -574,7 +395,7 @@ async fn break_glass_in_a_p0_runs_a_plan_on_the_admins_approval_loudly(_: PgPool
 /// Break-glass never lets one person act alone, and only in an open P0.
 #[sqlx::test(migrations = false)]
 async fn break_glass_needs_an_open_p0_and_a_second_person(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::start(&admin, RemediationSettings::default()).await;
+    let gate = Gate::start(&admin).await;
     gate.ask(&erin_admin(), disable("new-tenant-flow")).await;
     let outside = gate.ask(&erin_admin(), break_glass("PLAN-1")).await;
     assert_eq!(

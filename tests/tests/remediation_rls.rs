@@ -2,108 +2,37 @@
 //! two approvals lock anon out of the public tables, a dry run changes nothing, and the restore
 //! gives back exactly the grants the lockdown recorded.
 
-use bellhop::demo::fixture::{self, Scale};
-use bellhop_commands::remediation::{Plan, RemediationSettings};
-use bellhop_commands::store::Store;
-use bellhop_commands::target::{TargetDb, TargetSettings};
-use bellhop_commands::templates::Templates;
-use bellhop_commands::{Actor, Binding, Core, Invocation, ManualClock, MessageRef, Reply, Role, Subject, SubjectKind};
-use bellhop_tests::{settings, CollectingPort, ShellSession};
-use secrecy::SecretString;
+use bellhop_commands::remediation::Plan;
+use bellhop_commands::Invocation;
+use bellhop_tests::gate::{alice, approval_number, bob, carol, shell_on_fixture, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgConnection};
-use std::sync::Arc;
-use std::time::Duration;
 
-fn alice() -> Actor {
-    Actor::new("shell:alice", "alice", [Role::Responder, Role::Approver])
-}
-fn bob() -> Actor {
-    Actor::new("shell:bob", "bob", [Role::Approver])
-}
-fn carol() -> Actor {
-    Actor::new("shell:carol", "carol", [Role::Approver])
+/// Asks for plan `id` and has bob and carol approve it.
+async fn approved(rls: &Gate, invocation: Invocation, id: i64) -> Plan {
+    rls.ask(&alice(), invocation).await;
+    rls.approve(id, &[bob(), carol()]).await;
+    rls.plan(id).await
 }
 
-/// A bellhop with a SQLite store of its own, on the seeded fixture as its login (bellhop_ops).
-struct Rls {
-    core: Arc<Core>,
-    port: CollectingPort,
-    admin: PgConnectOptions,
-    _dir: tempfile::TempDir,
+/// anon's table privileges in public as information_schema reports them (not the catalog
+/// query bellhop uses): (table, privilege, grantor, grantable), sorted.
+async fn anon_grants(rls: &Gate) -> Vec<(String, String, String, String)> {
+    sqlx::query_as(
+        "SELECT table_name::text, privilege_type::text, grantor::text, is_grantable::text
+         FROM information_schema.table_privileges WHERE grantee = 'anon' AND table_schema = 'public' ORDER BY 1, 2, 3",
+    )
+    .fetch_all(&mut rls.su().await)
+    .await
+    .unwrap()
 }
 
-impl Rls {
-    async fn start(admin: &PgConnectOptions) -> Rls {
-        fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())).await.unwrap();
-        store.migrate().await.unwrap();
-        let url = SecretString::from(fixture::as_bellhop(admin).to_url_lossy().to_string());
-        let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap();
-        let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
-        let core = Core::new(settings("http://127.0.0.1:9", &[]), Templates::load(None).unwrap(), store, clock).unwrap();
-        let core = Arc::new(core.with_target(Some(target)).with_remediation(RemediationSettings::default()));
-        Rls { core, port: CollectingPort::default(), admin: admin.clone(), _dir: dir }
-    }
-
-    async fn ask(&self, actor: &Actor, invocation: Invocation) -> Reply {
-        let reply = self.core.handle(actor, &invocation.in_channel("#ops")).await;
-        self.core.deliver_outbox(&self.port).await.unwrap();
-        reply
-    }
-
-    async fn approval(&self, id: i64) -> MessageRef {
-        let binding = Binding::new(Subject { kind: SubjectKind::Plan, id }, "approval");
-        self.core.store().bound_message(&binding).await.unwrap().expect("the approval post was delivered")
-    }
-
-    async fn plan(&self, id: i64) -> Plan {
-        Plan::from_stored(self.core.store(), id).await.unwrap().expect("the plan exists")
-    }
-
-    /// Asks for plan `id` and has bob and carol approve it.
-    async fn approved(&self, invocation: Invocation, id: i64) -> Plan {
-        self.ask(&alice(), invocation).await;
-        approve(&self.core, &self.port, &self.approval(id).await, &[bob(), carol()]).await;
-        self.plan(id).await
-    }
-
-    async fn su(&self) -> PgConnection {
-        self.admin.connect().await.unwrap()
-    }
-
-    /// anon's table privileges in public as information_schema reports them (not the catalog
-    /// query bellhop uses): (table, privilege, grantor, grantable), sorted.
-    async fn anon_grants(&self) -> Vec<(String, String, String, String)> {
-        sqlx::query_as(
-            "SELECT table_name::text, privilege_type::text, grantor::text, is_grantable::text
-             FROM information_schema.table_privileges WHERE grantee = 'anon' AND table_schema = 'public' ORDER BY 1, 2, 3",
-        )
-        .fetch_all(&mut self.su().await)
-        .await
-        .unwrap()
-    }
-
-    /// `SET ROLE anon; SELECT count(*) FROM public.users` on a connection of its own: the rows
-    /// anon sees, or the SQLSTATE it got.
-    async fn anon_reads_users(&self) -> Result<i64, String> {
-        let mut conn = self.su().await;
-        sqlx::query("SET ROLE anon").execute(&mut conn).await.unwrap();
-        let read = sqlx::query_scalar("SELECT count(*) FROM public.users").fetch_one(&mut conn).await;
-        read.map_err(|e| e.as_database_error().and_then(|d| d.code()).map(|c| c.to_string()).unwrap_or_else(|| e.to_string()))
-    }
-}
-
-/// Approves the plan posted at `plan_message` as `people`, and runs what that sets off. How
-/// approval triggers execution lives here alone, so a change to it is one edit.
-async fn approve(core: &Core, port: &CollectingPort, plan_message: &MessageRef, people: &[Actor]) {
-    for person in people {
-        port.set_reaction(plan_message, "✅", person, true);
-        core.reaction(person, plan_message, "✅", true).await;
-        core.settle_plans(port).await.unwrap();
-    }
-    core.deliver_outbox(port).await.unwrap();
+/// `SET ROLE anon; SELECT count(*) FROM public.users` on a connection of its own: the rows
+/// anon sees, or the SQLSTATE it got.
+async fn anon_reads_users(rls: &Gate) -> Result<i64, String> {
+    let mut conn = rls.su().await;
+    sqlx::query("SET ROLE anon").execute(&mut conn).await.unwrap();
+    let read = sqlx::query_scalar("SELECT count(*) FROM public.users").fetch_one(&mut conn).await;
+    read.map_err(|e| e.as_database_error().and_then(|d| d.code()).map(|c| c.to_string()).unwrap_or_else(|| e.to_string()))
 }
 
 fn lockdown() -> Invocation {
@@ -116,10 +45,10 @@ fn restore() -> Invocation {
 
 #[sqlx::test(migrations = false)]
 async fn a_lockdown_needs_two_approvers_then_anon_is_refused_on_users(_: PgPoolOptions, admin: PgConnectOptions) {
-    let rls = Rls::start(&admin).await;
-    let before = rls.anon_grants().await;
+    let rls = Gate::start(&admin).await;
+    let before = anon_grants(&rls).await;
     assert!(before.iter().any(|(t, p, _, _)| t == "users" && p == "SELECT"), "{before:?}");
-    assert_eq!(rls.anon_reads_users().await, Ok(0), "before: RLS shows anon no rows, but the read is allowed");
+    assert_eq!(anon_reads_users(&rls).await, Ok(0), "before: RLS shows anon no rows, but the read is allowed");
     let reply = rls.ask(&alice(), lockdown()).await;
     assert_eq!(reply.post.title, "PLAN-1 waits for approval");
     assert_eq!(rls.port.titles(), ["Approval needed: PLAN-1 · /rls lockdown"]);
@@ -130,16 +59,16 @@ async fn a_lockdown_needs_two_approvers_then_anon_is_refused_on_users(_: PgPoolO
     let caveat = format!("Tables created later by `{loader}` are granted to anon again by default privileges");
     assert!(plan.preview.lines.iter().any(|l| l.starts_with(&caveat)), "{:?}", plan.preview.lines);
 
-    approve(&rls.core, &rls.port, &rls.approval(1).await, &[bob()]).await;
+    rls.approve(1, &[bob()]).await;
     assert_eq!(rls.plan(1).await.state, "pending", "one approver is not enough");
-    assert_eq!(rls.anon_reads_users().await, Ok(0), "nothing ran");
+    assert_eq!(anon_reads_users(&rls).await, Ok(0), "nothing ran");
 
-    approve(&rls.core, &rls.port, &rls.approval(1).await, &[carol()]).await;
+    rls.approve(1, &[carol()]).await;
     let plan = rls.plan(1).await;
     let outcome = plan.outcome.clone().unwrap();
     assert_eq!(plan.state, "done", "{outcome:?}");
-    assert_eq!(rls.anon_reads_users().await, Err("42501".to_string()), "permission denied, not 0 rows");
-    assert!(rls.anon_grants().await.is_empty());
+    assert_eq!(anon_reads_users(&rls).await, Err("42501".to_string()), "permission denied, not 0 rows");
+    assert!(anon_grants(&rls).await.is_empty());
     assert_eq!(outcome.rows, before.len() as i64);
     assert_eq!(
         outcome.verification,
@@ -155,8 +84,8 @@ async fn a_lockdown_needs_two_approvers_then_anon_is_refused_on_users(_: PgPoolO
 
 #[sqlx::test(migrations = false)]
 async fn a_dry_run_changes_nothing_and_names_default_privileges_only_when_they_grant_anon(_: PgPoolOptions, admin: PgConnectOptions) {
-    let rls = Rls::start(&admin).await;
-    let before = rls.anon_grants().await;
+    let rls = Gate::start(&admin).await;
+    let before = anon_grants(&rls).await;
     let reply = rls.ask(&alice(), lockdown().option("dry_run", "true")).await;
     assert_eq!(reply.post.title, "Dry run: /rls lockdown");
     let body = &reply.post.body;
@@ -165,7 +94,7 @@ async fn a_dry_run_changes_nothing_and_names_default_privileges_only_when_they_g
     assert!(body.contains("anon can still call 3 SECURITY DEFINER function(s) in public"), "{body}");
     assert!(body.contains("Undo with /rls restore (approval-gated)"), "{body}");
     assert!(body.ends_with("Nothing was asked and nothing ran."), "{body}");
-    assert_eq!(rls.anon_grants().await, before);
+    assert_eq!(anon_grants(&rls).await, before);
     assert!(rls.port.posts.lock().unwrap().is_empty());
     assert!(rls.core.store().plan(1).await.unwrap().is_none());
 
@@ -173,18 +102,18 @@ async fn a_dry_run_changes_nothing_and_names_default_privileges_only_when_they_g
     sqlx::raw_sql("ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM anon").execute(&mut rls.su().await).await.unwrap();
     let reply = rls.ask(&alice(), lockdown().option("dry_run", "true")).await;
     assert!(!reply.post.body.contains("default privileges"), "{}", reply.post.body);
-    assert_eq!(rls.anon_grants().await, before);
+    assert_eq!(anon_grants(&rls).await, before);
 }
 
 #[sqlx::test(migrations = false)]
 async fn the_restore_gives_back_exactly_the_recorded_grants_once(_: PgPoolOptions, admin: PgConnectOptions) {
-    let rls = Rls::start(&admin).await;
-    let before = rls.anon_grants().await;
-    assert_eq!(rls.approved(lockdown(), 1).await.state, "done");
-    assert!(rls.anon_grants().await.is_empty());
+    let rls = Gate::start(&admin).await;
+    let before = anon_grants(&rls).await;
+    assert_eq!(approved(&rls, lockdown(), 1).await.state, "done");
+    assert!(anon_grants(&rls).await.is_empty());
     // What the caveat warns of: a table made after the lockdown is anon's again by default.
     sqlx::raw_sql("CREATE TABLE public.guest_notes (id int)").execute(&mut rls.su().await).await.unwrap();
-    let later = rls.anon_grants().await;
+    let later = anon_grants(&rls).await;
     assert!(!later.is_empty() && later.iter().all(|(t, _, _, _)| t == "guest_notes"), "{later:?}");
 
     let reply = rls.ask(&alice(), restore().option("dry_run", "true")).await;
@@ -193,7 +122,7 @@ async fn the_restore_gives_back_exactly_the_recorded_grants_once(_: PgPoolOption
         "{}",
         reply.post.body
     );
-    let plan = rls.approved(restore(), 2).await;
+    let plan = approved(&rls, restore(), 2).await;
     let outcome = plan.outcome.clone().unwrap();
     assert_eq!(plan.state, "done", "{outcome:?}");
     assert_eq!(outcome.rows, before.len() as i64);
@@ -204,8 +133,8 @@ async fn the_restore_gives_back_exactly_the_recorded_grants_once(_: PgPoolOption
     let mut expected = before.clone();
     expected.extend(later);
     expected.sort();
-    assert_eq!(rls.anon_grants().await, expected, "the recorded grants, and the later table's left as they were");
-    assert_eq!(rls.anon_reads_users().await, Ok(0));
+    assert_eq!(anon_grants(&rls).await, expected, "the recorded grants, and the later table's left as they were");
+    assert_eq!(anon_reads_users(&rls).await, Ok(0));
 
     let again = rls.ask(&alice(), restore()).await;
     assert_eq!(again.post.body, "PLAN-1's lockdown was already undone by PLAN-2.");
@@ -214,22 +143,22 @@ async fn the_restore_gives_back_exactly_the_recorded_grants_once(_: PgPoolOption
 
 #[sqlx::test(migrations = false)]
 async fn a_restore_without_a_lockdown_is_a_clear_error(_: PgPoolOptions, admin: PgConnectOptions) {
-    let rls = Rls::start(&admin).await;
-    let before = rls.anon_grants().await;
+    let rls = Gate::start(&admin).await;
+    let before = anon_grants(&rls).await;
     let reply = rls.ask(&alice(), restore()).await;
     assert_eq!(reply.post.body, "No lockdown to undo: /rls lockdown has not run.");
     assert!(rls.port.posts.lock().unwrap().is_empty());
     assert!(rls.core.store().plan(1).await.unwrap().is_none());
-    assert_eq!(rls.anon_grants().await, before);
+    assert_eq!(anon_grants(&rls).await, before);
 }
 
 /// A grant bellhop's login did not make (a table created by another role) cannot be revoked by
 /// it; the lockdown says so before any plan instead of half-working.
 #[sqlx::test(migrations = false)]
 async fn grants_bellhop_cannot_revoke_are_named_and_nothing_is_asked(_: PgPoolOptions, admin: PgConnectOptions) {
-    let rls = Rls::start(&admin).await;
+    let rls = Gate::start(&admin).await;
     sqlx::raw_sql("CREATE TABLE public.guest_notes (id int)").execute(&mut rls.su().await).await.unwrap();
-    let before = rls.anon_grants().await;
+    let before = anon_grants(&rls).await;
     let reply = rls.ask(&alice(), lockdown()).await;
     let loader = admin.get_username();
     assert_eq!(
@@ -240,22 +169,14 @@ async fn grants_bellhop_cannot_revoke_are_named_and_nothing_is_asked(_: PgPoolOp
         )
     );
     assert!(rls.port.posts.lock().unwrap().is_empty());
-    assert_eq!(rls.anon_grants().await, before);
+    assert_eq!(anon_grants(&rls).await, before);
 }
 
 #[sqlx::test(migrations = false)]
 async fn in_the_shell_two_approvals_lock_anon_out(_: PgPoolOptions, admin: PgConnectOptions) {
-    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
-    let url = SecretString::from(fixture::as_bellhop(&admin).to_url_lossy().to_string());
-    let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap();
-    let mut session = ShellSession::start_with_target(settings("http://127.0.0.1:9", &[]), "", Some(target)).await;
+    let mut session = shell_on_fixture(&admin).await;
     let asked = session.type_line("/rls lockdown").await;
-    let number = asked
-        .lines()
-        .find(|l| l.contains("Approval needed: PLAN-1"))
-        .and_then(|l| l.trim_start_matches('#').split_whitespace().next())
-        .unwrap_or_else(|| panic!("{asked}"))
-        .to_string();
+    let number = approval_number(&asked, "PLAN-1");
     session.type_line(&format!("@bob react {number} ✅")).await;
     let approved = session.type_line(&format!("@carol react {number} ✅")).await;
     assert!(approved.contains("PLAN-1 done"), "{approved}");

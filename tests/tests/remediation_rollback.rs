@@ -2,116 +2,20 @@
 //! file and the version's deletion in one transaction, the runbook's verification rolling it back,
 //! hostile versions, a file changed after approval, dry runs and what the approval post shows.
 
-use bellhop::demo::fixture::{self, Scale};
-use bellhop_commands::remediation::{posts, Plan, RemediationSettings};
-use bellhop_commands::store::Store;
-use bellhop_commands::target::{TargetDb, TargetSettings};
-use bellhop_commands::templates::Templates;
-use bellhop_commands::{Actor, Binding, Core, Invocation, ManualClock, MessageRef, Role, Subject, SubjectKind};
-use bellhop_tests::{settings, CollectingPort};
-use secrecy::SecretString;
+use bellhop::demo::fixture;
+use bellhop_commands::Invocation;
+use bellhop_tests::gate::{alice, bob, carol, Gate};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgConnection};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 const VERSION: &str = "20250922140000";
 const FILE: &str = "20250922140000.down.sql";
 const USERS_AND_TENANTS: &str = "SELECT (SELECT count(*) FROM public.users) * 1000 + (SELECT count(*) FROM public.tenants)";
 const VERSION_APPLIED: &str = "SELECT count(*) FROM supabase_migrations.schema_migrations WHERE version = '20250922140000'";
 
-fn alice() -> Actor {
-    Actor::new("shell:alice", "alice", [Role::Responder, Role::Approver])
-}
-fn bob() -> Actor {
-    Actor::new("shell:bob", "bob", [Role::Approver])
-}
-fn carol() -> Actor {
-    Actor::new("shell:carol", "carol", [Role::Approver])
-}
-
-/// A bellhop with a SQLite store of its own, the seeded fixture as its target and the fixture's
-/// down files in a rollbacks folder of its own.
-struct Gate {
-    core: Arc<Core>,
-    port: CollectingPort,
-    admin: PgConnectOptions,
-    rollbacks: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Gate {
-    async fn start(admin: &PgConnectOptions) -> Gate {
-        Gate::with(admin, |_| {}).await
-    }
-
-    /// Like `start`, with the settings changed by `tune` (the folder is already set).
-    async fn with(admin: &PgConnectOptions, tune: impl FnOnce(&mut RemediationSettings)) -> Gate {
-        fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
-        let dir = tempfile::tempdir().unwrap();
-        let rollbacks = dir.path().join("rollbacks");
-        fixture::write_rollbacks(&rollbacks).unwrap();
-        let mut remediation = RemediationSettings { rollbacks_dir: Some(rollbacks.clone()), ..RemediationSettings::default() };
-        tune(&mut remediation);
-        let store = Store::connect(&format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())).await.unwrap();
-        store.migrate().await.unwrap();
-        let url = SecretString::from(fixture::as_bellhop(admin).to_url_lossy().to_string());
-        let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap();
-        let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
-        let core = Core::new(settings("http://127.0.0.1:9", &[]), Templates::load(None).unwrap(), store, clock).unwrap();
-        let core = Arc::new(core.with_target(Some(target)).with_remediation(remediation));
-        Gate { core, port: CollectingPort::default(), admin: admin.clone(), rollbacks, dir }
-    }
-
-    async fn ask(&self, invocation: Invocation) -> bellhop_commands::Reply {
-        let reply = self.core.handle(&alice(), &invocation.in_channel("#ops")).await;
-        self.core.deliver_outbox(&self.port).await.unwrap();
-        reply
-    }
-
-    /// Two approvers approve plan `id`, and whatever that sets off has run and been posted.
-    /// (The one place that knows how an approved plan is set off.)
-    async fn approve(&self, id: i64) {
-        for approver in [bob(), carol()] {
-            let message = self.approval(id).await;
-            self.port.set_reaction(&message, "✅", &approver, true);
-            self.core.reaction(&approver, &message, "✅", true).await;
-            self.core.settle_plans(&self.port).await.unwrap();
-            self.core.deliver_outbox(&self.port).await.unwrap();
-        }
-    }
-
-    async fn approval(&self, id: i64) -> MessageRef {
-        let binding = Binding::new(Subject { kind: SubjectKind::Plan, id }, "approval");
-        self.core.store().bound_message(&binding).await.unwrap().expect("the approval post was delivered")
-    }
-
-    async fn plan(&self, id: i64) -> Plan {
-        Plan::from_stored(self.core.store(), id).await.unwrap().expect("the plan exists")
-    }
-
-    /// Replaces the down file in the rollbacks folder.
-    fn write(&self, sql: &str) {
-        std::fs::write(self.rollbacks.join(FILE), sql).unwrap();
-    }
-
-    async fn su(&self) -> PgConnection {
-        self.admin.connect().await.unwrap()
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&mut self.su().await).await.unwrap()
-    }
-
-    async fn flag(&self, name: &str) -> bool {
-        sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = $1")
-            .bind(name)
-            .fetch_one(&mut self.su().await)
-            .await
-            .unwrap()
-    }
+/// Replaces the down file in the rollbacks folder.
+fn write(gate: &Gate, sql: &str) {
+    std::fs::write(gate.rollbacks.join(FILE), sql).unwrap();
 }
 
 fn rollback(version: &str) -> Invocation {
@@ -128,10 +32,10 @@ fn fixture_file_line() -> String {
 #[sqlx::test(migrations = false)]
 async fn an_approved_rollback_runs_the_down_file_and_deletes_the_version(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
-    let reply = gate.ask(rollback(VERSION)).await;
+    let reply = gate.ask(&alice(), rollback(VERSION)).await;
     assert_eq!(reply.post.title, "PLAN-1 waits for approval", "{}", reply.post.body);
     assert!(gate.flag("enhanced-invite-system").await, "nothing runs before the approvals");
-    gate.approve(1).await;
+    gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
     let outcome = plan.outcome.clone().unwrap();
     assert_eq!(plan.state, "done", "{outcome:?}");
@@ -152,13 +56,14 @@ async fn a_down_file_deleting_users_beyond_the_tolerance_leaves_the_database_unc
     let gate = Gate::start(&admin).await;
     // Hosted `postgres` may drop tables it owns; give the fixture's login one to drop.
     sqlx::raw_sql("ALTER TABLE public.import_staging OWNER TO bellhop_ops").execute(&mut gate.su().await).await.unwrap();
-    gate.write(
+    write(
+        &gate,
         "DROP TABLE public.import_staging;\n\
          DELETE FROM public.users WHERE id IN (SELECT id FROM public.users ORDER BY id LIMIT 50);\n",
     );
     let before = gate.count(USERS_AND_TENANTS).await;
-    gate.ask(rollback(VERSION)).await;
-    gate.approve(1).await;
+    gate.ask(&alice(), rollback(VERSION)).await;
+    gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
     assert_eq!(plan.state, "failed");
     assert_eq!(
@@ -174,9 +79,9 @@ async fn a_down_file_deleting_users_beyond_the_tolerance_leaves_the_database_unc
 #[sqlx::test(migrations = false)]
 async fn a_drop_within_the_tolerance_commits(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::with(&admin, |s| s.rollback_tolerance_percent = 20).await;
-    gate.write("DELETE FROM public.users WHERE id IN (SELECT id FROM public.users ORDER BY id LIMIT 50);");
-    gate.ask(rollback(VERSION)).await;
-    gate.approve(1).await;
+    write(&gate, "DELETE FROM public.users WHERE id IN (SELECT id FROM public.users ORDER BY id LIMIT 50);");
+    gate.ask(&alice(), rollback(VERSION)).await;
+    gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
     assert_eq!(plan.state, "done", "{:?}", plan.outcome);
     assert!(plan.outcome.unwrap().verification.ends_with("users 490 → 440, tenants 40 → 40 (tolerance 20 %)"));
@@ -187,11 +92,12 @@ async fn a_drop_within_the_tolerance_commits(_: PgPoolOptions, admin: PgConnectO
 #[sqlx::test(migrations = false)]
 async fn a_failing_statement_in_the_file_rolls_back_what_ran_before_it(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
-    gate.write(
+    write(
+        &gate,
         "UPDATE public.feature_flags SET is_enabled = false WHERE flag_name = 'new-tenant-flow';\nSELECT no_such_column FROM public.users;",
     );
-    gate.ask(rollback(VERSION)).await;
-    gate.approve(1).await;
+    gate.ask(&alice(), rollback(VERSION)).await;
+    gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
     assert_eq!(plan.state, "failed");
     let error = plan.outcome.unwrap().error.unwrap();
@@ -219,12 +125,12 @@ async fn unknown_and_malformed_versions_are_refused_in_one_sentence(_: PgPoolOpt
         ),
     ];
     for (text, sentence) in cases {
-        assert_eq!(gate.ask(rollback(&text)).await.post.body, sentence, "{text:.40}");
+        assert_eq!(gate.ask(&alice(), rollback(&text)).await.post.body, sentence, "{text:.40}");
     }
     // A version with a down file but not applied: the latest five are listed.
     std::fs::write(gate.rollbacks.join("20991231000000.down.sql"), "SELECT 1;").unwrap();
     assert_eq!(
-        gate.ask(rollback("20991231000000")).await.post.body,
+        gate.ask(&alice(), rollback("20991231000000")).await.post.body,
         "No applied migration has the version `20991231000000`; the latest are `20250922140000`, `20250918090000`, \
          `20250910143000`, `20250901101000`, `20250820160000`."
     );
@@ -237,9 +143,9 @@ async fn unknown_and_malformed_versions_are_refused_in_one_sentence(_: PgPoolOpt
 #[sqlx::test(migrations = false)]
 async fn files_that_could_escape_the_transaction_or_the_folder_are_refused(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
-    gate.write("BEGIN;\nDELETE FROM public.users;\nCOMMIT;\n");
+    write(&gate, "BEGIN;\nDELETE FROM public.users;\nCOMMIT;\n");
     assert_eq!(
-        gate.ask(rollback(VERSION)).await.post.body,
+        gate.ask(&alice(), rollback(VERSION)).await.post.body,
         format!(
             "The rollback file `{FILE}`: statement 1 starts or ends a transaction; bellhop runs the file in its own \
              transaction, so leave out BEGIN, COMMIT and ROLLBACK."
@@ -250,7 +156,7 @@ async fn files_that_could_escape_the_transaction_or_the_folder_are_refused(_: Pg
     std::fs::remove_file(gate.rollbacks.join(FILE)).unwrap();
     std::os::unix::fs::symlink(&outside, gate.rollbacks.join(FILE)).unwrap();
     assert_eq!(
-        gate.ask(rollback(VERSION)).await.post.body,
+        gate.ask(&alice(), rollback(VERSION)).await.post.body,
         format!("The rollback file `{FILE}` links outside the rollbacks folder; bellhop refuses it.")
     );
     assert!(gate.port.posts.lock().unwrap().is_empty(), "no plan, no approval post");
@@ -261,7 +167,7 @@ async fn files_that_could_escape_the_transaction_or_the_folder_are_refused(_: Pg
 async fn without_a_rollbacks_folder_the_reply_names_the_setting(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::with(&admin, |s| s.rollbacks_dir = None).await;
     assert_eq!(
-        gate.ask(rollback(VERSION)).await.post.body,
+        gate.ask(&alice(), rollback(VERSION)).await.post.body,
         "bellhop has no rollbacks folder: set BELLHOP_ROLLBACKS_DIR to the folder of the <version>.down.sql files."
     );
     assert!(gate.port.posts.lock().unwrap().is_empty());
@@ -270,10 +176,10 @@ async fn without_a_rollbacks_folder_the_reply_names_the_setting(_: PgPoolOptions
 #[sqlx::test(migrations = false)]
 async fn a_file_changed_after_approval_is_not_run(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
-    gate.ask(rollback(VERSION)).await;
+    gate.ask(&alice(), rollback(VERSION)).await;
     let approved = gate.plan(1).await;
-    gate.write("DELETE FROM public.users;");
-    gate.approve(1).await;
+    write(&gate, "DELETE FROM public.users;");
+    gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
     assert_eq!(plan.state, "failed");
     let error = plan.outcome.unwrap().error.unwrap();
@@ -289,7 +195,7 @@ async fn a_file_changed_after_approval_is_not_run(_: PgPoolOptions, admin: PgCon
 #[sqlx::test(migrations = false)]
 async fn a_dry_run_shows_the_file_and_changes_nothing(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
-    let reply = gate.ask(rollback(VERSION).option("dry_run", "true")).await;
+    let reply = gate.ask(&alice(), rollback(VERSION).option("dry_run", "true")).await;
     assert_eq!(reply.post.title, "Dry run: /migrations rollback");
     assert!(reply.post.body.contains(&fixture_file_line()), "{}", reply.post.body);
     assert!(reply.post.body.ends_with("Nothing was asked and nothing ran."));
@@ -302,10 +208,9 @@ async fn a_dry_run_shows_the_file_and_changes_nothing(_: PgPoolOptions, admin: P
 #[sqlx::test(migrations = false)]
 async fn the_approval_post_shows_the_file_name_size_and_hash(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
-    gate.ask(rollback(VERSION)).await;
+    gate.ask(&alice(), rollback(VERSION)).await;
     assert_eq!(gate.port.titles(), ["Approval needed: PLAN-1 · /migrations rollback"]);
-    let plan = gate.plan(1).await;
-    let post = posts::approval(&plan, &[], &RemediationSettings::default());
+    let post = gate.post(1).await;
     let lines: Vec<&str> = post.body.lines().collect();
     assert_eq!(
         lines[..4],
@@ -319,5 +224,5 @@ async fn the_approval_post_shows_the_file_name_size_and_hash(_: PgPoolOptions, a
         "{}",
         post.body
     );
-    assert_eq!(plan.preview.rows, 1);
+    assert_eq!(gate.plan(1).await.preview.rows, 1);
 }
