@@ -142,6 +142,9 @@ async fn purge(admin: &PgConnectOptions, variant: Variant, batch: i64) -> anyhow
         async move { watch::locks(conn, application, stopped).await }
     });
     let mut one = ops.application_name(ONE_DELETE_APP).connect().await?;
+    // Both variants cut off at their own now(), never earlier than this.
+    let mut su = admin.connect().await?;
+    let start: String = sqlx::query_scalar("SELECT now()::text").fetch_one(&mut su).await?;
 
     let started = Instant::now();
     let deleted = match variant {
@@ -155,16 +158,18 @@ async fn purge(admin: &PgConnectOptions, variant: Variant, batch: i64) -> anyhow
     stop.send(true)?;
     let (refresh, sign_in, holds) = (refresh.await??, sign_in.await??, holds.await??);
 
-    let after = sessions::preview(&target, OLDER_THAN_SECS, None).await?;
-    anyhow::ensure!(after.rows == 0, "{} sessions in scope remain after the {variant:?} purge", after.rows);
-    // The cascade's share, from what was there before: the counts left are of rows out of scope.
-    let mut su = admin.connect().await?;
-    let (tokens_left, claims_left): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM auth.refresh_tokens t WHERE NOT EXISTS (SELECT 1 FROM auth.sessions s WHERE s.id = t.session_id)),
+    // Sessions that came of age while it ran may remain; none older than the earliest cutoff may,
+    // and no refresh token or MFA claim may outlive its session.
+    let (left, tokens_left, claims_left): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM auth.sessions WHERE created_at < $1::timestamptz - make_interval(secs => $2::double precision)),
+                (SELECT count(*) FROM auth.refresh_tokens t WHERE NOT EXISTS (SELECT 1 FROM auth.sessions s WHERE s.id = t.session_id)),
                 (SELECT count(*) FROM auth.mfa_amr_claims c WHERE NOT EXISTS (SELECT 1 FROM auth.sessions s WHERE s.id = c.session_id))",
     )
+    .bind(start)
+    .bind(OLDER_THAN_SECS)
     .fetch_one(&mut su)
     .await?;
+    anyhow::ensure!(left == 0, "{left} sessions in scope remain after the {variant:?} purge");
     anyhow::ensure!(tokens_left == 0 && claims_left == 0, "refresh tokens or MFA claims outlived their sessions");
     anyhow::ensure!(deleted >= in_scope, "deleted {deleted} sessions, {in_scope} were in scope");
     Ok(Measured { variant, total, sessions: deleted, tokens: tokens_before, claims: claims_before, refresh, sign_in, holds })
@@ -176,7 +181,12 @@ fn report(measured: &[Measured], batch: i64, runs: usize) {
     let median = |variant: Variant| {
         let mut totals: Vec<Duration> = of(variant).map(|m| m.total).collect();
         totals.sort();
-        totals.get(totals.len() / 2).copied().unwrap_or_default()
+        let middle = totals.len() / 2;
+        match totals.len() {
+            0 => Duration::ZERO,
+            n if n % 2 == 0 => (totals[middle - 1] + totals[middle]) / 2,
+            _ => totals[middle],
+        }
     };
     let longest = |variant: Variant, pick: fn(&Measured) -> Duration| of(variant).map(pick).max().unwrap_or_default();
     let first = |variant: Variant| of(variant).next().copied();
