@@ -213,8 +213,16 @@ impl Core {
 
     /// Suggestions for an option while a person types it: (label, value), at most 25.
     pub async fn suggest(&self, source: Suggest, partial: &str) -> Vec<(String, String)> {
+        let typed = partial;
         let partial = partial.to_lowercase();
         let candidates: Vec<(String, String)> = match source {
+            // The target filters and shapes these itself: a list keeps the names typed before.
+            Suggest::FlagNames => {
+                return match &self.target {
+                    Some(target) => crate::remediation::flags::suggest(target, typed).await,
+                    None => Vec::new(),
+                };
+            }
             Suggest::Templates => self.templates.names().iter().map(|n| (n.clone(), n.clone())).collect(),
             Suggest::OpenIncidents | Suggest::AnyIncident => {
                 let state = if source == Suggest::OpenIncidents { ListState::Open } else { ListState::All };

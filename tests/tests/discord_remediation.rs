@@ -1,7 +1,7 @@
 //! The two-person gate through the real serenity/poise client and the fake Discord, against the
 //! Supabase-shaped fixture: the approval post pings the approver role, bellhop's own ✅ and ❌ are
 //! not votes, a member without the role is not counted (and the post says so), and two approvers
-//! run the plan once, the post edited to show the outcome.
+//! run the plan once, the post edited to show the outcome. `names:` autocompletes from the target.
 
 use bellhop::demo::fixture::{self, Scale};
 use bellhop::simulated::Script;
@@ -112,4 +112,28 @@ async fn an_approval_given_while_bellhop_was_down_runs_the_plan_after_the_restar
     assert_eq!(audit.iter().filter(|e| e.outcome.starts_with("done")).count(), 1, "ran once");
     assert!(audit.iter().any(|e| e.actor_id == "discord:500000000000000003" && e.outcome.starts_with("✅ found on the post")), "{audit:?}");
     restarted.stop().await.expect("the restarted bot stops cleanly");
+}
+
+#[sqlx::test(migrations = false)]
+async fn flag_names_autocomplete_from_the_target_keeping_the_names_typed_before(_: PgPoolOptions, admin: PgConnectOptions) {
+    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
+    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
+    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &[("SUPABASE_DB_URL", &target)]).await;
+    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
+
+    let typing = t.fake.autocomplete(&alice, "flags enable", &[("names", "new-tenant-flow, tr")], "names");
+    let callback = t.fake.callback(&typing).await;
+    assert_eq!(callback.body["type"], 8, "an autocomplete answer: {}", callback.body);
+    let choices: Vec<(&str, &str)> = callback.body["data"]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(choices, [("trial-signup-v2 · off · after new-tenant-flow", "new-tenant-flow,trial-signup-v2")]);
+
+    let typing = t.fake.autocomplete(&alice, "flags disable", &[("names", "HOUSE")], "names");
+    let callback = t.fake.callback(&typing).await;
+    assert_eq!(callback.body["data"]["choices"], json!([{"name": "housekeeping-board · on", "value": "housekeeping-board"}]));
+    assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
 }

@@ -56,6 +56,8 @@ pub enum Suggest {
     OpenIncidents,
     AnyIncident,
     Outbox,
+    /// The target's feature flags; in a comma-separated list, the last name is completed.
+    FlagNames,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -135,7 +137,8 @@ const OUTBOX_ID: OptionSpec = OptionSpec::integer("id", "Outbox id, as /outbox l
 const DRY_RUN: OptionSpec =
     OptionSpec::choice("dry_run", "true: show the plan and its preview only; nothing is asked, nothing runs", &["true", "false"])
         .optional();
-const FLAG_NAMES: OptionSpec = OptionSpec::text("names", "Flag names, comma-separated, as /flags list shows them", 1000);
+const FLAG_NAMES: OptionSpec =
+    OptionSpec::text("names", "Flag names, comma-separated, as /flags list shows them", 1000).suggest(Suggest::FlagNames);
 const RESPONDER: Access = Access::Role(Role::Responder);
 
 const fn spec(name: &'static str, description: &'static str, options: &'static [OptionSpec], access: Access, parse: Parse) -> CommandSpec {

@@ -5,11 +5,23 @@ use super::plan::{Executed, Preview};
 use crate::error::UserError;
 use crate::target::TargetDb;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Flags named in one request, at most.
 pub const MAX_NAMES: usize = 25;
 
+/// Discord wants an autocomplete answer within 3 s: a slow or unreachable target gets this long.
+const SUGGEST_WAIT: Duration = Duration::from_millis(1_500);
+/// Discord refuses a suggested value longer than this.
+const MAX_SUGGESTED_CHARS: usize = 100;
+
 const CURRENT: &str = "SELECT flag_name, is_enabled FROM public.feature_flags WHERE flag_name = ANY($1) ORDER BY flag_name";
+/// Flags whose name contains what was typed (any case), those starting with it first, minus the
+/// ones already listed; 25 at most, Discord's limit for suggestions.
+const MATCHING: &str = "SELECT flag_name, coalesce(is_enabled, false) FROM public.feature_flags
+ WHERE strpos(lower(flag_name), lower($1)) > 0 AND flag_name <> ALL($2)
+ ORDER BY NOT starts_with(lower(flag_name), lower($1)), flag_name
+ LIMIT 25";
 const SET: &str = "UPDATE public.feature_flags SET is_enabled = $1, updated_at = now() WHERE flag_name = ANY($2)";
 
 /// `names:a,b` as a sorted list without repeats; each name 1–100 characters.
@@ -57,6 +69,45 @@ pub async fn execute(target: &TargetDb, names: &[String], enable: bool) -> Resul
     };
     let rows = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
     Ok(Executed { rows, figures: BTreeMap::from([("flags".to_string(), rows)]), verification, saved: None })
+}
+
+/// What `names:` completes to while someone types it: (label, value) pairs where the value
+/// keeps the names already typed and completes the last one. Read-only, under a short timeout;
+/// a target that is slow, down or refuses gives no suggestions, never an error.
+pub async fn suggest(target: &TargetDb, typed: &str) -> Vec<(String, String)> {
+    let (earlier, last) = typed.rsplit_once(',').unwrap_or(("", typed));
+    let kept: Vec<String> = earlier.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect();
+    let last = last.trim();
+    if kept.len() >= MAX_NAMES || last.chars().count() > 100 {
+        return Vec::new();
+    }
+    let found = match tokio::time::timeout(SUGGEST_WAIT, matching(target, last, &kept)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "no flag name suggestions");
+            return Vec::new();
+        }
+        Err(_) => {
+            tracing::debug!("no flag name suggestions: the target did not answer in time");
+            return Vec::new();
+        }
+    };
+    let after = if kept.is_empty() { String::new() } else { format!(" · after {}", kept.join(", ")) };
+    found
+        .into_iter()
+        .map(|(name, on)| {
+            let label = crate::text::ellipsize(&format!("{name} · {}{after}", if on { "on" } else { "off" }), 100);
+            (label, kept.iter().chain([&name]).map(String::as_str).collect::<Vec<_>>().join(","))
+        })
+        .filter(|(_, value)| value.chars().count() <= MAX_SUGGESTED_CHARS)
+        .collect()
+}
+
+async fn matching(target: &TargetDb, last: &str, kept: &[String]) -> Result<Vec<(String, bool)>, crate::target::TargetError> {
+    let mut tx = target.read().await?;
+    let wait = (SUGGEST_WAIT / 2).as_millis().to_string();
+    sqlx::query("SELECT set_config('statement_timeout', $1, true)").bind(wait).execute(tx.conn()).await.map_err(|e| tx.error(e))?;
+    sqlx::query_as(MATCHING).bind(last).bind(kept).fetch_all(tx.conn()).await.map_err(|e| tx.error(e))
 }
 
 async fn read(target: &TargetDb, names: &[String]) -> Result<BTreeMap<String, bool>, UserError> {

@@ -1,0 +1,101 @@
+//! `names:` of `/flags disable` and `/flags enable` autocompletes from the target's feature
+//! flags: Core::suggest against the Supabase-shaped fixture on the real PostgreSQL.
+
+use bellhop::demo::fixture::{self, Scale};
+use bellhop_commands::command::spec::Suggest;
+use bellhop_commands::store::Store;
+use bellhop_commands::target::{TargetDb, TargetSettings};
+use bellhop_commands::templates::Templates;
+use bellhop_commands::{Core, ManualClock};
+use bellhop_tests::settings;
+use secrecy::SecretString;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+async fn core(target: Option<TargetDb>, dir: &tempfile::TempDir) -> Core {
+    let store = Store::connect(&format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())).await.expect("the store opens");
+    store.migrate().await.expect("the store migrates");
+    let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+    let core = Core::new(settings("http://127.0.0.1:9", &[]), Templates::load(None).expect("templates"), store, clock);
+    core.expect("the core builds").with_target(target)
+}
+
+fn target(options: &PgConnectOptions) -> TargetDb {
+    let url = SecretString::from(options.to_url_lossy().to_string());
+    TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).expect("a valid target URL")
+}
+
+async fn values(core: &Core, typed: &str) -> Vec<String> {
+    core.suggest(Suggest::FlagNames, typed).await.into_iter().map(|(_, value)| value).collect()
+}
+
+#[sqlx::test(migrations = false)]
+async fn flag_names_complete_from_the_target_keeping_the_names_typed_before(_: PgPoolOptions, admin: PgConnectOptions) {
+    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
+    let dir = tempfile::tempdir().unwrap();
+    let core = core(Some(target(&fixture::as_bellhop(&admin))), &dir).await;
+
+    let all = core.suggest(Suggest::FlagNames, "").await;
+    let labels: Vec<&str> = all.iter().map(|(label, _)| label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "enhanced-invite-system · on",
+            "housekeeping-board · on",
+            "maintenance-banner · off",
+            "new-tenant-flow · on",
+            "trial-signup-v2 · off"
+        ],
+        "every flag of the seed, with its state"
+    );
+    assert_eq!(
+        values(&core, "E").await,
+        ["enhanced-invite-system", "housekeeping-board", "maintenance-banner", "new-tenant-flow"],
+        "names containing `e`, any case, the one starting with it first"
+    );
+    assert_eq!(
+        core.suggest(Suggest::FlagNames, "new-tenant-flow, Tri").await,
+        [("trial-signup-v2 · off · after new-tenant-flow".to_string(), "new-tenant-flow,trial-signup-v2".to_string())],
+        "the last name is completed, the earlier one kept"
+    );
+    assert_eq!(
+        values(&core, "new-tenant-flow,housekeeping-board, ").await,
+        [
+            "new-tenant-flow,housekeeping-board,enhanced-invite-system",
+            "new-tenant-flow,housekeeping-board,maintenance-banner",
+            "new-tenant-flow,housekeeping-board,trial-signup-v2"
+        ],
+        "a name already listed is not offered again"
+    );
+    for typed in ["%", "_", "new-tenant-flow, %", "'; DROP TABLE public.feature_flags; --", "\\"] {
+        assert_eq!(values(&core, typed).await, Vec::<String>::new(), "{typed} is text, not a pattern or SQL");
+    }
+    let mut su = admin.connect().await.unwrap();
+    let flags: i64 = sqlx::query_scalar("SELECT count(*) FROM public.feature_flags").fetch_one(&mut su).await.unwrap();
+    assert_eq!(flags, 5);
+}
+
+#[sqlx::test(migrations = false)]
+async fn no_target_a_target_that_is_down_or_a_locked_table_give_no_suggestions_quickly(_: PgPoolOptions, admin: PgConnectOptions) {
+    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(values(&core(None, &dir).await, "new").await, Vec::<String>::new(), "no target configured");
+
+    let down = core(Some(target(&fixture::as_bellhop(&admin).port(1))), &dir).await;
+    let started = Instant::now();
+    assert_eq!(values(&down, "new").await, Vec::<String>::new(), "nothing listens on port 1");
+    assert!(started.elapsed() < Duration::from_secs(2), "answered in {:?}, inside Discord's 3 s", started.elapsed());
+
+    // Someone holds the flags table (an ALTER TABLE, say): the suggestion gives up, it does not queue.
+    let up = core(Some(target(&fixture::as_bellhop(&admin))), &dir).await;
+    let mut su = admin.connect().await.unwrap();
+    let mut holding = su.begin().await.unwrap();
+    sqlx::query("LOCK TABLE public.feature_flags IN ACCESS EXCLUSIVE MODE").execute(&mut *holding).await.unwrap();
+    let started = Instant::now();
+    assert_eq!(values(&up, "new").await, Vec::<String>::new(), "the table is locked");
+    assert!(started.elapsed() < Duration::from_secs(2), "answered in {:?}, inside Discord's 3 s", started.elapsed());
+    holding.rollback().await.unwrap();
+    assert_eq!(values(&up, "new").await, ["new-tenant-flow"], "and suggests again once the lock is gone");
+}
