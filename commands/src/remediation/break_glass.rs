@@ -67,7 +67,7 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
         false => format!("{who} asked for it, so one ✅ from another approver runs it"),
     };
     let mut loud = Post::new(Tone::Bad, format!("🔓 Break-glass on {code}: one approval instead of two"))
-        .body(format!("{}\n{runs}.", plan.action.describe()))
+        .body(format!("{}\n{}", plan.action.describe(), crate::text::sentence(&runs)))
         .field("Reason", reason.to_string())
         .field("By", format!("{who} during {} (P0)", incident.code()));
     for step in &core.incidents.escalation {

@@ -104,12 +104,12 @@ impl Action {
                 format!("{verb} the feature flag(s) {}{why}.", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
             }
             Action::PurgeSessions { older_than_secs, user } => {
-                let age = humantime::format_duration(Duration::from_secs(u64::try_from(*older_than_secs).unwrap_or(0)));
+                let age = age(*older_than_secs);
                 let whose = user.as_ref().map(|u| format!(" of the user `{u}`")).unwrap_or_default();
                 format!("Delete the sessions{whose} created more than {age} ago, with their refresh tokens and MFA claims.")
             }
             Action::ConfirmStuck { older_than_secs } => {
-                let age = humantime::format_duration(Duration::from_secs(u64::try_from(*older_than_secs).unwrap_or(0)));
+                let age = age(*older_than_secs);
                 format!("Confirm the email of email users who signed up more than {age} ago and are still unconfirmed.")
             }
             Action::RollbackMigration { version, file, .. } => format!(
@@ -257,6 +257,11 @@ impl Plan {
     }
 }
 
+/// An age as people say it: `7 days`, `1 day 3 h`.
+fn age(secs: i64) -> String {
+    crate::text::span(chrono::Duration::try_seconds(secs).unwrap_or(chrono::Duration::MAX))
+}
+
 /// How people name a plan: `PLAN-3`.
 pub fn code(id: i64) -> String {
     format!("PLAN-{id}")
@@ -287,6 +292,16 @@ mod tests {
         assert!(!settings.drifted(100_000, 109_000), "9 % is within the margin");
         assert!(settings.drifted(100_000, 110_001));
         assert!(!settings.drifted(i64::MAX, i64::MIN), "no overflow");
+    }
+
+    #[test]
+    fn ages_read_as_people_say_them() {
+        let week = Action::PurgeSessions { older_than_secs: 7 * 86_400, user: None };
+        assert!(week.describe().starts_with("Delete the sessions created more than 7 days ago,"), "{}", week.describe());
+        let odd = Action::ConfirmStuck { older_than_secs: 86_400 + 3 * 3_600 };
+        assert!(odd.describe().contains("more than 1 day 3 h ago"), "{}", odd.describe());
+        let huge = Action::ConfirmStuck { older_than_secs: i64::MAX }.describe();
+        assert!(huge.contains("days"), "no overflow: {huge}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What people read about a plan: the approval post in each of its states, and the dry run.
 
-use super::plan::{Action, Plan, Preview, RemediationSettings};
+use super::plan::{Action, Outcome, Plan, Preview, RemediationSettings};
 use crate::post::{Post, Tone};
 use crate::store::Vote;
 
@@ -63,7 +63,14 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
 }
 
 fn outcome_line(plan: &Plan) -> String {
-    let Some(outcome) = &plan.outcome else { return "No outcome recorded.".to_string() };
+    match &plan.outcome {
+        Some(outcome) => outcome_text(outcome),
+        None => "No outcome recorded.".to_string(),
+    }
+}
+
+/// An outcome in a line: the error, or the rows, figures, verification and duration.
+pub fn outcome_text(outcome: &Outcome) -> String {
     let figures: Vec<String> = outcome.figures.iter().map(|(k, v)| format!("{k} {v}")).collect();
     match &outcome.error {
         Some(error) => format!("{error} (after {} ms)", outcome.duration_ms),

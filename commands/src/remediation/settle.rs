@@ -159,7 +159,7 @@ async fn execute(core: &Core, port: &dyn ChatPort, plan: &Plan, votes: &[Vote], 
     }
     tx.cancel_timers(subject(plan.id), &[]).await?;
     tx.commit().await?;
-    audit(core, &Actor::system("remediation"), plan.id, format!("{state}: {}", serde_json::to_string(&outcome)?)).await;
+    audit(core, &Actor::system("remediation"), plan.id, format!("{state}: {}", posts::outcome_text(&outcome))).await;
     Ok(())
 }
 
