@@ -137,3 +137,51 @@ async fn flag_names_autocomplete_from_the_target_keeping_the_names_typed_before(
     assert_eq!(callback.body["data"]["choices"], json!([{"name": "housekeeping-board · on", "value": "housekeeping-board"}]));
     assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
 }
+
+/// Roles are read from Discord again when a plan would run: a member whose approver role was taken
+/// away after reacting is not counted, and the post says so; the plan waits for an approver.
+#[sqlx::test(migrations = false)]
+async fn an_approver_who_lost_the_role_before_quorum_is_not_counted(_: PgPoolOptions, admin: PgConnectOptions) {
+    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
+    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
+    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &[("SUPABASE_DB_URL", &target)]).await;
+    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
+    let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
+    let carol = member("500000000000000003", "carol", &[APPROVER_ROLE]);
+    let erin = member("500000000000000005", "erin", &[APPROVER_ROLE]);
+    for person in [&alice, &bob, &carol, &erin] {
+        t.fake.add_member(person.clone());
+    }
+    let asked = t.fake.slash_with(&alice, "flags disable", &[("names", json!("housekeeping-board"))]);
+    t.fake.answer(&asked).await;
+    let message = t.fake.wait("the approval post's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
+    let path = format!("/channels/{CHANNEL}/messages/{message}");
+    t.fake.wait_request("bellhop's own ❌", 1, |r| r.is("PUT", &format!("{path}/reactions/❌/@me"))).await;
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &bob, true));
+    t.fake.wait_request("the post edited for bob", 1, |r| r.is("PATCH", &path)).await;
+    // An admin takes bob's approver role away; Discord's member now says so.
+    t.fake.add_member(member("500000000000000002", "bob", &[]));
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol, true));
+    let refused = t
+        .fake
+        .wait("the post saying bob is not counted", |s| {
+            s.requests
+                .iter()
+                .filter(|r| r.is("PATCH", &path))
+                .map(|r| r.body.clone())
+                .find(|b| b.to_string().contains("@bob ✅: has no approver role"))
+        })
+        .await;
+    assert!(refused["embeds"][0]["title"].as_str().unwrap().starts_with("Approval needed: PLAN-1"), "{refused}");
+    let mut su = admin.connect().await.unwrap();
+    let on = || sqlx::query_scalar::<_, bool>("SELECT is_enabled FROM public.feature_flags WHERE flag_name = 'housekeeping-board'");
+    assert!(on().fetch_one(&mut su).await.unwrap(), "nothing ran");
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &erin, true));
+    t.fake
+        .wait("the post showing the outcome", |s| {
+            s.requests.iter().filter(|r| r.is("PATCH", &path)).map(|r| r.body.clone()).find(|b| b["embeds"][0]["title"] == "PLAN-1 done")
+        })
+        .await;
+    assert!(!on().fetch_one(&mut su).await.unwrap(), "carol and erin ran it");
+    assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
+}
