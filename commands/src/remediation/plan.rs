@@ -150,12 +150,18 @@ impl Action {
         }
     }
 
-    /// Runs it on the target; the error is one sentence.
-    pub async fn execute(&self, target: &TargetDb, settings: &RemediationSettings, progress: &dyn Progress) -> Result<Executed, String> {
+    /// Runs it on the target, `fresh` being the preview the drift guard just made; the error is one sentence.
+    pub async fn execute(
+        &self,
+        target: &TargetDb,
+        settings: &RemediationSettings,
+        fresh: &Preview,
+        progress: &dyn Progress,
+    ) -> Result<Executed, String> {
         match self {
             Action::SetFlags { names, enable, .. } => flags::execute(target, names, *enable).await,
             Action::PurgeSessions { older_than_secs, user } => {
-                sessions::execute(target, *older_than_secs, user.as_deref(), settings.purge_batch, progress).await
+                sessions::execute(target, *older_than_secs, user.as_deref(), settings.purge_batch, fresh.rows, progress).await
             }
             Action::ConfirmStuck { older_than_secs } => confirm::execute(target, *older_than_secs).await,
             Action::RollbackMigration { version, sha256, .. } => rollback::execute(target, settings, version, sha256).await,

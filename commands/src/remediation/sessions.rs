@@ -52,26 +52,29 @@ pub async fn preview(target: &TargetDb, older_than: i64, user: Option<&str>) -> 
     Ok(Preview { rows: sessions, lines, figures: figures(sessions, tokens, claims) })
 }
 
-/// Deletes in batches of `batch`, each its own transaction with the timeouts; reports progress.
+/// Deletes in batches of `batch`, each its own transaction with the timeouts, reporting progress
+/// against `expected` (the count the drift guard just made). Each batch deletes the rows it picked
+/// by their physical address: no second trip through the primary key. A row updated meanwhile
+/// has moved and is left for a later batch.
 pub async fn execute(
     target: &TargetDb,
     older_than: i64,
     user: Option<&str>,
     batch: i64,
+    expected: i64,
     progress: &dyn Progress,
 ) -> Result<Executed, String> {
-    let total = preview(target, older_than, user).await.map_err(|e| e.to_string())?.rows;
     let sql = format!(
-        "WITH doomed AS MATERIALIZED (SELECT s.id FROM auth.sessions s WHERE {SCOPE} LIMIT $3),
+        "WITH doomed AS MATERIALIZED (SELECT s.ctid AS at, s.id FROM auth.sessions s WHERE {SCOPE} LIMIT $3),
               tokens AS (SELECT count(*) AS n FROM auth.refresh_tokens WHERE session_id IN (SELECT id FROM doomed)),
               claims AS (SELECT count(*) AS n FROM auth.mfa_amr_claims WHERE session_id IN (SELECT id FROM doomed)),
-              gone AS (DELETE FROM auth.sessions WHERE id IN (SELECT id FROM doomed) RETURNING 1)
-         SELECT (SELECT count(*) FROM gone), (SELECT n FROM tokens), (SELECT n FROM claims)"
+              gone AS (DELETE FROM auth.sessions WHERE ctid = ANY(ARRAY(SELECT at FROM doomed)) RETURNING 1)
+         SELECT (SELECT count(*) FROM gone), (SELECT n FROM tokens), (SELECT n FROM claims), (SELECT count(*) FROM doomed)"
     );
     let (mut sessions, mut tokens, mut claims) = (0i64, 0i64, 0i64);
     loop {
         let mut tx = target.write().await.map_err(|e| e.to_string())?;
-        let (gone, t, c): (i64, i64, i64) = sqlx::query_as(&sql)
+        let (gone, t, c, picked): (i64, i64, i64, i64) = sqlx::query_as(&sql)
             .bind(older_than)
             .bind(user)
             .bind(batch.max(1))
@@ -80,14 +83,22 @@ pub async fn execute(
             .map_err(|e| tx.error(e).to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
         (sessions, tokens, claims) = (sessions.saturating_add(gone), tokens.saturating_add(t), claims.saturating_add(c));
-        if gone < batch.max(1) {
+        if picked < batch.max(1) || gone == 0 {
             break;
         }
-        progress.report(sessions, total).await;
+        progress.report(sessions, expected.max(sessions)).await;
     }
-    let left = preview(target, older_than, user).await.map_err(|e| e.to_string())?.rows;
+    let left = left_in_scope(target, older_than, user).await.map_err(|e| e.to_string())?;
     let verification = format!("{left} session(s) in scope remain");
     Ok(Executed { rows: sessions, figures: figures(sessions, tokens, claims), verification, saved: None })
+}
+
+/// The verification: sessions still in scope, counted alone.
+async fn left_in_scope(target: &TargetDb, older_than: i64, user: Option<&str>) -> Result<i64, crate::target::TargetError> {
+    let mut tx = target.read().await?;
+    let sql = format!("SELECT count(*) FROM auth.sessions s WHERE {SCOPE}");
+    let left = sqlx::query_scalar(&sql).bind(older_than).bind(user).fetch_one(tx.conn()).await;
+    left.map_err(|e| tx.error(e))
 }
 
 fn figures(sessions: i64, tokens: i64, claims: i64) -> BTreeMap<String, i64> {

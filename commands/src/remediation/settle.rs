@@ -133,7 +133,7 @@ async fn execute(core: &Core, port: &dyn ChatPort, plan: &Plan, votes: &[Vote], 
                     now.rows, plan.preview.rows, settings.drift_percent, settings.drift_rows
                 ),
             )),
-            Ok(_) => plan.action.execute(target, settings, &progress).await.map_err(|e| ("failed", e)),
+            Ok(fresh) => plan.action.execute(target, settings, &fresh, &progress).await.map_err(|e| ("failed", e)),
         },
     };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);

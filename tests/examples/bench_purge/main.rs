@@ -148,7 +148,11 @@ async fn purge(admin: &PgConnectOptions, variant: Variant, batch: i64) -> anyhow
 
     let started = Instant::now();
     let deleted = match variant {
-        Variant::Batched => sessions::execute(&target, OLDER_THAN_SECS, None, batch, &Quiet).await.map_err(anyhow::Error::msg)?.rows,
+        Variant::Batched => {
+            // What bellhop does once a plan is approved: the drift guard's count, then the batches.
+            let fresh = sessions::preview(&target, OLDER_THAN_SECS, None).await?;
+            sessions::execute(&target, OLDER_THAN_SECS, None, batch, fresh.rows, &Quiet).await.map_err(anyhow::Error::msg)?.rows
+        }
         Variant::OneDelete => {
             let done = sqlx::query(ONE_DELETE).bind(OLDER_THAN_SECS).execute(&mut one).await?;
             i64::try_from(done.rows_affected())?
