@@ -1,7 +1,8 @@
 //! The two-person gate through the real serenity/poise client and the fake Discord, against the
 //! Supabase-shaped fixture: the approval post pings the approver role, bellhop's own ✅ and ❌ are
 //! not votes, a member without the role is not counted (and the post says so), and two approvers
-//! run the plan once, the post edited to show the outcome. `names:` autocompletes from the target.
+//! run the plan once, the post edited to show the outcome. Roles are read from Discord again when
+//! a plan would run, a ✅ given while the bot was down counts, and `names:` autocompletes.
 
 use bellhop::demo::fixture::{self, Scale};
 use bellhop::simulated::Script;
@@ -11,59 +12,109 @@ use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::ConnectOptions;
 
-#[sqlx::test(migrations = false)]
-async fn two_approvers_in_discord_run_a_plan_once_and_the_post_shows_it(_: PgPoolOptions, admin: PgConnectOptions) {
-    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
-    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
-    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &[("SUPABASE_DB_URL", &target)]).await;
-    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
-    let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
-    let carol = member("500000000000000003", "carol", &[APPROVER_ROLE]);
-    let dave = member("500000000000000004", "dave", &[]);
-    for person in [&alice, &bob, &carol, &dave] {
-        t.fake.add_member(person.clone());
-    }
+fn alice() -> Value {
+    member("500000000000000001", "alice", &[RESPONDER_ROLE])
+}
+fn bob() -> Value {
+    member("500000000000000002", "bob", &[APPROVER_ROLE])
+}
+fn carol() -> Value {
+    member("500000000000000003", "carol", &[APPROVER_ROLE])
+}
+fn dave() -> Value {
+    member("500000000000000004", "dave", &[])
+}
+fn erin() -> Value {
+    member("500000000000000005", "erin", &[APPROVER_ROLE])
+}
 
-    let asked = t.fake.slash_with(&alice, "flags disable", &[("names", json!("new-tenant-flow"))]);
+/// The fixture loaded and the bot connected to it (with `env` besides), everyone a guild member.
+async fn bot(admin: &PgConnectOptions, env: &[(&str, &str)]) -> BellhopTester {
+    fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
+    let target = fixture::as_bellhop(admin).to_url_lossy().to_string();
+    let mut env = env.to_vec();
+    env.push(("SUPABASE_DB_URL", &target));
+    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &env).await;
+    for person in [alice(), bob(), carol(), dave(), erin()] {
+        t.fake.add_member(person);
+    }
+    t
+}
+
+/// Alice asks to disable `flag`; returns the approval post's id once bellhop's own ✅ and ❌ are on it.
+async fn ask_to_disable(t: &BellhopTester, flag: &str) -> String {
+    let asked = t.fake.slash_with(&alice(), "flags disable", &[("names", json!(flag))]);
     t.fake.answer(&asked).await;
-    let posted = t.fake.wait_request("the approval post", 1, |r| r.is("POST", &format!("/channels/{CHANNEL}/messages"))).await;
-    assert!(posted.body["embeds"][0]["title"].as_str().unwrap_or_default().starts_with("Approval needed: PLAN-1"), "{}", posted.body);
-    assert_eq!(posted.body["allowed_mentions"]["roles"], json!([APPROVER_ROLE]), "it pings the approver role, nobody else");
     let message = t.fake.wait("the approval post's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
     for emoji in ["✅", "❌"] {
         let own = format!("/channels/{CHANNEL}/messages/{message}/reactions/{emoji}/@me");
         t.fake.wait_request(&format!("bellhop's own {emoji}"), 1, |r| r.is("PUT", &own)).await;
     }
+    message
+}
 
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &dave, true));
-    let edited = |n: usize| {
-        let path = format!("/channels/{CHANNEL}/messages/{message}");
-        move |s: &bellhop_tests::fake_discord::State| s.requests.iter().filter(|r| r.is("PATCH", &path)).nth(n - 1).map(|r| r.body.clone())
-    };
-    let not_counted: Value = t.fake.wait("the post edited for dave", edited(1)).await;
-    assert!(not_counted.to_string().contains("has no approver role"), "{not_counted}");
+/// Waits for an edit of the approval post `message` that `wanted` accepts, and returns its body.
+async fn edit_where(t: &BellhopTester, message: &str, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    let path = format!("/channels/{CHANNEL}/messages/{message}");
+    t.fake.wait(what, |s| s.requests.iter().filter(|r| r.is("PATCH", &path)).map(|r| r.body.clone()).find(|b| wanted(b))).await
+}
 
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &bob, true));
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol, true));
-    let done = t
-        .fake
-        .wait("the post showing the outcome", |s| {
-            let path = format!("/channels/{CHANNEL}/messages/{message}");
-            s.requests.iter().filter(|r| r.is("PATCH", &path)).map(|r| r.body.clone()).find(|b| b["embeds"][0]["title"] == "PLAN-1 done")
-        })
-        .await;
-    assert_eq!(done["embeds"][0]["title"], "PLAN-1 done");
+async fn outcome(t: &BellhopTester, message: &str) -> Value {
+    edit_where(t, message, "the post showing the outcome", |b| b["embeds"][0]["title"] == "PLAN-1 done").await
+}
+
+async fn flag_on(admin: &PgConnectOptions, name: &str) -> bool {
     let mut su = admin.connect().await.unwrap();
-    let enabled: bool = sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = 'new-tenant-flow'")
-        .fetch_one(&mut su)
-        .await
-        .unwrap();
-    assert!(!enabled, "the flag is off");
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &bob, false));
-    let help = t.fake.slash(&alice, "help", &[]);
+    sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = $1").bind(name).fetch_one(&mut su).await.unwrap()
+}
+
+fn react(t: &BellhopTester, message: &str, who: &Value) {
+    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, message, "✅", who, true));
+}
+
+#[sqlx::test(migrations = false)]
+async fn two_approvers_in_discord_run_a_plan_once_and_the_post_shows_it(_: PgPoolOptions, admin: PgConnectOptions) {
+    let t = bot(&admin, &[]).await;
+    let message = ask_to_disable(&t, "new-tenant-flow").await;
+    let posted = t.fake.wait_request("the approval post", 1, |r| r.is("POST", &format!("/channels/{CHANNEL}/messages"))).await;
+    assert!(posted.body["embeds"][0]["title"].as_str().unwrap_or_default().starts_with("Approval needed: PLAN-1"), "{}", posted.body);
+    assert_eq!(posted.body["allowed_mentions"]["roles"], json!([APPROVER_ROLE]), "it pings the approver role, nobody else");
+
+    react(&t, &message, &dave());
+    let not_counted = edit_where(&t, &message, "the post edited for dave", |_| true).await;
+    assert!(not_counted.to_string().contains("has no approver role"), "{not_counted}");
+    react(&t, &message, &bob());
+    react(&t, &message, &carol());
+    assert_eq!(outcome(&t, &message).await["embeds"][0]["title"], "PLAN-1 done");
+    assert!(!flag_on(&admin, "new-tenant-flow").await, "the flag is off");
+
+    t.fake.dispatch("MESSAGE_REACTION_REMOVE", reaction(CHANNEL, &message, "✅", &bob(), false));
+    react(&t, &message, &bob());
+    let help = t.fake.slash(&alice(), "help", &[]);
     t.fake.answer(&help).await;
     let runs = t.core.store().recent_audit(50).await.unwrap().into_iter().filter(|e| e.outcome.starts_with("done")).count();
     assert_eq!(runs, 1, "ran once");
+    assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
+}
+
+/// Roles are read from Discord again when a plan would run: a member whose approver role was taken
+/// away after reacting is not counted, and the post says so; the plan waits for an approver.
+#[sqlx::test(migrations = false)]
+async fn an_approver_who_lost_the_role_before_quorum_is_not_counted(_: PgPoolOptions, admin: PgConnectOptions) {
+    let t = bot(&admin, &[]).await;
+    let message = ask_to_disable(&t, "housekeeping-board").await;
+    react(&t, &message, &bob());
+    edit_where(&t, &message, "the post edited for bob", |_| true).await;
+    // An admin takes bob's approver role away; Discord's member now says so.
+    t.fake.add_member(member("500000000000000002", "bob", &[]));
+    react(&t, &message, &carol());
+    let refused =
+        edit_where(&t, &message, "the post saying bob is not counted", |b| b.to_string().contains("@bob ✅: has no approver role")).await;
+    assert!(refused["embeds"][0]["title"].as_str().unwrap().starts_with("Approval needed: PLAN-1"), "{refused}");
+    assert!(flag_on(&admin, "housekeeping-board").await, "nothing ran");
+    react(&t, &message, &erin());
+    outcome(&t, &message).await;
+    assert!(!flag_on(&admin, "housekeeping-board").await, "carol and erin ran it");
     assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
 }
 
@@ -72,42 +123,20 @@ async fn two_approvers_in_discord_run_a_plan_once_and_the_post_shows_it(_: PgPoo
 /// now), and the plan runs once.
 #[sqlx::test(migrations = false)]
 async fn an_approval_given_while_bellhop_was_down_runs_the_plan_after_the_restart(_: PgPoolOptions, admin: PgConnectOptions) {
-    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
-    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
-    let env = [("SUPABASE_DB_URL", target.as_str()), ("BELLHOP_DATABASE_URL", store.as_str())];
-    let mut t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &env).await;
-    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
-    let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
-    let carol = member("500000000000000003", "carol", &[APPROVER_ROLE]);
-    for person in [&alice, &bob, &carol] {
-        t.fake.add_member(person.clone());
-    }
-    let asked = t.fake.slash_with(&alice, "flags disable", &[("names", json!("trial-signup-v2"))]);
-    t.fake.answer(&asked).await;
-    let message = t.fake.wait("the approval post's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
-    let path = format!("/channels/{CHANNEL}/messages/{message}");
-    t.fake.wait_request("bellhop's own ❌", 1, |r| r.is("PUT", &format!("{path}/reactions/❌/@me"))).await;
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &bob, true));
-    t.fake.wait_request("the post edited for bob", 1, |r| r.is("PATCH", &path)).await;
+    let mut t = bot(&admin, &[("BELLHOP_DATABASE_URL", &store)]).await;
+    let message = ask_to_disable(&t, "trial-signup-v2").await;
+    react(&t, &message, &bob());
+    edit_where(&t, &message, "the post edited for bob", |_| true).await;
     t.stop_bot().await.expect("the bot stops cleanly");
 
-    t.fake.react_unheard("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol, true));
-    let restarted = t.replica_with(&store, &["invite-user"], &env).await;
-    let done = t
-        .fake
-        .wait("the post showing the outcome", |s| {
-            s.requests.iter().filter(|r| r.is("PATCH", &path)).map(|r| r.body.clone()).find(|b| b["embeds"][0]["title"] == "PLAN-1 done")
-        })
-        .await;
+    t.fake.react_unheard("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol(), true));
+    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
+    let restarted = t.replica_with(&store, &["invite-user"], &[("SUPABASE_DB_URL", &target)]).await;
+    let done = outcome(&t, &message).await;
     assert!(done["embeds"][0]["fields"].to_string().contains("@carol"), "carol's ✅ is among the approvals: {done}");
-    let mut su = admin.connect().await.unwrap();
-    let enabled: bool = sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = 'trial-signup-v2'")
-        .fetch_one(&mut su)
-        .await
-        .unwrap();
-    assert!(!enabled, "the flag is off");
+    assert!(!flag_on(&admin, "trial-signup-v2").await, "the flag is off");
     let audit = restarted.core.store().recent_audit(50).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.outcome.starts_with("done")).count(), 1, "ran once");
     assert!(audit.iter().any(|e| e.actor_id == "discord:500000000000000003" && e.outcome.starts_with("✅ found on the post")), "{audit:?}");
@@ -116,12 +145,8 @@ async fn an_approval_given_while_bellhop_was_down_runs_the_plan_after_the_restar
 
 #[sqlx::test(migrations = false)]
 async fn flag_names_autocomplete_from_the_target_keeping_the_names_typed_before(_: PgPoolOptions, admin: PgConnectOptions) {
-    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
-    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
-    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &[("SUPABASE_DB_URL", &target)]).await;
-    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
-
-    let typing = t.fake.autocomplete(&alice, "flags enable", &[("names", "new-tenant-flow, tr")], "names");
+    let t = bot(&admin, &[]).await;
+    let typing = t.fake.autocomplete(&alice(), "flags enable", &[("names", "new-tenant-flow, tr")], "names");
     let callback = t.fake.callback(&typing).await;
     assert_eq!(callback.body["type"], 8, "an autocomplete answer: {}", callback.body);
     let choices: Vec<(&str, &str)> = callback.body["data"]["choices"]
@@ -132,56 +157,8 @@ async fn flag_names_autocomplete_from_the_target_keeping_the_names_typed_before(
         .collect();
     assert_eq!(choices, [("trial-signup-v2 · off · after new-tenant-flow", "new-tenant-flow,trial-signup-v2")]);
 
-    let typing = t.fake.autocomplete(&alice, "flags disable", &[("names", "HOUSE")], "names");
+    let typing = t.fake.autocomplete(&alice(), "flags disable", &[("names", "HOUSE")], "names");
     let callback = t.fake.callback(&typing).await;
     assert_eq!(callback.body["data"]["choices"], json!([{"name": "housekeeping-board · on", "value": "housekeeping-board"}]));
-    assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
-}
-
-/// Roles are read from Discord again when a plan would run: a member whose approver role was taken
-/// away after reacting is not counted, and the post says so; the plan waits for an approver.
-#[sqlx::test(migrations = false)]
-async fn an_approver_who_lost_the_role_before_quorum_is_not_counted(_: PgPoolOptions, admin: PgConnectOptions) {
-    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
-    let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
-    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &[("SUPABASE_DB_URL", &target)]).await;
-    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
-    let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
-    let carol = member("500000000000000003", "carol", &[APPROVER_ROLE]);
-    let erin = member("500000000000000005", "erin", &[APPROVER_ROLE]);
-    for person in [&alice, &bob, &carol, &erin] {
-        t.fake.add_member(person.clone());
-    }
-    let asked = t.fake.slash_with(&alice, "flags disable", &[("names", json!("housekeeping-board"))]);
-    t.fake.answer(&asked).await;
-    let message = t.fake.wait("the approval post's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
-    let path = format!("/channels/{CHANNEL}/messages/{message}");
-    t.fake.wait_request("bellhop's own ❌", 1, |r| r.is("PUT", &format!("{path}/reactions/❌/@me"))).await;
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &bob, true));
-    t.fake.wait_request("the post edited for bob", 1, |r| r.is("PATCH", &path)).await;
-    // An admin takes bob's approver role away; Discord's member now says so.
-    t.fake.add_member(member("500000000000000002", "bob", &[]));
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol, true));
-    let refused = t
-        .fake
-        .wait("the post saying bob is not counted", |s| {
-            s.requests
-                .iter()
-                .filter(|r| r.is("PATCH", &path))
-                .map(|r| r.body.clone())
-                .find(|b| b.to_string().contains("@bob ✅: has no approver role"))
-        })
-        .await;
-    assert!(refused["embeds"][0]["title"].as_str().unwrap().starts_with("Approval needed: PLAN-1"), "{refused}");
-    let mut su = admin.connect().await.unwrap();
-    let on = || sqlx::query_scalar::<_, bool>("SELECT is_enabled FROM public.feature_flags WHERE flag_name = 'housekeeping-board'");
-    assert!(on().fetch_one(&mut su).await.unwrap(), "nothing ran");
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &erin, true));
-    t.fake
-        .wait("the post showing the outcome", |s| {
-            s.requests.iter().filter(|r| r.is("PATCH", &path)).map(|r| r.body.clone()).find(|b| b["embeds"][0]["title"] == "PLAN-1 done")
-        })
-        .await;
-    assert!(!on().fetch_one(&mut su).await.unwrap(), "carol and erin ran it");
     assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
 }
