@@ -232,6 +232,13 @@ impl Core {
                 });
                 found.into_iter().map(|i| (format!("{} · {} · {}", i.code(), i.severity, i.title), i.code())).collect()
             }
+            Suggest::PendingPlans => {
+                let found = self.store.pending_plans(self.clock.now(), 100).await.unwrap_or_default();
+                let label = |p: &crate::store::PlanRow| {
+                    format!("{} · /{} · asked by @{}", crate::remediation::plan::code(p.id), p.action, p.requester.name)
+                };
+                found.iter().map(|p| (label(p), crate::remediation::plan::code(p.id))).collect()
+            }
             Suggest::Outbox => {
                 let found = self.store.outbox_entries(100).await.unwrap_or_default();
                 found.into_iter().map(|e| (format!("#{} · {}", e.id, e.what), e.id.to_string())).collect()

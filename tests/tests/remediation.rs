@@ -434,3 +434,50 @@ async fn break_glass_needs_an_open_p0_and_a_second_person(_: PgPoolOptions, admi
     let again = gate.ask_in(&p0, &erin_admin(), break_glass("PLAN-3")).await;
     assert_eq!(again.post.body, "PLAN-3 is done; break-glass only lets a pending plan run.");
 }
+
+/// The requester's own ❌ withdraws the plan (asking was a mistake); nothing runs, and later ✅
+/// change nothing. A pending plan is offered when an admin types break-glass's `plan:`.
+#[sqlx::test(migrations = false)]
+async fn the_requester_withdraws_a_plan_with_a_cross(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    gate.ask(&dave_responder(), disable("new-tenant-flow")).await;
+    gate.ask(&alice(), disable("housekeeping-board")).await;
+    let offered = gate.core.suggest(bellhop_commands::command::spec::Suggest::PendingPlans, "").await;
+    assert_eq!(
+        offered,
+        [
+            ("PLAN-2 · /flags disable · asked by @alice".to_string(), "PLAN-2".to_string()),
+            ("PLAN-1 · /flags disable · asked by @dave".to_string(), "PLAN-1".to_string())
+        ]
+    );
+    assert!(gate.post(1).await.body.contains("❌ from an approver rejects it; @dave's ❌ withdraws it."));
+    gate.react(&dave_responder(), 1, "❌", true).await;
+    assert_eq!(gate.plan(1).await.state, "withdrawn");
+    assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 withdrawn");
+    assert_eq!(gate.post(1).await.body.lines().last().unwrap(), "Withdrawn by @dave; nothing ran.");
+    gate.approve(1, &[bob(), carol()]).await;
+    assert_eq!(gate.executions().await, 0);
+    assert!(gate.flag("new-tenant-flow").await);
+    let offered = gate.core.suggest(bellhop_commands::command::spec::Suggest::PendingPlans, "plan-").await;
+    assert_eq!(offered.len(), 1, "only PLAN-2 still waits: {offered:?}");
+}
+
+/// A withdrawal given while bellhop was down is read from the post after the restart.
+#[sqlx::test(migrations = false)]
+async fn a_withdrawal_given_while_bellhop_was_down_closes_the_plan_after_the_restart(_: PgPoolOptions, admin: PgConnectOptions) {
+    let mut gate = Gate::start(&admin).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    let message = gate.approval(1).await;
+    gate.port.set_reaction(&message, "❌", &alice(), true);
+    gate.port.set_reaction(&message, "✅", &carol(), true);
+    gate.restart().await;
+    gate.settle().await;
+    assert_eq!(gate.plan(1).await.state, "withdrawn", "the requester's ❌ wins over a quorum");
+    assert_eq!(gate.executions().await, 0);
+    assert!(gate.flag("new-tenant-flow").await);
+}
+
+fn dave_responder() -> Actor {
+    Actor::new("shell:dave", "dave", [Role::Responder])
+}

@@ -58,6 +58,7 @@ pub enum Suggest {
     Outbox,
     /// The target's feature flags; in a comma-separated list, the last name is completed.
     FlagNames,
+    PendingPlans,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -341,7 +342,7 @@ pub const SPECS: &[CommandSpec] = &[
         "break-glass",
         "P0 only, admins: let a pending plan asked in the P0's thread run with one approval",
         &[
-            OptionSpec::text("plan", "The plan, like PLAN-3", 20),
+            OptionSpec::text("plan", "The plan, like PLAN-3", 20).suggest(Suggest::PendingPlans),
             OptionSpec::text("reason", "Why it cannot wait for a second approver (goes on the timeline)", 300),
         ],
         Access::Role(Role::Admin),

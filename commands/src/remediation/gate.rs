@@ -105,6 +105,10 @@ pub(crate) async fn on_reaction(core: &Core, actor: &Actor, id: i64, emoji: &str
     if plan.expires <= now {
         return expire(core, id, now).await;
     }
+    if added && emoji == REJECT && actor.is(&plan.requester) {
+        audit(core, actor, id, format!("{REJECT} by the requester: withdrawn")).await;
+        return close(core, id, "withdrawn", now).await;
+    }
     let vote = judge(core, &plan, actor, emoji);
     let changed = match added {
         true => core.store.record_vote(id, &vote, now).await?,

@@ -31,7 +31,8 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
             let status = match missing {
                 0 => "Enough approvals: bellhop reads the reactions again, checks each approver's role, then runs it.".to_string(),
                 _ => format!(
-                    "Needs {missing} more {APPROVE} from {who}. {REJECT} from an approver rejects it. Expires {}.",
+                    "Needs {missing} more {APPROVE} from {who}. {REJECT} from an approver rejects it; {}'s {REJECT} withdraws it. Expires {}.",
+                    plan.requester.mention(),
                     crate::text::time(plan.expires, plan.created)
                 ),
             };
@@ -43,6 +44,7 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
         "aborted" => (Tone::Bad, format!("{code} aborted"), outcome_line(plan)),
         "interrupted" => (Tone::Bad, format!("{code} interrupted"), outcome_line(plan)),
         "rejected" => (Tone::Bad, format!("{code} rejected"), "Rejected by an approver; nothing ran.".to_string()),
+        "withdrawn" => (Tone::Info, format!("{code} withdrawn"), format!("Withdrawn by {}; nothing ran.", plan.requester.mention())),
         _ => (
             Tone::Info,
             format!("{code} expired"),

@@ -273,6 +273,18 @@ impl Store {
         Ok(changes)
     }
 
+    /// Plans still waiting for approval at `now`, newest first.
+    pub async fn pending_plans(&self, now: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<PlanRow>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {PLAN_COLUMNS} FROM plans WHERE state = 'pending' AND expires_ms > $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(millis(now))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(plan_row).collect())
+    }
+
     /// The last plan of `action` (as typed: `rls lockdown`) that ran to the end.
     pub async fn latest_done_plan(&self, action: &str) -> anyhow::Result<Option<PlanRow>> {
         let row: Option<Row> = sqlx::query_as(&format!(
