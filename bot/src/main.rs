@@ -175,7 +175,8 @@ fn require_targets(config: &Config) -> Result<(), ConfigError> {
 }
 
 fn init_logging(format: LogFormat, quiet: bool) {
-    let default = if quiet { "warn" } else { "warn,bellhop=info" };
+    // In the terminal, sqlx's slow-statement warnings (seeding the demo's fixture) are noise.
+    let default = if quiet { "warn,sqlx::query=error" } else { "warn,bellhop=info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
