@@ -10,7 +10,7 @@ pub use write::WriteTx;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -99,8 +99,30 @@ impl TargetDb {
         WriteTx::begin(self).await
     }
 
-    pub(crate) fn pool(&self) -> &PgPool {
-        &self.pool
+    /// A transaction with its statement timeout (and, for writes, its lock timeout) set for it
+    /// alone: `set_config(…, true)` is SET LOCAL's parameterised form.
+    async fn begin(&self, read_only: bool, lock_timeout: Option<Duration>) -> Result<Transaction<'static, Postgres>, TargetError> {
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection().await),
+            Err(error) => return Err(self.error(error)),
+        };
+        if read_only {
+            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await.map_err(|e| self.error(e))?;
+        }
+        let statement = self.statement_timeout.as_millis().to_string();
+        // Without one, lock_timeout stays what the login has.
+        let lock = lock_timeout.map(|lock| lock.min(self.statement_timeout).as_millis().to_string());
+        sqlx::query(
+            "SELECT set_config('statement_timeout', $1, true),
+                    set_config('lock_timeout', coalesce($2, current_setting('lock_timeout')), true)",
+        )
+        .bind(statement)
+        .bind(lock)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(tx)
     }
 
     /// The pool retries a refused connection until its timeout and then forgets why; one direct

@@ -12,20 +12,7 @@ pub struct ReadTx {
 
 impl ReadTx {
     pub(super) async fn begin(target: &TargetDb) -> Result<ReadTx, TargetError> {
-        let mut tx = match target.pool().begin().await {
-            Ok(tx) => tx,
-            Err(sqlx::Error::PoolTimedOut) => return Err(target.why_no_connection().await),
-            Err(error) => return Err(target.error(error)),
-        };
-        sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await.map_err(|e| target.error(e))?;
-        let millis = target.statement_timeout().as_millis().to_string();
-        // SET LOCAL takes no parameters; set_config(…, true) is its parameterised form.
-        sqlx::query("SELECT set_config('statement_timeout', $1, true)")
-            .bind(millis)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| target.error(e))?;
-        Ok(ReadTx { tx, target: target.clone() })
+        Ok(ReadTx { tx: target.begin(true, None).await?, target: target.clone() })
     }
 
     /// The connection, for queries.

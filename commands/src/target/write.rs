@@ -17,21 +17,7 @@ pub struct WriteTx {
 
 impl WriteTx {
     pub(super) async fn begin(target: &TargetDb) -> Result<WriteTx, TargetError> {
-        let mut tx = match target.pool().begin().await {
-            Ok(tx) => tx,
-            Err(sqlx::Error::PoolTimedOut) => return Err(target.why_no_connection().await),
-            Err(error) => return Err(target.error(error)),
-        };
-        let statement = target.statement_timeout().as_millis().to_string();
-        let lock = LOCK_TIMEOUT.min(target.statement_timeout()).as_millis().to_string();
-        // set_config(…, true) is SET LOCAL's parameterised form.
-        sqlx::query("SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)")
-            .bind(statement)
-            .bind(lock)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| target.error(e))?;
-        Ok(WriteTx { tx, target: target.clone() })
+        Ok(WriteTx { tx: target.begin(false, Some(LOCK_TIMEOUT)).await?, target: target.clone() })
     }
 
     pub fn conn(&mut self) -> &mut PgConnection {
