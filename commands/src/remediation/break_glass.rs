@@ -54,13 +54,6 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
         )));
     };
     let counts = !actor.is(&plan.requester) || core.remediation.requester_may_approve;
-    if !core.store.set_plan_quorum(id, 1).await? {
-        return Err(CommandError::user(format!("{code} is no longer pending.")));
-    }
-    if counts {
-        let vote = Vote { person: actor.person(), emoji: BREAK_GLASS.to_string(), counted: true, reason: String::new() };
-        core.store.record_vote(id, &vote, now).await?;
-    }
     let who = actor.person().mention();
     let runs = match counts {
         true => format!("it runs now on {who}'s approval"),
@@ -73,14 +66,20 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
     for step in &core.incidents.escalation {
         loud = loud.ping(step.ping.clone());
     }
-    let plan = super::Plan { quorum: Some(1), ..plan };
-    let votes = core.store.votes(id).await?;
+    let mut votes = core.store.votes(id).await?;
+    let own = Vote { person: actor.person(), emoji: BREAK_GLASS.to_string(), counted: true, reason: String::new() };
+    // The quorum, the admin's approval, the timeline, the loud post and the edit land together.
     let mut tx = core.store.begin(now).await?;
+    if !tx.set_plan_quorum(id, 1).await? {
+        return Err(CommandError::user(format!("{code} is no longer pending.")));
+    }
+    if counts && tx.record_vote(id, &own, now).await? {
+        votes.push(own);
+    }
+    let plan = super::Plan { quorum: Some(1), ..plan };
     tx.timeline(incident.id, &actor.person(), "break-glass", &format!("{who} broke glass on {code} ({reason}); {runs}")).await?;
     tx.post(Destination::Place { subject: incident.subject() }, loud).await?;
-    if tx.touch_pending_plan(id).await? {
-        tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &core.remediation) }).await?;
-    }
+    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &core.remediation) }).await?;
     tx.commit().await?;
     if gate::approvals(&votes) >= 1 {
         core.store.want_plan_check(id, now).await?;

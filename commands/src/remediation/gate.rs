@@ -105,10 +105,6 @@ pub(crate) async fn on_reaction(core: &Core, actor: &Actor, id: i64, emoji: &str
     if plan.expires <= now {
         return expire(core, id, now).await;
     }
-    if added && emoji == REJECT && actor.is(&plan.requester) {
-        audit(core, actor, id, format!("{REJECT} by the requester: withdrawn")).await;
-        return close(core, id, "withdrawn", now).await;
-    }
     let vote = judge(core, &plan, actor, emoji);
     let changed = match added {
         true => core.store.record_vote(id, &vote, now).await?,
@@ -120,8 +116,8 @@ pub(crate) async fn on_reaction(core: &Core, actor: &Actor, id: i64, emoji: &str
     let verb = if added { "given" } else { "withdrawn" };
     let counted = if vote.counted { "counted".to_string() } else { format!("not counted: {}", vote.reason) };
     audit(core, actor, id, format!("{emoji} {verb}, {counted}")).await;
-    if added && vote.counted && emoji == REJECT {
-        return close(core, id, "rejected", now).await;
+    if let (true, Some(state)) = (added, closing(&plan, std::slice::from_ref(&vote))) {
+        return close(core, id, state, now).await;
     }
     let votes = core.store.votes(id).await?;
     let mut tx = core.store.begin(now).await?;
@@ -140,10 +136,22 @@ pub(super) fn approvals(votes: &[Vote]) -> usize {
     votes.iter().filter(|v| posts::is_approval(v)).count()
 }
 
+/// What the votes close the plan as: the requester's ❌ withdraws it, an approver's rejects it.
+pub(super) fn closing(plan: &Plan, votes: &[Vote]) -> Option<&'static str> {
+    let crosses = || votes.iter().filter(|v| v.counted && v.emoji == REJECT);
+    if crosses().any(|v| v.person.id == plan.requester.id) {
+        Some("withdrawn")
+    } else {
+        crosses().next().map(|_| "rejected")
+    }
+}
+
 /// Whether a vote counts, and why not.
 pub(super) fn judge(core: &Core, plan: &Plan, actor: &Actor, emoji: &str) -> Vote {
     let settings = &core.remediation;
-    let reason = if !actor.has(Role::Approver) {
+    let reason = if emoji == REJECT && actor.is(&plan.requester) {
+        "" // the requester's own ❌ withdraws the plan
+    } else if !actor.has(Role::Approver) {
         "has no approver role"
     } else if actor.is(&plan.requester) && !settings.requester_may_approve {
         "is the requester"

@@ -79,12 +79,8 @@ async fn check(core: &Core, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc>
         let (person, text) = describe(change);
         audit(core, &Actor::new(person.id.clone(), person.name.clone(), []), id, text).await;
     }
-    if on_post.iter().any(|v| v.emoji == REJECT && v.person.id == plan.requester.id) {
-        gate::close(core, id, "withdrawn", now).await?;
-        return Ok(false);
-    }
-    if on_post.iter().any(|v| v.counted && v.emoji == REJECT) {
-        gate::close(core, id, "rejected", now).await?;
+    if let Some(state) = gate::closing(&plan, &on_post) {
+        gate::close(core, id, state, now).await?;
         return Ok(false);
     }
     let votes = core.store.votes(id).await?;

@@ -78,6 +78,21 @@ fn plan_row(row: Row) -> PlanRow {
     }
 }
 
+/// One person's vote, once: a repeated one changes nothing.
+fn insert_vote(plan: i64, vote: &Vote, now: DateTime<Utc>) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(
+        "INSERT INTO plan_votes (plan_id, person_id, person_name, emoji, counted, reason, at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (plan_id, person_id, emoji) DO NOTHING",
+    )
+    .bind(plan)
+    .bind(&vote.person.id)
+    .bind(&vote.person.name)
+    .bind(&vote.emoji)
+    .bind(i64::from(vote.counted))
+    .bind(&vote.reason)
+    .bind(millis(now))
+}
+
 impl Tx<'_> {
     pub async fn insert_plan(&mut self, new: &NewPlan<'_>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
@@ -148,6 +163,21 @@ impl Tx<'_> {
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Lowers the approvals a pending plan needs (break-glass); false when it is no longer pending.
+    pub async fn set_plan_quorum(&mut self, id: i64, quorum: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE plans SET quorum = $2 WHERE id = $1 AND state = 'pending'")
+            .bind(id)
+            .bind(quorum)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a vote with the rest of the transaction.
+    pub async fn record_vote(&mut self, plan: i64, vote: &Vote, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        Ok(insert_vote(plan, vote, now).execute(self.conn()).await?.rows_affected() == 1)
     }
 }
 
@@ -220,16 +250,6 @@ impl Store {
         .await?;
         ids.sort_unstable();
         Ok(ids)
-    }
-
-    /// Lowers (or raises) the approvals a pending plan needs: break-glass.
-    pub async fn set_plan_quorum(&self, id: i64, quorum: i64) -> anyhow::Result<bool> {
-        let done = sqlx::query("UPDATE plans SET quorum = $2 WHERE id = $1 AND state = 'pending'")
-            .bind(id)
-            .bind(quorum)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() == 1)
     }
 
     /// Makes the recorded votes with these `emojis` what the post shows now (other votes, like a
@@ -309,20 +329,7 @@ impl Store {
 
     /// Records a vote; false when this person's vote with this emoji was already there.
     pub async fn record_vote(&self, plan: i64, vote: &Vote, now: DateTime<Utc>) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO plan_votes (plan_id, person_id, person_name, emoji, counted, reason, at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (plan_id, person_id, emoji) DO NOTHING",
-        )
-        .bind(plan)
-        .bind(&vote.person.id)
-        .bind(&vote.person.name)
-        .bind(&vote.emoji)
-        .bind(i64::from(vote.counted))
-        .bind(&vote.reason)
-        .bind(millis(now))
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(insert_vote(plan, vote, now).execute(self.pool()).await?.rows_affected() == 1)
     }
 
     /// Withdraws a vote; false when there was none.
