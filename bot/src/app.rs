@@ -9,17 +9,12 @@ use bellhop_commands::{Clock, Core};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
-/// Starts the HTTP server (ingest, webhooks, health, metrics) for `core`; samples that arrive
-/// wake `wake`, so the scheduler evaluates them at once.
-pub async fn start_http(
-    config: &Config,
-    core: &Arc<Core>,
-    wake: Arc<tokio::sync::Notify>,
-) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+/// Starts the HTTP server (ingest, webhooks, health, metrics) for `core`; what arrives wakes
+/// the core's loop, so alerts are judged and posted at once.
+pub async fn start_http(config: &Config, core: &Arc<Core>) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = crate::http::bind(&config.http).await?;
     let addr = listener.local_addr().context("cannot read the HTTP server's address")?;
-    let inner = crate::http::EngineIngest { engine: core.alert_engine().clone(), store: core.store().clone(), clock: core.clock().clone() };
-    let ingest = Arc::new(crate::http::WakingIngest { inner, wake });
+    let ingest = Arc::new(crate::http::CoreIngest::new(core.clone()));
     let settings = config.http.clone();
     let task = tokio::spawn(async move {
         if let Err(error) = crate::http::serve(listener, ingest, settings, std::future::pending()).await {
@@ -30,12 +25,8 @@ pub async fn start_http(
 }
 
 /// Polls the Supabase Management API's function statistics on a schedule, when configured; new
-/// samples wake the scheduler so it evaluates them at once.
-pub fn start_management(
-    config: &Config,
-    core: &Arc<Core>,
-    wake: Arc<tokio::sync::Notify>,
-) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+/// samples wake the core's loop so it evaluates them at once.
+pub fn start_management(config: &Config, core: &Arc<Core>) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some((settings, every)) = config.management.clone() else { return Ok(None) };
     let poller = bellhop_commands::alerts::ManagementPoller::new(settings)?;
     let core = core.clone();
@@ -45,7 +36,7 @@ pub fn start_management(
                 Ok(0) => {}
                 Ok(samples) => {
                     tracing::debug!(samples, "function statistics from the Management API");
-                    wake.notify_one();
+                    core.wake();
                 }
                 Err(bellhop_commands::alerts::PollError::RateLimited(seconds)) => {
                     tracing::info!(seconds, "the Management API asks bellhop to wait")
@@ -68,11 +59,8 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         .with_incident_settings(config.incidents.clone())
         .with_target(target)
         .with_remediation(config.remediation.clone())
-        .with_alerts(config.alerts.clone(), config.sweep_every);
-    let restored = core.restore_alerts().await.context("cannot read the alerts that were firing")?;
-    if restored > 0 {
-        tracing::info!(restored, "alerts firing before the restart are back in the engine");
-    }
+        .with_alerts(config.alerts.clone(), config.sweep_every)
+        .with_retention(config.retention);
     Ok(core)
 }
 

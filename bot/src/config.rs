@@ -60,6 +60,12 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_INGEST_TOKEN", toml: "ingest_token", secret: true },
     Key { env: "BELLHOP_GRAFANA_SECRET", toml: "grafana_secret", secret: true },
     Key { env: "BELLHOP_INGEST_MAX_BODY", toml: "ingest_max_body", secret: false },
+    Key { env: "BELLHOP_ALERT_MAX_FUNCTIONS", toml: "alert_max_functions", secret: false },
+    Key { env: "BELLHOP_RETENTION", toml: "retention", secret: false },
+    Key { env: "BELLHOP_WEBHOOK_SEVERITY_LABEL", toml: "webhook_severity_label", secret: false },
+    Key { env: "BELLHOP_WEBHOOK_SEVERITIES", toml: "webhook_severities", secret: false },
+    Key { env: "BELLHOP_WEBHOOK_PAGE_CRITICAL", toml: "webhook_page_critical", secret: false },
+    Key { env: "BELLHOP_WEBHOOK_PAGE_WARNING", toml: "webhook_page_warning", secret: false },
     Key { env: "DISCORD_TOKEN", toml: "discord_token", secret: true },
     Key { env: "DISCORD_GUILD_ID", toml: "discord_guild_id", secret: false },
     Key { env: "DISCORD_HTTP_PROXY", toml: "discord_http_proxy", secret: false },
@@ -115,6 +121,8 @@ pub struct Config {
     pub management: Option<(bellhop_commands::alerts::ManagementSettings, Duration)>,
     /// How often the scheduled health sweep runs (each probe a sample).
     pub sweep_every: Duration,
+    /// How long handled events, delivered chat operations and reactions are kept.
+    pub retention: Duration,
     /// The inbound HTTP server.
     pub http: HttpSettings,
     /// The target database the diagnostics read (`SUPABASE_DB_URL`), when configured.
@@ -219,6 +227,11 @@ impl Reader {
         }
         let discord = self.discord();
         let management = self.management(&health.functions);
+        let incidents = self.incident_settings(table.get("phases"));
+        let remediation = self.remediation_settings(&discord.approver_roles);
+        let mut alerts = self.alert_settings(table.get("alerts"));
+        alerts.max_functions = self.alert_max_functions();
+        alerts.webhooks = self.webhook_settings(&incidents, &remediation);
         Config {
             management,
             health,
@@ -227,12 +240,13 @@ impl Reader {
             log_format: self.log_format(),
             discord_token: self.text("DISCORD_TOKEN").map(SecretString::from),
             discord_guild_id: self.guild_id(),
-            remediation: self.remediation_settings(&discord.approver_roles),
+            remediation,
             discord,
             shell_users: self.shell_users(table.get("shell")),
-            incidents: self.incident_settings(table.get("phases")),
-            alerts: self.alert_settings(table.get("alerts")),
+            incidents,
+            alerts,
             sweep_every: self.sweep_every(),
+            retention: self.retention(),
             http: self.http_settings(),
             target,
         }

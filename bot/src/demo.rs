@@ -43,6 +43,7 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
         management: None,
         alerts: demo_alerts(),
         sweep_every: Duration::from_secs(15),
+        retention: Duration::from_secs(30 * 86_400),
         http: crate::http::HttpSettings { addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ..Default::default() },
         target: target.map(|url| TargetSettings { url, statement_timeout: Duration::from_secs(5) }),
     }

@@ -219,9 +219,8 @@ async fn shell(
         println!("{banner}");
     }
     let real_time = manual.is_none();
-    let wake = Arc::new(tokio::sync::Notify::new());
     // The shell still talks when the port is taken (another bellhop): ingest is then off.
-    let _http = match app::start_http(config, &core, wake.clone()).await {
+    let _http = match app::start_http(config, &core).await {
         Ok((addr, task)) => {
             println!("-- samples and webhooks: http://{addr}/events, /hooks/alertmanager, /hooks/grafana");
             Some(task)
@@ -231,7 +230,7 @@ async fn shell(
             None
         }
     };
-    let _management = app::start_management(config, &core, wake.clone())?;
+    let _management = app::start_management(config, &core)?;
     let style = if std::io::stdout().is_terminal() { bellhop::shell::Style::Ansi } else { bellhop::shell::Style::Plain };
     let mut shell = Shell::styled(core.clone(), config.shell_users.clone(), manual, std::io::stdout(), style);
     if let Some(faults) = faults {
@@ -240,7 +239,7 @@ async fn shell(
     // With the real clock, timers fire while nobody types; the virtual clock moves on :advance.
     let _scheduler = real_time.then(|| {
         let port: Arc<dyn bellhop_commands::ChatPort> = shell.printer().clone();
-        tokio::spawn(bellhop::scheduler::run(core, port, wake))
+        tokio::spawn(bellhop::scheduler::run(core, port))
     });
     if interactive {
         return converse(&mut shell, config).await;
@@ -255,7 +254,7 @@ async fn shell(
 }
 
 /// A person at a terminal: the line editor, with Tab completion and history across runs.
-async fn converse<W: std::io::Write + Send>(shell: &mut Shell<W>, config: &Config) -> anyhow::Result<ExitCode> {
+async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, config: &Config) -> anyhow::Result<ExitCode> {
     use bellhop::shell::editor::{self, Completion};
     let people = config.shell_users.iter().map(|u| u.name.clone()).collect();
     let completion = Completion { people, incidents: Default::default() };

@@ -27,15 +27,23 @@ pub struct Core {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) incidents: IncidentSettings,
     pub(crate) target: Option<TargetDb>,
-    pub(crate) alerting: crate::alerting::Alerting,
+    pub(crate) alerts: crate::alerts::AlertDuty,
     pub(crate) remediation: crate::remediation::RemediationSettings,
     /// Whether this process has re-read the posts of the plans pending when it started.
     pub(crate) plans_reconciled: std::sync::atomic::AtomicBool,
+    /// The pass over approved plans running beside the loop, if any.
+    pub(crate) plan_pass: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Rung when a tick is wanted soon.
+    pub(crate) wakeup: tokio::sync::Notify,
+    /// How long handled events, delivered operations and reactions are kept.
+    pub(crate) retention: chrono::Duration,
+    /// The last day this process ran (or saw run) the retention job.
+    pub(crate) pruned_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
 }
 
 impl Core {
     pub fn new(health: HealthSettings, templates: Templates, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let alerting = crate::alerting::Alerting::new(Default::default(), std::time::Duration::from_secs(300), clock.clone());
+        let alerts = crate::alerts::AlertDuty::new(Default::default(), std::time::Duration::from_secs(300), clock.clone());
         Ok(Core {
             health: HealthChecker::new(health)?,
             templates,
@@ -43,10 +51,37 @@ impl Core {
             clock,
             incidents: IncidentSettings::default(),
             target: None,
-            alerting,
+            alerts,
             remediation: Default::default(),
             plans_reconciled: Default::default(),
+            plan_pass: Default::default(),
+            wakeup: Default::default(),
+            retention: chrono::Duration::days(30),
+            pruned_day: Default::default(),
         })
+    }
+
+    /// How long handled events, delivered operations and reactions are kept (default 30 days).
+    pub fn with_retention(mut self, retention: std::time::Duration) -> Self {
+        self.retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
+        self
+    }
+
+    /// Prunes what is older than the retention, once a day (one replica a day).
+    pub async fn prune_when_due(&self) -> anyhow::Result<u64> {
+        let now = self.clock.now();
+        let today = now.date_naive();
+        if *self.pruned_day.lock().unwrap_or_else(|e| e.into_inner()) == Some(today) {
+            return Ok(0);
+        }
+        let claimed = self.store.claim_event(&format!("retention:{today}"), now).await?;
+        *self.pruned_day.lock().unwrap_or_else(|e| e.into_inner()) = Some(today);
+        if !claimed {
+            return Ok(0);
+        }
+        let pruned = self.store.prune(now - self.retention).await?;
+        tracing::info!(pruned, "the retention job pruned old rows");
+        Ok(pruned)
     }
 
     /// Who is paged and how the runbook's clock runs (default: the runbook's own).
@@ -87,6 +122,7 @@ impl Core {
     /// Parses and runs what a person typed; every failure becomes a reply only they see.
     pub async fn handle(&self, actor: &Actor, invocation: &Invocation) -> Reply {
         let span = tracing::info_span!("command", name = %invocation.name(), actor = %actor.id, channel = invocation.channel.as_deref());
+        let started = std::time::Instant::now();
         let result = match Command::parse(invocation) {
             Ok((command, spec)) => self.execute(actor, command, spec, invocation.channel.as_deref()).instrument(span).await,
             Err(error) => Err(error.into()),
@@ -102,6 +138,9 @@ impl Core {
             }
         };
         self.audit(actor, invocation, outcome).await;
+        if let Some(spec) = invocation.spec() {
+            crate::metrics::command_took(spec.name, started.elapsed());
+        }
         reply
     }
 
@@ -183,8 +222,8 @@ impl Core {
     /// 🚨 on an alert's post: the person who reacted declares a P1 from it, as if they had typed
     /// `/incident declare from_alert:N`; a person without the role is refused in the audit.
     async fn declare_from_alert(&self, actor: &Actor, alert: i64) -> anyhow::Result<()> {
-        let Some(figures) = self.store.alert_figures(alert).await? else { return Ok(()) };
-        let title = format!("{} {}", figures.function, figures.rule.label());
+        let Some(found) = self.store.alert(alert).await? else { return Ok(()) };
+        let title = found.figures.title();
         let invocation = Invocation::new("incident declare")
             .option("severity", "P1")
             .option("title", crate::text::ellipsize(&title, 100))

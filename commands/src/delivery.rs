@@ -123,6 +123,7 @@ impl Core {
             DeliveryError::Retry(_) | DeliveryError::Permanent(_) => {
                 tracing::error!(error = reason, kind = error.kind(), "cannot deliver; giving the operation up");
                 self.store.op_dead(queued.id, now, &reason).await?;
+                crate::metrics::op_dead();
                 self.dead_letter_notice(queued, &reason, now).await
             }
         }

@@ -94,13 +94,17 @@ impl Core {
         tx.commit().await
     }
 
-    /// When the core next has something to do on its own: a timer, or an operation that can run.
-    pub async fn next_wake(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let timer = self.store.next_due().await?;
-        let op = self.store.next_op().await?;
-        Ok(match (timer, op) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+    /// When the core next has something to do on its own: a timer, an operation that can run,
+    /// the scheduled sweep, or the alerts' next share of counts (every second).
+    pub async fn next_wake(&self) -> anyhow::Result<DateTime<Utc>> {
+        let now = self.clock.now();
+        let mut next = self.next_sweep().min(now + Duration::seconds(1));
+        for at in [self.store.next_due().await?, self.store.next_op().await?].into_iter().flatten() {
+            next = next.min(at);
+        }
+        if self.store.groups_waiting().await? {
+            next = now;
+        }
+        Ok(next)
     }
 }

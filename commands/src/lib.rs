@@ -4,8 +4,6 @@
 //! [`Core::handle`] with the [`Actor`] who typed it, and render the [`Reply`] they get back.
 
 pub mod actor;
-mod alerting;
-mod alerting_posts;
 pub mod alerts;
 pub mod chat_port;
 pub mod clock;
@@ -18,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod incident;
 pub mod maintenance;
+pub mod metrics;
 pub mod outbox;
 pub mod post;
 pub mod remediation;
@@ -26,10 +25,11 @@ pub mod subject;
 pub mod target;
 pub mod templates;
 pub mod text;
+mod tick;
 pub mod timers;
 
 pub use crate::actor::{Actor, Person, Role};
-pub use crate::alerting::alert_subject;
+pub use crate::alerts::alert_subject;
 pub use crate::chat_port::{ChatPort, DeliveryError, MessageRef, Place};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::command::{Command, Invocation, Value};
@@ -38,3 +38,4 @@ pub use crate::error::{CommandError, UserError};
 pub use crate::outbox::{Binding, Op};
 pub use crate::post::{ChannelName, Destination, Field, Post, Reply, Tone, Visibility};
 pub use crate::subject::{Subject, SubjectKind};
+pub use crate::tick::TickReport;

@@ -29,10 +29,9 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_sources(&toml::Table::new(), &env)?;
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let core = Arc::new(bellhop::app::build_core(&config, clock.clone()).await?);
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let (addr, _server) = bellhop::app::start_http(&config, &core, wake.clone()).await?;
+    let (addr, _server) = bellhop::app::start_http(&config, &core).await?;
     let port = Arc::new(CollectingPort::default());
-    let _scheduler = tokio::spawn(bellhop::scheduler::run(core.clone(), port.clone(), wake.clone()));
+    let _scheduler = tokio::spawn(bellhop::scheduler::run(core.clone(), port.clone()));
     let client = reqwest::Client::new();
     let events = format!("http://{addr}/events");
 
@@ -65,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..3 {
         clock.advance(chrono::Duration::seconds(61));
         core.alert_engine().ingest_all(&storm_tick(clock.now())).map_err(|(at, error)| anyhow::anyhow!("sample {at}: {error}"))?;
-        wake.notify_one();
+        core.wake();
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let settled = Instant::now();

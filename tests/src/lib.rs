@@ -103,6 +103,12 @@ pub async fn core_on(url: &str, clock: Arc<ManualClock>) -> Arc<Core> {
     Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock).expect("the core builds"))
 }
 
+/// A pool of its own on a store, for a test that breaks the store on purpose.
+pub async fn raw_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.expect("a second connection to the store")
+}
+
 /// Runs `async fn name(store_url: &str)` as two tests, `name::on_sqlite` and `name::on_postgres`
 /// (a database of its own on the test server): every conversation holds on both stores.
 #[macro_export]

@@ -1,9 +1,13 @@
-//! The HTTP ingest server, started for real on 127.0.0.1:0 over a real store and alert engine.
+//! The HTTP ingest server, started for real on 127.0.0.1:0 in front of a real core and store:
+//! samples feed the alerts, webhook notifications become one post per group (edited, resolved),
+//! and every mistake gets one line and keeps nothing.
 
-use bellhop::http::{self, EngineIngest, HttpSettings, Ingest};
-use bellhop_commands::alerts::{AlertEngine, AlertSettings, Change, InboundAlert, Sample, SampleError, Source};
-use bellhop_commands::store::Store;
-use bellhop_commands::{Clock, ManualClock};
+use bellhop::http::{self, CoreIngest, HttpSettings, Ingest};
+use bellhop_commands::alerts::{AlertSettings, Level, Notification, Sample, SampleError};
+use bellhop_commands::store::{Receipt, Store};
+use bellhop_commands::templates::Templates;
+use bellhop_commands::{ChatPort, Clock, Core, ManualClock};
+use bellhop_tests::{settings, CollectingPort};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::SecretString;
@@ -16,19 +20,19 @@ fn t0() -> DateTime<Utc> {
     "2026-11-26T12:00:00Z".parse().unwrap()
 }
 
-/// A running server and what stands behind it.
+/// A running server, the core behind it, and the chat its loop posts to.
 struct Server {
     url: String,
-    engine: Arc<AlertEngine>,
-    store: Store,
+    core: Arc<Core>,
     clock: Arc<ManualClock>,
+    port: Arc<CollectingPort>,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
 /// An [`Ingest`] whose store fails the first webhook, like a database restarting.
 struct FailsOnce {
-    inner: EngineIngest,
+    inner: CoreIngest,
     failed: AtomicBool,
 }
 
@@ -37,11 +41,11 @@ impl Ingest for FailsOnce {
     fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)> {
         self.inner.samples(samples)
     }
-    async fn inbound(&self, alert: &InboundAlert) -> anyhow::Result<bool> {
+    async fn webhook(&self, notification: &Notification) -> anyhow::Result<Receipt> {
         if !self.failed.swap(true, Ordering::SeqCst) {
             anyhow::bail!("the store is restarting");
         }
-        self.inner.inbound(alert).await
+        self.inner.webhook(notification).await
     }
     async fn ready(&self) -> anyhow::Result<()> {
         self.inner.ready().await
@@ -53,12 +57,19 @@ impl Ingest for FailsOnce {
 
 impl Server {
     async fn start(token: Option<&str>, grafana_secret: Option<&str>, flaky: bool) -> Server {
+        Server::start_with(token, grafana_secret, flaky, AlertSettings::default()).await
+    }
+
+    async fn start_with(token: Option<&str>, grafana_secret: Option<&str>, flaky: bool, alerts: AlertSettings) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())).await.unwrap();
         store.migrate().await.unwrap();
         let clock = Arc::new(ManualClock::new(t0()));
-        let engine = Arc::new(AlertEngine::new(AlertSettings::default(), clock.clone()));
-        let real = EngineIngest { engine: engine.clone(), store: store.clone(), clock: clock.clone() as Arc<dyn Clock> };
+        let core = Core::new(settings("http://127.0.0.1:9", &[]), Templates::load(None).unwrap(), store, clock.clone() as Arc<dyn Clock>)
+            .unwrap()
+            .with_alerts(alerts, std::time::Duration::from_secs(3600));
+        let core = Arc::new(core);
+        let real = CoreIngest::new(core.clone());
         let ingest: Arc<dyn Ingest> =
             if flaky { Arc::new(FailsOnce { inner: real, failed: AtomicBool::new(false) }) } else { Arc::new(real) };
         let settings = HttpSettings {
@@ -70,7 +81,7 @@ impl Server {
         let listener = http::bind(&settings).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(http::serve(listener, ingest, settings, std::future::pending()));
-        Server { url, engine, store, clock, client: reqwest::Client::new(), _dir: dir }
+        Server { url, core, clock, port: Arc::default(), client: reqwest::Client::new(), _dir: dir }
     }
 
     async fn post(&self, path: &str, body: impl Into<reqwest::Body>, headers: &[(&str, &str)]) -> (u16, String) {
@@ -86,6 +97,13 @@ impl Server {
         let response = self.client.get(format!("{}{path}", self.url)).send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     }
+
+    /// One turn of the core's loop: what arrived is judged and posted.
+    async fn tick(&self) {
+        let port: Arc<dyn ChatPort> = self.port.clone();
+        let report = self.core.tick(&port).await;
+        assert!(report.failed.is_empty(), "{report:?}");
+    }
 }
 
 fn sample(ok: bool, tenant: &str) -> String {
@@ -93,28 +111,47 @@ fn sample(ok: bool, tenant: &str) -> String {
 }
 
 #[tokio::test]
-async fn samples_one_by_one_and_in_batches_feed_the_error_rate_alert() {
+async fn samples_one_by_one_and_in_batches_become_one_alert_for_the_function() {
     let server = Server::start(Some(TOKEN), None, false).await;
     for i in 0..10 {
         assert_eq!(server.post("/events", sample(i % 5 != 0, "hotel-1"), &[]).await, (200, "accepted 1\n".into()));
     }
     let batch: Vec<String> = (0..100).map(|i| sample(i % 5 != 0, if i % 2 == 0 { "hotel-2" } else { "hotel-3" })).collect();
     assert_eq!(server.post("/events", format!("[{}]", batch.join(",")), &[]).await, (200, "accepted 100\n".into()));
-    assert_eq!(server.engine.ingested(), 110);
-    let at_once: Vec<&str> = server.engine.evaluate(server.clock.now()).iter().map(|t| t.rule.key()).collect();
-    assert_eq!(at_once, ["failures"], "22 failures in a minute fire at once; the rates hold for a minute first");
+    assert_eq!(server.core.alert_engine().ingested(), 110);
+    server.tick().await;
+    assert_eq!(server.port.titles(), ["🚨 P1 alert: invite-user (alert 1)"], "22 failures in a minute fire at once");
+    let post = server.port.posts.lock().unwrap()[0].1.clone();
+    assert!(post.body.starts_with("Error rate 20% (22 of 110 calls failed in the last 5 min)."), "{}", post.body);
+    assert!(post.body.contains("Failures 22/min (threshold 10/min, 1 min)"), "{}", post.body);
     server.clock.advance(Duration::minutes(1));
-    let fired = server.engine.evaluate(server.clock.now());
-    let error_rate: Vec<_> = fired.iter().filter(|t| t.rule.key() == "error_rate").collect();
-    assert_eq!(error_rate.len(), 1);
-    assert_eq!((error_rate[0].change, error_rate[0].figure().unwrap().0.as_str()), (Change::Fired, "20%"));
-    let tenants: Vec<&str> = error_rate[0].top_tenants.iter().map(|t| t.tenant.as_str()).collect();
-    assert_eq!(tenants, ["hotel-2", "hotel-3", "hotel-1"]);
+    server.post("/events", format!("[{}]", batch.join(",")), &[]).await;
+    server.tick().await;
+    assert_eq!(server.port.titles().len(), 1, "the rates firing a minute later edit the same post");
+    let edit = server.port.edits.lock().unwrap().last().cloned().expect("an edit");
+    assert_eq!(edit.1, "🚨 P1 alert: invite-user (alert 1)");
+    let state = server.core.alert_engine().state("invite-user");
+    let breached: Vec<&str> = state.open.as_ref().unwrap().firing.iter().map(|r| r.key()).collect();
+    assert_eq!(breached, ["error_rate", "failures", "success_rate"]);
     let (status, metrics) = server.get("/metrics").await;
     assert_eq!(status, 200);
     assert!(metrics.contains("bellhop_samples_ingested_total"), "{metrics}");
-    assert!(metrics.contains("bellhop_alerts{state=\"firing\"} 3"), "failures, error and success rate fire: {metrics}");
+    assert!(metrics.contains("bellhop_alerts{state=\"firing\"} 1"), "one function firing: {metrics}");
     assert!(metrics.contains("bellhop_outbox_depth 0"), "{metrics}");
+}
+
+#[tokio::test]
+async fn samples_of_one_function_too_many_are_refused_with_one_line() {
+    let server = Server::start_with(Some(TOKEN), None, false, AlertSettings { max_functions: 2, ..AlertSettings::default() }).await;
+    let of = |f: &str| format!(r#"{{"function":"{f}","ok":true,"latency_ms":5}}"#);
+    assert_eq!(server.post("/events", format!("[{},{}]", of("a"), of("b")), &[]).await.0, 200);
+    let (status, line) = server.post("/events", format!("[{},{}]", of("a"), of("c")), &[]).await;
+    assert_eq!(status, 422);
+    assert!(line.starts_with("bellhop already tracks 2 functions (BELLHOP_ALERT_MAX_FUNCTIONS)"), "{line}");
+    assert!(line.ends_with("nothing was stored\n"), "{line}");
+    assert_eq!(server.core.alert_engine().ingested(), 2, "the refused batch kept nothing");
+    let (_, metrics) = server.get("/metrics").await;
+    assert!(metrics.contains("bellhop_samples_refused_total{reason=\"too_many_functions\"} 2"), "{metrics}");
 }
 
 #[tokio::test]
@@ -124,7 +161,7 @@ async fn a_wrong_or_missing_token_is_refused_and_nothing_is_counted() {
     assert_eq!((wrong.status().as_u16(), wrong.text().await.unwrap()), (401, "wrong ingest token\n".into()));
     let missing = server.client.post(format!("{}/hooks/alertmanager", server.url)).body("{}").send().await.unwrap();
     assert_eq!(missing.status().as_u16(), 401);
-    assert_eq!(server.engine.ingested(), 0);
+    assert_eq!(server.core.alert_engine().ingested(), 0);
     assert_eq!(server.get("/healthz").await, (200, "ok\n".into()));
     assert_eq!(server.get("/readyz").await, (200, "ready\n".into()));
 }
@@ -151,9 +188,10 @@ async fn bad_json_wrong_types_and_huge_bodies_get_one_line_and_store_nothing() {
     );
     let huge = format!("[{}]", vec![sample(true, "h"); 2000].join(","));
     assert_eq!(server.post("/events", huge, &[]).await, (413, "the body is larger than the limit of 65536 bytes\n".into()));
-    assert_eq!(server.engine.ingested(), 0);
+    assert_eq!(server.core.alert_engine().ingested(), 0);
     assert_eq!(server.post("/hooks/alertmanager", "[1]", &[]).await.0, 400);
-    assert_eq!(server.store.inbound_alert_count().await.unwrap(), 0);
+    server.tick().await;
+    assert!(server.port.titles().is_empty(), "nothing was posted: {:?}", server.port.titles());
 }
 
 fn alertmanager(status: &str, ends_at: &str) -> String {
@@ -167,17 +205,40 @@ fn alertmanager(status: &str, ends_at: &str) -> String {
     )
 }
 
+/// Stored, the post is the loop's: the answer says so.
+fn stored(changed: bool) -> (u16, String) {
+    let tail = if changed { "its post follows" } else { "nothing changed" };
+    (200, format!("stored 1 alert(s) of group 1; {tail}\n"))
+}
+
 #[tokio::test]
-async fn alertmanager_firing_then_resolved_is_kept_once_each() {
-    let server = Server::start(Some(TOKEN), None, false).await;
+async fn an_alertmanager_group_is_posted_once_edited_and_resolved() {
+    let mut alerts = AlertSettings::default();
+    alerts.webhooks.severities.insert("page".into(), Level::Critical);
+    let server = Server::start_with(Some(TOKEN), None, false, alerts).await;
     let firing = alertmanager("firing", "0001-01-01T00:00:00Z");
-    assert_eq!(server.post("/hooks/alertmanager", firing.clone(), &[]).await, (200, "stored 1 alert(s), 1 new or changed\n".into()));
-    assert_eq!(server.post("/hooks/alertmanager", firing, &[]).await, (200, "stored 1 alert(s), 0 new or changed\n".into()));
-    assert_eq!(server.store.inbound_alert_firing(Source::Alertmanager, "7e3f0c1a9b2d4e5f").await.unwrap(), Some(true));
+    assert_eq!(server.post("/hooks/alertmanager", firing.clone(), &[]).await, stored(true));
+    server.tick().await;
+    assert_eq!(server.port.titles(), ["🚨 Alertmanager: EdgeFunctionErrors (alert 1)"]);
+    let post = server.port.posts.lock().unwrap()[0].1.clone();
+    assert!(post.body.contains("**EdgeFunctionErrors** [critical] — invite-user 5xx above 5%"), "{}", post.body);
+    assert!(post.body.contains("http://prometheus:9090/graph?g0.expr=x"), "the generator link: {}", post.body);
+    assert_eq!(post.pings.iter().map(|p| p.label()).collect::<Vec<_>>(), ["@on-call"], "severity page means critical here");
+    assert_eq!(server.post("/hooks/alertmanager", firing, &[]).await, stored(false));
+    server.tick().await;
+    assert_eq!(server.port.titles().len(), 1, "a retried notification changes nothing");
+    assert!(server.port.edits.lock().unwrap().is_empty());
     let resolved = alertmanager("resolved", "2026-11-26T12:04:00Z");
-    assert_eq!(server.post("/hooks/alertmanager", resolved, &[]).await, (200, "stored 1 alert(s), 1 new or changed\n".into()));
-    assert_eq!(server.store.inbound_alert_firing(Source::Alertmanager, "7e3f0c1a9b2d4e5f").await.unwrap(), Some(false));
-    assert_eq!(server.store.inbound_alert_count().await.unwrap(), 1);
+    assert_eq!(server.post("/hooks/alertmanager", resolved, &[]).await, stored(true));
+    server.tick().await;
+    assert_eq!(
+        server.port.titles(),
+        ["🚨 Alertmanager: EdgeFunctionErrors (alert 1)", "✅ Alertmanager EdgeFunctionErrors resolved (alert 1)"]
+    );
+    assert_eq!(
+        server.port.edits.lock().unwrap().clone(),
+        [("1".to_string(), "✅ Resolved: Alertmanager EdgeFunctionErrors (alert 1)".to_string())]
+    );
 }
 
 #[tokio::test]
@@ -188,10 +249,13 @@ async fn an_alertmanager_retry_after_a_5xx_is_not_a_duplicate() {
         server.post("/hooks/alertmanager", firing.clone(), &[]).await,
         (503, "bellhop could not store the alerts; retry later\n".into())
     );
-    assert_eq!(server.store.inbound_alert_count().await.unwrap(), 0);
-    assert_eq!(server.post("/hooks/alertmanager", firing.clone(), &[]).await, (200, "stored 1 alert(s), 1 new or changed\n".into()));
-    assert_eq!(server.post("/hooks/alertmanager", firing, &[]).await, (200, "stored 1 alert(s), 0 new or changed\n".into()));
-    assert_eq!(server.store.inbound_alert_count().await.unwrap(), 1);
+    server.tick().await;
+    assert!(server.port.titles().is_empty());
+    assert_eq!(server.post("/hooks/alertmanager", firing.clone(), &[]).await, stored(true));
+    assert_eq!(server.post("/hooks/alertmanager", firing, &[]).await, stored(false));
+    server.tick().await;
+    assert_eq!(server.port.titles(), ["⚠️ Alertmanager: EdgeFunctionErrors (alert 1)"], "an unknown severity is a warning");
+    assert!(server.port.posts.lock().unwrap()[0].1.pings.is_empty(), "a warning pings nobody by default");
 }
 
 fn grafana(state: &str, status: &str) -> String {
@@ -224,16 +288,17 @@ async fn grafana_webhooks_are_kept_when_signed_and_refused_when_not() {
         (401, "the signature does not match the body\n".into())
     );
     assert_eq!(server.post("/hooks/grafana", firing.clone(), &[]).await.0, 401);
-    assert_eq!(server.store.inbound_alert_count().await.unwrap(), 0);
+    server.tick().await;
+    assert!(server.port.titles().is_empty(), "nothing refused is posted");
     let good = sign("grafana-secret", &firing);
-    assert_eq!(
-        server.post("/hooks/grafana", firing.clone(), &[(header, &good)]).await,
-        (200, "stored 1 alert(s), 1 new or changed\n".into())
-    );
+    assert_eq!(server.post("/hooks/grafana", firing.clone(), &[(header, &good)]).await, stored(true));
+    server.tick().await;
+    assert_eq!(server.port.titles(), ["⚠️ Grafana: Edge latency (alert 1)"]);
     let resolved = grafana("ok", "resolved");
     let good = sign("grafana-secret", &resolved);
     assert_eq!(server.post("/hooks/grafana", resolved, &[(header, &good)]).await.0, 200);
-    assert_eq!(server.store.inbound_alert_firing(Source::Grafana, "57c6d9296de2ad39").await.unwrap(), Some(false));
+    server.tick().await;
+    assert_eq!(server.port.titles().last().unwrap(), "✅ Grafana Edge latency resolved (alert 1)");
 }
 
 #[tokio::test]

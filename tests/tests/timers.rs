@@ -124,13 +124,12 @@ async fn the_scheduler_fires_what_falls_due_and_delivers_it_without_anyone_typin
     let clock = Arc::new(ManualClock::new(start()));
     let core = core_on(&sqlite_url(&dir), clock.clone()).await;
     let port = Arc::new(CollectingPort::default());
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let scheduler = tokio::spawn(bellhop::scheduler::run(core.clone(), port.clone(), wake.clone()));
+    let scheduler = tokio::spawn(bellhop::scheduler::run(core.clone(), port.clone()));
     core.handle(&alice(), &declare("P2", "Reports slow")).await;
-    wake.notify_one();
+    core.wake();
     port.wait_for("the kickoff", |titles| titles.len() == 1).await;
     clock.advance(chrono::Duration::minutes(30));
-    wake.notify_one();
+    core.wake();
     port.wait_for("the 30-minute phase nudge", |titles| titles.iter().any(|t| t == "⏱ INC-1 · 30 min in: Common issues")).await;
     scheduler.abort();
     assert_eq!(port.titles().len(), 2, "the kickoff and the nudge, once each: {:?}", port.titles());

@@ -2,8 +2,11 @@
 
 use super::Reader;
 use crate::http::{HttpSettings, DEFAULT_ADDR, DEFAULT_MAX_BODY};
-use bellhop_commands::alerts::{AlertSettings, ManagementSettings, Rule, RuleKind};
+use bellhop_commands::alerts::{AlertSettings, Level, ManagementSettings, Rule, RuleKind, WebhookSettings};
+use bellhop_commands::incident::IncidentSettings;
+use bellhop_commands::remediation::RemediationSettings;
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -131,6 +134,78 @@ impl Reader {
                 default
             }
         }
+    }
+
+    /// `BELLHOP_ALERT_MAX_FUNCTIONS`: 200 by default.
+    pub(super) fn alert_max_functions(&mut self) -> usize {
+        let Some(text) = self.text("BELLHOP_ALERT_MAX_FUNCTIONS") else { return 200 };
+        text.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).unwrap_or_else(|| {
+            self.problem("BELLHOP_ALERT_MAX_FUNCTIONS", "must be a number of functions from 1 to 10000, like 200");
+            200
+        })
+    }
+
+    /// `BELLHOP_RETENTION`: 30 days by default, at least a day.
+    pub(super) fn retention(&mut self) -> Duration {
+        let default = Duration::from_secs(30 * 86_400);
+        let Some(text) = self.text("BELLHOP_RETENTION") else { return default };
+        match humantime::parse_duration(&text) {
+            Ok(keep) if keep >= Duration::from_secs(86_400) => keep,
+            _ => {
+                self.problem("BELLHOP_RETENTION", "must be a duration of at least a day, like 30days");
+                default
+            }
+        }
+    }
+
+    /// Webhook alerts: which label holds the severity, what its values mean, and who is pinged
+    /// for a critical or a warning group (never anyone for info).
+    pub(super) fn webhook_settings(&mut self, incidents: &IncidentSettings, remediation: &RemediationSettings) -> WebhookSettings {
+        let mut settings = WebhookSettings::default();
+        if let Some(label) = self.text("BELLHOP_WEBHOOK_SEVERITY_LABEL") {
+            if label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                settings.severity_label = label;
+            } else {
+                self.problem("BELLHOP_WEBHOOK_SEVERITY_LABEL", "must be a label name, letters, digits and _, like severity");
+            }
+        }
+        if let Some(text) = self.text("BELLHOP_WEBHOOK_SEVERITIES") {
+            for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+                match pair.split_once('=').and_then(|(value, level)| Some((value.trim().to_lowercase(), Level::from_key(level.trim())?))) {
+                    Some((value, level)) if !value.is_empty() => {
+                        settings.severities.insert(value, level);
+                    }
+                    _ => {
+                        self.problem(
+                            "BELLHOP_WEBHOOK_SEVERITIES",
+                            "must be value=level pairs with levels critical, warning or info, like page=critical,ticket=warning",
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        let targets: BTreeMap<&str, Option<bellhop_commands::post::Ping>> = BTreeMap::from([
+            ("oncall", incidents.on_call.clone()),
+            ("sysadmin", incidents.escalation.first().map(|s| s.ping.clone())),
+            ("infrastructure", incidents.escalation.get(1).map(|s| s.ping.clone())),
+            ("approvers", Some(remediation.approver_ping.clone())),
+        ]);
+        for (env, level, default) in
+            [("BELLHOP_WEBHOOK_PAGE_CRITICAL", Level::Critical, "oncall"), ("BELLHOP_WEBHOOK_PAGE_WARNING", Level::Warning, "none")]
+        {
+            let text = self.text(env).unwrap_or_else(|| default.to_string());
+            let mut pings = Vec::new();
+            for name in text.split(',').map(str::trim).filter(|n| !n.is_empty() && *n != "none") {
+                match targets.get(name) {
+                    Some(Some(ping)) => pings.push(ping.clone()),
+                    Some(None) => {}
+                    None => self.problem(env, "must name who is pinged: oncall, sysadmin, infrastructure, approvers, or none"),
+                }
+            }
+            settings.pings.insert(level, pings);
+        }
+        settings
     }
 
     pub(super) fn http_settings(&mut self) -> HttpSettings {

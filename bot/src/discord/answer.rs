@@ -37,7 +37,7 @@ pub async fn slash(ctx: AppContext<'_>) -> Result<(), Error> {
         }
     };
     // The command may have queued posts (a kickoff, a status text): deliver them now.
-    data.wake.notify_one();
+    data.core.wake();
     let poise_ctx = poise::Context::Application(ctx);
     if let Some(deferred) = deferred.filter(|v| *v != reply.visibility) {
         // Discord makes the first follow-up an edit of the deferred message and ignores its

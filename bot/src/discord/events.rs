@@ -42,7 +42,7 @@ async fn reaction(framework: poise::FrameworkContext<'_, Data, Error>, reaction:
     let actor = data.roles.actor(&member.user, Some(&member));
     data.core.reaction(&actor, &message, &emoji(&reaction.emoji), added).await;
     // The reaction may have queued edits or a plan's outcome: deliver them now.
-    data.wake.notify_one();
+    data.core.wake();
     Ok(())
 }
 

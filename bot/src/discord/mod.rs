@@ -30,8 +30,6 @@ const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct Data {
     core: Arc<Core>,
     roles: RoleMap,
-    /// Wakes the scheduler, which delivers the outbox.
-    wake: Arc<tokio::sync::Notify>,
 }
 
 pub type Error = anyhow::Error;
@@ -108,32 +106,22 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         .into());
     }
     let core = Arc::new(crate::app::build_core(config, Arc::new(bellhop_commands::SystemClock)).await?);
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let (_, http) = crate::app::start_http(config, &core, wake.clone()).await?;
+    let (_, http) = crate::app::start_http(config, &core).await?;
     let _http = AbortOnDrop(http);
-    let _management = crate::app::start_management(config, &core, wake.clone())?.map(AbortOnDrop);
-    run_waking(settings, core, wake, stop_signal()).await
+    let _management = crate::app::start_management(config, &core)?.map(AbortOnDrop);
+    run(settings, core, stop_signal()).await
 }
 
-/// Connects, registers the commands, and answers until `shutdown` completes. Fails when the
-/// connection fails for good (a bad token) or when registering the commands fails: a bot that
-/// cannot register would ignore every command (poise waits forever on a failed setup).
+/// Connects, registers the commands, runs the core's loop and answers until `shutdown`
+/// completes. Fails when the connection fails for good (a bad token) or when registering the
+/// commands fails: a bot that cannot register would ignore every command (poise waits forever
+/// on a failed setup).
 pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-    run_waking(settings, core, Arc::new(tokio::sync::Notify::new()), shutdown).await
-}
-
-/// [`run`], with the scheduler also woken by `wake` (the HTTP ingest rings it).
-pub async fn run_waking(
-    settings: Settings,
-    core: Arc<Core>,
-    wake: Arc<tokio::sync::Notify>,
-    shutdown: impl Future<Output = ()> + Send,
-) -> anyhow::Result<()> {
     let (setup_failed, mut setup_failure) = tokio::sync::oneshot::channel::<anyhow::Error>();
     let guild_id = settings.guild_id;
     let roles = RoleMap::from_config(&settings.discord);
     let scheduler_core = core.clone();
-    let data_wake = wake.clone();
+    let stopping_core = core.clone();
     let framework = poise::Framework::builder()
         .options(options())
         .setup(move |ctx, ready, _framework| {
@@ -141,7 +129,7 @@ pub async fn run_waking(
                 match registry::register(&ctx.http, guild_id).await {
                     Ok(()) => {
                         tracing::info!(bot = %ready.user.name, guild = ?guild_id.map(|g| g.get()), "slash commands registered");
-                        Ok(Data { core, roles, wake: data_wake })
+                        Ok(Data { core, roles })
                     }
                     Err(error) => {
                         let _ = setup_failed.send(anyhow::anyhow!("{error:#}"));
@@ -158,7 +146,7 @@ pub async fn run_waking(
     let shards = client.shard_manager.clone();
     // Timers and the outbox run beside the gateway, through the same REST client.
     let port: Arc<dyn bellhop_commands::ChatPort> = Arc::new(settings.port(client.http.clone()));
-    let _scheduler = AbortOnDrop(tokio::spawn(crate::scheduler::run(scheduler_core, port, wake)));
+    let _scheduler = AbortOnDrop(tokio::spawn(crate::scheduler::run(scheduler_core, port)));
     let mut running = tokio::spawn(async move { client.start().await });
     tokio::select! {
         finished = &mut running => match finished {
@@ -173,6 +161,7 @@ pub async fn run_waking(
         }
         () = shutdown => {
             tracing::info!("stopping: closing the Discord connection");
+            stopping_core.release_alerts().await;
             shards.shutdown_all().await;
             // serenity can keep retrying a lost connection after the shutdown; don't wait on that.
             if tokio::time::timeout(STOP_WITHIN, &mut running).await.is_err() {

@@ -6,7 +6,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bellhop_commands::alerts::Sample;
+use bellhop_commands::alerts::{Sample, SampleError};
 use std::sync::Arc;
 
 pub(crate) async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
@@ -23,8 +23,12 @@ pub(crate) async fn post_events(State(state): State<Arc<AppState>>, headers: Hea
     };
     match state.ingest.samples(&samples) {
         Ok(count) => {
-            super::metrics::samples_ingested(count);
+            bellhop_commands::metrics::samples_ingested(count);
             (StatusCode::OK, format!("accepted {count}\n")).into_response()
+        }
+        Err((_, error @ SampleError::TooManyFunctions(_))) => {
+            bellhop_commands::metrics::samples_refused("too_many_functions", samples.len());
+            (StatusCode::UNPROCESSABLE_ENTITY, format!("{error}; nothing was stored\n")).into_response()
         }
         Err((_, error)) if samples.len() == 1 => (StatusCode::UNPROCESSABLE_ENTITY, format!("{error}\n")).into_response(),
         Err((index, error)) => (StatusCode::UNPROCESSABLE_ENTITY, format!("sample {index}: {error}; nothing was stored\n")).into_response(),

@@ -1,8 +1,8 @@
 //! The inbound HTTP server: samples (`POST /events`), alert webhooks (Alertmanager, Grafana),
 //! health (`/healthz`, `/readyz`) and Prometheus metrics (`/metrics`).
 //!
-//! The server hands what it receives to an [`Ingest`]: the real one feeds the alert engine and
-//! the store ([`EngineIngest`]); tests may give it anything that keeps what it gets.
+//! The server hands what it receives to an [`Ingest`]: the real one feeds the core
+//! ([`CoreIngest`]); tests may give it anything that keeps what it gets.
 
 mod auth;
 mod events;
@@ -12,9 +12,9 @@ pub mod metrics;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use bellhop_commands::alerts::{AlertEngine, InboundAlert, Sample, SampleError};
-use bellhop_commands::store::Store;
-use bellhop_commands::Clock;
+use bellhop_commands::alerts::{Notification, Sample, SampleError};
+use bellhop_commands::store::Receipt;
+use bellhop_commands::Core;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,67 +51,63 @@ impl Default for HttpSettings {
 pub trait Ingest: Send + Sync + 'static {
     /// Takes a batch whole or not at all; on refusal, the index of the first bad sample.
     fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)>;
-    /// Keeps one webhook alert; true when new or changed. An error means it was not stored.
-    async fn inbound(&self, alert: &InboundAlert) -> anyhow::Result<bool>;
+    /// Keeps one webhook notification. An error means it was not stored.
+    async fn webhook(&self, notification: &Notification) -> anyhow::Result<Receipt>;
     /// Whether bellhop can do its work (its store answers).
     async fn ready(&self) -> anyhow::Result<()>;
     /// Figures read when `/metrics` is scraped.
     async fn gauges(&self) -> metrics::Gauges;
 }
 
-/// The real [`Ingest`]: samples to the alert engine, webhook alerts to the store.
-pub struct EngineIngest {
-    pub engine: Arc<AlertEngine>,
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
+/// The real [`Ingest`]: samples to the core's alert engine, notifications to its store; each
+/// wakes the core's loop, so alerts are judged and posted at once, not at the next sweep.
+pub struct CoreIngest {
+    core: Arc<Core>,
+    /// The store's figures, read at most once a second however often `/metrics` is scraped.
+    gauges: tokio::sync::Mutex<Option<(std::time::Instant, metrics::Gauges)>>,
+}
+
+impl CoreIngest {
+    pub fn new(core: Arc<Core>) -> Self {
+        CoreIngest { core, gauges: Default::default() }
+    }
 }
 
 #[async_trait::async_trait]
-impl Ingest for EngineIngest {
+impl Ingest for CoreIngest {
     fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)> {
-        self.engine.ingest_all(samples)
-    }
-
-    async fn inbound(&self, alert: &InboundAlert) -> anyhow::Result<bool> {
-        self.store.record_inbound_alert(alert, self.clock.now()).await
-    }
-
-    async fn ready(&self) -> anyhow::Result<()> {
-        self.store.pending_ops().await.map(|_| ())
-    }
-
-    async fn gauges(&self) -> metrics::Gauges {
-        let counts = self.engine.counts();
-        let outbox = self.store.pending_ops().await.ok();
-        metrics::Gauges { pending: counts.pending, firing: counts.firing, outbox }
-    }
-}
-
-/// [`EngineIngest`] that wakes the scheduler after samples or a webhook alert arrive, so the
-/// alerts are evaluated at once rather than at the next sweep.
-pub struct WakingIngest {
-    pub inner: EngineIngest,
-    pub wake: Arc<tokio::sync::Notify>,
-}
-
-#[async_trait::async_trait]
-impl Ingest for WakingIngest {
-    fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)> {
-        let taken = self.inner.samples(samples)?;
-        self.wake.notify_one();
+        let taken = self.core.alert_engine().ingest_all(samples)?;
+        self.core.wake();
         Ok(taken)
     }
 
-    async fn inbound(&self, alert: &InboundAlert) -> anyhow::Result<bool> {
-        self.inner.inbound(alert).await
+    async fn webhook(&self, notification: &Notification) -> anyhow::Result<Receipt> {
+        let receipt = self.core.receive_webhook(notification).await?;
+        if receipt.changed {
+            self.core.wake();
+        }
+        Ok(receipt)
     }
 
     async fn ready(&self) -> anyhow::Result<()> {
-        self.inner.ready().await
+        self.core.store().pending_ops().await.map(|_| ())
     }
 
     async fn gauges(&self) -> metrics::Gauges {
-        self.inner.gauges().await
+        let counts = self.core.alert_engine().counts();
+        let mut cached = self.gauges.lock().await;
+        let fresh = cached.filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(1)).map(|(_, g)| g);
+        let store = match fresh {
+            Some(gauges) => gauges,
+            None => {
+                let store = self.core.store();
+                let gauges =
+                    metrics::Gauges { outbox: store.pending_ops().await.ok(), dead: store.dead_ops().await.ok(), ..Default::default() };
+                *cached = Some((std::time::Instant::now(), gauges));
+                gauges
+            }
+        };
+        metrics::Gauges { pending: counts.pending, firing: counts.firing, ..store }
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// The channel the shell's people type in unless a line names another (`#inc-1 /incident ack`).
 pub const CHANNEL: &str = "#ops";
 
-pub struct Shell<W: Write + Send> {
+pub struct Shell<W: Write + Send + 'static> {
     core: Arc<Core>,
     users: Vec<Actor>,
     virtual_clock: Option<Arc<ManualClock>>,
@@ -26,7 +26,7 @@ pub struct Shell<W: Write + Send> {
     faults: Option<crate::simulated::Faults>,
 }
 
-impl<W: Write + Send> Shell<W> {
+impl<W: Write + Send + 'static> Shell<W> {
     /// `users[0]` is who types when a line names nobody.
     pub fn new(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W) -> Self {
         Shell::styled(core, users, virtual_clock, out, Style::Plain)
@@ -90,14 +90,14 @@ impl<W: Write + Send> Shell<W> {
         Ok(ControlFlow::Continue(()))
     }
 
-    /// Fires what is due and prints what the core has to say.
+    /// Runs the core's loop until what the line set off is done and printed: a tick, the plan
+    /// checks it started, and a tick to print their outcome.
     async fn settle(&self) -> anyhow::Result<()> {
-        self.core.run_due().await?;
-        self.core.run_sweeps().await?;
-        self.core.evaluate_alerts().await?;
-        self.core.deliver_outbox(self.printer.as_ref()).await?;
-        self.core.settle_plans(self.printer.as_ref()).await?;
-        self.core.deliver_outbox(self.printer.as_ref()).await?;
+        let port: Arc<dyn bellhop_commands::ChatPort> = self.printer.clone();
+        for _ in 0..2 {
+            self.core.tick(&port).await;
+            self.core.plans_settled().await;
+        }
         Ok(())
     }
 

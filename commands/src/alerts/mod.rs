@@ -1,26 +1,35 @@
-//! Automatic alerts: the runbook's thresholds over sliding windows of samples, per function.
+//! Automatic alerts: the runbook's thresholds over sliding windows of samples, one alert per
+//! failing function; and alerts raised elsewhere (Alertmanager, Grafana), one per group.
 //!
-//! Samples go in through [`AlertEngine::ingest`]; [`AlertEngine::evaluate`] is a function of the
-//! samples and the time it is given, returning [`Transition`]s to claim in the store
-//! (`Store::claim_alert`) and then post. Nothing here posts or persists by itself.
+//! Samples go in through [`AlertEngine::ingest`]. Each replica shares its counts through the
+//! store; the one holding the evaluator's lease judges their sum ([`AlertEngine::evaluate`], a
+//! function of the counts and the time it is given) and claims each change in the store before
+//! it is announced (`announce.rs`). Webhook notifications are kept as they arrive and announced
+//! from the loop (`groups.rs`).
 
+mod announce;
+mod duty;
 mod engine;
-mod inbound;
+mod figures;
+mod groups;
 pub mod management;
+pub mod posts;
 mod rules;
 mod sample;
 mod state;
-mod transition;
+mod webhook;
 mod window;
 
 #[cfg(test)]
 mod tests;
 
-pub use engine::{AlertEngine, AlertSettings, PhaseCounts};
-pub use inbound::{InboundAlert, Source};
+pub use announce::{alert_subject, initial_peak};
+pub(crate) use duty::AlertDuty;
+pub use engine::{AlertEngine, AlertSettings, Change, OpenAlert, PhaseCounts, Proposal, Series};
+pub use figures::{AlertFigures, FunctionFigures, Peak, RuleFigure, TenantImpact};
 pub use management::{ManagementPoller, ManagementSettings, PollError};
 pub use rules::{Reading, Rule, RuleKind, Verdict};
 pub use sample::{Sample, SampleError};
-pub use state::{step, Change, Phase, Timing};
-pub use transition::{minutes, TenantImpact, Transition};
-pub use window::{WindowStats, Windows, BUCKET_SECS};
+pub use state::{step, Phase, Timing};
+pub use webhook::{parse as parse_webhook, GroupFigures, Level, Notification, Source, WebhookAlert, WebhookSettings, MAX_ALERTS};
+pub use window::{BucketRow, Counts, WindowStats, Windows, BUCKET_SECS};

@@ -38,6 +38,8 @@ pub enum SampleError {
     FromTheFuture,
     #[error("`at` is older than the longest rule window ({0} min)")]
     TooOld(i64),
+    #[error("bellhop already tracks {0} functions (BELLHOP_ALERT_MAX_FUNCTIONS); samples of a new one are refused until one falls idle")]
+    TooManyFunctions(usize),
 }
 
 impl Sample {

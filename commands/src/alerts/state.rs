@@ -1,23 +1,23 @@
-//! One alert's life: ok → pending (held for the rule's `for`) → firing → resolved, with flap
-//! damping (a firing alert resolves only after staying clear for `clear_for`) and re-notifying.
+//! One rule's life for one function: ok → pending (held for the rule's `for`) → firing → ok,
+//! with flap damping: a firing rule clears only after staying clear for `clear_for`.
 
-use super::rules::{Reading, Rule, Verdict};
+use super::rules::{Rule, Verdict};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Timing shared by every rule.
+/// Timing shared by every alert.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timing {
-    /// A firing alert must stay within its threshold this long before it resolves.
+    /// A firing rule must stay within its threshold this long before it clears.
     pub clear_for: Duration,
-    /// A firing alert is announced again this often.
+    /// A firing alert nobody declared an incident from is recalled in the ops channel this often.
     pub renotify_every: Duration,
-    /// Its post is edited with new figures at most this often.
+    /// An alert's post is edited at most this often (its resolve is never held back).
     pub update_every: Duration,
 }
 
-/// Where one (rule, function) stands.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Where one rule of one function stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Phase {
     Ok,
@@ -25,53 +25,33 @@ pub enum Phase {
     Pending {
         since: DateTime<Utc>,
     },
-    /// Announced; `since` is when the breach began.
+    /// Breached; `since` is when the breach began.
     Firing {
         since: DateTime<Utc>,
-        notified: DateTime<Utc>,
-        updated: DateTime<Utc>,
-        /// The last figure announced, so an unchanged one is not edited again.
-        shown: String,
         /// Since when the figures have been clear (or too few), while damping.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         quiet_since: Option<DateTime<Utc>>,
     },
 }
 
-/// What an evaluation changed, for the lead's post: announce, edit, re-announce, resolve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Change {
-    Fired,
-    Updated,
-    Renotified,
-    Resolved,
-}
-
-impl Change {
-    pub fn key(self) -> &'static str {
-        match self {
-            Change::Fired => "fired",
-            Change::Updated => "updated",
-            Change::Renotified => "renotified",
-            Change::Resolved => "resolved",
-        }
+impl Phase {
+    pub fn is_firing(&self) -> bool {
+        matches!(self, Phase::Firing { .. })
     }
 }
 
-/// Moves one alert on by one evaluation. Returns the new phase and what to announce, if anything.
-pub fn step(phase: &Phase, verdict: &Verdict, rule: &Rule, timing: &Timing, now: DateTime<Utc>) -> (Phase, Option<Change>) {
+/// Moves one rule on by one evaluation.
+pub fn step(phase: &Phase, verdict: &Verdict, rule: &Rule, timing: &Timing, now: DateTime<Utc>) -> Phase {
     let hold = Duration::from_std(rule.hold_for).unwrap_or(Duration::MAX);
     match (phase, verdict) {
-        (Phase::Ok, Verdict::Breached(reading)) if hold.is_zero() => (fired(now, now, rule, reading), Some(Change::Fired)),
-        (Phase::Ok, Verdict::Breached(_)) => (Phase::Pending { since: now }, None),
-        (Phase::Ok, _) => (Phase::Ok, None),
-        (Phase::Pending { since }, Verdict::Breached(reading)) if now - *since >= hold => {
-            (fired(*since, now, rule, reading), Some(Change::Fired))
-        }
-        (Phase::Pending { .. }, Verdict::Breached(_)) => (phase.clone(), None),
-        (Phase::Pending { .. }, _) => (Phase::Ok, None),
-        (Phase::Firing { .. }, Verdict::Breached(reading)) => still_firing(phase, rule, reading, timing, now),
-        (Phase::Firing { quiet_since, .. }, _) => {
+        (Phase::Ok, Verdict::Breached(_)) if hold.is_zero() => Phase::Firing { since: now, quiet_since: None },
+        (Phase::Ok, Verdict::Breached(_)) => Phase::Pending { since: now },
+        (Phase::Ok, _) => Phase::Ok,
+        (Phase::Pending { since }, Verdict::Breached(_)) if now - *since >= hold => Phase::Firing { since: *since, quiet_since: None },
+        (Phase::Pending { .. }, Verdict::Breached(_)) => phase.clone(),
+        (Phase::Pending { .. }, _) => Phase::Ok,
+        (Phase::Firing { since, .. }, Verdict::Breached(_)) => Phase::Firing { since: *since, quiet_since: None },
+        (Phase::Firing { since, quiet_since }, _) => {
             let quiet = quiet_since.unwrap_or(now);
             // With too few samples, wait a whole window as well, so a pause in traffic is not a recovery.
             let wait = match verdict {
@@ -79,35 +59,10 @@ pub fn step(phase: &Phase, verdict: &Verdict, rule: &Rule, timing: &Timing, now:
                 _ => timing.clear_for,
             };
             if now - quiet >= wait {
-                (Phase::Ok, Some(Change::Resolved))
+                Phase::Ok
             } else {
-                (with_quiet(phase, Some(quiet)), None)
+                Phase::Firing { since: *since, quiet_since: Some(quiet) }
             }
         }
-    }
-}
-
-fn fired(since: DateTime<Utc>, now: DateTime<Utc>, rule: &Rule, reading: &Reading) -> Phase {
-    Phase::Firing { since, notified: now, updated: now, shown: rule.kind.show(reading.value), quiet_since: None }
-}
-
-fn still_firing(phase: &Phase, rule: &Rule, reading: &Reading, timing: &Timing, now: DateTime<Utc>) -> (Phase, Option<Change>) {
-    let Phase::Firing { since, notified, updated, shown, .. } = phase else { return (phase.clone(), None) };
-    let figure = rule.kind.show(reading.value);
-    if now - *notified >= timing.renotify_every {
-        let next = Phase::Firing { since: *since, notified: now, updated: now, shown: figure, quiet_since: None };
-        return (next, Some(Change::Renotified));
-    }
-    if figure != *shown && now - *updated >= timing.update_every {
-        let next = Phase::Firing { since: *since, notified: *notified, updated: now, shown: figure, quiet_since: None };
-        return (next, Some(Change::Updated));
-    }
-    (with_quiet(phase, None), None)
-}
-
-fn with_quiet(phase: &Phase, quiet: Option<DateTime<Utc>>) -> Phase {
-    match phase.clone() {
-        Phase::Firing { since, notified, updated, shown, .. } => Phase::Firing { since, notified, updated, shown, quiet_since: quiet },
-        other => other,
     }
 }

@@ -148,8 +148,8 @@ struct Declared {
 async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) -> Result<Reply, CommandError> {
     let Declared { severity, title, impact, affected, commander, from_alert } = new;
     let alert = match from_alert {
-        Some(id) => match core.store.alert_figures(id).await? {
-            Some(figures) => Some((id, figures)),
+        Some(id) => match core.store.alert(id).await? {
+            Some(found) => Some((id, found.figures)),
             None => return Err(CommandError::user(format!("There is no alert {id}; its post names it as (alert N)."))),
         },
         None => None,
@@ -160,6 +160,13 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
     };
     let commander = commander.unwrap_or_else(|| actor.person());
     let declared_by = actor.person();
+    let linked = match &alert {
+        Some((id, figures)) => {
+            let peak = crate::alerts::initial_peak(figures).map(|p| serde_json::to_string(&p)).transpose().map_err(anyhow::Error::from)?;
+            Some((*id, serde_json::to_string(figures).map_err(anyhow::Error::from)?, peak))
+        }
+        None => None,
+    };
     let mut tx = core.store.begin(now).await?;
     let row = NewIncident {
         severity: severity.as_str(),
@@ -168,7 +175,7 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
         affected: &affected,
         commander: &commander,
         declared_by: &declared_by,
-        alert_id: alert.as_ref().map(|(id, _)| *id),
+        alert: linked,
     };
     let id = tx.insert_incident(&row).await?;
     let incident = Incident {
@@ -189,7 +196,7 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
     let summary = format!("{} {} (commander {})", severity, incident.title, incident.commander.mention());
     tx.timeline(id, &incident.declared_by, "declared", &summary).await?;
     if let Some((alert_id, figures)) = &alert {
-        tx.timeline(id, &incident.declared_by, "alert", &crate::alerting_posts::figures_line(figures, *alert_id)).await?;
+        tx.timeline(id, &incident.declared_by, "alert", &figures.line(*alert_id, now)).await?;
     }
     for (job, due) in plan::plan(&core.incidents, severity, now, now, false) {
         tx.schedule(incident.subject(), &job, due).await?;

@@ -31,15 +31,10 @@ pub(super) async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident
         ("investigation", last_update.unwrap_or_else(|| blank("what we're doing"))),
         ("next_steps", blank("planned actions with timeline")),
     ]);
-    // Declared from an alert: the alert's own figures, rather than blanks.
-    if let Some(figures) = match incident.alert_id {
-        Some(id) => core.store.alert_figures(id).await?,
-        None => None,
-    } {
-        for key in ["function", "error_rate", "threshold", "duration", "impact"] {
-            if let Some(value) = figures.p1_vars().get(key) {
-                values.insert(key.to_string(), value.clone());
-            }
+    // Declared from an alert: its figures when it was declared and the worst since, not blanks.
+    if let Some((figures, peak)) = core.store.incident_alert(incident.id).await? {
+        for (key, value) in figures.p1_vars(peak.as_ref(), now) {
+            values.insert(key.to_string(), value);
         }
     }
     let text = core.templates.render("p1-alert", &values).map_err(anyhow::Error::from)?;

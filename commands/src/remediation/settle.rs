@@ -159,6 +159,7 @@ async fn execute(core: &Core, port: &dyn ChatPort, plan: &Plan, votes: &[Vote], 
     }
     tx.cancel_timers(subject(plan.id), &[]).await?;
     tx.commit().await?;
+    crate::metrics::plan_finished(state);
     audit(core, &Actor::system("remediation"), plan.id, format!("{state}: {}", posts::outcome_text(&outcome))).await;
     Ok(())
 }

@@ -1,199 +1,214 @@
-//! Alert state in the store: each transition claimed by one conditional UPDATE (two replicas on
-//! one store: one wins), phases read back at start, inbound webhook alerts deduplicated.
+//! Alerts in the store: each function's state claimed by version (two evaluators: one wins),
+//! alerts (one row per post) with their figures and peaks, and the incidents declared from them.
 
-use super::{millis, Store, Tx};
-use crate::alerts::{Change, InboundAlert, Phase, RuleKind, Timing, Transition};
+use super::{from_millis, millis, Store, Tx};
+use crate::alerts::{AlertFigures, Peak, Series};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-/// A transition this bellhop won: it announces it. `episode` counts the alert's firings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AlertClaim {
-    pub episode: i64,
-    /// The firing's id: its posts bind to the subject `alert:ID`.
+/// Where an alert came from: bellhop's own rules, or a webhook's sender.
+pub const ORIGIN_RULES: &str = "rules";
+/// Alerts of the first shape (one per rule and function), closed by the first evaluation.
+pub const ORIGIN_LEGACY: &str = "legacy";
+
+/// An alert as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRow {
     pub id: i64,
+    pub origin: String,
+    pub fired: DateTime<Utc>,
+    pub resolved: Option<DateTime<Utc>>,
+    pub figures: AlertFigures,
+    pub peak: Option<Peak>,
+}
+
+/// An alert's row as the store holds it.
+#[derive(sqlx::FromRow)]
+struct AlertRecord {
+    id: i64,
+    origin: String,
+    fired_ms: i64,
+    resolved_ms: Option<i64>,
+    figures: String,
+    peak: Option<String>,
+}
+
+/// An open incident declared from an alert, with the worst figures it has heard since.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkedIncident {
+    pub id: i64,
+    pub peak: Option<Peak>,
 }
 
 impl Store {
-    /// Claims `transition` for this bellhop in a transaction of its own (see [`Tx::claim_alert`]).
-    pub async fn claim_alert(&self, transition: &Transition, timing: &Timing) -> anyhow::Result<Option<AlertClaim>> {
-        let mut tx = self.begin(transition.at).await?;
-        let claim = tx.claim_alert(transition, timing).await?;
-        tx.commit().await?;
-        Ok(claim)
-    }
-
-    /// The figures of alert `id` (an episode): its last claimed transition.
-    pub async fn alert_figures(&self, id: i64) -> anyhow::Result<Option<Transition>> {
-        let figures: Option<String> = sqlx::query_scalar("SELECT figures FROM alert_episodes WHERE id = $1")
+    /// Alert `id`, when there is one whose figures read (alerts of the first shape do not).
+    pub async fn alert(&self, id: i64) -> anyhow::Result<Option<AlertRow>> {
+        let row: Option<AlertRecord> = sqlx::query_as("SELECT id, origin, fired_ms, resolved_ms, figures, peak FROM alerts WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await
             .context("cannot read an alert")?;
-        figures.map(|f| serde_json::from_str(&f).context("an alert's figures do not read")).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let Ok(figures) = serde_json::from_str::<AlertFigures>(&row.figures) else { return Ok(None) };
+        let peak = row.peak.map(|p| serde_json::from_str(&p)).transpose().context("an alert's peak does not read")?;
+        Ok(Some(AlertRow {
+            id: row.id,
+            origin: row.origin,
+            fired: from_millis(row.fired_ms),
+            resolved: row.resolved_ms.map(from_millis),
+            figures,
+            peak,
+        }))
     }
 
-    /// Every alert announced as firing, with its phase, to hand back to the engine at start.
-    pub async fn firing_alerts(&self) -> anyhow::Result<Vec<(RuleKind, String, Phase)>> {
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT rule, function, phase FROM alert_states WHERE state = 'firing' ORDER BY rule, function")
-                .fetch_all(self.pool())
-                .await
-                .context("cannot read the firing alerts")?;
-        let mut firing = Vec::new();
-        for (rule, function, phase) in rows {
-            let kind = RuleKind::from_key(&rule).with_context(|| format!("unknown alert rule {rule} in the store"))?;
-            let phase: Phase = serde_json::from_str(&phase).with_context(|| format!("the {rule} alert of {function}"))?;
-            firing.push((kind, function, phase));
-        }
-        Ok(firing)
+    /// Every function's stored state, for a replica that starts judging the alerts.
+    pub async fn alert_series(&self) -> anyhow::Result<Vec<(String, Series)>> {
+        let rows: Vec<(String, i64, String)> = sqlx::query_as("SELECT function, version, series FROM alert_series")
+            .fetch_all(self.pool())
+            .await
+            .context("cannot read the alerts' state")?;
+        rows.into_iter().map(|(function, version, series)| Ok((function, read_series(version, &series)?))).collect()
     }
 
-    /// Keeps an alert from a webhook. True when it is new or changed (fired again, resolved);
-    /// false for a repeat (a retry, a re-sent group), which must not be announced again.
-    pub async fn record_inbound_alert(&self, alert: &InboundAlert, now: DateTime<Utc>) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO inbound_alerts (source, fingerprint, firing, name, summary, starts_ms, ends_ms, detail, received_ms, changed_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-             ON CONFLICT (source, fingerprint) DO UPDATE SET firing = excluded.firing, name = excluded.name,
-                 summary = excluded.summary, starts_ms = excluded.starts_ms, ends_ms = excluded.ends_ms,
-                 detail = excluded.detail, changed_ms = excluded.changed_ms
-             WHERE inbound_alerts.firing <> excluded.firing OR inbound_alerts.starts_ms <> excluded.starts_ms",
-        )
-        .bind(alert.source.key())
-        .bind(&alert.fingerprint)
-        .bind(i64::from(alert.firing))
-        .bind(&alert.name)
-        .bind(&alert.summary)
-        .bind(millis(alert.starts_at))
-        .bind(alert.ends_at.map(millis))
-        .bind(&alert.detail)
-        .bind(millis(now))
-        .execute(self.pool())
-        .await
-        .context("cannot store an inbound alert")?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Whether the inbound alert `fingerprint` of `source` is firing, as last stored.
-    pub async fn inbound_alert_firing(&self, source: crate::alerts::Source, fingerprint: &str) -> anyhow::Result<Option<bool>> {
-        let firing: Option<i64> = sqlx::query_scalar("SELECT firing FROM inbound_alerts WHERE source = $1 AND fingerprint = $2")
-            .bind(source.key())
-            .bind(fingerprint)
+    /// One function's stored state (the default when none is stored).
+    pub async fn alert_series_of(&self, function: &str) -> anyhow::Result<Series> {
+        let row: Option<(i64, String)> = sqlx::query_as("SELECT version, series FROM alert_series WHERE function = $1")
+            .bind(function)
             .fetch_optional(self.pool())
-            .await?;
-        Ok(firing.map(|f| f != 0))
+            .await
+            .context("cannot read an alert's state")?;
+        row.map_or(Ok(Series::default()), |(version, series)| read_series(version, &series))
     }
 
-    /// How many inbound alerts are stored.
-    pub async fn inbound_alert_count(&self) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbound_alerts").fetch_one(self.pool()).await?)
+    /// What incident `id` was declared from: the alert's figures then, and the worst since.
+    pub async fn incident_alert(&self, id: i64) -> anyhow::Result<Option<(AlertFigures, Option<Peak>)>> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT alert_figures, alert_peak FROM incidents WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        let Some((Some(figures), peak)) = row else { return Ok(None) };
+        let figures = serde_json::from_str(&figures).context("an incident's alert figures do not read")?;
+        let peak = peak.map(|p| serde_json::from_str(&p)).transpose().context("an incident's alert peak does not read")?;
+        Ok(Some((figures, peak)))
+    }
+
+    /// Alerts of the first shape still open, with their ids.
+    pub async fn open_legacy_alerts(&self) -> anyhow::Result<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM alerts WHERE origin = $1 AND resolved_ms IS NULL ORDER BY id")
+            .bind(ORIGIN_LEGACY)
+            .fetch_all(self.pool())
+            .await?)
     }
 }
 
+fn read_series(version: i64, text: &str) -> anyhow::Result<Series> {
+    let mut series: Series = serde_json::from_str(text).context("an alert's state does not read")?;
+    series.version = version;
+    Ok(series)
+}
+
 impl Tx<'_> {
-    /// Claims `transition` for this bellhop: `Some` for exactly one of several replicas that
-    /// evaluated the same change, `None` when another got there first (or it is stale). The
-    /// claim commits with whatever the caller queues in this transaction, so it is announced once.
-    pub async fn claim_alert(&mut self, transition: &Transition, timing: &Timing) -> anyhow::Result<Option<AlertClaim>> {
-        let rule = transition.rule.key();
-        let function = transition.function.as_str();
-        sqlx::query(
-            "INSERT INTO alert_states (rule, function, state, episode, phase) VALUES ($1, $2, 'ok', 0, $3)
-             ON CONFLICT (rule, function) DO NOTHING",
-        )
-        .bind(rule)
-        .bind(function)
-        .bind(serde_json::to_string(&Phase::Ok)?)
-        .execute(&mut *self.conn())
-        .await
-        .context("cannot record an alert's state")?;
-        let phase = serde_json::to_string(&transition.phase)?;
-        let figures = serde_json::to_string(transition)?;
-        let now = millis(transition.at);
-        // A second of margin, so replicas evaluating a moment apart still agree a change is due.
-        let due = |every: chrono::Duration| now - (every.num_milliseconds() - 1_000).max(0);
-        let query = match transition.change {
-            Change::Fired => sqlx::query_scalar(
-                "UPDATE alert_states SET state = 'firing', episode = episode + 1, since_ms = $1, notified_ms = $2,
-                     updated_ms = $2, resolved_ms = NULL, phase = $3, last_transition = $4
-                 WHERE rule = $5 AND function = $6 AND state = 'ok'
-                 RETURNING episode",
+    /// Claims a function's change: the state moves from `expected` to the next version only if
+    /// no other evaluator moved it first. Returns the new version, or `None` when it lost.
+    pub async fn claim_series(&mut self, function: &str, expected: i64, next: &Series) -> anyhow::Result<Option<i64>> {
+        let text = serde_json::to_string(next)?;
+        let alert_id = next.open.as_ref().map(|o| o.id).filter(|id| *id > 0);
+        if expected == 0 {
+            let done = sqlx::query(
+                "INSERT INTO alert_series (function, version, series, alert_id) VALUES ($1, 1, $2, $3) ON CONFLICT (function) DO NOTHING",
             )
-            .bind(millis(transition.since)),
-            Change::Updated => sqlx::query_scalar(
-                "UPDATE alert_states SET updated_ms = $2, phase = $3, last_transition = $4
-                 WHERE rule = $5 AND function = $6 AND state = 'firing' AND updated_ms <= $1
-                 RETURNING episode",
-            )
-            .bind(due(timing.update_every)),
-            Change::Renotified => sqlx::query_scalar(
-                "UPDATE alert_states SET notified_ms = $2, updated_ms = $2, phase = $3, last_transition = $4
-                 WHERE rule = $5 AND function = $6 AND state = 'firing' AND notified_ms <= $1
-                 RETURNING episode",
-            )
-            .bind(due(timing.renotify_every)),
-            Change::Resolved => sqlx::query_scalar(
-                "UPDATE alert_states SET resolved_ms = $2, state = 'ok', phase = $3, last_transition = $4
-                 WHERE rule = $5 AND function = $6 AND state = 'firing' AND since_ms IS NOT NULL AND $1 >= since_ms
-                 RETURNING episode",
-            )
-            .bind(now),
-        };
-        let episode: Option<i64> = query
-            .bind(now)
-            .bind(phase)
-            .bind(&figures)
-            .bind(rule)
             .bind(function)
-            .fetch_optional(&mut *self.conn())
+            .bind(&text)
+            .bind(alert_id)
+            .execute(&mut *self.conn())
             .await
-            .with_context(|| format!("cannot claim the {rule} alert of {function}"))?;
-        let Some(episode) = episode else { return Ok(None) };
-        let id = self.alert_episode(transition, episode, &figures).await?;
-        Ok(Some(AlertClaim { episode, id }))
+            .context("cannot claim an alert")?;
+            return Ok((done.rows_affected() == 1).then_some(1));
+        }
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE alert_series SET version = version + 1, series = $1, alert_id = $2 WHERE function = $3 AND version = $4 RETURNING version",
+        )
+        .bind(&text)
+        .bind(alert_id)
+        .bind(function)
+        .bind(expected)
+        .fetch_optional(&mut *self.conn())
+        .await
+        .context("cannot claim an alert")?;
+        Ok(version)
     }
 
-    /// The id of this firing of the alert (created when it fires), its figures brought up to date.
-    async fn alert_episode(&mut self, transition: &Transition, episode: i64, figures: &str) -> anyhow::Result<i64> {
-        let (rule, function) = (transition.rule.key(), transition.function.as_str());
-        if transition.change == Change::Fired {
-            return sqlx::query_scalar(
-                "INSERT INTO alert_episodes (rule, function, episode, fired_ms, figures) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(rule)
+    /// Rewrites a claimed function's state without a new version (its new alert's id filled in).
+    pub async fn set_series(&mut self, function: &str, series: &Series) -> anyhow::Result<()> {
+        sqlx::query("UPDATE alert_series SET series = $1, alert_id = $2 WHERE function = $3")
+            .bind(serde_json::to_string(series)?)
+            .bind(series.open.as_ref().map(|o| o.id))
             .bind(function)
-            .bind(episode)
-            .bind(millis(transition.at))
-            .bind(figures)
+            .execute(&mut *self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Opens an alert: a new post's subject.
+    pub async fn open_alert(&mut self, origin: &str, key: &str, figures: &AlertFigures, peak: Option<&Peak>) -> anyhow::Result<i64> {
+        sqlx::query_scalar("INSERT INTO alerts (origin, subject_key, fired_ms, figures, peak) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(origin)
+            .bind(key)
+            .bind(millis(self.now()))
+            .bind(serde_json::to_string(figures)?)
+            .bind(peak.map(serde_json::to_string).transpose()?)
             .fetch_one(&mut *self.conn())
             .await
-            .context("cannot record an alert's firing");
-        }
-        // An alert that fired before episodes had ids gets one now, so its edits still land somewhere.
-        let id: Option<i64> =
-            sqlx::query_scalar("UPDATE alert_episodes SET figures = $1 WHERE rule = $2 AND function = $3 AND episode = $4 RETURNING id")
-                .bind(figures)
-                .bind(rule)
-                .bind(function)
-                .bind(episode)
-                .fetch_optional(&mut *self.conn())
-                .await
-                .context("cannot update an alert's figures")?;
-        match id {
-            Some(id) => Ok(id),
-            None => sqlx::query_scalar(
-                "INSERT INTO alert_episodes (rule, function, episode, fired_ms, figures) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(rule)
-            .bind(function)
-            .bind(episode)
-            .bind(millis(transition.since))
-            .bind(figures)
-            .fetch_one(&mut *self.conn())
+            .with_context(|| format!("cannot open an alert for {key}"))
+    }
+
+    /// Brings an alert's figures up to date; `resolved` closes it.
+    pub async fn update_alert(&mut self, id: i64, figures: &AlertFigures, peak: Option<&Peak>, resolved: bool) -> anyhow::Result<()> {
+        sqlx::query("UPDATE alerts SET figures = $1, peak = COALESCE($2, peak), resolved_ms = CASE WHEN $3 = 1 THEN $4 ELSE resolved_ms END WHERE id = $5")
+            .bind(serde_json::to_string(figures)?)
+            .bind(peak.map(serde_json::to_string).transpose()?)
+            .bind(i64::from(resolved))
+            .bind(millis(self.now()))
+            .bind(id)
+            .execute(&mut *self.conn())
             .await
-            .context("cannot record an alert's firing"),
-        }
+            .context("cannot update an alert")?;
+        Ok(())
+    }
+
+    /// When alert `id` was opened.
+    pub async fn alert_fired(&mut self, id: i64) -> anyhow::Result<DateTime<Utc>> {
+        let fired: i64 = sqlx::query_scalar("SELECT fired_ms FROM alerts WHERE id = $1").bind(id).fetch_one(&mut *self.conn()).await?;
+        Ok(from_millis(fired))
+    }
+
+    /// Closes an alert of the first shape; false when it was closed already.
+    pub async fn close_legacy_alert(&mut self, id: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE alerts SET resolved_ms = $1 WHERE id = $2 AND origin = $3 AND resolved_ms IS NULL")
+            .bind(millis(self.now()))
+            .bind(id)
+            .bind(ORIGIN_LEGACY)
+            .execute(&mut *self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The open incidents declared from alert `id`.
+    pub async fn incidents_from_alert(&mut self, id: i64) -> anyhow::Result<Vec<LinkedIncident>> {
+        let rows: Vec<(i64, Option<String>)> =
+            sqlx::query_as("SELECT id, alert_peak FROM incidents WHERE alert_id = $1 AND resolved_ms IS NULL ORDER BY id")
+                .bind(id)
+                .fetch_all(&mut *self.conn())
+                .await?;
+        rows.into_iter().map(|(id, peak)| Ok(LinkedIncident { id, peak: peak.map(|p| serde_json::from_str(&p)).transpose()? })).collect()
+    }
+
+    /// Keeps the worst figures an incident's alert reached since it was declared.
+    pub async fn set_incident_peak(&mut self, incident: i64, peak: &Peak) -> anyhow::Result<()> {
+        sqlx::query("UPDATE incidents SET alert_peak = $1 WHERE id = $2")
+            .bind(serde_json::to_string(peak)?)
+            .bind(incident)
+            .execute(&mut *self.conn())
+            .await?;
+        Ok(())
     }
 }
 

@@ -1,102 +1,152 @@
-//! Alert claims and inbound alerts on both backends: two replicas on one store announce once.
+//! Alert claims, webhook groups, shared counts and leases on both backends: two replicas on one
+//! store announce each change once, and take over from each other.
 
 use super::*;
-use crate::alerts::{AlertSettings, Reading, Source};
+use crate::alerts::{BucketRow, Counts, Notification, OpenAlert, Series, Source, WebhookAlert};
 use chrono::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::ConnectOptions as _;
+use std::collections::BTreeMap;
 
 fn t0() -> DateTime<Utc> {
     "2026-11-26T12:00:00Z".parse().unwrap()
 }
 
-fn transition(change: Change, at: DateTime<Utc>) -> Transition {
-    let phase = match change {
-        Change::Resolved => Phase::Ok,
-        _ => Phase::Firing { since: t0(), notified: at, updated: at, shown: "15%".into(), quiet_since: None },
-    };
-    Transition {
-        rule: RuleKind::ErrorRate,
-        function: "invite-user".into(),
-        change,
-        reading: Some(Reading { value: 15.0, threshold: 5.0, samples: 40, failures: 6 }),
+fn firing(id: i64) -> Series {
+    let open = OpenAlert {
+        id,
         since: t0(),
-        at,
-        window_minutes: 5,
-        top_tenants: Vec::new(),
-        phase,
-    }
+        edited: t0(),
+        reminded: t0(),
+        shown: "15%".into(),
+        firing: Default::default(),
+        peak: Default::default(),
+    };
+    Series { version: 0, phases: BTreeMap::new(), open: Some(open) }
 }
 
-/// Both replicas try every change; returns the episodes each won.
-async fn both(one: &Store, two: &Store, t: &Transition) -> Vec<i64> {
-    let timing = AlertSettings::default().timing;
-    let (a, b) = tokio::join!(one.claim_alert(t, &timing), two.claim_alert(t, &timing));
-    [a.unwrap(), b.unwrap()].into_iter().flatten().map(|c| c.episode).collect()
+/// Both replicas claim the same change of invite-user from `expected`; returns the versions won.
+async fn both(one: &Store, two: &Store, expected: i64, next: &Series) -> Vec<i64> {
+    let claim = |store: &Store| {
+        let next = next.clone();
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin(t0()).await.unwrap();
+            let won = tx.claim_series("invite-user", expected, &next).await.unwrap();
+            tx.commit().await.unwrap();
+            won
+        }
+    };
+    let (a, b) = tokio::join!(claim(one), claim(two));
+    [a, b].into_iter().flatten().collect()
 }
 
-async fn replicas_announce_each_change_once(url: &str) {
+async fn replicas_claim_each_change_once(url: &str) {
     let one = Store::connect(url).await.unwrap();
     one.migrate().await.unwrap();
     let two = Store::connect(url).await.unwrap();
-    assert_eq!(both(&one, &two, &transition(Change::Fired, t0())).await, [1], "one replica announces the alert");
-    assert_eq!(both(&one, &two, &transition(Change::Fired, t0())).await, Vec::<i64>::new(), "nobody announces it twice");
-    let early = transition(Change::Updated, t0() + Duration::seconds(20));
-    assert!(both(&one, &two, &early).await.is_empty(), "edits wait for update_every");
-    assert_eq!(both(&one, &two, &transition(Change::Updated, t0() + Duration::minutes(1))).await, [1]);
-    assert!(both(&one, &two, &transition(Change::Renotified, t0() + Duration::minutes(10))).await.is_empty());
-    assert_eq!(both(&one, &two, &transition(Change::Renotified, t0() + Duration::minutes(30))).await, [1]);
-    let firing = two.firing_alerts().await.unwrap();
-    assert_eq!(firing.len(), 1);
-    assert_eq!((firing[0].0, firing[0].1.as_str()), (RuleKind::ErrorRate, "invite-user"));
-    assert!(matches!(firing[0].2, Phase::Firing { .. }), "the phase comes back for the engine after a restart");
-    assert_eq!(both(&one, &two, &transition(Change::Resolved, t0() + Duration::minutes(40))).await, [1]);
-    assert!(one.firing_alerts().await.unwrap().is_empty());
-    assert!(both(&one, &two, &transition(Change::Resolved, t0() + Duration::minutes(41))).await.is_empty());
-    assert_eq!(both(&one, &two, &transition(Change::Fired, t0() + Duration::minutes(50))).await, [2], "a new firing, a new episode");
+    assert_eq!(both(&one, &two, 0, &firing(1)).await, [1], "one replica announces the alert");
+    assert!(both(&one, &two, 0, &firing(1)).await.is_empty(), "nobody announces it twice");
+    assert_eq!(both(&one, &two, 1, &firing(1)).await, [2], "the next change, once");
+    assert!(both(&one, &two, 1, &firing(1)).await.is_empty(), "a stale evaluator loses");
+    let stored = two.alert_series_of("invite-user").await.unwrap();
+    assert_eq!((stored.version, stored.open.map(|o| o.id)), (2, Some(1)), "the state comes back for a new evaluator");
+    assert_eq!(one.alert_series().await.unwrap().len(), 1);
 }
 
-async fn inbound_alerts_are_kept_once_per_change(url: &str) {
+fn alert(fingerprint: &str, firing: bool) -> WebhookAlert {
+    WebhookAlert {
+        fingerprint: fingerprint.into(),
+        firing,
+        name: "HighErrors".into(),
+        summary: "5xx up".into(),
+        description: String::new(),
+        starts_at: t0(),
+        ends_at: (!firing).then(|| t0() + Duration::minutes(5)),
+        link: None,
+        labels: BTreeMap::from([("severity".into(), "critical".into())]),
+    }
+}
+
+fn notification(alerts: Vec<WebhookAlert>) -> Notification {
+    Notification {
+        source: Source::Alertmanager,
+        group_key: "{}:{alertname=\"HighErrors\"}".into(),
+        receiver: "bellhop".into(),
+        common_labels: BTreeMap::new(),
+        external_url: String::new(),
+        truncated: 0,
+        alerts,
+    }
+}
+
+async fn a_group_changes_only_when_its_content_does(url: &str) {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
-    let alert = InboundAlert {
-        source: Source::Alertmanager,
-        fingerprint: "c6e6b5a1f3".into(),
-        firing: true,
-        name: "EdgeFunctionErrors".into(),
-        summary: "invite-user failing; '; DROP TABLE inbound_alerts; --".into(),
-        starts_at: t0(),
-        ends_at: None,
-        detail: "{}".into(),
+    let first = store.receive_notification(&notification(vec![alert("a1", true)]), t0()).await.unwrap();
+    assert!(first.changed);
+    let retry = store.receive_notification(&notification(vec![alert("a1", true)]), t0() + Duration::seconds(30)).await.unwrap();
+    assert!(!retry.changed, "a retried notification changes nothing");
+    assert_eq!(store.pending_groups(10).await.unwrap(), [(first.group, 1)]);
+    let mut tx = store.begin(t0()).await.unwrap();
+    assert!(tx.claim_group(first.group, 1).await.unwrap());
+    assert!(!tx.claim_group(first.group, 1).await.unwrap(), "a version is announced once");
+    tx.commit().await.unwrap();
+    assert!(store.pending_groups(10).await.unwrap().is_empty());
+    let second = store.receive_notification(&notification(vec![alert("a1", true), alert("b2", true)]), t0()).await.unwrap();
+    assert!(second.changed);
+    // The sender lists the whole group: an alert it no longer lists ended.
+    let third = store.receive_notification(&notification(vec![alert("b2", true)]), t0() + Duration::minutes(1)).await.unwrap();
+    assert!(third.changed);
+    let mut tx = store.begin(t0()).await.unwrap();
+    let group = tx.group(first.group).await.unwrap();
+    tx.commit().await.unwrap();
+    let states: Vec<(&str, bool)> = group.figures.alerts.iter().map(|a| (a.fingerprint.as_str(), a.firing)).collect();
+    assert_eq!(states, [("b2", true), ("a1", false)]);
+}
+
+async fn shared_counts_and_the_lease_pass_between_replicas(url: &str) {
+    let store = Store::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    let row = |total| BucketRow {
+        function: "invite-user".into(),
+        slot: 100,
+        counts: Counts { total, failures: 1, latency_sum_ms: 10 },
+        tenants: vec![("hotel-1".into(), total, 1)],
     };
-    assert!(store.record_inbound_alert(&alert, t0()).await.unwrap(), "new");
-    assert!(!store.record_inbound_alert(&alert, t0() + Duration::seconds(30)).await.unwrap(), "a retry is no news");
-    let resolved = InboundAlert { firing: false, ends_at: Some(t0() + Duration::minutes(5)), ..alert.clone() };
-    assert!(store.record_inbound_alert(&resolved, t0() + Duration::minutes(5)).await.unwrap(), "resolved is news");
-    assert!(!store.record_inbound_alert(&resolved, t0() + Duration::minutes(6)).await.unwrap());
-    assert_eq!(store.inbound_alert_firing(Source::Alertmanager, "c6e6b5a1f3").await.unwrap(), Some(false));
-    assert_eq!(store.inbound_alert_firing(Source::Grafana, "c6e6b5a1f3").await.unwrap(), None);
-    assert_eq!(store.inbound_alert_count().await.unwrap(), 1);
+    store.flush_buckets("a", &[row(5)], t0()).await.unwrap();
+    store.flush_buckets("a", &[row(7)], t0()).await.unwrap();
+    store.flush_buckets("b", &[row(2)], t0()).await.unwrap();
+    let seen = store.read_buckets("b", 0, 0).await.unwrap();
+    assert_eq!(seen, [("a".to_string(), row(7))], "a replica's newest counts, not its own");
+    assert!(store.read_buckets("b", 0, 101).await.unwrap().is_empty(), "slots no window reads are left out");
+    assert_eq!(store.prune_buckets(101).await.unwrap(), 2);
+    let until = t0() + Duration::seconds(5);
+    assert!(store.hold_lease("alerts", "a", t0(), until).await.unwrap());
+    assert!(!store.hold_lease("alerts", "b", t0() + Duration::seconds(1), until).await.unwrap(), "held by a");
+    assert!(store.hold_lease("alerts", "a", t0() + Duration::seconds(1), until + Duration::seconds(1)).await.unwrap(), "renewed");
+    let later = t0() + Duration::seconds(7);
+    assert!(store.hold_lease("alerts", "b", later, later + Duration::seconds(5)).await.unwrap(), "a stopped renewing: b takes over");
+    assert_eq!(store.lease_holder("alerts", later).await.unwrap().as_deref(), Some("b"));
+    store.release_lease("alerts", "b").await.unwrap();
+    assert!(store.hold_lease("alerts", "a", later, later + Duration::seconds(5)).await.unwrap(), "released: free at once");
 }
 
-#[tokio::test]
-async fn sqlite_replicas_announce_each_alert_change_once() {
-    let dir = tempfile::tempdir().unwrap();
-    replicas_announce_each_change_once(&format!("sqlite:{}", dir.path().join("s.sqlite").display())).await;
+macro_rules! on_both {
+    ($name:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let dir = tempfile::tempdir().unwrap();
+            $name(&format!("sqlite:{}", dir.path().join("s.sqlite").display())).await;
+        }
+
+        #[sqlx::test(migrations = false)]
+        async fn $postgres(_: PgPoolOptions, options: PgConnectOptions) {
+            $name(options.to_url_lossy().as_str()).await;
+        }
+    };
 }
 
-#[sqlx::test(migrations = false)]
-async fn postgres_replicas_announce_each_alert_change_once(_: PgPoolOptions, options: PgConnectOptions) {
-    replicas_announce_each_change_once(options.to_url_lossy().as_str()).await;
-}
-
-#[tokio::test]
-async fn sqlite_keeps_inbound_alerts_once_per_change() {
-    let dir = tempfile::tempdir().unwrap();
-    inbound_alerts_are_kept_once_per_change(&format!("sqlite:{}", dir.path().join("s.sqlite").display())).await;
-}
-
-#[sqlx::test(migrations = false)]
-async fn postgres_keeps_inbound_alerts_once_per_change(_: PgPoolOptions, options: PgConnectOptions) {
-    inbound_alerts_are_kept_once_per_change(options.to_url_lossy().as_str()).await;
-}
+on_both!(replicas_claim_each_change_once, sqlite_replicas_claim_each_change_once, postgres_replicas_claim_each_change_once);
+on_both!(a_group_changes_only_when_its_content_does, sqlite_groups_change_with_content, postgres_groups_change_with_content);
+on_both!(shared_counts_and_the_lease_pass_between_replicas, sqlite_counts_and_lease_are_shared, postgres_counts_and_lease_are_shared);

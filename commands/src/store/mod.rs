@@ -7,14 +7,18 @@ mod messages;
 mod outbox;
 mod plans;
 mod reads;
+mod retention;
+mod sharing;
 mod tx;
+mod webhooks;
 
-pub use alerts::AlertClaim;
+pub use alerts::{AlertRow, LinkedIncident, ORIGIN_LEGACY, ORIGIN_RULES};
 pub use audit::AuditEntry;
 pub use outbox::OutboxEntry;
 pub use plans::{NewPlan, PlanRow, Vote, VoteChange};
 pub use reads::Maintenance;
 pub use tx::{NewIncident, Tx};
+pub use webhooks::{GroupRow, Receipt};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};

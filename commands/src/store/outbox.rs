@@ -116,6 +116,11 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM chat_ops WHERE done_ms IS NULL AND dead_ms IS NULL").fetch_one(self.pool()).await?)
     }
 
+    /// How many operations were given up and are still kept.
+    pub async fn dead_ops(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM chat_ops WHERE done_ms IS NULL AND dead_ms IS NOT NULL").fetch_one(self.pool()).await?)
+    }
+
     /// Waiting and dead operations, oldest first, for people to look at.
     pub async fn outbox_entries(&self, limit: i64) -> anyhow::Result<Vec<OutboxEntry>> {
         let rows: Vec<EntryRow> = sqlx::query_as(

@@ -22,7 +22,8 @@ pub struct NewIncident<'a> {
     pub affected: &'a str,
     pub commander: &'a Person,
     pub declared_by: &'a Person,
-    pub alert_id: Option<i64>,
+    /// The alert it is declared from, with its figures now and the worst so far (JSON).
+    pub alert: Option<(i64, String, Option<String>)>,
 }
 
 impl<'a> Tx<'a> {
@@ -35,14 +36,20 @@ impl<'a> Tx<'a> {
         &mut self.tx
     }
 
+    /// The time the transaction is stamped with.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
     pub async fn commit(self) -> anyhow::Result<()> {
         Ok(self.tx.commit().await?)
     }
 
     pub async fn insert_incident(&mut self, new: &NewIncident<'_>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO incidents (severity, title, impact, affected, commander, commander_id, declared_by, declared_by_id, declared_ms, alert_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            "INSERT INTO incidents (severity, title, impact, affected, commander, commander_id, declared_by, declared_by_id, declared_ms,
+                 alert_id, alert_figures, alert_peak)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(new.severity)
         .bind(new.title)
@@ -53,7 +60,9 @@ impl<'a> Tx<'a> {
         .bind(&new.declared_by.name)
         .bind(&new.declared_by.id)
         .bind(millis(self.now))
-        .bind(new.alert_id)
+        .bind(new.alert.as_ref().map(|(id, _, _)| *id))
+        .bind(new.alert.as_ref().map(|(_, figures, _)| figures.as_str()))
+        .bind(new.alert.as_ref().and_then(|(_, _, peak)| peak.as_deref()))
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)

@@ -1,0 +1,179 @@
+//! What alerts say in the chat: a function's one post (firing, held, resolved), the resolve
+//! notice, the reminder, a webhook group's post, and the lines an incident's thread hears.
+
+use super::figures::{FunctionFigures, Peak};
+use super::rules::RuleKind;
+use super::webhook::{GroupFigures, Level};
+use crate::post::{Post, Tone};
+use crate::store::Maintenance;
+use crate::text::{ellipsize, span, time};
+use chrono::{DateTime, Utc};
+
+/// What a post reacts to: 🚨 on it declares an incident.
+const DECLARE_HINT: &str = "🚨 on this post declares an incident from it";
+/// Alerts of a group listed on its post; the rest are counted.
+const LISTED: usize = 15;
+
+/// A function's one post while it fires (or is held during maintenance).
+pub fn function_firing(figures: &FunctionFigures, id: i64, window: Option<&Maintenance>) -> Post {
+    let breached: Vec<String> = figures.breached().map(|r| format!("• {}", r.line())).collect();
+    let body = format!("{}.\nBreached:\n{}", crate::text::sentence(&figures.headline()), breached.join("\n"));
+    let post = match window {
+        Some(window) => Post::new(Tone::Info, format!("🔧 Held during {}: {} (alert {id})", window.code(), figures.function))
+            .field("Maintenance", format!("{} — not paged; said once", window.summary)),
+        None => Post::new(Tone::Bad, format!("🚨 P1 alert: {} (alert {id})", figures.function)),
+    };
+    let post = post.body(body).field("Since", time(figures.since, figures.at));
+    let post = match figures.top_tenants.is_empty() {
+        true => post,
+        false => post.field("Most affected", tenants(figures)),
+    };
+    match window {
+        Some(_) => post,
+        None => post.field("React", DECLARE_HINT),
+    }
+}
+
+/// The same post once no rule is breached.
+pub fn function_resolved(figures: &FunctionFigures, id: i64, peak: &Peak) -> Post {
+    Post::new(Tone::Good, format!("✅ Resolved: {} (alert {id})", figures.function))
+        .body(format!("Lasted {}. Worst: {}.", span(figures.at - figures.since), peak.line()))
+        .field("Now", figures.headline())
+}
+
+/// The notice that follows a resolve, so the channel hears it recovered.
+pub fn function_resolve_notice(figures: &FunctionFigures, id: i64, peak: &Peak) -> Post {
+    Post::new(Tone::Good, format!("✅ {} is back within its thresholds (alert {id})", figures.function)).body(format!(
+        "It lasted {}. Worst: {}. Now: {}.",
+        span(figures.at - figures.since),
+        peak.line(),
+        figures.headline()
+    ))
+}
+
+/// A reminder that an alert still fires and nobody declared an incident from it.
+pub fn function_reminder(figures: &FunctionFigures, id: i64) -> Post {
+    Post::new(Tone::Warning, format!("⏰ {} still failing after {} (alert {id})", figures.function, span(figures.at - figures.since)))
+        .body(format!("{}. 🚨 on the alert's post declares an incident.", crate::text::sentence(&figures.headline())))
+}
+
+/// What an incident declared from a function's alert hears in its thread.
+pub fn function_thread_line(
+    figures: &FunctionFigures,
+    id: i64,
+    started: &[RuleKind],
+    cleared: &[RuleKind],
+    resolved: bool,
+) -> Option<Post> {
+    if resolved {
+        return Some(resolved_line(id, figures.at - figures.since));
+    }
+    let mut lines: Vec<String> =
+        figures.rules.iter().filter(|r| started.contains(&r.rule)).map(|r| format!("now breached: {}", r.line())).collect();
+    lines.extend(cleared.iter().map(|rule| format!("{} back within its threshold", rule.label())));
+    (!lines.is_empty()).then(|| {
+        Post::new(Tone::Info, format!("📈 alert {id}: {}", figures.function)).body(format!(
+            "{}.\n{}",
+            crate::text::sentence(&figures.headline()),
+            lines.join("\n")
+        ))
+    })
+}
+
+fn resolved_line(id: i64, lasted: chrono::Duration) -> Post {
+    Post::new(Tone::Good, format!("✅ alert {id} resolved after {}", span(lasted)))
+        .body("`/incident resolve` when you are sure it is over.")
+}
+
+fn tenants(figures: &FunctionFigures) -> String {
+    let names: Vec<String> = figures.top_tenants.iter().map(|t| format!("{} ({}/{})", t.tenant, t.failures, t.samples)).collect();
+    names.join(", ")
+}
+
+fn level_look(level: Option<Level>) -> (Tone, &'static str) {
+    match level {
+        Some(Level::Critical) => (Tone::Bad, "🚨"),
+        Some(Level::Warning) => (Tone::Warning, "⚠️"),
+        Some(Level::Info) => (Tone::Info, "ℹ️"),
+        None => (Tone::Good, "✅"),
+    }
+}
+
+/// A webhook group's one post: each alert with its severity, summary, since when and link.
+pub fn group_post(
+    group: &GroupFigures,
+    id: i64,
+    level: Option<Level>,
+    severity: impl Fn(&super::WebhookAlert) -> Level,
+    now: DateTime<Utc>,
+) -> Post {
+    let (tone, icon) = level_look(level);
+    let title = match level {
+        Some(_) => format!("{icon} {}: {} (alert {id})", group.source.label(), group.name()),
+        None => format!("✅ Resolved: {} {} (alert {id})", group.source.label(), group.name()),
+    };
+    let mut alerts: Vec<&super::WebhookAlert> = group.alerts.iter().collect();
+    alerts.sort_by_key(|a| (!a.firing, std::cmp::Reverse(severity(a)), a.starts_at));
+    let mut lines: Vec<String> = alerts.iter().take(LISTED).map(|a| alert_line(a, severity(a), now)).collect();
+    let unlisted = alerts.len().saturating_sub(LISTED) as u64 + group.truncated;
+    if unlisted > 0 {
+        lines.push(format!("…and {unlisted} more alert(s) not shown"));
+    }
+    let firing = group.firing().count();
+    let post = Post::new(tone, ellipsize(&title, 250))
+        .body(ellipsize(&lines.join("\n"), 3_500))
+        .field("Alerts", format!("{firing} firing, {} resolved", group.alerts.len() - firing));
+    let post = match group.external_url.is_empty() {
+        true => post,
+        false => post.field("Source", group.external_url.clone()),
+    };
+    match level {
+        Some(_) => post.field("React", DECLARE_HINT),
+        None => post,
+    }
+}
+
+fn alert_line(alert: &super::WebhookAlert, level: Level, now: DateTime<Utc>) -> String {
+    let state = match (alert.firing, alert.ends_at) {
+        (true, _) => format!("since {}", time(alert.starts_at, now)),
+        (false, Some(end)) => format!("resolved {}", time(end, now)),
+        (false, None) => "resolved".to_string(),
+    };
+    let mark = if alert.firing { "🔴" } else { "🟢" };
+    let what = [&alert.summary, &alert.description].into_iter().find(|t| !t.is_empty()).map(|t| format!(" — {}", ellipsize(t, 200)));
+    let link = alert.link.as_ref().map(|l| format!(" · {l}")).unwrap_or_default();
+    format!("{mark} **{}** [{}]{} · {state}{link}", ellipsize(&alert.name, 100), level.as_str(), what.unwrap_or_default())
+}
+
+/// The notice when every alert of a group resolved.
+pub fn group_resolve_notice(group: &GroupFigures, id: i64, lasted: chrono::Duration) -> Post {
+    Post::new(Tone::Good, ellipsize(&format!("✅ {} {} resolved (alert {id})", group.source.label(), group.name()), 250)).body(format!(
+        "All {} alert(s) of the group resolved after {}.",
+        group.alerts.len(),
+        span(lasted)
+    ))
+}
+
+/// A group that became more urgent: its new level's people are pinged here, since an edit pings nobody.
+pub fn group_escalated(group: &GroupFigures, id: i64, level: Level) -> Post {
+    let (tone, icon) = level_look(Some(level));
+    Post::new(tone, ellipsize(&format!("{icon} {} {} is now {} (alert {id})", group.source.label(), group.name(), level.as_str()), 250))
+        .body("The alert's post above is edited with the group's alerts.")
+}
+
+/// What an incident declared from a group's alert hears: alerts that fired or resolved.
+/// `resolved_after`: how long the group fired, when all of it resolved.
+pub fn group_thread_line(
+    group: &GroupFigures,
+    id: i64,
+    fired: &[String],
+    resolved: &[String],
+    resolved_after: Option<chrono::Duration>,
+) -> Option<Post> {
+    if let Some(lasted) = resolved_after {
+        return Some(resolved_line(id, lasted));
+    }
+    let mut lines: Vec<String> = fired.iter().map(|name| format!("🔴 {name} fired")).collect();
+    lines.extend(resolved.iter().map(|name| format!("🟢 {name} resolved")));
+    (!lines.is_empty()).then(|| Post::new(Tone::Info, format!("📈 alert {id}: {}", group.name())).body(lines.join("\n")))
+}

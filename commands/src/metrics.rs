@@ -1,0 +1,58 @@
+//! What bellhop counts as it works, for `/metrics`: the core records through the `metrics`
+//! facade, and the binary installs the Prometheus exporter that serves it. Every series is
+//! described here, so each has its HELP text.
+
+use std::time::Duration;
+
+/// Gives every series its HELP text; call once the exporter is installed.
+pub fn describe() {
+    metrics::describe_histogram!(
+        "bellhop_command_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time from a command's invocation to its reply, by command."
+    );
+    metrics::describe_histogram!("bellhop_sweep_duration_seconds", metrics::Unit::Seconds, "Time one health sweep of every target took.");
+    metrics::describe_counter!("bellhop_samples_ingested_total", "Samples taken in by POST /events.");
+    metrics::describe_counter!("bellhop_samples_refused_total", "Samples refused, by reason (too_many_functions, invalid).");
+    metrics::describe_counter!("bellhop_inbound_alerts_total", "Alerts received by webhook, by source.");
+    metrics::describe_counter!("bellhop_alert_announcements_total", "Alert changes announced in the chat, by change.");
+    metrics::describe_counter!("bellhop_outbox_dead_total", "Chat operations given up (dead-lettered).");
+    metrics::describe_counter!("bellhop_plans_total", "Remediation plans finished, by outcome.");
+    metrics::describe_gauge!("bellhop_alerts", "Functions whose alert is pending or firing, by state.");
+    metrics::describe_gauge!("bellhop_outbox_depth", "Chat operations waiting in the outbox.");
+    metrics::describe_gauge!("bellhop_outbox_dead", "Chat operations given up and still kept (see bellhop outbox).");
+}
+
+/// How long a command took, from invocation to reply.
+pub fn command_took(command: &str, took: Duration) {
+    metrics::histogram!("bellhop_command_duration_seconds", "command" => command.to_string()).record(took.as_secs_f64());
+}
+
+/// How long a health sweep took.
+pub fn sweep_took(took: Duration) {
+    metrics::histogram!("bellhop_sweep_duration_seconds").record(took.as_secs_f64());
+}
+
+pub fn samples_ingested(count: usize) {
+    metrics::counter!("bellhop_samples_ingested_total").increment(count as u64);
+}
+
+pub fn samples_refused(reason: &'static str, count: usize) {
+    metrics::counter!("bellhop_samples_refused_total", "reason" => reason).increment(count as u64);
+}
+
+pub fn webhook_received(source: &'static str, count: usize) {
+    metrics::counter!("bellhop_inbound_alerts_total", "source" => source).increment(count as u64);
+}
+
+pub fn alert_announced(change: &'static str) {
+    metrics::counter!("bellhop_alert_announcements_total", "change" => change).increment(1);
+}
+
+pub fn op_dead() {
+    metrics::counter!("bellhop_outbox_dead_total").increment(1);
+}
+
+pub fn plan_finished(outcome: &str) {
+    metrics::counter!("bellhop_plans_total", "outcome" => outcome.to_string()).increment(1);
+}

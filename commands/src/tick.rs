@@ -1,0 +1,89 @@
+//! The core's loop, one tick at a time: everything that is due, in a fixed order, each step on
+//! its own (one failing is logged and counted, and never skips the others). Adapters call
+//! [`Core::tick`] when woken and nothing else; a new duty is one step here.
+
+use crate::chat_port::ChatPort;
+use crate::core::Core;
+use std::sync::Arc;
+
+/// What one tick did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Timers fired.
+    pub timers: usize,
+    /// Health sweeps run here.
+    pub sweeps: usize,
+    /// Alert changes announced (bellhop's own rules).
+    pub alerts: usize,
+    /// Webhook groups announced.
+    pub webhooks: usize,
+    /// Whether a pass over the approved plans started beside the loop.
+    pub plans: bool,
+    /// Old rows pruned by the retention job.
+    pub pruned: u64,
+    /// Chat operations delivered.
+    pub delivered: usize,
+    /// The steps that failed (each logged with its cause).
+    pub failed: Vec<&'static str>,
+}
+
+impl Core {
+    /// Runs everything that is due: timers, the scheduled sweep, alert evaluation, webhook
+    /// announcements, plan checks (started beside the loop: a purge may take minutes), the
+    /// retention job, then the outbox.
+    pub async fn tick(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> TickReport {
+        let mut report = TickReport::default();
+        fn step<T: Default>(report: &mut TickReport, name: &'static str, result: anyhow::Result<T>) -> T {
+            result.unwrap_or_else(|error| {
+                tracing::error!(step = name, error = format!("{error:#}"), "a step of the loop failed; the others go on");
+                report.failed.push(name);
+                T::default()
+            })
+        }
+        report.timers = step(&mut report, "timers", self.run_due().await);
+        report.sweeps = step(&mut report, "sweeps", self.run_sweeps().await);
+        report.alerts = step(&mut report, "alerts", self.evaluate_alerts().await);
+        report.webhooks = step(&mut report, "webhooks", self.announce_webhooks().await);
+        report.plans = self.start_plan_checks(port);
+        report.pruned = step(&mut report, "retention", self.prune_when_due().await);
+        report.delivered = step(&mut report, "outbox", self.deliver_outbox(port.as_ref()).await);
+        report
+    }
+
+    /// Checks and runs approved plans beside the loop, one pass at a time; when the pass ends
+    /// the loop is woken to post what it did. False when a pass is still running.
+    fn start_plan_checks(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> bool {
+        let mut running = self.plan_pass.lock().unwrap_or_else(|e| e.into_inner());
+        if running.as_ref().is_some_and(|task| !task.is_finished()) {
+            return false;
+        }
+        let (core, port) = (self.clone(), port.clone());
+        *running = Some(tokio::spawn(async move {
+            if let Err(error) = core.settle_plans(port.as_ref()).await {
+                tracing::error!(error = format!("{error:#}"), "cannot settle the approved plans");
+            }
+            core.wake();
+        }));
+        true
+    }
+
+    /// Waits until the pass over the plans that the last tick started has ended.
+    pub async fn plans_settled(&self) {
+        let task = self.plan_pass.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "the pass over the approved plans stopped");
+            }
+        }
+    }
+
+    /// Asks for a tick soon: a command queued posts, samples or a webhook arrived.
+    pub fn wake(&self) {
+        self.wakeup.notify_one();
+    }
+
+    /// Resolves when someone asked for a tick since the last one was asked for.
+    pub async fn woken(&self) {
+        self.wakeup.notified().await
+    }
+}
