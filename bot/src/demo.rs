@@ -96,10 +96,13 @@ impl DemoDatabase {
 /// 15 s): at least 10 samples in its 5 minutes, so it can fire on sweeps alone.
 fn demo_alerts() -> AlertSettings {
     let mut settings = AlertSettings::default();
-    settings.rules.retain(|rule| rule.kind == RuleKind::ErrorRate);
+    // One sample per probe every 15 s: a failures-per-minute or latency rule never has enough.
+    settings.rules.retain(|rule| matches!(rule.kind, RuleKind::ErrorRate | RuleKind::SuccessRate));
     for rule in &mut settings.rules {
         rule.min_samples = 10;
     }
+    // A sweep every 15 s changes the figures each time: an edit a minute keeps the terminal readable.
+    settings.timing.update_every = chrono::Duration::minutes(1);
     settings
 }
 

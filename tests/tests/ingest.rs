@@ -307,3 +307,24 @@ async fn with_no_token_the_server_listens_on_loopback_only() {
     let listener = http::bind(&settings).await.unwrap();
     assert!(listener.local_addr().unwrap().ip().is_loopback());
 }
+
+/// After a conversation, `/metrics` shows the command's latency and the sweep's duration, and
+/// every series it shows has its HELP text (what `promtool check metrics` asks for).
+#[tokio::test]
+async fn metrics_move_with_a_conversation_and_every_series_is_described() {
+    let server = Server::start(Some(TOKEN), None, false).await;
+    let alice = bellhop_commands::Actor::new("shell:alice", "alice", [bellhop_commands::Role::Responder]);
+    server.core.handle(&alice, &bellhop_commands::Invocation::new("health")).await;
+    server.clock.advance(Duration::hours(2));
+    server.tick().await;
+    let (_, metrics) = server.get("/metrics").await;
+    // The recorder is the process's: other tests of this binary may add to the same series.
+    let count = |series: &str| metrics.lines().find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
+    assert!(count("bellhop_command_duration_seconds_count{command=\"health\"}") >= 1.0, "{metrics}");
+    assert!(count("bellhop_sweep_duration_seconds_count") >= 1.0, "the scheduled sweep is timed: {metrics}");
+    let typed: Vec<&str> = metrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
+    assert!(typed.len() >= 5, "{metrics}");
+    for name in typed {
+        assert!(metrics.contains(&format!("# HELP {name} ")), "{name} has no HELP text");
+    }
+}

@@ -141,3 +141,23 @@ async fn a_poisoned_timer_does_not_stop_the_next_escalation(url: &str) {
     assert!(unreadable.unwrap_or_default().starts_with("given up: timer"), "the unreadable timer says why");
     assert_eq!(core.store().next_due().await.unwrap().map(|d| d > clock.now()), Some(true), "nothing due spins the loop");
 }
+
+/// Once a day the retention job prunes what is older than the retention, and keeps the audit.
+async fn old_events_operations_and_reactions_are_pruned_and_the_audit_kept(url: &str) {
+    let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
+    let core = bellhop_tests::core_on(url, clock.clone()).await;
+    let port = CollectingPort::default();
+    core.handle(&bellhop_commands::Actor::new("shell:alice", "alice", [bellhop_commands::Role::Responder]), &declare("P2", "Reports slow"))
+        .await;
+    core.deliver_outbox(&port).await.unwrap();
+    assert!(core.store().claim_event("interaction:1", clock.now()).await.unwrap());
+    let kickoff = bellhop_commands::MessageRef::new("#incidents", "1");
+    core.store().add_reaction(&kickoff, &bellhop_commands::Person::new("shell:bob", "bob"), "👀", clock.now()).await.unwrap();
+    assert_eq!(core.prune_when_due().await.unwrap(), 0, "nothing is 30 days old yet");
+    clock.advance(chrono::Duration::days(31));
+    assert!(core.prune_when_due().await.unwrap() >= 4, "the event, the two delivered operations and the reaction");
+    assert_eq!(core.prune_when_due().await.unwrap(), 0, "once a day");
+    assert!(core.store().claim_event("interaction:1", clock.now()).await.unwrap(), "the old event is forgotten");
+    assert!(!core.store().recent_audit(10).await.unwrap().is_empty(), "the audit trail stays");
+}
+on_both_stores!(old_events_operations_and_reactions_are_pruned_and_the_audit_kept);

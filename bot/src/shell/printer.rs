@@ -25,11 +25,13 @@ struct State<W> {
     messages: BTreeMap<u64, Seen>,
     /// People's reactions per (message, emoji), for `ChatPort::reactions`.
     reactions: BTreeMap<(u64, String), Vec<Actor>>,
+    /// What each message shows now, line by line, so an edit prints only what changed.
+    shown: BTreeMap<u64, Vec<String>>,
 }
 
 impl<W: Write> Printer<W> {
     pub fn new(out: W) -> Self {
-        let state = State { out, next_number: 1, messages: BTreeMap::new(), reactions: BTreeMap::new() };
+        let state = State { out, next_number: 1, messages: BTreeMap::new(), reactions: BTreeMap::new(), shown: BTreeMap::new() };
         Printer { state: Mutex::new(state), style: Style::Plain }
     }
 
@@ -54,7 +56,9 @@ impl<W: Write> Printer<W> {
             Seen::OnlyBy(name) => format!("(only @{name})"),
         };
         state.messages.insert(number, seen);
-        writeln!(state.out, "{}", render(number, &place, post, self.style))?;
+        let text = render(number, &place, post, self.style);
+        state.shown.insert(number, text.lines().skip(1).map(str::to_string).collect());
+        writeln!(state.out, "{text}")?;
         state.out.flush()?;
         Ok(number)
     }
@@ -115,11 +119,22 @@ impl<W: Write + Send> ChatPort for Printer<W> {
         Ok(MessageRef::new(channel, number.to_string()))
     }
 
+    /// An edit prints its title and the lines that changed, not the whole post again.
     async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
         let number = self.message(message)?;
         let mut state = self.lock();
         let text = render(number, &format!("[{}] (edited)", message.channel), post, self.style);
-        writeln!(state.out, "{text}").and_then(|()| state.out.flush()).map_err(io)
+        let mut lines = text.lines();
+        let head = lines.next().unwrap_or_default().to_string();
+        let now: Vec<String> = lines.map(str::to_string).collect();
+        let before = state.shown.insert(number, now.clone()).unwrap_or_default();
+        let changed: Vec<&String> = now.iter().filter(|line| !before.contains(line)).collect();
+        let mut out = head;
+        for line in changed {
+            out.push('\n');
+            out.push_str(line);
+        }
+        writeln!(state.out, "{out}").and_then(|()| state.out.flush()).map_err(io)
     }
 
     async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError> {

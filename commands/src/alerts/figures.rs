@@ -30,6 +30,14 @@ pub struct RuleFigure {
 }
 
 impl RuleFigure {
+    /// Whether the reading is past the threshold now (a firing rule may be back within it while
+    /// it clears).
+    pub fn is_over(&self) -> bool {
+        self.reading
+            .as_ref()
+            .is_some_and(|r| if self.rule == RuleKind::SuccessRate { r.value < r.threshold } else { r.value > r.threshold })
+    }
+
     /// "Error rate 20% (threshold 5%, 5 min)".
     pub fn line(&self) -> String {
         let value = self.reading.as_ref().map_or_else(|| "too few samples".to_string(), |r| self.rule.show(r.value));

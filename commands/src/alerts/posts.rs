@@ -16,8 +16,16 @@ const LISTED: usize = 15;
 
 /// A function's one post while it fires (or is held during maintenance).
 pub fn function_firing(figures: &FunctionFigures, id: i64, window: Option<&Maintenance>) -> Post {
-    let breached: Vec<String> = figures.breached().map(|r| format!("• {}", r.line())).collect();
-    let body = format!("{}.\nBreached:\n{}", crate::text::sentence(&figures.headline()), breached.join("\n"));
+    // A rule back within its threshold still holds the alert until it stays clear (damping).
+    let (breached, clearing): (Vec<&super::RuleFigure>, Vec<&super::RuleFigure>) = figures.breached().partition(|r| r.is_over());
+    let list = |rules: &[&super::RuleFigure]| rules.iter().map(|r| format!("• {}", r.line())).collect::<Vec<_>>().join("\n");
+    let mut body = format!("{}.", crate::text::sentence(&figures.headline()));
+    if !breached.is_empty() {
+        body.push_str(&format!("\nBreached:\n{}", list(&breached)));
+    }
+    if !clearing.is_empty() {
+        body.push_str(&format!("\nBack within, clearing:\n{}", list(&clearing)));
+    }
     let post = match window {
         Some(window) => Post::new(Tone::Info, format!("🔧 Held during {}: {} (alert {id})", window.code(), figures.function))
             .field("Maintenance", format!("{} — not paged; said once", window.summary)),
