@@ -232,7 +232,15 @@ async fn shell(
     };
     let _management = app::start_management(config, &core)?;
     let style = if std::io::stdout().is_terminal() { bellhop::shell::Style::Ansi } else { bellhop::shell::Style::Plain };
-    let mut shell = Shell::styled(core.clone(), config.shell_users.clone(), manual, std::io::stdout(), style);
+    // A person at a terminal gets the line editor, and the shell prints above the line being typed.
+    let (editor, out): (_, Box<dyn std::io::Write + Send>) = match interactive {
+        true => {
+            let (editor, out) = start_editor(config)?;
+            (Some(editor), Box::new(out))
+        }
+        false => (None, Box::new(std::io::stdout())),
+    };
+    let mut shell = Shell::styled(core.clone(), config.shell_users.clone(), manual, out, style);
     if let Some(faults) = faults {
         shell = shell.with_faults(faults);
     }
@@ -241,8 +249,8 @@ async fn shell(
         let port: Arc<dyn bellhop_commands::ChatPort> = shell.printer().clone();
         tokio::spawn(bellhop::scheduler::run(core, port))
     });
-    if interactive {
-        return converse(&mut shell, config).await;
+    if let Some(editor) = editor {
+        return converse(&mut shell, editor).await;
     }
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await.context("cannot read stdin")? {
@@ -253,23 +261,35 @@ async fn shell(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A person at a terminal: the line editor, with Tab completion and history across runs.
-async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, config: &Config) -> anyhow::Result<ExitCode> {
+/// The line editor, with Tab completion and history across runs, and where the shell prints.
+fn start_editor(config: &Config) -> anyhow::Result<(Editor, bellhop::shell::editor::AbovePrompt)> {
     use bellhop::shell::editor::{self, Completion};
     let people = config.shell_users.iter().map(|u| u.name.clone()).collect();
     let completion = Completion { people, incidents: Default::default() };
     let incidents = completion.incidents.clone();
-    let (mut lines, answered) = editor::spawn(completion, bellhop::config::history_file())?;
+    let conversation = editor::spawn(completion, bellhop::config::history_file())?;
+    Ok((Editor { lines: conversation.lines, answered: conversation.answered, incidents }, conversation.out))
+}
+
+/// The editor's side of a conversation, once its output went to the shell.
+struct Editor {
+    lines: tokio::sync::mpsc::Receiver<String>,
+    answered: bellhop::shell::editor::Answered,
+    incidents: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// A person at a terminal: each line typed, answered before the next prompt.
+async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, mut editor: Editor) -> anyhow::Result<ExitCode> {
     loop {
         let codes = shell.core().suggest(bellhop_commands::command::spec::Suggest::AnyIncident, "").await;
-        if let Ok(mut known) = incidents.lock() {
+        if let Ok(mut known) = editor.incidents.lock() {
             *known = codes.into_iter().map(|(_, code)| code).collect();
         }
-        let Some(line) = lines.recv().await else { break };
+        let Some(line) = editor.lines.recv().await else { break };
         if shell.line(&line).await?.is_break() {
             break;
         }
-        if answered.send(()).is_err() {
+        if !editor.answered.send() {
             break;
         }
     }

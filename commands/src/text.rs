@@ -31,7 +31,7 @@ pub fn sentence(text: &str) -> String {
 
 /// Bidirectional overrides and zero-width characters: shown back, they would let typed text
 /// reverse or hide the rest of bellhop's sentence.
-fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
 }
 

@@ -109,6 +109,15 @@ async fn auth_diagnose_tells_refused_no_rows_and_a_leak_apart(_: PgPoolOptions, 
     let anon = &post.fields[2].value;
     assert_eq!(anon, "users: refused (permission denied)\ntenants: 40 rows visible — a leak\nroles: no rows visible");
     assert!(post.fields[0].value.starts_with("debug_auth_context() is missing"), "{}", post.fields[0].value);
+
+    // The runbook's REVOKE everywhere: no leak, and the summary says refused, not "no rows".
+    exec(&mut su, "DROP POLICY oops ON public.tenants; REVOKE ALL ON public.tenants, public.roles FROM anon").await;
+    let post = auth_diagnose::post(&auth_diagnose::run(&target).await.unwrap());
+    assert!(post.body.ends_with(". anon is refused on users, tenants, roles."), "{}", post.body);
+    assert_eq!(
+        post.fields[2].value,
+        "users: refused (permission denied)\ntenants: refused (permission denied)\nroles: refused (permission denied)"
+    );
 }
 
 #[sqlx::test(migrations = false)]

@@ -1,10 +1,12 @@
 //! `/migrations rollback` against the Supabase-shaped fixture on the real PostgreSQL: the down
 //! file and the version's deletion in one transaction, the runbook's verification rolling it back,
-//! hostile versions, a file changed after approval, dry runs and what the approval post shows.
+//! hostile versions and down files, a file changed after approval, dry runs and what the
+//! approval post shows.
 
 use bellhop::demo::fixture;
+use bellhop_commands::remediation::{rollback, rollback_file};
 use bellhop_commands::Invocation;
-use bellhop_tests::gate::{alice, bob, carol, Gate};
+use bellhop_tests::gate::{alice, bob, carol, fixture_target, Gate};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -206,11 +208,11 @@ async fn a_dry_run_shows_the_file_and_changes_nothing(_: PgPoolOptions, admin: P
 }
 
 #[sqlx::test(migrations = false)]
-async fn the_approval_post_shows_the_file_name_size_and_hash(_: PgPoolOptions, admin: PgConnectOptions) {
+async fn the_approval_post_shows_the_sql_beside_the_file_name_size_and_hash(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
     gate.ask(&alice(), rollback(VERSION)).await;
     assert_eq!(gate.port.titles(), ["Approval needed: PLAN-1 · /migrations rollback"]);
-    let post = gate.post(1).await;
+    let post = gate.port.posts.lock().unwrap()[0].1.clone();
     let lines: Vec<&str> = post.body.lines().collect();
     assert_eq!(
         lines[..4],
@@ -224,5 +226,162 @@ async fn the_approval_post_shows_the_file_name_size_and_hash(_: PgPoolOptions, a
         "{}",
         post.body
     );
+    let sql = fixture::ROLLBACKS[0].1;
+    let sha = hex::encode(Sha256::digest(sql.as_bytes()));
+    let code: Vec<&str> = sql.lines().collect();
+    assert_eq!(lines[4], format!("The SQL of `{FILE}` (sha256 `{sha}`), whole, also attached:"));
+    assert_eq!(lines[5..7 + code.len()], [["```sql"].as_slice(), &code, &["```"]].concat(), "{}", post.body);
+    assert!(lines[7 + code.len()].starts_with("Needs 2 more ✅"), "{}", post.body);
+    assert_eq!(post.attachments.len(), 1);
+    assert_eq!((post.attachments[0].filename.as_str(), post.attachments[0].text()), (FILE, Some(sql)));
+    // Edits leave the file where it is; the excerpt stays in the text.
+    gate.approve(1, &[bob()]).await;
+    let edited = gate.post(1).await;
+    assert!(edited.attachments.is_empty() && edited.body.contains("```sql\n-- Down for 20250922140000"), "{}", edited.body);
     assert_eq!(gate.plan(1).await.preview.rows, 1);
+}
+
+/// The issue's down file: a `$€$` string the old lexer misread, then a COMMIT, then 30 users gone.
+const EURO_COMMIT: &str = "SELECT $€$ it's $€$; COMMIT; \
+    DELETE FROM public.users WHERE id IN (SELECT id FROM public.users ORDER BY id LIMIT 30);";
+/// `€$a$` and `z$a$` are identifiers ending in `$`; read as a `$a$` quote, they hid the COMMIT.
+const IDENTIFIER_COMMIT: &str = "SELECT 1 AS €$a$; COMMIT; \
+    DELETE FROM public.users WHERE id IN (SELECT id FROM public.users ORDER BY id LIMIT 30); SELECT 2 AS z$a$;";
+const MARK: &str = "UPDATE public.feature_flags SET is_enabled = false WHERE flag_name = 'new-tenant-flow';\n";
+const ENDS_THE_TRANSACTION: &str = "starts or ends a transaction (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, or a procedure that commits), \
+    which PostgreSQL refuses inside bellhop's transaction. Rolled back; nothing changed.";
+
+/// Puts the version back in the history, so the next plan can roll it back again.
+async fn reapply(gate: &Gate) {
+    let sql = "INSERT INTO supabase_migrations.schema_migrations (version, name) VALUES ('20250922140000', 'latest_invite_fixes') \
+               ON CONFLICT DO NOTHING";
+    sqlx::raw_sql(sql).execute(&mut gate.su().await).await.unwrap();
+}
+
+#[sqlx::test(migrations = false)]
+async fn down_files_that_end_the_transaction_are_refused_before_anyone_is_asked(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    for sql in [EURO_COMMIT, IDENTIFIER_COMMIT] {
+        write(&gate, sql);
+        assert_eq!(
+            gate.ask(&alice(), rollback(VERSION)).await.post.body,
+            format!(
+                "The rollback file `{FILE}`: statement 2 starts or ends a transaction; bellhop runs the file in its own \
+                 transaction, so leave out BEGIN, COMMIT and ROLLBACK."
+            ),
+            "{sql}"
+        );
+    }
+    write(&gate, "SELECT 1;\0COMMIT;");
+    assert_eq!(
+        gate.ask(&alice(), rollback(VERSION)).await.post.body,
+        format!("The rollback file `{FILE}` holds a NUL character, which PostgreSQL cannot take.")
+    );
+    assert!(gate.port.posts.lock().unwrap().is_empty(), "no plan, no approval post");
+    assert!(gate.core.store().plan(1).await.unwrap().is_none());
+    assert_eq!(gate.count("SELECT count(*) FROM public.users").await, 490);
+}
+
+/// Were the early check wrong, PostgreSQL still refuses: `rollback::execute` is what runs an
+/// approved plan, and only the file's hash and the server judge the file there.
+#[sqlx::test(migrations = false)]
+async fn postgres_itself_refuses_a_down_file_that_ends_the_transaction(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    let target = fixture_target(&admin);
+    let nested = "DO $$ BEGIN DELETE FROM public.users WHERE id IN (SELECT id FROM public.users ORDER BY id LIMIT 30); COMMIT; END $$;";
+    let savepoint = "SAVEPOINT s; DELETE FROM public.users WHERE id IN (SELECT id FROM public.users ORDER BY id LIMIT 30); RELEASE s;";
+    let rollback_first = "ROLLBACK; DELETE FROM public.users WHERE id IN (SELECT id FROM public.users ORDER BY id LIMIT 30);";
+    for (hostile, seen_early) in
+        [(EURO_COMMIT, true), (IDENTIFIER_COMMIT, true), (rollback_first, true), (nested, false), (savepoint, false)]
+    {
+        let sql = format!("{MARK}{hostile}");
+        assert_eq!(rollback_file::escaping_statement(&sql).is_some(), seen_early, "{hostile}");
+        write(&gate, &sql);
+        let sha256 = hex::encode(Sha256::digest(sql.as_bytes()));
+        let error = rollback::execute(&target, &gate.remediation, VERSION, &sha256).await.unwrap_err();
+        assert_eq!(error, format!("`{FILE}` {ENDS_THE_TRANSACTION}"), "{hostile}");
+        assert_eq!(gate.count("SELECT count(*) FROM public.users").await, 490, "{hostile}");
+        assert!(gate.flag("new-tenant-flow").await, "the statement before it is undone: {hostile}");
+        assert_eq!(gate.count(VERSION_APPLIED).await, 1, "{hostile}");
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn look_alikes_of_transaction_control_run_as_written(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    // Hosted `postgres` may alter tables it owns; give the fixture's login one to alter.
+    sqlx::raw_sql("ALTER TABLE public.import_staging OWNER TO bellhop_ops").execute(&mut gate.su().await).await.unwrap();
+    let files = [
+        "SELECT $€$ COMMIT; ROLLBACK; $€$;",
+        "SET LOCAL lock_timeout = '1s';\nSET LOCAL search_path = public;",
+        "-- COMMIT;\n/* ROLLBACK; /* nested */ COMMIT; */\nSELECT 'COMMIT; it''s', E'\\' COMMIT';",
+        "SELECT 1 AS a$, 2 AS é$b$;",
+        "ALTER TABLE public.import_staging ADD COLUMN note text;\n\
+         DO $body$ BEGIN UPDATE public.import_staging SET note = 'COMMIT'; END $body$;",
+    ];
+    for (n, file) in files.iter().enumerate() {
+        let id = i64::try_from(n).unwrap() + 1;
+        let description = format!("look-alike {id}");
+        let mark = format!("UPDATE public.feature_flags SET description = '{description}' WHERE flag_name = 'new-tenant-flow';");
+        write(&gate, &format!("{file}\n{mark}\n"));
+        reapply(&gate).await;
+        let reply = gate.ask(&alice(), rollback(VERSION)).await;
+        assert_eq!(reply.post.title, format!("PLAN-{id} waits for approval"), "{file}: {}", reply.post.body);
+        gate.approve(id, &[bob(), carol()]).await;
+        let plan = gate.plan(id).await;
+        assert_eq!(plan.state, "done", "{file}: {:?}", plan.outcome);
+        let now: String = sqlx::query_scalar("SELECT description FROM public.feature_flags WHERE flag_name = 'new-tenant-flow'")
+            .fetch_one(&mut gate.su().await)
+            .await
+            .unwrap();
+        assert_eq!(now, description, "{file}");
+    }
+    assert_eq!(gate.count("SELECT count(*) FROM public.import_staging WHERE note = 'COMMIT'").await, 12, "DDL and a DO block ran");
+}
+
+#[sqlx::test(migrations = false)]
+async fn session_settings_a_down_file_makes_do_not_outlive_it(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    write(
+        &gate,
+        "SELECT set_config('application_name', 'leaked', false), set_config('search_path', 'nowhere', false),\n\
+                set_config('default_transaction_read_only', 'on', false);\n\
+         UPDATE public.feature_flags SET is_enabled = false WHERE flag_name = 'new-tenant-flow';",
+    );
+    gate.ask(&alice(), rollback(VERSION)).await;
+    gate.approve(1, &[bob(), carol()]).await;
+    let plan = gate.plan(1).await;
+    assert_eq!(plan.state, "done", "{:?}", plan.outcome);
+    assert!(!gate.flag("new-tenant-flow").await);
+    // Both of the pool's connections at once (it holds at most two): neither carries the settings.
+    let target = gate.core.target().unwrap();
+    let (mut one, mut two) = (target.read().await.unwrap(), target.read().await.unwrap());
+    for tx in [&mut one, &mut two] {
+        let settings: (String, String, String) = sqlx::query_as(
+            "SELECT current_setting('application_name'), current_setting('search_path'), current_setting('default_transaction_read_only')",
+        )
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+        assert_eq!(settings, ("bellhop".to_string(), "\"$user\", public".to_string(), "off".to_string()));
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_long_down_file_shows_its_first_lines_and_hidden_characters(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    let mut sql: String = (1..=20).map(|n| format!("SELECT {n};\n")).collect();
+    sql.insert_str(0, "SELECT 'safe' /* \u{202E} ; tuo */;\n");
+    write(&gate, &sql);
+    gate.ask(&alice(), rollback(VERSION)).await;
+    let posts = gate.port.posts.lock().unwrap().clone();
+    let post = &posts[0].1;
+    let sha = hex::encode(Sha256::digest(sql.as_bytes()));
+    let lines: Vec<&str> = post.body.lines().collect();
+    let heading = format!("The SQL of `{FILE}` (sha256 `{sha}`), its first 12 of 21 lines; the whole file is attached:");
+    let at = lines.iter().position(|l| *l == heading).unwrap_or_else(|| panic!("{}", post.body));
+    assert_eq!(lines[at + 1..at + 3], ["```sql", "SELECT 'safe' /* <U+202E> ; tuo */;"]);
+    assert_eq!(lines[at + 13..at + 15], ["SELECT 11;", "```"]);
+    assert_eq!(post.attachments.len(), 1);
+    assert_eq!(post.attachments[0].text(), Some(sql.as_str()), "the whole file, as it is");
 }

@@ -131,16 +131,34 @@ pub fn post(diagnosis: &AuthDiagnosis) -> Post {
     } else {
         Tone::Good
     };
-    let verdict = if leaks.is_empty() {
-        "The anon role sees no rows of users, tenants or roles.".to_string()
-    } else {
-        format!("LEAK: the anon role can read rows of {}.", leaks.join(", "))
-    };
+    let verdict =
+        if leaks.is_empty() { no_leak(&diagnosis.anon) } else { format!("LEAK: the anon role can read rows of {}.", leaks.join(", ")) };
     Post::new(tone, "Auth diagnosis")
         .body(format!("{} sign-up(s) in the last hour. {verdict}", diagnosis.signups_last_hour))
         .field("Helper functions", helpers_text(&diagnosis.helpers))
         .field("RLS policies", policies_text(&diagnosis.policies))
         .field("Anonymous probe", anon_text(&diagnosis.anon))
+}
+
+/// The summary when anon reads nothing, in the words the detail lines use: refused (no grant)
+/// and no rows (row-level security) are different findings.
+fn no_leak(probes: &[(String, AnonProbe)]) -> String {
+    if probes.iter().all(|(_, p)| *p == AnonProbe::NoRows) {
+        return "The anon role sees no rows of users, tenants or roles.".to_string();
+    }
+    let tables =
+        |wanted: fn(&AnonProbe) -> bool| -> Vec<&str> { probes.iter().filter(|(_, p)| wanted(p)).map(|(t, _)| t.as_str()).collect() };
+    let parts: Vec<String> = [
+        ("is refused on", tables(|p| *p == AnonProbe::Refused)),
+        ("sees no rows of", tables(|p| *p == AnonProbe::NoRows)),
+        ("finds no table", tables(|p| *p == AnonProbe::Missing)),
+        ("could not be probed on", tables(|p| matches!(p, AnonProbe::Failed(_)))),
+    ]
+    .into_iter()
+    .filter(|(_, on)| !on.is_empty())
+    .map(|(what, on)| format!("{what} {}", on.join(", ")))
+    .collect();
+    format!("anon {}.", parts.join("; "))
 }
 
 fn helpers_text(helpers: &[Helper]) -> String {
@@ -181,4 +199,34 @@ fn anon_text(probes: &[(String, AnonProbe)]) -> String {
         })
         .collect();
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diagnosis(anon: [AnonProbe; 3]) -> AuthDiagnosis {
+        let helpers = vec![Helper { name: "is_super_admin".into(), answer: HelperAnswer::Answered("false".into()) }];
+        let anon = PROBED.iter().map(|t| t.to_string()).zip(anon).collect();
+        AuthDiagnosis { signups_last_hour: 2, helpers, policies: Vec::new(), anon }
+    }
+
+    #[test]
+    fn the_summary_says_refused_when_anon_is_refused() {
+        use AnonProbe::{Failed, Missing, NoRows, Refused};
+        let cases = [
+            ([Refused, Refused, Refused], "anon is refused on users, tenants, roles."),
+            ([NoRows, NoRows, NoRows], "The anon role sees no rows of users, tenants or roles."),
+            ([Refused, NoRows, NoRows], "anon is refused on users; sees no rows of tenants, roles."),
+            (
+                [NoRows, Missing, Failed("no role anon".into())],
+                "anon sees no rows of users; finds no table tenants; could not be probed on roles.",
+            ),
+        ];
+        for (probes, summary) in cases {
+            let post = post(&diagnosis(probes));
+            assert_eq!(post.body, format!("2 sign-up(s) in the last hour. {summary}"));
+            assert_eq!(post.tone, Tone::Good);
+        }
+    }
 }

@@ -78,7 +78,7 @@ pub(crate) async fn request(
         Some(key) => Destination::Key { key: key.to_string() },
         None => Destination::Channel { channel: ChannelName::Ops },
     };
-    let post = posts::approval(&plan, &[], settings).ping(settings.approver_ping.clone());
+    let post = posts::asking(&plan, settings).ping(settings.approver_ping.clone());
     tx.enqueue(&Op::Post { to, post, bind: Some(approval_binding(id)) }).await?;
     for emoji in [APPROVE, REJECT] {
         tx.enqueue(&Op::React { on: approval_binding(id), emoji: emoji.to_string() }).await?;

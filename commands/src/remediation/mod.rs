@@ -61,8 +61,9 @@ pub(crate) fn sessions_purge(args: &Args) -> Result<Command, UserError> {
 
 pub(crate) fn migrations_rollback(args: &Args) -> Result<Command, UserError> {
     let version = rollback::parse_version(&args.text("version"))?;
-    // The file's name, size and hash are filled in from the rollbacks folder before the preview.
-    request(args, Action::RollbackMigration { version, file: String::new(), bytes: 0, sha256: String::new() })
+    // The file's name, size, hash and text are filled in from the rollbacks folder before the preview.
+    let unread = Action::RollbackMigration { version, file: String::new(), bytes: 0, sha256: String::new(), sql: String::new() };
+    request(args, unread)
 }
 
 pub(crate) fn rls_lockdown(args: &Args) -> Result<Command, UserError> {

@@ -73,8 +73,16 @@ pub enum Action {
     PurgeSessions { older_than_secs: i64, user: Option<String> },
     /// `/auth confirm-stuck`: email users whose confirmation is older than `older_than_secs`.
     ConfirmStuck { older_than_secs: i64 },
-    /// `/migrations rollback`: the down file of `version`, frozen by its name, size and SHA-256.
-    RollbackMigration { version: String, file: String, bytes: u64, sha256: String },
+    /// `/migrations rollback`: the down file of `version`, frozen by its name, size and SHA-256,
+    /// and its text, which the approval post shows (plans stored before it have none).
+    RollbackMigration {
+        version: String,
+        file: String,
+        bytes: u64,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        sql: String,
+    },
     /// `/rls lockdown`: the runbook's REVOKE of anon on the public tables, its grants recorded.
     RlsLockdown,
     /// `/rls restore`: grants back what the lockdown plan `lockdown` recorded (filled by resolve).
@@ -144,7 +152,9 @@ impl Action {
             Action::SetFlags { names, enable, .. } => flags::preview(target, names, *enable).await,
             Action::PurgeSessions { older_than_secs, user } => sessions::preview(target, *older_than_secs, user.as_deref()).await,
             Action::ConfirmStuck { older_than_secs } => confirm::preview(target, *older_than_secs).await,
-            Action::RollbackMigration { version, file, bytes, sha256 } => rollback::preview(target, version, file, *bytes, sha256).await,
+            Action::RollbackMigration { version, file, bytes, sha256, .. } => {
+                rollback::preview(target, version, file, *bytes, sha256).await
+            }
             Action::RlsLockdown => rls::preview_lockdown(target).await,
             Action::RlsRestore { lockdown, grants } => rls::preview_restore(target, *lockdown, grants).await,
         }
@@ -321,5 +331,20 @@ mod tests {
         assert_ne!(one, hash(&other, &preview, &alice, at, at));
         assert_ne!(one, hash(&action, &Preview { rows: 2, ..Preview::default() }, &alice, at, at));
         assert_eq!(one, hash(&action, &preview, &Person::new("shell:alice", "someone else"), at, at), "names are only shown");
+    }
+
+    #[test]
+    fn a_rollback_plan_stored_without_its_sql_keeps_its_hash() {
+        let stored = r#"{"action":"rollback_migration","version":"1","file":"1.down.sql","bytes":9,"sha256":"ab"}"#;
+        let action: Action = serde_json::from_str(stored).unwrap();
+        assert!(matches!(&action, Action::RollbackMigration { sql, .. } if sql.is_empty()));
+        assert_eq!(serde_json::to_string(&action).unwrap(), stored, "the same JSON, so the same hash");
+        let Action::RollbackMigration { version, file, bytes, sha256, .. } = action else { unreachable!() };
+        let with_sql = Action::RollbackMigration { version, file, bytes, sha256, sql: "SELECT 1;".into() };
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let alice = Person::new("shell:alice", "alice");
+        let without: Action = serde_json::from_str(stored).unwrap();
+        let preview = Preview::default();
+        assert_ne!(hash(&with_sql, &preview, &alice, at, at), hash(&without, &preview, &alice, at, at), "the hash covers the SQL");
     }
 }

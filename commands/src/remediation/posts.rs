@@ -7,6 +7,11 @@ use crate::store::Vote;
 pub const APPROVE: &str = "✅";
 pub const REJECT: &str = "❌";
 
+/// Lines of a down file the approval post shows inline; the whole file is attached.
+pub const SQL_LINES: usize = 12;
+/// Longer lines are cut inline (the attachment has them whole).
+pub const SQL_LINE_CHARS: usize = 120;
+
 /// A counted approval: a ✅, or an admin's break-glass.
 pub fn is_approval(vote: &Vote) -> bool {
     vote.counted && (vote.emoji == APPROVE || vote.emoji == super::break_glass::BREAK_GLASS)
@@ -51,7 +56,10 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
             "Expired before enough approvals; it can never run. Ask again if still needed.".to_string(),
         ),
     };
-    let mut post = Post::new(tone, title).body(format!("{}\n{}\n{status}", plan.action.describe(), plan.preview.lines.join("\n")));
+    let mut body = vec![plan.action.describe(), plan.preview.lines.join("\n")];
+    body.extend(sql_excerpt(&plan.action));
+    body.push(status);
+    let mut post = Post::new(tone, title).body(body.join("\n"));
     post = post.field("Plan", format!("requested by {} · hash {}", plan.requester.mention(), &plan.hash[..12.min(plan.hash.len())]));
     if !approvers.is_empty() {
         post = post.field("Approved by", approvers.join(", "));
@@ -62,6 +70,51 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
         post = post.field("Not counted", refused.join("\n"));
     }
     post
+}
+
+/// The approval post as first posted, with the files approvers read (a rollback's down file,
+/// whole); edits leave the files in place, so they are not sent again.
+pub fn asking(plan: &Plan, settings: &RemediationSettings) -> Post {
+    with_files(approval(plan, &[], settings), &plan.action)
+}
+
+fn with_files(post: Post, action: &Action) -> Post {
+    match action {
+        Action::RollbackMigration { file, sql, .. } if !sql.is_empty() => post.attach(file.clone(), sql.clone()),
+        _ => post,
+    }
+}
+
+/// A down file's first lines as a code block, under a line naming the file and its hash.
+/// Control, bidirectional and zero-width characters are shown as `<U+202E>`, so what
+/// approvers read is what runs.
+fn sql_excerpt(action: &Action) -> Option<String> {
+    let Action::RollbackMigration { file, sha256, sql, .. } = action else { return None };
+    if sql.is_empty() {
+        return None;
+    }
+    let total = sql.lines().count();
+    let heading = match total <= SQL_LINES {
+        true => format!("The SQL of `{file}` (sha256 `{sha256}`), whole, also attached:"),
+        false => format!("The SQL of `{file}` (sha256 `{sha256}`), its first {SQL_LINES} of {total} lines; the whole file is attached:"),
+    };
+    let shown: Vec<String> = sql.lines().take(SQL_LINES).map(|line| crate::text::ellipsize(&visible(line), SQL_LINE_CHARS)).collect();
+    Some(format!("{heading}\n```sql\n{}\n```", shown.join("\n")))
+}
+
+/// A line of SQL as it can be shown: nothing hidden, and no fence that would end the code block.
+fn visible(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        if (c.is_control() && c != '\t') || crate::text::is_invisible(c) {
+            out.push_str(&format!("<U+{:04X}>", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    // A zero-width space inside keeps the code block whole, and a time token (`<time:…>`) from
+    // being shown as a time, and reads the same.
+    out.replace("```", "``\u{200B}`").replace("<time:", "<\u{200B}time:")
 }
 
 fn outcome_line(plan: &Plan) -> String {
@@ -86,17 +139,45 @@ pub fn progress(plan: &Plan, done: i64, total: i64) -> Post {
         .body(format!("{}\nDeleted {done} of about {total} session(s) so far.", plan.action.describe()))
 }
 
-/// `dry_run:true`: the plan and its preview; nothing asked, nothing run.
+/// `dry_run:true`: the plan and its preview (and a down file, as approvers would see it);
+/// nothing asked, nothing run.
 pub fn dry_run(action: &Action, preview: &Preview) -> Post {
-    Post::new(Tone::Info, format!("Dry run: /{}", action.command())).body(format!(
-        "{}\n{}\nNothing was asked and nothing ran.",
-        action.describe(),
-        preview.lines.join("\n")
-    ))
+    let mut body = vec![action.describe(), preview.lines.join("\n")];
+    body.extend(sql_excerpt(action));
+    body.push("Nothing was asked and nothing ran.".to_string());
+    with_files(Post::new(Tone::Info, format!("Dry run: /{}", action.command())).body(body.join("\n")), action)
 }
 
 /// The requester's answer: where the approval is asked.
 pub fn requested(code: &str) -> Post {
     Post::new(Tone::Info, format!("{code} waits for approval"))
         .body(format!("The approval post is in this channel; approvers react {APPROVE} (or {REJECT} to reject)."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_reads_as_it_runs_and_cannot_end_its_code_block() {
+        assert_eq!(
+            visible("SELECT '```' -- <time:1767603900:f>\u{202E}\u{1b}[2J\tx"),
+            "SELECT '``\u{200B}`' -- <\u{200B}time:1767603900:f><U+202E><U+001B>[2J\tx"
+        );
+        let long = format!("SELECT '{}';", "x".repeat(200));
+        let action = Action::RollbackMigration {
+            version: "1".into(),
+            file: "1.down.sql".into(),
+            bytes: 0,
+            sha256: "ab".into(),
+            sql: format!("{long}\nSELECT 2;\n"),
+        };
+        let excerpt = sql_excerpt(&action).unwrap();
+        let lines: Vec<&str> = excerpt.lines().collect();
+        assert_eq!(lines[0], "The SQL of `1.down.sql` (sha256 `ab`), whole, also attached:");
+        assert_eq!(lines[2].chars().count(), SQL_LINE_CHARS, "cut inline");
+        assert!(lines[2].ends_with('…'));
+        assert_eq!(lines[1..], ["```sql", lines[2], "SELECT 2;", "```"]);
+        assert_eq!(with_files(Post::new(Tone::Info, "t"), &action).attachments[0].text(), Some(format!("{long}\nSELECT 2;\n").as_str()));
+    }
 }

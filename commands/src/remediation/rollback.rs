@@ -2,6 +2,11 @@
 //! down file runs and the version leaves `supabase_migrations.schema_migrations` in one
 //! transaction, which commits only when the runbook's verification holds (the users and tenants
 //! counts did not drop beyond the tolerance). Its preview, verification and statements are here.
+//!
+//! PostgreSQL, not a lexer, keeps the file inside that transaction: the file's text is bound as
+//! a parameter and run by `EXECUTE` in a fixed `DO` block, where the server refuses `COMMIT`,
+//! `ROLLBACK` and `SAVEPOINT` (and procedures that commit), and the connection it ran on is
+//! closed afterwards, so no session setting, temporary table or lock it made outlives it.
 
 use super::plan::{Action, Executed, Preview, RemediationSettings};
 use super::rollback_file::{self, DownFile};
@@ -22,6 +27,14 @@ const COUNTS: &str = "SELECT (SELECT count(*) FROM public.users), (SELECT count(
 const FORGET: &str = "DELETE FROM supabase_migrations.schema_migrations WHERE version = $1";
 /// Assigns the transaction an id; a different id after the file means the file ended it.
 const TRANSACTION_ID: &str = "SELECT txid_current()";
+/// The file's text, bound, as a setting of this transaction alone, for [`RUN_FILE`] to read.
+const STAGE_FILE: &str = "SELECT set_config('bellhop.down_file', $1, true)";
+/// Runs the staged text, every statement of it, as one `EXECUTE`. The block itself is fixed
+/// text: nothing of the file is written into it, so the file cannot close its quotes.
+/// `EXECUTE` refuses transaction commands ("EXECUTE of transaction commands is not
+/// implemented"), and a `COMMIT` in a nested block or procedure is "invalid transaction
+/// termination" here: either error aborts the transaction, and everything is rolled back.
+const RUN_FILE: &str = "DO $bellhop$ BEGIN EXECUTE current_setting('bellhop.down_file'); END $bellhop$";
 
 /// `version:20250922140000`: digits only, which also keeps the file name inside the folder.
 pub fn parse_version(text: &str) -> Result<String, UserError> {
@@ -36,10 +49,12 @@ pub fn parse_version(text: &str) -> Result<String, UserError> {
     Ok(version.to_string())
 }
 
-/// Reads the down file named for `version` and freezes its name, size and hash into the action.
+/// Reads the down file named for `version`, refuses it early when it plainly ends the
+/// transaction, and freezes its name, size, hash and text into the action.
 pub async fn resolve(version: String, settings: &RemediationSettings) -> Result<Action, UserError> {
     let file = read(settings, &version).await?;
-    Ok(Action::RollbackMigration { version, file: file.name, bytes: file.bytes, sha256: file.sha256 })
+    rollback_file::check(&file)?;
+    Ok(Action::RollbackMigration { version, file: file.name, bytes: file.bytes, sha256: file.sha256, sql: file.sql })
 }
 
 async fn read(settings: &RemediationSettings, version: &str) -> Result<DownFile, UserError> {
@@ -83,8 +98,10 @@ pub async fn preview(target: &TargetDb, version: &str, file: &str, bytes: u64, s
     Ok(Preview { rows: 1, lines, figures })
 }
 
-/// Runs the approved file and forgets the version in one transaction; commits only when the
-/// counts hold. A file that changed since approval never runs.
+/// Runs the approved file and forgets the version in one transaction, on a connection of its
+/// own that is closed afterwards; commits only when the counts hold. A file that changed since
+/// approval never runs. Only its hash and PostgreSQL judge it here: the early check ran when
+/// the plan was asked for.
 pub async fn execute(target: &TargetDb, settings: &RemediationSettings, version: &str, sha256: &str) -> Result<Executed, String> {
     let file = read(settings, version).await.map_err(|e| format!("{e} Nothing ran."))?;
     if file.sha256 != sha256 {
@@ -95,7 +112,7 @@ pub async fn execute(target: &TargetDb, settings: &RemediationSettings, version:
             short(sha256)
         ));
     }
-    let mut tx = target.write().await.map_err(|e| e.to_string())?;
+    let mut tx = target.write_alone().await.map_err(|e| e.to_string())?;
     let ran = match run(&mut tx, &file, version).await {
         Ok(ran) => ran,
         Err(Stop::Failed(error)) => {
@@ -146,10 +163,17 @@ impl From<String> for Stop {
 async fn run(tx: &mut WriteTx, file: &DownFile, version: &str) -> Result<Ran, Stop> {
     let before: (i64, i64) = sqlx::query_as(COUNTS).fetch_one(tx.conn()).await.map_err(|e| tx.error(e).to_string())?;
     let ours: i64 = sqlx::query_scalar(TRANSACTION_ID).fetch_one(tx.conn()).await.map_err(|e| tx.error(e).to_string())?;
-    // The simple query protocol: the file may hold many statements, and binds nothing. Through
-    // the Executor trait, whose boxed future is Send (RawSql::execute's is not general enough).
-    let ran = tx.conn().execute(sqlx::raw_sql(&file.sql)).await;
-    ran.map_err(|e| format!("`{}` failed: {}", file.name, tx.error(e)))?;
+    sqlx::query(STAGE_FILE).bind(&file.sql).execute(tx.conn()).await.map_err(|e| tx.error(e).to_string())?;
+    // Through the Executor trait, whose boxed future is Send (RawSql::execute's is not general enough).
+    let ran = tx.conn().execute(sqlx::raw_sql(RUN_FILE)).await;
+    ran.map_err(|e| match transaction_control(&e) {
+        true => format!(
+            "`{}` starts or ends a transaction (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, or a procedure that commits), \
+             which PostgreSQL refuses inside bellhop's transaction.",
+            file.name
+        ),
+        false => format!("`{}` failed: {}", file.name, tx.error(e)),
+    })?;
     let still: i64 = sqlx::query_scalar(TRANSACTION_ID).fetch_one(tx.conn()).await.map_err(|e| tx.error(e).to_string())?;
     if still != ours {
         return Err(Stop::Escaped(format!(
@@ -160,6 +184,17 @@ async fn run(tx: &mut WriteTx, file: &DownFile, version: &str) -> Result<Ran, St
     let forgotten = sqlx::query(FORGET).bind(version).execute(tx.conn()).await.map_err(|e| tx.error(e).to_string())?.rows_affected();
     let after: (i64, i64) = sqlx::query_as(COUNTS).fetch_one(tx.conn()).await.map_err(|e| tx.error(e).to_string())?;
     Ok(Ran { before, after, forgotten: i64::try_from(forgotten).unwrap_or(i64::MAX) })
+}
+
+/// Whether the server refused the file's transaction control: `EXECUTE` of a transaction
+/// command, or a commit or rollback in a nested block or procedure.
+fn transaction_control(error: &sqlx::Error) -> bool {
+    let Some(db) = error.as_database_error() else { return false };
+    match db.code().as_deref() {
+        Some("2D000") => true,
+        Some("0A000") => db.message().starts_with("EXECUTE of transaction commands"),
+        _ => false,
+    }
 }
 
 /// Rolls back at once and says whether the server confirmed it.

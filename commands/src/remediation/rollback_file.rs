@@ -1,5 +1,7 @@
 //! A migration's down file, `<version>.down.sql` in the rollbacks folder: read with its size and
-//! SHA-256, and checked for statements that would escape the one transaction it runs in.
+//! SHA-256, and checked early for statements that would escape the one transaction it runs in.
+//! The check is a courtesy, a refusal in a sentence before anyone is asked to approve: what
+//! decides is PostgreSQL, which runs the file where transaction control is refused (`rollback.rs`).
 
 use crate::error::UserError;
 use sha2::{Digest, Sha256};
@@ -49,10 +51,19 @@ pub async fn read(dir: &Path, version: &str) -> Result<DownFile, UserError> {
     if sql.trim().is_empty() {
         return Err(UserError::new(format!("The rollback file `{name}` is empty; there is nothing to run.")));
     }
-    if let Some((number, why)) = escaping_statement(&sql) {
-        return Err(UserError::new(format!("The rollback file `{name}`: statement {number} {why}.")));
+    if sql.contains('\0') {
+        return Err(UserError::new(format!("The rollback file `{name}` holds a NUL character, which PostgreSQL cannot take.")));
     }
     Ok(DownFile { name, bytes, sha256, sql })
+}
+
+/// The early refusal, when a plan is asked for: a statement that would end bellhop's transaction
+/// or outlive it, named in a sentence.
+pub fn check(file: &DownFile) -> Result<(), UserError> {
+    match escaping_statement(&file.sql) {
+        Some((number, why)) => Err(UserError::new(format!("The rollback file `{}`: statement {number} {why}.", file.name))),
+        None => Ok(()),
+    }
 }
 
 fn missing(name: &str) -> UserError {
@@ -116,8 +127,10 @@ fn statements(sql: &str) -> Vec<Vec<String>> {
     all
 }
 
+/// PostgreSQL's identifier characters: ASCII letters, digits, `_` and `$`, and every non-ASCII
+/// character (its lexer takes each byte from 0x80 up as a letter, so `€` and U+00A0 are too).
 fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '$'
+    c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
 }
 
 /// `E'…'` strings take backslash escapes; plain ones do not (standard_conforming_strings).
@@ -163,7 +176,8 @@ fn dollar_quoted_end(chars: &[char], start: usize) -> Option<usize> {
     let close = start + 1 + chars[start + 1..].iter().position(|&c| c == '$')?;
     let tag = &chars[start..=close];
     let inner = &tag[1..tag.len() - 1];
-    let valid = inner.iter().all(|&c| c.is_alphanumeric() || c == '_') && !inner.first().is_some_and(|c| c.is_ascii_digit());
+    // A tag is an identifier without `$`: `$€$` and `$_1$` are tags, `$1$` is not.
+    let valid = inner.iter().all(|&c| c != '$' && is_word(c)) && !inner.first().is_some_and(|c| c.is_ascii_digit());
     if !valid {
         return None;
     }
@@ -194,6 +208,25 @@ mod tests {
         ];
         for sql in harmless {
             assert_eq!(escaping_statement(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_tags_and_identifiers_read_as_postgresql_reads_them() {
+        // `$€$` is a dollar quote, so `it's` is inside it and the COMMIT after it is a statement.
+        let euro = "SELECT $€$ it's $€$; COMMIT; DELETE FROM public.users WHERE id IN (SELECT id FROM public.users LIMIT 30);";
+        assert_eq!(escaping_statement(euro).map(|(n, _)| n), Some(2));
+        // `€$a$` and `z$a$` are identifiers ending in `$`, not a `$a$` quote around the COMMIT.
+        assert_eq!(escaping_statement("SELECT 1 AS €$a$; COMMIT; SELECT 2 AS z$a$;").map(|(n, _)| n), Some(2));
+        assert_eq!(
+            escaping_statement("SELECT 1 AS \u{00A0}$t$; COMMIT; SELECT 2 AS x$t$;").map(|(n, _)| n),
+            Some(2),
+            "U+00A0 is a letter too"
+        );
+        // `€E'…'` is the identifier `€E` and a plain string, where a backslash escapes nothing.
+        assert_eq!(escaping_statement("SELECT €E'\\'; COMMIT; SELECT 'x'").map(|(n, _)| n), Some(2));
+        for harmless in ["SELECT $€$ COMMIT; $€$;", "SELECT $_€1$ rollback; $_€1$", "SELECT 1 AS a$, 2 AS é$b$;"] {
+            assert_eq!(escaping_statement(harmless), None, "{harmless}");
         }
     }
 

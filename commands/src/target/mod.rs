@@ -10,7 +10,7 @@ pub use write::WriteTx;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions, Postgres, Transaction};
+use sqlx::{ConnectOptions, Executor as _, PgConnection, Postgres, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -99,16 +99,44 @@ impl TargetDb {
         WriteTx::begin(self).await
     }
 
-    /// A transaction with its statement timeout (and, for writes, its lock timeout) set for it
-    /// alone: `set_config(…, true)` is SET LOCAL's parameterised form.
+    /// Like [`TargetDb::write`], on a connection taken out of the pool and closed when the
+    /// transaction ends: for SQL bellhop did not write (a down file), so nothing it leaves on
+    /// the session (a setting, a role, a temporary table, an advisory lock) reaches later work.
+    pub async fn write_alone(&self) -> Result<WriteTx, TargetError> {
+        WriteTx::begin_alone(self).await
+    }
+
+    /// A transaction from the pool, with its timeouts.
     async fn begin(&self, read_only: bool, lock_timeout: Option<Duration>) -> Result<Transaction<'static, Postgres>, TargetError> {
         let mut tx = match self.pool.begin().await {
             Ok(tx) => tx,
             Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection().await),
             Err(error) => return Err(self.error(error)),
         };
+        self.set_timeouts(&mut tx, read_only, lock_timeout).await?;
+        Ok(tx)
+    }
+
+    /// A connection of its own: taken out of the pool (which may open another in its place),
+    /// in a transaction with the timeouts of [`TargetDb::begin`]. Dropping it closes it, and
+    /// the server rolls back what it did not commit.
+    async fn begin_alone(&self, lock_timeout: Option<Duration>) -> Result<PgConnection, TargetError> {
+        let mut conn = match self.pool.acquire().await {
+            Ok(conn) => conn.detach(),
+            Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection().await),
+            Err(error) => return Err(self.error(error)),
+        };
+        // Through the Executor trait, whose boxed future is Send (RawSql::execute's is not general enough).
+        conn.execute(sqlx::raw_sql("BEGIN")).await.map_err(|e| self.error(e))?;
+        self.set_timeouts(&mut conn, false, lock_timeout).await?;
+        Ok(conn)
+    }
+
+    /// The transaction's statement timeout (and, for writes, its lock timeout), set for it
+    /// alone: `set_config(…, true)` is SET LOCAL's parameterised form.
+    async fn set_timeouts(&self, conn: &mut PgConnection, read_only: bool, lock_timeout: Option<Duration>) -> Result<(), TargetError> {
         if read_only {
-            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await.map_err(|e| self.error(e))?;
+            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *conn).await.map_err(|e| self.error(e))?;
         }
         let statement = self.statement_timeout.as_millis().to_string();
         // Without one, lock_timeout stays what the login has.
@@ -119,10 +147,10 @@ impl TargetDb {
         )
         .bind(statement)
         .bind(lock)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(|e| self.error(e))?;
-        Ok(tx)
+        Ok(())
     }
 
     /// The pool retries a refused connection until its timeout and then forgets why; one direct
