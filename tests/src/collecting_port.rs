@@ -12,6 +12,8 @@ pub struct CollectingPort {
     pub posts: Mutex<Vec<(Place, Post)>>,
     /// Edits, as (message key, new title).
     pub edits: Mutex<Vec<(String, String)>>,
+    /// The same edits in full, as (message key, new post).
+    pub edited: Mutex<Vec<(String, Post)>>,
     /// bellhop's own reactions, as (message key, emoji).
     pub reacted: Mutex<Vec<(String, String)>>,
     /// Threads opened, as (from message key, slug).
@@ -29,17 +31,21 @@ pub struct CollectingPort {
 impl CollectingPort {
     /// Waits until the titles delivered so far satisfy `done`; fails the test after 10 s.
     pub async fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) {
-        let waiting = async {
-            loop {
-                let delivered = self.delivered.notified();
-                if done(&self.titles()) {
-                    return;
-                }
-                delivered.await;
-            }
-        };
+        let waiting = self.until(|port| done(&port.titles()));
         if tokio::time::timeout(Duration::from_secs(10), waiting).await.is_err() {
             panic!("timed out waiting for {what}; delivered: {:?}", self.titles());
+        }
+    }
+
+    /// Returns once what was delivered so far (posts and edits) satisfies `done`, woken by each
+    /// delivery; the caller bounds the wait.
+    pub async fn until(&self, done: impl Fn(&CollectingPort) -> bool) {
+        loop {
+            let delivered = self.delivered.notified();
+            if done(self) {
+                return;
+            }
+            delivered.await;
         }
     }
 
@@ -115,6 +121,8 @@ impl ChatPort for CollectingPort {
     async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
         self.check()?;
         self.edits.lock().unwrap().push((message.message.clone(), post.title.clone()));
+        self.edited.lock().unwrap().push((message.message.clone(), post.clone()));
+        self.delivered.notify_waiters();
         Ok(())
     }
 

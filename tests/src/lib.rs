@@ -1,6 +1,8 @@
 //! The end-to-end harness: a simulated platform on 127.0.0.1, a core over a real store, the
-//! shell adapter driven line by line as a person would, and a fake Discord for the real bot.
+//! shell adapter driven line by line as a person would, a fake Discord for the real bot, and a
+//! real Alertmanager as a child process.
 
+pub mod alertmanager;
 mod collecting_port;
 pub mod fake_discord;
 pub mod gate;
