@@ -289,3 +289,31 @@ async fn a_webhook_group_is_posted_and_declares_an_incident(url: &str) {
     assert!(port.titles_in("thread-inc-1").iter().any(|t| t.starts_with("✅ alert 1 resolved after")), "{:?}", port.titles());
 }
 on_both_stores!(a_webhook_group_is_posted_and_declares_an_incident);
+
+/// A notification stored just before a stop is posted by the next bellhop, once, even when two
+/// replicas race to post it; one stored after the post changes it once.
+async fn a_webhook_stored_before_a_stop_is_posted_once_after_it(url: &str) {
+    let clock = clock();
+    let port = Arc::new(CollectingPort::default());
+    let body = br#"{"version":"1","groupKey":"{}:{alertname=\"Latency\"}","receiver":"bellhop","status":"firing",
+        "alerts":[{"status":"firing","labels":{"alertname":"Latency","severity":"warning"},"annotations":{"description":"p95 12 s"},
+        "startsAt":"2026-01-05T08:55:00Z","fingerprint":"l1","panelURL":"http://grafana/d/1?viewPanel=2"}]}"#;
+    let notification = bellhop_commands::alerts::parse_webhook(bellhop_commands::alerts::Source::Grafana, body).unwrap();
+    let before = core(url, clock.clone()).await;
+    before.receive_webhook(&notification).await.unwrap();
+    drop(before);
+    let (one, two) = (core(url, clock.clone()).await, core(url, clock.clone()).await);
+    let (a, b) = (one.clone(), two.clone());
+    let (port_a, port_b): (Arc<dyn ChatPort>, Arc<dyn ChatPort>) = (port.clone(), port.clone());
+    let _ = tokio::join!(a.tick(&port_a), b.tick(&port_b));
+    assert_eq!(port.titles(), ["⚠️ Grafana: Latency (alert 1)"]);
+    let post = port.posts.lock().unwrap()[0].1.clone();
+    assert!(post.body.contains("http://grafana/d/1?viewPanel=2") && post.pings.is_empty(), "{post:?}");
+    let resolved = String::from_utf8_lossy(body).replace(r#""status":"firing""#, r#""status":"resolved""#);
+    let notification = bellhop_commands::alerts::parse_webhook(bellhop_commands::alerts::Source::Grafana, resolved.as_bytes()).unwrap();
+    two.receive_webhook(&notification).await.unwrap();
+    let _ = tokio::join!(a.tick(&port_a), b.tick(&port_b));
+    assert_eq!(port.titles(), ["⚠️ Grafana: Latency (alert 1)", "✅ Grafana Latency resolved (alert 1)"]);
+    assert_eq!(port.edits.lock().unwrap().len(), 1, "one edit to say it resolved");
+}
+on_both_stores!(a_webhook_stored_before_a_stop_is_posted_once_after_it);
