@@ -73,7 +73,7 @@ impl Replica {
 
     /// Whether this replica says it judges the alerts now.
     fn judges(&self) -> bool {
-        self.log().lines().filter(|l| l.contains("judges the alerts now")).last().is_some_and(|l| l.contains("this replica"))
+        self.log().lines().rev().find(|l| l.contains("judges the alerts now")).is_some_and(|l| l.contains("this replica"))
     }
 
     async fn ready(&self, client: &reqwest::Client) {
