@@ -317,3 +317,17 @@ async fn a_webhook_stored_before_a_stop_is_posted_once_after_it(url: &str) {
     assert_eq!(port.edits.lock().unwrap().len(), 1, "one edit to say it resolved");
 }
 on_both_stores!(a_webhook_stored_before_a_stop_is_posted_once_after_it);
+
+/// The scheduled sweep is claimed per interval: of two replicas, one sweeps.
+async fn one_replica_sweeps_each_interval(url: &str) {
+    let clock = clock();
+    let (one, two) = (core(url, clock.clone()).await, core(url, clock.clone()).await);
+    let mut swept = Vec::new();
+    for _ in 0..3 {
+        clock.set(one.next_sweep());
+        let (a, b) = tokio::join!(one.run_sweeps(), two.run_sweeps());
+        swept.push(a.unwrap() + b.unwrap());
+    }
+    assert_eq!(swept, [1, 1, 1], "each interval swept once between the two");
+}
+on_both_stores!(one_replica_sweeps_each_interval);
