@@ -36,6 +36,7 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_PROBE_TIMEOUT", toml: "probe_timeout", secret: false },
     Key { env: "BELLHOP_SLOW_AFTER", toml: "slow_after", secret: false },
     Key { env: "BELLHOP_TARGET_STATEMENT_TIMEOUT", toml: "target_statement_timeout", secret: false },
+    Key { env: "BELLHOP_TARGET_WRITE_TIMEOUT", toml: "target_write_timeout", secret: false },
     Key { env: "BELLHOP_TEMPLATES_DIR", toml: "templates_dir", secret: false },
     Key { env: "BELLHOP_LOG_FORMAT", toml: "log_format", secret: false },
     Key { env: "BELLHOP_PAGE_ONCALL", toml: "page_oncall", secret: false },
@@ -219,7 +220,8 @@ impl Reader {
             self.problems.push("BELLHOP_SLOW_AFTER must be shorter than BELLHOP_PROBE_TIMEOUT, or no probe can be slow".into());
         }
         let statement_timeout = self.duration("BELLHOP_TARGET_STATEMENT_TIMEOUT", Duration::from_secs(5));
-        let target = health.db_url.clone().map(|url| TargetSettings { url, statement_timeout });
+        let write_timeout = self.write_timeout();
+        let target = health.db_url.clone().map(|url| TargetSettings { url, statement_timeout, write_timeout });
         let store_url = self.text("BELLHOP_DATABASE_URL").unwrap_or_else(|| DEFAULT_STORE_URL.to_string());
         if !(store_url.starts_with("sqlite:") || store_url.starts_with("postgres://") || store_url.starts_with("postgresql://")) {
             self.problems
@@ -317,6 +319,20 @@ impl Reader {
             }
             Err(_) => {
                 self.problem(env, "not a duration; write a number with a unit, like 10s or 500ms");
+                default
+            }
+        }
+    }
+
+    /// `BELLHOP_TARGET_WRITE_TIMEOUT`: how long one statement of an approved action may take
+    /// (a purge batch, a whole down file), 5 min by default, up to an hour.
+    fn write_timeout(&mut self) -> Duration {
+        let default = Duration::from_secs(300);
+        let Some(text) = self.text("BELLHOP_TARGET_WRITE_TIMEOUT") else { return default };
+        match humantime::parse_duration(&text) {
+            Ok(timeout) if timeout >= Duration::from_secs(1) && timeout <= Duration::from_secs(3600) => timeout,
+            _ => {
+                self.problem("BELLHOP_TARGET_WRITE_TIMEOUT", "must be a duration from 1s to 1h, like 5m");
                 default
             }
         }

@@ -45,7 +45,7 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
         sweep_every: Duration::from_secs(15),
         retention: Duration::from_secs(30 * 86_400),
         http: crate::http::HttpSettings { addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ..Default::default() },
-        target: target.map(|url| TargetSettings { url, statement_timeout: Duration::from_secs(5) }),
+        target: target.map(|url| TargetSettings { url, statement_timeout: Duration::from_secs(5), write_timeout: Duration::from_secs(60) }),
     }
 }
 

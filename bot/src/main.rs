@@ -281,7 +281,10 @@ struct Editor {
 /// A person at a terminal: each line typed, answered before the next prompt.
 async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, mut editor: Editor) -> anyhow::Result<ExitCode> {
     loop {
-        let codes = shell.core().suggest(bellhop_commands::command::spec::Suggest::AnyIncident, "").await;
+        let codes = shell
+            .core()
+            .suggest(&bellhop_commands::Actor::system("shell"), bellhop_commands::command::spec::Suggest::AnyIncident, "")
+            .await;
         if let Ok(mut known) = editor.incidents.lock() {
             *known = codes.into_iter().map(|(_, code)| code).collect();
         }

@@ -4,7 +4,7 @@
 //! their transaction, and the core hands them to an adapter's `ChatPort` one by one, so an
 //! operation made while the chat is unreachable waits and is retried rather than lost.
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Person};
 use crate::post::{ChannelName, Post};
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +71,40 @@ pub trait ChatPort: Send + Sync {
     /// timeout never opens a second one.
     async fn open_thread(&self, from: &MessageRef, slug: &str, title: &str) -> Result<String, DeliveryError>;
 
-    /// The people (not bellhop) who reacted to a message with `emoji`, with their bellhop roles.
-    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Actor>, DeliveryError>;
+    /// The people (not bellhop, not other bots) who reacted to a message with `emoji`, with
+    /// the bellhop roles they hold now.
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError>;
+}
+
+/// Someone who reacted, as the chat knows them now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reactor {
+    /// A member of the chat, with the bellhop roles they hold now.
+    Member(Actor),
+    /// Someone no longer in the chat (left, or removed): shown, never counted.
+    Departed(Person),
+}
+
+/// A shared port is a port: the loop and the plans it runs hold one `Arc` of it.
+#[async_trait::async_trait]
+impl<T: ChatPort + ?Sized> ChatPort for std::sync::Arc<T> {
+    async fn post(&self, place: &Place, post: &Post) -> Result<MessageRef, DeliveryError> {
+        (**self).post(place, post).await
+    }
+
+    async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
+        (**self).edit(message, post).await
+    }
+
+    async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError> {
+        (**self).react(message, emoji).await
+    }
+
+    async fn open_thread(&self, from: &MessageRef, slug: &str, title: &str) -> Result<String, DeliveryError> {
+        (**self).open_thread(from, slug, title).await
+    }
+
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError> {
+        (**self).reactions(message, emoji).await
+    }
 }

@@ -29,16 +29,21 @@ pub struct Core {
     pub(crate) target: Option<TargetDb>,
     pub(crate) alerts: crate::alerts::AlertDuty,
     pub(crate) remediation: crate::remediation::RemediationSettings,
-    /// Whether this process has re-read the posts of the plans pending when it started.
-    pub(crate) plans_reconciled: std::sync::atomic::AtomicBool,
-    /// The pass over approved plans running beside the loop, if any.
+    /// When every pending plan was last read against its post (none: at the next pass).
+    pub(crate) plans_rechecked: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// The pass over the plans to check running beside the loop, if any.
     pub(crate) plan_pass: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Approved plans running, each in a task of its own, and how many may run at once.
+    pub(crate) plan_runs: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    pub(crate) plan_slots: Arc<tokio::sync::Semaphore>,
     /// Rung when a tick is wanted soon.
     pub(crate) wakeup: tokio::sync::Notify,
     /// How long handled events, delivered operations and reactions are kept.
     pub(crate) retention: chrono::Duration,
     /// The last day this process ran (or saw run) the retention job.
     pub(crate) pruned_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
+    /// People whose suggestion is reading the target now.
+    pub(crate) suggesting: dashmap::DashSet<String>,
 }
 
 impl Core {
@@ -53,11 +58,14 @@ impl Core {
             target: None,
             alerts,
             remediation: Default::default(),
-            plans_reconciled: Default::default(),
+            plans_rechecked: Default::default(),
             plan_pass: Default::default(),
+            plan_runs: Default::default(),
+            plan_slots: Arc::new(tokio::sync::Semaphore::new(crate::remediation::RUNNING_PLANS)),
             wakeup: Default::default(),
             retention: chrono::Duration::days(30),
             pruned_day: Default::default(),
+            suggesting: Default::default(),
         })
     }
 
@@ -200,67 +208,106 @@ impl Core {
             if !self.store.is_our_message(message).await? {
                 return Ok(ReactionOutcome::NotOurs);
             }
-            return Ok(self.audit_reaction(actor, message, emoji, added, None).await);
+            self.audit(actor, &reaction_invocation(message, emoji, added), reaction_outcome(actor, None)).await;
+            return Ok(ReactionOutcome::Recorded);
         };
+        // What it is about is read before the transaction: with SQLite it holds the one connection.
+        let plan = match (binding.subject.kind, binding.role.as_str()) {
+            (SubjectKind::Plan, "approval") => crate::remediation::Plan::from_stored(&self.store, binding.subject.id).await?,
+            _ => None,
+        };
+        let declares = added && emoji == DECLARE_EMOJI && binding.subject.kind == SubjectKind::Alert;
+        let effect = declares
+            .then(|| Effect::Declare { alert: binding.subject.id, roles: actor.roles.iter().map(|r| r.as_str().to_string()).collect() });
+        let effect = effect.map(|e| serde_json::to_string(&e)).transpose()?;
+        // The reaction, its audit entry and what it changes (a vote, the post, a check to run)
+        // commit together: a repeated event changes nothing, a failed one is not half-recorded.
+        let mut tx = self.store.begin(self.clock.now()).await?;
         let changed = match added {
-            true => self.store.add_reaction(message, &actor.person(), emoji, self.clock.now()).await?,
-            false => self.store.remove_reaction(message, &actor.person(), emoji).await?,
+            true => tx.add_reaction(message, &actor.person(), emoji, effect.as_deref()).await?,
+            false => tx.remove_reaction(message, &actor.person(), emoji).await?,
         };
         if !changed {
+            tx.commit().await?;
             return Ok(ReactionOutcome::Repeated);
         }
-        let outcome = self.audit_reaction(actor, message, emoji, added, Some(binding.subject)).await;
-        if added && emoji == DECLARE_EMOJI && binding.subject.kind == SubjectKind::Alert {
-            self.declare_from_alert(actor, binding.subject.id).await?;
+        tx.audit(&self.entry(actor, &reaction_invocation(message, emoji, added), reaction_outcome(actor, Some(binding.subject)))).await?;
+        if let Some(plan) = &plan {
+            if let Some(said) = crate::remediation::on_reaction(self, &mut tx, plan, actor, emoji, added).await? {
+                tx.audit(&crate::remediation::audit_entry(self, actor, plan.id, said)).await?;
+            }
         }
-        if binding.subject.kind == SubjectKind::Plan && binding.role == "approval" {
-            crate::remediation::on_reaction(self, actor, binding.subject.id, emoji, added).await?;
+        tx.commit().await?;
+        if declares {
+            self.declare_from_alert(actor, message, emoji, binding.subject.id).await;
         }
-        Ok(outcome)
+        Ok(ReactionOutcome::Recorded)
     }
 
     /// 🚨 on an alert's post: the person who reacted declares a P1 from it, as if they had typed
-    /// `/incident declare from_alert:N`; a person without the role is refused in the audit.
-    async fn declare_from_alert(&self, actor: &Actor, alert: i64) -> anyhow::Result<()> {
-        let Some(found) = self.store.alert(alert).await? else { return Ok(()) };
-        let title = found.figures.title();
-        let invocation = Invocation::new("incident declare")
-            .option("severity", "P1")
-            .option("title", crate::text::ellipsize(&title, 100))
-            .option("from_alert", alert.to_string());
-        let reply = self.handle(actor, &invocation).await;
-        tracing::info!(alert, outcome = %reply.post.title, "declare from an alert's 🚨");
-        Ok(())
+    /// `/incident declare from_alert:N`, unless an open incident was declared from it already;
+    /// a person without the role is refused in the audit. Done, the reaction's effect is cleared;
+    /// failed, it is retried by the loop.
+    async fn declare_from_alert(&self, actor: &Actor, message: &MessageRef, emoji: &str, alert: i64) {
+        let declared = async {
+            let Some(found) = self.store.alert(alert).await? else { return anyhow::Ok(()) };
+            if let Some(open) = self.store.incidents(ListState::Open, 100).await?.into_iter().find(|i| i.alert_id == Some(alert)) {
+                let said = format!("ok: alert {alert} is already {}", open.code());
+                self.audit(actor, &reaction_invocation(message, emoji, true), said).await;
+                return Ok(());
+            }
+            let invocation = Invocation::new("incident declare")
+                .option("severity", "P1")
+                .option("title", crate::text::ellipsize(&found.figures.title(), 100))
+                .option("from_alert", alert.to_string());
+            let reply = self.handle(actor, &invocation).await;
+            tracing::info!(alert, outcome = %reply.post.title, "declare from an alert's 🚨");
+            Ok(())
+        };
+        let result = match declared.await {
+            Ok(()) => self.store.reaction_effect_done(message, &actor.person(), emoji).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            tracing::warn!(alert, error = format!("{error:#}"), "a 🚨 could not declare its incident yet; the loop tries again");
+        }
     }
 
-    async fn audit_reaction(
-        &self,
-        actor: &Actor,
-        message: &MessageRef,
-        emoji: &str,
-        added: bool,
-        subject: Option<Subject>,
-    ) -> ReactionOutcome {
-        let verb = if added { "react" } else { "unreact" };
-        let about = subject.map(|s| format!(" on {s}")).unwrap_or_default();
-        let invocation = Invocation::new(&format!("{verb} {} {emoji}", message.message));
-        let roles: Vec<&str> = actor.roles.iter().map(|r| r.as_str()).collect();
-        let roles = if roles.is_empty() { "no role".to_string() } else { roles.join(", ") };
-        self.audit(actor, &invocation, format!("ok{about}, by a person with {roles}")).await;
-        ReactionOutcome::Recorded
+    /// Runs again the effects of reactions that did not finish (bellhop stopped, the store
+    /// failed): a 🚨's declaration. Returns how many it tried.
+    pub async fn retry_reaction_effects(&self) -> anyhow::Result<usize> {
+        let waiting = self.store.reaction_effects(self.clock.now() - chrono::Duration::seconds(30)).await?;
+        for (message, person, emoji, effect) in &waiting {
+            match serde_json::from_str::<Effect>(effect) {
+                Ok(Effect::Declare { alert, roles }) => {
+                    let actor = Actor::new(person.id.clone(), person.name.clone(), roles.iter().filter_map(|r| r.parse().ok()));
+                    self.declare_from_alert(&actor, message, emoji, alert).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "a reaction's effect does not read; dropping it");
+                    self.store.reaction_effect_done(message, person, emoji).await?;
+                }
+            }
+        }
+        Ok(waiting.len())
     }
 
-    /// Suggestions for an option while a person types it: (label, value), at most 25.
-    pub async fn suggest(&self, source: Suggest, partial: &str) -> Vec<(String, String)> {
+    /// Suggestions for an option while `actor` types it: (label, value), at most 25. Only
+    /// people with a bellhop role get any; a suggestion that reads the target runs at most once
+    /// per person at a time (a fast typist gets nothing for the keystrokes in between), so
+    /// typing never starves the diagnostics, let alone an approved plan, of connections.
+    pub async fn suggest(&self, actor: &Actor, source: Suggest, partial: &str) -> Vec<(String, String)> {
+        if !actor.has_any_role() {
+            return Vec::new();
+        }
         let typed = partial;
         let partial = partial.to_lowercase();
         let candidates: Vec<(String, String)> = match source {
             // The target filters and shapes these itself: a list keeps the names typed before.
             Suggest::FlagNames => {
-                return match &self.target {
-                    Some(target) => crate::remediation::flags::suggest(target, typed).await,
-                    None => Vec::new(),
-                };
+                let Some(target) = &self.target else { return Vec::new() };
+                let Some(_turn) = Turn::take(&self.suggesting, &actor.id) else { return Vec::new() };
+                return crate::remediation::flags::suggest(target, typed).await;
             }
             Suggest::Templates => self.templates.names().iter().map(|n| (n.clone(), n.clone())).collect(),
             Suggest::OpenIncidents | Suggest::AnyIncident => {
@@ -292,16 +339,60 @@ impl Core {
     }
 
     async fn audit(&self, actor: &Actor, invocation: &Invocation, outcome: String) {
-        let entry = AuditEntry {
+        if let Err(error) = self.store.record_audit(&self.entry(actor, invocation, outcome)).await {
+            tracing::warn!(error = format!("{error:#}"), "cannot record the audit entry");
+        }
+    }
+
+    fn entry(&self, actor: &Actor, invocation: &Invocation, outcome: String) -> AuditEntry {
+        AuditEntry {
             at: self.clock.now(),
             actor_id: actor.id.clone(),
             actor_name: actor.name.clone(),
             command: crate::text::ellipsize(&format!("/{}", invocation.name()), 200),
             outcome: crate::text::ellipsize(&outcome, 500),
-        };
-        if let Err(error) = self.store.record_audit(&entry).await {
-            tracing::warn!(error = format!("{error:#}"), "cannot record the audit entry");
         }
+    }
+}
+
+/// What a reaction still sets off once recorded, kept with it until done.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Effect {
+    /// 🚨 on an alert's post: declare an incident from it, as the person with these roles.
+    Declare { alert: i64, roles: Vec<String> },
+}
+
+/// A reaction as the audit names it: `/react 12 ✅`.
+fn reaction_invocation(message: &MessageRef, emoji: &str, added: bool) -> Invocation {
+    let verb = if added { "react" } else { "unreact" };
+    Invocation::new(&format!("{verb} {} {emoji}", message.message))
+}
+
+/// How the audit says a reaction went: what it was on, and the roles of who gave it.
+fn reaction_outcome(actor: &Actor, subject: Option<Subject>) -> String {
+    let about = subject.map(|s| format!(" on {s}")).unwrap_or_default();
+    let roles: Vec<&str> = actor.roles.iter().map(|r| r.as_str()).collect();
+    let roles = if roles.is_empty() { "no role".to_string() } else { roles.join(", ") };
+    format!("ok{about}, by a person with {roles}")
+}
+
+/// One person's suggestion reading the target, while it runs.
+struct Turn<'a> {
+    running: &'a dashmap::DashSet<String>,
+    person: String,
+}
+
+impl<'a> Turn<'a> {
+    /// None while that person already has one running.
+    fn take(running: &'a dashmap::DashSet<String>, person: &str) -> Option<Turn<'a>> {
+        running.insert(person.to_string()).then(|| Turn { running, person: person.to_string() })
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.running.remove(&self.person);
     }
 }
 

@@ -30,7 +30,7 @@ pub mod timers;
 
 pub use crate::actor::{Actor, Person, Role};
 pub use crate::alerts::alert_subject;
-pub use crate::chat_port::{ChatPort, DeliveryError, MessageRef, Place};
+pub use crate::chat_port::{ChatPort, DeliveryError, MessageRef, Place, Reactor};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::command::{Command, Invocation, Value};
 pub use crate::core::{Core, ReactionOutcome};

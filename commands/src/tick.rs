@@ -17,6 +17,8 @@ pub struct TickReport {
     pub alerts: usize,
     /// Webhook groups announced.
     pub webhooks: usize,
+    /// Reactions whose effect (a 🚨's declaration) was tried again.
+    pub reactions: usize,
     /// Whether a pass over the approved plans started beside the loop.
     pub plans: bool,
     /// Old rows pruned by the retention job.
@@ -44,14 +46,17 @@ impl Core {
         report.sweeps = step(&mut report, "sweeps", self.run_sweeps().await);
         report.alerts = step(&mut report, "alerts", self.evaluate_alerts().await);
         report.webhooks = step(&mut report, "webhooks", self.announce_webhooks().await);
+        report.reactions = step(&mut report, "reactions", self.retry_reaction_effects().await);
         report.plans = self.start_plan_checks(port);
         report.pruned = step(&mut report, "retention", self.prune_when_due().await);
         report.delivered = step(&mut report, "outbox", self.deliver_outbox(port.as_ref()).await);
         report
     }
 
-    /// Checks and runs approved plans beside the loop, one pass at a time; when the pass ends
-    /// the loop is woken to post what it did. False when a pass is still running.
+    /// Checks the plans at quorum beside the loop, one pass at a time (reading a post's
+    /// reactions takes as long as the chat takes); each plan that may run starts in a task of its
+    /// own. When the pass ends the loop is woken to post what it did. False when a pass is
+    /// still running.
     fn start_plan_checks(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> bool {
         let mut running = self.plan_pass.lock().unwrap_or_else(|e| e.into_inner());
         if running.as_ref().is_some_and(|task| !task.is_finished()) {
@@ -59,20 +64,33 @@ impl Core {
         }
         let (core, port) = (self.clone(), port.clone());
         *running = Some(tokio::spawn(async move {
-            if let Err(error) = core.settle_plans(port.as_ref()).await {
-                tracing::error!(error = format!("{error:#}"), "cannot settle the approved plans");
+            if let Err(error) = core.settle_plans(&port).await {
+                tracing::error!(error = format!("{error:#}"), "cannot check the plans at quorum");
             }
             core.wake();
         }));
         true
     }
 
-    /// Waits until the pass over the plans that the last tick started has ended.
+    /// Waits until the pass over the plans that the last tick started has ended, and every plan
+    /// it started has run.
     pub async fn plans_settled(&self) {
-        let task = self.plan_pass.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(task) = task {
-            if let Err(error) = task.await {
-                tracing::error!(%error, "the pass over the approved plans stopped");
+        let pass = self.plan_pass.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(Err(error)) = match pass {
+            Some(task) => Some(task.await),
+            None => None,
+        } {
+            tracing::error!(%error, "the pass over the plans stopped");
+        }
+        loop {
+            let runs: Vec<_> = std::mem::take(&mut *self.plan_runs.lock().unwrap_or_else(|e| e.into_inner()));
+            if runs.is_empty() {
+                return;
+            }
+            for run in runs {
+                if let Err(error) = run.await {
+                    tracing::error!(%error, "a plan's run stopped");
+                }
             }
         }
     }

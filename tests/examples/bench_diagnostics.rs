@@ -43,7 +43,7 @@ async fn bench(admin: &PgConnectOptions) -> anyhow::Result<()> {
         .is_ok();
     let _ = su.close().await;
     let url = SecretString::from(fixture::as_bellhop(admin).to_url_lossy().to_string());
-    let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) })?;
+    let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5), write_timeout: Duration::from_secs(60) })?;
     let _warm = flags_list::run(&target).await?;
     println!("median of {RUNS} runs each (goal: under 1 s):");
     report("db health", time(|| async { db_health::run(&target).await.map(|h| db_health::post(&h)).map(drop) }).await?);

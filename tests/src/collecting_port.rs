@@ -1,7 +1,7 @@
 //! A `ChatPort` that keeps what it was given, and can be told to fail like an unreachable chat
 //! (every operation waits for a retry) or a deleted channel (posts there are refused for good).
 
-use bellhop_commands::{Actor, ChatPort, DeliveryError, MessageRef, Place, Post};
+use bellhop_commands::{Actor, ChatPort, DeliveryError, MessageRef, Place, Post, Reactor};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -23,6 +23,10 @@ pub struct CollectingPort {
     pub dead: Mutex<BTreeSet<String>>,
     /// Places that time out, every time (a channel on a Discord shard that is down).
     pub flaky: Mutex<BTreeSet<String>>,
+    /// People who left the chat since they reacted (Discord answers 10007 Unknown Member).
+    pub departed: Mutex<BTreeSet<String>>,
+    /// Reading who reacted fails (the chat is slow or refuses), while posting still works.
+    pub reactions_down: AtomicBool,
     /// People's reactions as the chat shows them, by (message key, emoji), in order given.
     reactions: Mutex<BTreeMap<(String, String), Vec<Actor>>>,
     delivered: tokio::sync::Notify,
@@ -138,8 +142,19 @@ impl ChatPort for CollectingPort {
         Ok(format!("thread-{slug}"))
     }
 
-    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Actor>, DeliveryError> {
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError> {
         self.check()?;
-        Ok(self.reactions.lock().unwrap().get(&(message.message.clone(), emoji.to_string())).cloned().unwrap_or_default())
+        if self.reactions_down.load(Ordering::SeqCst) {
+            return Err(DeliveryError::Retry(anyhow::anyhow!("the chat does not answer who reacted")));
+        }
+        let people = self.reactions.lock().unwrap().get(&(message.message.clone(), emoji.to_string())).cloned().unwrap_or_default();
+        let departed = self.departed.lock().unwrap();
+        Ok(people
+            .into_iter()
+            .map(|actor| match departed.contains(&actor.id) {
+                true => Reactor::Departed(actor.person()),
+                false => Reactor::Member(actor),
+            })
+            .collect())
     }
 }

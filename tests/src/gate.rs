@@ -36,7 +36,7 @@ pub fn erin_admin() -> Actor {
 pub struct Gate {
     pub core: Arc<Core>,
     pub clock: Arc<ManualClock>,
-    pub port: CollectingPort,
+    pub port: Arc<CollectingPort>,
     pub admin: PgConnectOptions,
     pub store_url: String,
     pub remediation: RemediationSettings,
@@ -84,7 +84,7 @@ impl Gate {
         tune(&mut remediation);
         let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
         let core = core(&store_url, admin, clock.clone(), remediation.clone()).await;
-        Gate { core, clock, port: CollectingPort::default(), admin: admin.clone(), store_url, remediation, rollbacks, dir }
+        Gate { core, clock, port: Arc::default(), admin: admin.clone(), store_url, remediation, rollbacks, dir }
     }
 
     /// Another bellhop on the same store and chat (a replica).
@@ -136,10 +136,17 @@ impl Gate {
         }
     }
 
-    /// What the scheduler does after an event: settles plans at quorum, delivers the edits.
+    /// What the loop does after an event: checks the plans at quorum, runs what may run, and
+    /// delivers the edits.
     pub async fn settle(&self) {
-        self.core.settle_plans(&self.port).await.unwrap();
+        self.core.settle_plans(&self.chat()).await.unwrap();
+        self.core.plans_settled().await;
         self.core.deliver_outbox(&self.port).await.unwrap();
+    }
+
+    /// The chat as the loop holds it.
+    pub fn chat(&self) -> Arc<dyn bellhop_commands::ChatPort> {
+        self.port.clone()
     }
 
     pub async fn plan(&self, id: i64) -> Plan {
@@ -209,7 +216,7 @@ async fn core(store_url: &str, admin: &PgConnectOptions, clock: Arc<ManualClock>
 /// The fixture as bellhop's login sees it, with the tests' statement timeout.
 pub fn fixture_target(admin: &PgConnectOptions) -> TargetDb {
     let url = SecretString::from(fixture::as_bellhop(admin).to_url_lossy().to_string());
-    TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap()
+    TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5), write_timeout: Duration::from_secs(60) }).unwrap()
 }
 
 /// A shell session on the loaded fixture.

@@ -20,7 +20,7 @@ async fn seeded(admin: &PgConnectOptions) -> TargetDb {
 
 fn target(options: &PgConnectOptions, statement_timeout: Duration) -> TargetDb {
     let url = SecretString::from(options.to_url_lossy().to_string());
-    TargetDb::new(&TargetSettings { url, statement_timeout }).expect("a valid target URL")
+    TargetDb::new(&TargetSettings { url, statement_timeout, write_timeout: statement_timeout }).expect("a valid target URL")
 }
 
 async fn superuser(admin: &PgConnectOptions) -> PgConnection {
@@ -258,7 +258,9 @@ async fn failures_are_one_sentence_naming_the_host_never_the_password(_: PgPoolO
 #[test]
 fn the_transaction_pooler_is_refused_with_a_sentence() {
     let url = SecretString::from("postgres://postgres.abc:hunter2@aws-0-eu-west-1.pooler.supabase.com:6543/postgres".to_string());
-    let error = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).unwrap_err().to_string();
+    let error = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5), write_timeout: Duration::from_secs(60) })
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         error,
         "aws-0-eu-west-1.pooler.supabase.com:6543 is Supabase's transaction pooler, which cannot keep the prepared statements bellhop uses; set SUPABASE_DB_URL to the direct connection or the session pooler (port 5432)."

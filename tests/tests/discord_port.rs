@@ -3,7 +3,7 @@
 
 use bellhop::config::Config;
 use bellhop_commands::post::Ping;
-use bellhop_commands::{ChannelName, ChatPort, DeliveryError, Place, Post, Role, Tone};
+use bellhop_commands::{ChannelName, ChatPort, DeliveryError, Place, Post, Reactor, Role, Tone};
 use bellhop_tests::fake_discord::payloads::{self, INCIDENTS_CHANNEL, OPS_CHANNEL};
 use bellhop_tests::fake_discord::FakeDiscord;
 use serde_json::json;
@@ -80,15 +80,31 @@ async fn an_edit_replaces_the_message_and_a_deleted_one_is_gone() {
 async fn bellhop_reacts_and_reads_who_else_reacted_with_their_roles() {
     let fake = FakeDiscord::start().await;
     fake.add_member(payloads::member("700000000000000001", "bob", &[payloads::APPROVER_ROLE]));
+    let mut robot = payloads::member("700000000000000009", "deploy-bot", &[payloads::APPROVER_ROLE]);
+    robot["user"]["bot"] = serde_json::json!(true);
+    fake.add_member(robot);
     let port = port(&fake.rest_url);
     let message = port.post(&Place::Channel(ChannelName::Ops), &alert()).await.unwrap();
     port.react(&message, "✅").await.unwrap();
     fake.update(|s| {
-        s.reactions.entry((message.message.parse().unwrap(), "✅".into())).or_default().insert("700000000000000001".into());
+        // Mallory reacted, then left the server: Discord still lists her, but has no member.
+        s.users.insert("700000000000000002".into(), payloads::user("700000000000000002", "mallory"));
+        let people = s.reactions.entry((message.message.parse().unwrap(), "✅".into())).or_default();
+        people.extend(["700000000000000001", "700000000000000002", "700000000000000009"].map(String::from));
     });
     let people = port.reactions(&message, "✅").await.unwrap();
-    let seen: Vec<(String, bool)> = people.iter().map(|a| (a.id.clone(), a.has(Role::Approver))).collect();
-    assert_eq!(seen, [("discord:700000000000000001".to_string(), true)], "bellhop's own reaction is not a person's");
+    let seen: Vec<(String, Option<bool>)> = people
+        .iter()
+        .map(|r| match r {
+            Reactor::Member(a) => (a.id.clone(), Some(a.has(Role::Approver))),
+            Reactor::Departed(p) => (p.id.clone(), None),
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("discord:700000000000000001".to_string(), Some(true)), ("discord:700000000000000002".to_string(), None)],
+        "bellhop's own and another bot's reactions are not a person's; one who left is departed, not an error"
+    );
 }
 
 #[tokio::test]

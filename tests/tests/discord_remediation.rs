@@ -162,3 +162,51 @@ async fn flag_names_autocomplete_from_the_target_keeping_the_names_typed_before(
     assert_eq!(callback.body["data"]["choices"], json!([{"name": "housekeeping-board · on", "value": "housekeeping-board"}]));
     assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
 }
+
+/// A member who approved and then left the server (Discord answers 10007 Unknown Member for
+/// them) is shown as not a member any more and not counted; the check goes on, and the next
+/// approver runs the plan.
+#[sqlx::test(migrations = false)]
+async fn an_approver_who_left_the_server_does_not_freeze_the_plan(_: PgPoolOptions, admin: PgConnectOptions) {
+    let t = bot(&admin, &[]).await;
+    let mallory = member("500000000000000006", "mallory", &[APPROVER_ROLE]);
+    t.fake.add_member(mallory.clone());
+    let message = ask_to_disable(&t, "new-tenant-flow").await;
+    react(&t, &message, &bob());
+    edit_where(&t, &message, "the post edited for bob", |b| b.to_string().contains("@bob")).await;
+    // Mallory leaves (or is kicked) before her ✅ arrives: Discord no longer has her as a member.
+    t.fake.update(|s| {
+        s.members.remove("500000000000000006");
+        s.users.insert("500000000000000006".into(), mallory["user"].clone());
+    });
+    react(&t, &message, &mallory);
+    let shown = edit_where(&t, &message, "the post saying mallory is not a member any more", |b| {
+        b.to_string().contains("@mallory ✅: is not a member any more")
+    })
+    .await;
+    assert!(shown["embeds"][0]["title"].as_str().unwrap().starts_with("Approval needed: PLAN-1"), "not run: {shown}");
+    react(&t, &message, &carol());
+    outcome(&t, &message).await;
+    assert!(!flag_on(&admin, "new-tenant-flow").await, "bob and carol disabled it");
+}
+
+/// Only people approve: a bot's ✅, even holding the approver role, is dropped before anything
+/// is recorded, in the live path and when the post is read again.
+#[sqlx::test(migrations = false)]
+async fn a_bots_check_mark_is_not_counted_even_with_the_approver_role(_: PgPoolOptions, admin: PgConnectOptions) {
+    let t = bot(&admin, &[]).await;
+    let mut robot = member("500000000000000007", "deploy-bot", &[APPROVER_ROLE]);
+    robot["user"]["bot"] = json!(true);
+    t.fake.add_member(robot.clone());
+    let message = ask_to_disable(&t, "enhanced-invite-system").await;
+    react(&t, &message, &robot);
+    react(&t, &message, &bob());
+    edit_where(&t, &message, "the post edited for bob", |b| b.to_string().contains("@bob")).await;
+    react(&t, &message, &carol());
+    let done = outcome(&t, &message).await;
+    let shown = done.to_string();
+    assert!(!shown.contains("deploy-bot"), "the bot is not among the votes: {shown}");
+    let audit = t.core.store().recent_audit(100).await.unwrap();
+    assert!(audit.iter().all(|e| e.actor_id != "discord:500000000000000007"), "nothing of the bot's was recorded: {audit:?}");
+    assert!(!flag_on(&admin, "enhanced-invite-system").await, "bob and carol disabled it");
+}

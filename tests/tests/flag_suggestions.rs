@@ -24,11 +24,17 @@ async fn core(target: Option<TargetDb>, dir: &tempfile::TempDir) -> Core {
 
 fn target(options: &PgConnectOptions) -> TargetDb {
     let url = SecretString::from(options.to_url_lossy().to_string());
-    TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5) }).expect("a valid target URL")
+    TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(5), write_timeout: Duration::from_secs(60) })
+        .expect("a valid target URL")
+}
+
+/// Someone who may see suggestions: a responder.
+fn responder() -> bellhop_commands::Actor {
+    bellhop_commands::Actor::new("discord:7", "rui", [bellhop_commands::Role::Responder])
 }
 
 async fn values(core: &Core, typed: &str) -> Vec<String> {
-    core.suggest(Suggest::FlagNames, typed).await.into_iter().map(|(_, value)| value).collect()
+    core.suggest(&responder(), Suggest::FlagNames, typed).await.into_iter().map(|(_, value)| value).collect()
 }
 
 #[sqlx::test(migrations = false)]
@@ -37,7 +43,7 @@ async fn flag_names_complete_from_the_target_keeping_the_names_typed_before(_: P
     let dir = tempfile::tempdir().unwrap();
     let core = core(Some(target(&fixture::as_bellhop(&admin))), &dir).await;
 
-    let all = core.suggest(Suggest::FlagNames, "").await;
+    let all = core.suggest(&responder(), Suggest::FlagNames, "").await;
     let labels: Vec<&str> = all.iter().map(|(label, _)| label.as_str()).collect();
     assert_eq!(
         labels,
@@ -56,7 +62,7 @@ async fn flag_names_complete_from_the_target_keeping_the_names_typed_before(_: P
         "names containing `e`, any case, the one starting with it first"
     );
     assert_eq!(
-        core.suggest(Suggest::FlagNames, "new-tenant-flow, Tri").await,
+        core.suggest(&responder(), Suggest::FlagNames, "new-tenant-flow, Tri").await,
         [("trial-signup-v2 · off · after new-tenant-flow".to_string(), "new-tenant-flow,trial-signup-v2".to_string())],
         "the last name is completed, the earlier one kept"
     );

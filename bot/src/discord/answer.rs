@@ -76,8 +76,9 @@ pub fn suggest<'a>(ctx: AppContext<'a>, partial: &'a str) -> futures::future::Bo
     Box::pin(async move {
         let focused = ctx.interaction.data.autocomplete().map(|o| o.name.to_string()).unwrap_or_default();
         let source = spec_of(ctx).and_then(|spec| spec.option(&focused)).and_then(|option| option.suggest);
+        let actor = ctx.data().roles.actor(&ctx.interaction.user, ctx.interaction.member.as_deref());
         let choices = match source {
-            Some(source) => ctx.data().core.suggest(source, partial).await,
+            Some(source) => ctx.data().core.suggest(&actor, source, partial).await,
             None => Vec::new(),
         };
         let choices = choices.into_iter().map(|(label, value)| serenity::AutocompleteChoice::new(label, value)).collect();

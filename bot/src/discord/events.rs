@@ -8,12 +8,16 @@ use poise::serenity_prelude as serenity;
 
 pub async fn handle(framework: poise::FrameworkContext<'_, Data, Error>, event: &serenity::FullEvent) -> Result<(), Error> {
     match event {
+        // Reactions given while the connection was down are not replayed: every pending plan is
+        // read against its post again.
         serenity::FullEvent::Ready { data_about_bot } => {
             tracing::info!(user = %data_about_bot.user.name, guilds = data_about_bot.guilds.len(), "connected to Discord");
+            framework.user_data().await.core.recheck_plans();
             Ok(())
         }
         serenity::FullEvent::Resume { .. } => {
             tracing::info!("resumed the Discord session");
+            framework.user_data().await.core.recheck_plans();
             Ok(())
         }
         serenity::FullEvent::ReactionAdd { add_reaction } => reaction(framework, add_reaction, true).await,
@@ -26,8 +30,9 @@ async fn reaction(framework: poise::FrameworkContext<'_, Data, Error>, reaction:
     let ctx = framework.serenity_context;
     let me = ctx.cache.current_user().id;
     let (Some(user_id), Some(guild_id)) = (reaction.user_id, reaction.guild_id) else { return Ok(()) };
-    // Dropped before any request: bellhop's own reactions, and reactions on messages it did not post.
-    if !for_bellhop(reaction, me) {
+    // Dropped before any request: bellhop's own reactions, other bots' (only people approve),
+    // and reactions on messages it did not post.
+    if !for_bellhop(reaction, me) || reaction.member.as_ref().is_some_and(|m| m.user.bot) {
         return Ok(());
     }
     let data = framework.user_data().await;
@@ -39,6 +44,9 @@ async fn reaction(framework: poise::FrameworkContext<'_, Data, Error>, reaction:
         Some(member) => member.clone(),
         None => ctx.http.get_member(guild_id, user_id).await.with_context(|| format!("cannot fetch the reacting member {user_id}"))?,
     };
+    if member.user.bot {
+        return Ok(());
+    }
     let actor = data.roles.actor(&member.user, Some(&member));
     data.core.reaction(&actor, &message, &emoji(&reaction.emoji), added).await;
     // The reaction may have queued edits or a plan's outcome: deliver them now.

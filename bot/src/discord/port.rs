@@ -5,7 +5,7 @@
 
 use super::actor::RoleMap;
 use crate::config::DiscordConfig;
-use bellhop_commands::{Actor, ChannelName, ChatPort, DeliveryError, MessageRef, Place, Post};
+use bellhop_commands::{ChannelName, ChatPort, DeliveryError, MessageRef, Place, Post, Reactor};
 use poise::serenity_prelude as serenity;
 use std::future::Future;
 use std::sync::Arc;
@@ -133,21 +133,35 @@ impl ChatPort for DiscordPort {
         }
     }
 
-    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Actor>, DeliveryError> {
+    /// Bots (bellhop included) are left out. Someone Discord no longer knows as a member (they
+    /// left, or were removed: 404 or 403) is departed, never an error that would freeze the check.
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError> {
         let (channel, id) = ids(message)?;
-        let me = self.call("cannot read bellhop's own user", self.http.get_current_user()).await?.id;
         let kind = serenity::ReactionType::Unicode(emoji.to_string());
         let users = self
             .call(&format!("cannot read the reactions on {id}"), channel.reaction_users(&*self.http, id, kind, Some(100), None))
             .await?;
         let guild = self.call("cannot read the channel", channel.to_channel(&*self.http)).await?.guild().map(|c| c.guild_id);
         let mut people = Vec::new();
-        for user in users.into_iter().filter(|u| u.id != me && !u.bot) {
-            let member = match guild {
-                Some(guild) => Some(self.call(&format!("cannot read member {}", user.id), guild.member(&*self.http, user.id)).await?),
-                None => None,
+        for user in users.into_iter().filter(|u| !u.bot) {
+            let Some(guild) = guild else {
+                people.push(Reactor::Member(self.roles.actor(&user, None)));
+                continue;
             };
-            people.push(self.roles.actor(&user, member.as_ref()));
+            match tokio::time::timeout(self.timeout, guild.member(&*self.http, user.id)).await {
+                Ok(Ok(member)) => people.push(Reactor::Member(self.roles.actor(&user, Some(&member)))),
+                Ok(Err(error)) if code(&error).is_some_and(|(status, _)| status == 404 || status == 403) => {
+                    people.push(Reactor::Departed(self.roles.actor(&user, None).person()));
+                }
+                Ok(Err(error)) => return Err(judge(&format!("cannot read member {}", user.id), error)),
+                Err(_) => {
+                    return Err(DeliveryError::Retry(anyhow::anyhow!(
+                        "reading member {}: Discord did not answer within {:?}",
+                        user.id,
+                        self.timeout
+                    )))
+                }
+            }
         }
         Ok(people)
     }

@@ -2,7 +2,7 @@
 //! what the core does on its own (it is the shell's `ChatPort`: posts, edits, reactions, threads).
 
 use super::render::{render, Style};
-use bellhop_commands::{Actor, ChatPort, DeliveryError, MessageRef, Place, Post};
+use bellhop_commands::{Actor, ChatPort, DeliveryError, MessageRef, Place, Post, Reactor};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
@@ -149,8 +149,9 @@ impl<W: Write + Send> ChatPort for Printer<W> {
         Ok(key)
     }
 
-    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Actor>, DeliveryError> {
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError> {
         let number = self.message(message)?;
-        Ok(self.lock().reactions.get(&(number, emoji.to_string())).cloned().unwrap_or_default())
+        let people = self.lock().reactions.get(&(number, emoji.to_string())).cloned().unwrap_or_default();
+        Ok(people.into_iter().map(Reactor::Member).collect())
     }
 }

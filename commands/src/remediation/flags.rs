@@ -61,11 +61,16 @@ pub async fn execute(target: &TargetDb, names: &[String], enable: bool) -> Resul
     let mut tx = target.write().await.map_err(|e| e.to_string())?;
     let done = sqlx::query(SET).bind(enable).bind(names).execute(tx.conn()).await.map_err(|e| tx.error(e).to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
-    let after = read(target, names).await.map_err(|e| e.to_string())?;
-    let wrong: Vec<&String> = after.iter().filter(|(_, on)| **on != enable).map(|(name, _)| name).collect();
-    let verification = match wrong.is_empty() && after.len() == names.len() {
-        true => format!("read back: {} flag(s) {}", after.len(), if enable { "on" } else { "off" }),
-        false => format!("read back: NOT as asked for {}", wrong.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+    // Committed: a read-back that fails is said, never called a failure.
+    let verification = match read(target, names).await {
+        Err(error) => format!("done; read-back failed: {error}"),
+        Ok(after) => {
+            let wrong: Vec<&String> = after.iter().filter(|(_, on)| **on != enable).map(|(name, _)| name).collect();
+            match wrong.is_empty() && after.len() == names.len() {
+                true => format!("read back: {} flag(s) {}", after.len(), if enable { "on" } else { "off" }),
+                false => format!("read back: NOT as asked for {}", wrong.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+            }
+        }
     };
     let rows = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
     Ok(Executed { rows, figures: BTreeMap::from([("flags".to_string(), rows)]), verification, saved: None })

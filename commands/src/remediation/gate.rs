@@ -4,11 +4,12 @@
 use super::plan::{hash, Action, Plan};
 use super::posts::{self, APPROVE, REJECT};
 use crate::actor::{Actor, Role};
+use crate::chat_port::Reactor;
 use crate::core::Core;
 use crate::error::CommandError;
 use crate::outbox::{Binding, Op};
 use crate::post::{ChannelName, Destination, Reply};
-use crate::store::{AuditEntry, NewPlan, Vote};
+use crate::store::{AuditEntry, NewPlan, Tx, Vote};
 use crate::subject::{Subject, SubjectKind};
 use crate::timers::{Job, Timer, TimerOutcome};
 use chrono::{DateTime, Utc};
@@ -33,7 +34,7 @@ pub(crate) async fn request(
     let Some(target) = core.target() else {
         return Err(CommandError::user("bellhop has no target database: SUPABASE_DB_URL is not set."));
     };
-    let action = action.resolve(&core.store, &core.remediation).await?;
+    let action = action.resolve(&core.store, &core.remediation, target).await?;
     let preview = action.preview(target).await?;
     if dry_run {
         return Ok(Reply::invoker(posts::dry_run(&action, &preview)));
@@ -73,6 +74,7 @@ pub(crate) async fn request(
         outcome: None,
         incident,
         quorum: None,
+        quorum_at: None,
     };
     let to = match channel {
         Some(key) => Destination::Key { key: key.to_string() },
@@ -89,46 +91,53 @@ pub(crate) async fn request(
     Ok(Reply::invoker(posts::requested(&plan.code())))
 }
 
-/// A person's ✅ or ❌ added or removed on a plan's approval post (recorded once already).
-/// It only updates the post; at quorum it asks for a check, which reads the post's reactions
-/// and the approvers' roles again through the chat and runs the plan (`settle::check`).
-pub(crate) async fn on_reaction(core: &Core, actor: &Actor, id: i64, emoji: &str, added: bool) -> anyhow::Result<()> {
+/// A person's ✅ or ❌ added or removed on a plan's approval post, in the transaction that
+/// records the reaction itself: the vote, the post's edit and — at quorum — the ask for a check
+/// commit together, or not at all. It only updates the post: the check reads the post's
+/// reactions and the approvers' roles again through the chat before the plan runs
+/// (`settle::check`). Returns what the audit should say, if anything.
+pub(crate) async fn on_reaction(
+    core: &Core,
+    tx: &mut Tx<'_>,
+    plan: &Plan,
+    actor: &Actor,
+    emoji: &str,
+    added: bool,
+) -> anyhow::Result<Option<String>> {
     if emoji != APPROVE && emoji != REJECT {
-        return Ok(());
+        return Ok(None);
     }
-    let now = core.clock.now();
-    let Some(plan) = load(core, id).await? else { return Ok(()) };
+    let now = tx.now();
     if plan.state != "pending" {
-        audit(core, actor, id, format!("{emoji} after the plan was {}: not counted", plan.state)).await;
-        return Ok(());
+        return Ok(Some(format!("{emoji} after the plan was {}: not counted", plan.state)));
     }
-    if plan.expires <= now {
-        return expire(core, id, now).await;
+    let vote = judge(core, plan, &Reactor::Member(actor.clone()), emoji);
+    if plan.expires <= now && added {
+        close_in(core, tx, plan, "expired").await?;
+        return Ok(Some(format!("{emoji} after the plan expired: not counted")));
     }
-    let vote = judge(core, &plan, actor, emoji);
     let changed = match added {
-        true => core.store.record_vote(id, &vote, now).await?,
-        false => core.store.remove_vote(id, &vote.person, emoji).await?,
+        true => tx.record_vote(plan.id, &vote, now).await?,
+        false => tx.remove_vote(plan.id, &vote.person, emoji).await?,
     };
     if !changed {
-        return Ok(());
+        return Ok(None);
     }
     let verb = if added { "given" } else { "withdrawn" };
     let counted = if vote.counted { "counted".to_string() } else { format!("not counted: {}", vote.reason) };
-    audit(core, actor, id, format!("{emoji} {verb}, {counted}")).await;
-    if let (true, Some(state)) = (added, closing(&plan, std::slice::from_ref(&vote))) {
-        return close(core, id, state, now).await;
+    let said = format!("{emoji} {verb}, {counted}");
+    if let (true, Some(state)) = (added, closing(plan, std::slice::from_ref(&vote))) {
+        close_in(core, tx, plan, state).await?;
+        return Ok(Some(said));
     }
-    let votes = core.store.votes(id).await?;
-    let mut tx = core.store.begin(now).await?;
-    if tx.touch_pending_plan(id).await? {
-        tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &core.remediation) }).await?;
+    let votes = tx.votes(plan.id).await?;
+    if tx.touch_pending_plan(plan.id).await? {
+        tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(plan, &votes, &core.remediation) }).await?;
     }
-    tx.commit().await?;
     if approvals(&votes) >= plan.needed(&core.remediation) {
-        core.store.want_plan_check(id, now).await?;
+        tx.want_plan_check(plan.id, now).await?;
     }
-    Ok(())
+    Ok(Some(said))
 }
 
 /// Counted approvals among the votes: ✅ on the post, and an admin's break-glass.
@@ -147,8 +156,14 @@ pub(super) fn closing(plan: &Plan, votes: &[Vote]) -> Option<&'static str> {
 }
 
 /// Whether a vote counts, and why not.
-pub(super) fn judge(core: &Core, plan: &Plan, actor: &Actor, emoji: &str) -> Vote {
+pub(super) fn judge(core: &Core, plan: &Plan, reactor: &Reactor, emoji: &str) -> Vote {
     let settings = &core.remediation;
+    let actor = match reactor {
+        Reactor::Member(actor) => actor,
+        Reactor::Departed(person) => {
+            return Vote { person: person.clone(), emoji: emoji.to_string(), counted: false, reason: "is not a member any more".into() }
+        }
+    };
     let reason = if emoji == REJECT && actor.is(&plan.requester) {
         "" // the requester's own ❌ withdraws the plan
     } else if !actor.has(Role::Approver) {
@@ -162,9 +177,16 @@ pub(super) fn judge(core: &Core, plan: &Plan, actor: &Actor, emoji: &str) -> Vot
 }
 
 /// The expiry timer fired: a plan still pending is closed and its post says so.
+/// A plan whose approvals reached quorum in time is not expired while its check is pending: the
+/// check confirms the approvals and runs it, or finds them short and expires it.
 pub(crate) async fn timer(core: &Core, timer: &Timer, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
     if timer.job == Job::PlanExpiry {
-        expire(core, timer.owner.id, now).await?;
+        match load(core, timer.owner.id).await? {
+            Some(plan) if plan.approved_in_time() => {
+                core.store.want_plan_check(plan.id, now).await?;
+            }
+            _ => expire(core, timer.owner.id, now).await?,
+        }
     }
     Ok(TimerOutcome::default())
 }
@@ -173,20 +195,24 @@ pub(super) async fn expire(core: &Core, id: i64, now: DateTime<Utc>) -> anyhow::
     close(core, id, "expired", now).await
 }
 
-/// pending → rejected or expired, with the post edited in the same transaction.
+/// pending → rejected, withdrawn or expired, with the post edited in the same transaction.
 pub(super) async fn close(core: &Core, id: i64, state: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
     let Some(plan) = load(core, id).await? else { return Ok(()) };
-    let votes = core.store.votes(id).await?;
     let mut tx = core.store.begin(now).await?;
-    if !tx.close_pending_plan(id, state, now).await? {
-        return tx.commit().await;
+    close_in(core, &mut tx, &plan, state).await?;
+    tx.commit().await
+}
+
+/// [`close`] within `tx`; its audit entry lands with it.
+async fn close_in(core: &Core, tx: &mut Tx<'_>, plan: &Plan, state: &str) -> anyhow::Result<()> {
+    if !tx.close_pending_plan(plan.id, state, tx.now()).await? {
+        return Ok(());
     }
-    let closed = Plan { state: state.into(), ..plan };
-    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&closed, &votes, &core.remediation) }).await?;
-    tx.cancel_timers(subject(id), &[]).await?;
-    tx.commit().await?;
-    audit(core, &Actor::system("remediation"), id, state.to_string()).await;
-    Ok(())
+    let votes = tx.votes(plan.id).await?;
+    let closed = Plan { state: state.into(), ..plan.clone() };
+    tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&closed, &votes, &core.remediation) }).await?;
+    tx.cancel_timers(subject(plan.id), &[]).await?;
+    tx.audit(&entry(core, &Actor::system("remediation"), plan.id, state.to_string())).await
 }
 
 pub(super) async fn load(core: &Core, id: i64) -> anyhow::Result<Option<Plan>> {
@@ -195,14 +221,18 @@ pub(super) async fn load(core: &Core, id: i64) -> anyhow::Result<Option<Plan>> {
 
 /// Every step of a plan, append-only, beside the commands in the audit log.
 pub(super) async fn audit(core: &Core, actor: &Actor, id: i64, outcome: String) {
-    let entry = AuditEntry {
+    if let Err(error) = core.store.record_audit(&entry(core, actor, id, outcome)).await {
+        tracing::warn!(error = format!("{error:#}"), "cannot record the plan's audit entry");
+    }
+}
+
+/// A plan's audit entry, to record now or with a transaction.
+pub(crate) fn entry(core: &Core, actor: &Actor, id: i64, outcome: String) -> AuditEntry {
+    AuditEntry {
         at: core.clock.now(),
         actor_id: actor.id.clone(),
         actor_name: actor.name.clone(),
         command: format!("/plan {}", super::plan::code(id)),
         outcome: crate::text::ellipsize(&outcome, 500),
-    };
-    if let Err(error) = core.store.record_audit(&entry).await {
-        tracing::warn!(error = format!("{error:#}"), "cannot record the plan's audit entry");
     }
 }

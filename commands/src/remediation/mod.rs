@@ -13,9 +13,11 @@ pub mod rollback_file;
 pub mod sessions;
 mod settle;
 
-pub use plan::{Action, Outcome, Plan, Preview, RemediationSettings};
+pub(crate) use settle::RUNNING_PLANS;
 
-pub(crate) use gate::{on_reaction, timer};
+pub use plan::{Action, Cutoff, Outcome, Plan, Preview, RemediationSettings};
+
+pub(crate) use gate::{entry as audit_entry, on_reaction, timer};
 
 use crate::actor::Actor;
 use crate::command::{Args, Command};
@@ -50,13 +52,13 @@ pub(crate) fn flags_enable(args: &Args) -> Result<Command, UserError> {
 
 pub(crate) fn auth_confirm_stuck(args: &Args) -> Result<Command, UserError> {
     let older_than_secs = sessions::parse_age(&args.text("older_than"))?;
-    request(args, Action::ConfirmStuck { older_than_secs })
+    request(args, Action::ConfirmStuck { older_than_secs, before: None })
 }
 
 pub(crate) fn sessions_purge(args: &Args) -> Result<Command, UserError> {
     let older_than_secs = sessions::parse_age(&args.text("older_than"))?;
     let user = args.maybe("user").map(|u| u.trim().to_lowercase());
-    request(args, Action::PurgeSessions { older_than_secs, user })
+    request(args, Action::PurgeSessions { older_than_secs, user, before: None })
 }
 
 pub(crate) fn migrations_rollback(args: &Args) -> Result<Command, UserError> {

@@ -61,6 +61,33 @@ impl RemediationSettings {
         let excess = now.saturating_sub(approved);
         excess > self.drift_rows && excess.saturating_mul(100) > approved.saturating_mul(self.drift_percent)
     }
+
+    /// The rows beyond `approved` that the drift guard lets through: the larger of its margins.
+    pub fn margin(&self, approved: i64) -> i64 {
+        self.drift_rows.max(approved.saturating_mul(self.drift_percent) / 100)
+    }
+}
+
+/// Where an age cuts: a time frozen in the plan, or (a plan stored before cutoffs were frozen)
+/// the age counted back from the database's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cutoff {
+    /// Milliseconds since the epoch, when frozen.
+    pub at_ms: Option<i64>,
+    pub older_than_secs: i64,
+}
+
+impl Cutoff {
+    pub fn new(before: Option<DateTime<Utc>>, older_than_secs: i64) -> Cutoff {
+        Cutoff { at_ms: before.map(|at| at.timestamp_millis()), older_than_secs }
+    }
+
+    /// The SQL for `column` older than the cutoff, binding `$at` (ms, or NULL) and `$age` (s).
+    pub fn sql(column: &str, at: usize, age: usize) -> String {
+        format!(
+            "{column} < COALESCE(to_timestamp(${at}::double precision / 1000), now() - make_interval(secs => ${age}::double precision))"
+        )
+    }
 }
 
 /// A destructive remediation with its normalised parameters.
@@ -69,10 +96,23 @@ impl RemediationSettings {
 pub enum Action {
     /// `/flags disable` (`enable: false`) and `/flags enable`.
     SetFlags { names: Vec<String>, enable: bool, reason: Option<String> },
-    /// `/sessions purge`: sessions created before `older_than_secs` ago, of one user (id or email) or all.
-    PurgeSessions { older_than_secs: i64, user: Option<String> },
-    /// `/auth confirm-stuck`: email users whose confirmation is older than `older_than_secs`.
-    ConfirmStuck { older_than_secs: i64 },
+    /// `/sessions purge`: sessions created before `before` (`older_than_secs` before the request),
+    /// of one user (id or email) or all. The cutoff is a time, frozen when the plan is made: it
+    /// does not move while the plan waits or runs. Plans stored before it counted from their
+    /// creation ([`Plan::runnable_action`]).
+    PurgeSessions {
+        older_than_secs: i64,
+        user: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<DateTime<Utc>>,
+    },
+    /// `/auth confirm-stuck`: email users who signed up before `before` (`older_than_secs` before
+    /// the request) and are still unconfirmed.
+    ConfirmStuck {
+        older_than_secs: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<DateTime<Utc>>,
+    },
     /// `/migrations rollback`: the down file of `version`, frozen by its name, size and SHA-256,
     /// and its text, which the approval post shows (plans stored before it have none).
     RollbackMigration {
@@ -111,12 +151,12 @@ impl Action {
                 let why = reason.as_ref().map(|r| format!(" (reason: {r})")).unwrap_or_default();
                 format!("{verb} the feature flag(s) {}{why}.", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
             }
-            Action::PurgeSessions { older_than_secs, user } => {
+            Action::PurgeSessions { older_than_secs, user, .. } => {
                 let age = age(*older_than_secs);
                 let whose = user.as_ref().map(|u| format!(" of the user `{u}`")).unwrap_or_default();
                 format!("Delete the sessions{whose} created more than {age} ago, with their refresh tokens and MFA claims.")
             }
-            Action::ConfirmStuck { older_than_secs } => {
+            Action::ConfirmStuck { older_than_secs, .. } => {
                 let age = age(*older_than_secs);
                 format!("Confirm the email of email users who signed up more than {age} ago and are still unconfirmed.")
             }
@@ -133,10 +173,25 @@ impl Action {
         }
     }
 
-    /// Completes the parameters from bellhop's own records before the preview (an undo names
-    /// what it undoes), so the plan approved is the whole plan.
-    pub async fn resolve(self, store: &crate::store::Store, settings: &RemediationSettings) -> Result<Action, UserError> {
+    /// Completes the parameters before the preview — an undo names what it undoes, an age
+    /// becomes the time it means now on the target's clock (the clock its rows were stamped
+    /// with) — so the plan approved is the whole plan.
+    pub async fn resolve(
+        self,
+        store: &crate::store::Store,
+        settings: &RemediationSettings,
+        target: &TargetDb,
+    ) -> Result<Action, UserError> {
+        let now = match self {
+            Action::PurgeSessions { .. } | Action::ConfirmStuck { .. } => target.now().await.map_err(|e| UserError::new(e.to_string()))?,
+            _ => DateTime::<Utc>::default(),
+        };
+        let cutoff = |secs: i64| chrono::Duration::try_seconds(secs).and_then(|age| now.checked_sub_signed(age));
         match self {
+            Action::PurgeSessions { older_than_secs, user, .. } => {
+                Ok(Action::PurgeSessions { older_than_secs, user, before: cutoff(older_than_secs) })
+            }
+            Action::ConfirmStuck { older_than_secs, .. } => Ok(Action::ConfirmStuck { older_than_secs, before: cutoff(older_than_secs) }),
             Action::RollbackMigration { version, .. } => rollback::resolve(version, settings).await,
             Action::RlsRestore { .. } => {
                 let (lockdown, grants) = rls::resolve_restore(store).await?;
@@ -150,8 +205,10 @@ impl Action {
     pub async fn preview(&self, target: &TargetDb) -> Result<Preview, UserError> {
         match self {
             Action::SetFlags { names, enable, .. } => flags::preview(target, names, *enable).await,
-            Action::PurgeSessions { older_than_secs, user } => sessions::preview(target, *older_than_secs, user.as_deref()).await,
-            Action::ConfirmStuck { older_than_secs } => confirm::preview(target, *older_than_secs).await,
+            Action::PurgeSessions { older_than_secs, user, before } => {
+                sessions::preview(target, Cutoff::new(*before, *older_than_secs), user.as_deref()).await
+            }
+            Action::ConfirmStuck { older_than_secs, before } => confirm::preview(target, Cutoff::new(*before, *older_than_secs)).await,
             Action::RollbackMigration { version, file, bytes, sha256, .. } => {
                 rollback::preview(target, version, file, *bytes, sha256).await
             }
@@ -160,20 +217,26 @@ impl Action {
         }
     }
 
-    /// Runs it on the target, `fresh` being the preview the drift guard just made; the error is one sentence.
+    /// Runs it on the target; `approved` is the preview people approved, `fresh` the one the
+    /// drift guard just made. The error is one sentence. Once its change is committed, an action
+    /// is done: a read-back that fails says so in its verification, never as a failure.
     pub async fn execute(
         &self,
         target: &TargetDb,
         settings: &RemediationSettings,
+        approved: &Preview,
         fresh: &Preview,
         progress: &dyn Progress,
     ) -> Result<Executed, String> {
         match self {
             Action::SetFlags { names, enable, .. } => flags::execute(target, names, *enable).await,
-            Action::PurgeSessions { older_than_secs, user } => {
-                sessions::execute(target, *older_than_secs, user.as_deref(), settings.purge_batch, fresh.rows, progress).await
+            Action::PurgeSessions { older_than_secs, user, before } => {
+                // No more than was approved, give or take the drift guard's margin.
+                let most = approved.rows.saturating_add(settings.margin(approved.rows));
+                let cutoff = Cutoff::new(*before, *older_than_secs);
+                sessions::execute(target, cutoff, user.as_deref(), settings.purge_batch, fresh.rows, most, progress).await
             }
-            Action::ConfirmStuck { older_than_secs } => confirm::execute(target, *older_than_secs).await,
+            Action::ConfirmStuck { older_than_secs, before } => confirm::execute(target, Cutoff::new(*before, *older_than_secs)).await,
             Action::RollbackMigration { version, sha256, .. } => rollback::execute(target, settings, version, sha256).await,
             Action::RlsLockdown => rls::lockdown(target).await,
             Action::RlsRestore { grants, .. } => rls::restore(target, grants).await,
@@ -234,11 +297,18 @@ pub struct Plan {
     pub incident: Option<i64>,
     /// Approvals needed when not the configured number (break-glass).
     pub quorum: Option<i64>,
+    /// When its approvals first reached quorum: a plan approved before its expiry may still run.
+    pub quorum_at: Option<DateTime<Utc>>,
 }
 
 impl Plan {
     pub fn code(&self) -> String {
         code(self.id)
+    }
+
+    /// Whether its approvals reached quorum before it expired (the check still has to confirm them).
+    pub fn approved_in_time(&self) -> bool {
+        self.quorum_at.is_some_and(|at| at < self.expires)
     }
 
     /// Distinct approvals it needs.
@@ -249,6 +319,21 @@ impl Plan {
     /// Whether the stored fields still hash to what was approved.
     pub fn intact(&self) -> bool {
         hash(&self.action, &self.preview, &self.requester, self.created, self.expires) == self.hash
+    }
+
+    /// The action as it runs: a plan stored before cutoffs were frozen gets the cutoff its age
+    /// meant when it was made. (Its hash covers the action as stored.)
+    pub fn runnable_action(&self) -> Action {
+        let cutoff = |secs: i64| chrono::Duration::try_seconds(secs).and_then(|age| self.created.checked_sub_signed(age));
+        match self.action.clone() {
+            Action::PurgeSessions { older_than_secs, user, before: None } => {
+                Action::PurgeSessions { older_than_secs, user, before: cutoff(older_than_secs) }
+            }
+            Action::ConfirmStuck { older_than_secs, before: None } => {
+                Action::ConfirmStuck { older_than_secs, before: cutoff(older_than_secs) }
+            }
+            action => action,
+        }
     }
 
     /// The plan `id` as stored, if there is one.
@@ -269,6 +354,7 @@ impl Plan {
             outcome: row.outcome.as_deref().map(serde_json::from_str).transpose()?,
             incident: row.incident,
             quorum: row.quorum,
+            quorum_at: row.quorum_at,
         })
     }
 }
@@ -312,11 +398,11 @@ mod tests {
 
     #[test]
     fn ages_read_as_people_say_them() {
-        let week = Action::PurgeSessions { older_than_secs: 7 * 86_400, user: None };
+        let week = Action::PurgeSessions { older_than_secs: 7 * 86_400, user: None, before: None };
         assert!(week.describe().starts_with("Delete the sessions created more than 7 days ago,"), "{}", week.describe());
-        let odd = Action::ConfirmStuck { older_than_secs: 86_400 + 3 * 3_600 };
+        let odd = Action::ConfirmStuck { older_than_secs: 86_400 + 3 * 3_600, before: None };
         assert!(odd.describe().contains("more than 1 day 3 h ago"), "{}", odd.describe());
-        let huge = Action::ConfirmStuck { older_than_secs: i64::MAX }.describe();
+        let huge = Action::ConfirmStuck { older_than_secs: i64::MAX, before: None }.describe();
         assert!(huge.contains("days"), "no overflow: {huge}");
     }
 

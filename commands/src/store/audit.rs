@@ -1,6 +1,6 @@
 //! The audit trail: who asked bellhop to do what, and how it ended.
 
-use super::Store;
+use super::{Store, Tx};
 use chrono::{DateTime, Utc};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,19 +12,26 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
-impl Store {
-    pub async fn record_audit(&self, entry: &AuditEntry) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO audit (at_ms, actor_id, actor_name, command, outcome)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
+fn insert(entry: &AuditEntry) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query("INSERT INTO audit (at_ms, actor_id, actor_name, command, outcome) VALUES ($1, $2, $3, $4, $5)")
         .bind(entry.at.timestamp_millis())
         .bind(&entry.actor_id)
         .bind(&entry.actor_name)
         .bind(&entry.command)
         .bind(&entry.outcome)
-        .execute(self.pool())
-        .await?;
+}
+
+impl Tx<'_> {
+    /// An audit entry that lands with the change it records, or not at all.
+    pub async fn audit(&mut self, entry: &AuditEntry) -> anyhow::Result<()> {
+        insert(entry).execute(&mut *self.conn()).await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn record_audit(&self, entry: &AuditEntry) -> anyhow::Result<()> {
+        insert(entry).execute(self.pool()).await?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Where things live in the chat: which subject each delivered message belongs to, each
 //! subject's own place, people's reactions, and inbound events already handled.
 
-use super::{millis, Store};
+use super::{millis, Store, Tx};
 use crate::actor::Person;
 use crate::chat_port::MessageRef;
 use crate::outbox::Binding;
@@ -92,31 +92,37 @@ impl Store {
 
     /// Records a person's reaction; false when it was already there (a repeated event).
     pub async fn add_reaction(&self, message: &MessageRef, person: &Person, emoji: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO reactions (channel_key, message_key, person_id, emoji, person_name, at_ms) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (channel_key, message_key, person_id, emoji) DO NOTHING",
-        )
-        .bind(&message.channel)
-        .bind(&message.message)
-        .bind(&person.id)
-        .bind(emoji)
-        .bind(&person.name)
-        .bind(millis(now))
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.begin(now).await?;
+        let added = tx.add_reaction(message, person, emoji, None).await?;
+        tx.commit().await?;
+        Ok(added)
     }
 
-    /// Removes a person's reaction; false when it was not there.
-    pub async fn remove_reaction(&self, message: &MessageRef, person: &Person, emoji: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("DELETE FROM reactions WHERE channel_key = $1 AND message_key = $2 AND person_id = $3 AND emoji = $4")
+    /// Reactions whose effect (a declaration) is still to do, given before `before`.
+    pub async fn reaction_effects(&self, before: DateTime<Utc>) -> anyhow::Result<Vec<(MessageRef, Person, String, String)>> {
+        let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT channel_key, message_key, person_id, person_name, emoji, effect FROM reactions
+             WHERE effect IS NOT NULL AND at_ms < $1 ORDER BY at_ms LIMIT 20",
+        )
+        .bind(millis(before))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(channel, message, id, name, emoji, effect)| (MessageRef { channel, message }, Person { id, name }, emoji, effect))
+            .collect())
+    }
+
+    /// A reaction's effect is done.
+    pub async fn reaction_effect_done(&self, message: &MessageRef, person: &Person, emoji: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE reactions SET effect = NULL WHERE channel_key = $1 AND message_key = $2 AND person_id = $3 AND emoji = $4")
             .bind(&message.channel)
             .bind(&message.message)
             .bind(&person.id)
             .bind(emoji)
             .execute(self.pool())
             .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(())
     }
 
     /// Who reacted to a message with `emoji`, first come first.
@@ -138,6 +144,39 @@ impl Store {
             .bind(key)
             .bind(millis(now))
             .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+impl Tx<'_> {
+    /// Records a person's reaction with what it still has to set off (`effect`, JSON); false when
+    /// it was already there (a repeated event), and then nothing more happens.
+    pub async fn add_reaction(&mut self, message: &MessageRef, person: &Person, emoji: &str, effect: Option<&str>) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO reactions (channel_key, message_key, person_id, emoji, person_name, at_ms, effect) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (channel_key, message_key, person_id, emoji) DO NOTHING",
+        )
+        .bind(&message.channel)
+        .bind(&message.message)
+        .bind(&person.id)
+        .bind(emoji)
+        .bind(&person.name)
+        .bind(millis(self.now()))
+        .bind(effect)
+        .execute(&mut *self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes a person's reaction; false when it was not there.
+    pub async fn remove_reaction(&mut self, message: &MessageRef, person: &Person, emoji: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM reactions WHERE channel_key = $1 AND message_key = $2 AND person_id = $3 AND emoji = $4")
+            .bind(&message.channel)
+            .bind(&message.message)
+            .bind(&person.id)
+            .bind(emoji)
+            .execute(&mut *self.conn())
             .await?;
         Ok(done.rows_affected() == 1)
     }

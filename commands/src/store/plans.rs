@@ -20,6 +20,47 @@ pub struct PlanRow {
     pub outcome: Option<String>,
     pub incident: Option<i64>,
     pub quorum: Option<i64>,
+    /// When its approvals first reached quorum, if they did.
+    pub quorum_at: Option<DateTime<Utc>>,
+}
+
+/// The plans table's row, column for column.
+#[derive(sqlx::FromRow)]
+struct Record {
+    id: i64,
+    action: String,
+    params: String,
+    preview: String,
+    requester_id: String,
+    requester_name: String,
+    created_ms: i64,
+    expires_ms: i64,
+    hash: String,
+    state: String,
+    outcome: Option<String>,
+    incident_id: Option<i64>,
+    quorum: Option<i64>,
+    quorum_ms: Option<i64>,
+}
+
+impl From<Record> for PlanRow {
+    fn from(r: Record) -> PlanRow {
+        PlanRow {
+            id: r.id,
+            action: r.action,
+            params: r.params,
+            preview: r.preview,
+            requester: Person::new(r.requester_id, r.requester_name),
+            created: from_millis(r.created_ms),
+            expires: from_millis(r.expires_ms),
+            hash: r.hash,
+            state: r.state,
+            outcome: r.outcome,
+            incident: r.incident_id,
+            quorum: r.quorum,
+            quorum_at: r.quorum_ms.map(from_millis),
+        }
+    }
 }
 
 /// A new plan's fields.
@@ -55,28 +96,8 @@ pub enum VoteChange {
     Rejudged(Vote),
 }
 
-type Row = (i64, String, String, String, String, String, i64, i64, String, String, Option<String>, Option<i64>, Option<i64>);
-
-const PLAN_COLUMNS: &str =
-    "id, action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash, state, outcome, incident_id, quorum";
-
-fn plan_row(row: Row) -> PlanRow {
-    let (id, action, params, preview, requester_id, requester_name, created, expires, hash, state, outcome, incident, quorum) = row;
-    PlanRow {
-        id,
-        action,
-        params,
-        preview,
-        requester: Person::new(requester_id, requester_name),
-        created: from_millis(created),
-        expires: from_millis(expires),
-        hash,
-        state,
-        outcome,
-        incident,
-        quorum,
-    }
-}
+const PLAN_COLUMNS: &str = "id, action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash, state, outcome,
+     incident_id, quorum, quorum_ms";
 
 /// One person's vote, once: a repeated one changes nothing.
 fn insert_vote(plan: i64, vote: &Vote, now: DateTime<Utc>) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
@@ -121,12 +142,13 @@ impl Tx<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    /// pending → executing, only before expiry: true for exactly one caller, who holds the plan
-    /// until `lease` (and extends it while it runs).
+    /// pending → executing, only if it was approved before its expiry (its quorum reached in
+    /// time, else now): true for exactly one caller, who holds the plan until `lease` (and
+    /// extends it while it runs).
     pub async fn claim_plan(&mut self, id: i64, now: DateTime<Utc>, lease: DateTime<Utc>) -> anyhow::Result<bool> {
         let done = sqlx::query(
             "UPDATE plans SET state = 'executing', started_ms = $2, lease_ms = $3, check_ms = NULL, version = version + 1
-             WHERE id = $1 AND state = 'pending' AND expires_ms > $2",
+             WHERE id = $1 AND state = 'pending' AND expires_ms > COALESCE(quorum_ms, $2)",
         )
         .bind(id)
         .bind(millis(now))
@@ -179,30 +201,96 @@ impl Tx<'_> {
     pub async fn record_vote(&mut self, plan: i64, vote: &Vote, now: DateTime<Utc>) -> anyhow::Result<bool> {
         Ok(insert_vote(plan, vote, now).execute(self.conn()).await?.rows_affected() == 1)
     }
+
+    /// Withdraws a vote with the rest of the transaction; false when there was none.
+    pub async fn remove_vote(&mut self, plan: i64, person: &Person, emoji: &str) -> anyhow::Result<bool> {
+        Ok(delete_vote(plan, person, emoji).execute(self.conn()).await?.rows_affected() == 1)
+    }
+
+    /// The plan's votes as this transaction sees them.
+    pub async fn votes(&mut self, plan: i64) -> anyhow::Result<Vec<Vote>> {
+        Ok(select_votes(plan).fetch_all(self.conn()).await?.into_iter().map(vote).collect())
+    }
+
+    /// Asks for a check of the plan's reactions: its approvals reached quorum at `at` (kept from
+    /// the first time, so a plan approved in time still runs when its check comes later).
+    pub async fn want_plan_check(&mut self, id: i64, at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE plans SET check_ms = $2, quorum_ms = COALESCE(quorum_ms, $2) WHERE id = $1 AND state = 'pending'")
+            .bind(id)
+            .bind(millis(at))
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+fn delete_vote<'a>(plan: i64, person: &'a Person, emoji: &'a str) -> sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments<'a>> {
+    sqlx::query("DELETE FROM plan_votes WHERE plan_id = $1 AND person_id = $2 AND emoji = $3").bind(plan).bind(&person.id).bind(emoji)
+}
+
+type VoteRow = (String, String, String, i64, String);
+
+fn select_votes(plan: i64) -> sqlx::query::QueryAs<'static, sqlx::Any, VoteRow, sqlx::any::AnyArguments<'static>> {
+    sqlx::query_as("SELECT person_id, person_name, emoji, counted, reason FROM plan_votes WHERE plan_id = $1 ORDER BY at_ms, person_id")
+        .bind(plan)
+}
+
+fn vote((id, name, emoji, counted, reason): VoteRow) -> Vote {
+    Vote { person: Person::new(id, name), emoji, counted: counted != 0, reason }
 }
 
 impl Store {
     pub async fn plan(&self, id: i64) -> anyhow::Result<Option<PlanRow>> {
-        let row: Option<Row> =
+        let row: Option<Record> =
             sqlx::query_as(&format!("SELECT {PLAN_COLUMNS} FROM plans WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
-        Ok(row.map(plan_row))
+        Ok(row.map(PlanRow::from))
     }
 
-    /// Asks for a check of the plan's reactions (it reached quorum, or a restart may have missed
-    /// votes); false when it is no longer pending.
+    /// Asks for a check of the plan's reactions in a transaction of its own (see [`Tx::want_plan_check`]).
     pub async fn want_plan_check(&self, id: i64, at: DateTime<Utc>) -> anyhow::Result<bool> {
-        let done = sqlx::query("UPDATE plans SET check_ms = $2 WHERE id = $1 AND state = 'pending'")
+        let mut tx = self.begin(at).await?;
+        let wanted = tx.want_plan_check(id, at).await?;
+        tx.commit().await?;
+        Ok(wanted)
+    }
+
+    /// Every pending plan is checked against its post (unless a check is already due): what a
+    /// bellhop that was down or disconnected missed.
+    pub async fn want_all_plan_checks(&self, at: DateTime<Utc>) -> anyhow::Result<u64> {
+        let done = sqlx::query("UPDATE plans SET check_ms = $1 WHERE state = 'pending' AND (check_ms IS NULL OR check_ms > $1)")
+            .bind(millis(at))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The check found fewer approvals than the quorum (a role taken away, a ✅ withdrawn): the
+    /// plan waits for a new quorum.
+    pub async fn quorum_lost(&self, id: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE plans SET quorum_ms = NULL WHERE id = $1 AND state = 'pending'").bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// A check could not read the plan's post; returns how many in a row failed.
+    pub async fn plan_check_failed(&self, id: i64) -> anyhow::Result<i64> {
+        sqlx::query("UPDATE plans SET check_failures = check_failures + 1 WHERE id = $1").bind(id).execute(self.pool()).await?;
+        Ok(sqlx::query_scalar("SELECT check_failures FROM plans WHERE id = $1").bind(id).fetch_one(self.pool()).await?)
+    }
+
+    /// A check read the post: the failures in a row start again from none.
+    pub async fn plan_check_read(&self, id: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE plans SET check_failures = 0 WHERE id = $1 AND check_failures > 0").bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// The plan's first write to the target starts now: from here, a stop means "interrupted".
+    pub async fn plan_writing(&self, id: i64, at: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query("UPDATE plans SET writing_ms = $2 WHERE id = $1 AND state = 'executing'")
             .bind(id)
             .bind(millis(at))
             .execute(self.pool())
             .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Every pending plan is checked against its post: what a bellhop that was down missed.
-    pub async fn want_all_plan_checks(&self, at: DateTime<Utc>) -> anyhow::Result<u64> {
-        let done = sqlx::query("UPDATE plans SET check_ms = $1 WHERE state = 'pending'").bind(millis(at)).execute(self.pool()).await?;
-        Ok(done.rows_affected())
+        Ok(())
     }
 
     /// Claims the checks due by `now` until `until`: one statement, so one bellhop gets each.
@@ -237,17 +325,19 @@ impl Store {
         Ok(())
     }
 
-    /// executing → interrupted for every plan whose runner let its lease run out (it stopped
-    /// mid-run); returns them.
-    pub async fn interrupt_stale_plans(&self, now: DateTime<Utc>, outcome: &str) -> anyhow::Result<Vec<i64>> {
-        let mut ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE plans SET state = 'interrupted', outcome = $2, finished_ms = $1, version = version + 1
-             WHERE state = 'executing' AND COALESCE(lease_ms, 0) <= $1 RETURNING id",
-        )
-        .bind(millis(now))
-        .bind(outcome)
-        .fetch_all(self.pool())
-        .await?;
+    /// Every plan whose runner let its lease run out: executing → interrupted when its first
+    /// write had started (`interrupted` is its outcome), else → aborted (`unstarted`): it changed
+    /// nothing. Returns them.
+    pub async fn interrupt_stale_plans(&self, now: DateTime<Utc>, interrupted: &str, unstarted: &str) -> anyhow::Result<Vec<i64>> {
+        let mut ids: Vec<i64> = Vec::new();
+        for (state, outcome, started) in [("interrupted", interrupted, "IS NOT NULL"), ("aborted", unstarted, "IS NULL")] {
+            let sql = format!(
+                "UPDATE plans SET state = $2, outcome = $3, finished_ms = $1, version = version + 1
+                 WHERE state = 'executing' AND COALESCE(lease_ms, 0) <= $1 AND writing_ms {started} RETURNING id"
+            );
+            let found: Vec<i64> = sqlx::query_scalar(&sql).bind(millis(now)).bind(state).bind(outcome).fetch_all(self.pool()).await?;
+            ids.extend(found);
+        }
         ids.sort_unstable();
         Ok(ids)
     }
@@ -295,36 +385,36 @@ impl Store {
 
     /// Plans still waiting for approval at `now`, newest first.
     pub async fn pending_plans(&self, now: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<PlanRow>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<Record> = sqlx::query_as(&format!(
             "SELECT {PLAN_COLUMNS} FROM plans WHERE state = 'pending' AND expires_ms > $1 ORDER BY id DESC LIMIT $2"
         ))
         .bind(millis(now))
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(plan_row).collect())
+        Ok(rows.into_iter().map(PlanRow::from).collect())
     }
 
     /// The last plan of `action` (as typed: `rls lockdown`) that ran to the end.
     pub async fn latest_done_plan(&self, action: &str) -> anyhow::Result<Option<PlanRow>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
+        let row: Option<Record> = sqlx::query_as(&format!(
             "SELECT {PLAN_COLUMNS} FROM plans WHERE action = $1 AND state = 'done' ORDER BY finished_ms DESC, id DESC LIMIT 1"
         ))
         .bind(action)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(plan_row))
+        Ok(row.map(PlanRow::from))
     }
 
     /// Plans asked for between `from` and `to` (an incident's life), oldest first.
     pub async fn plans_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<Vec<PlanRow>> {
-        let rows: Vec<Row> =
+        let rows: Vec<Record> =
             sqlx::query_as(&format!("SELECT {PLAN_COLUMNS} FROM plans WHERE created_ms >= $1 AND created_ms <= $2 ORDER BY id"))
                 .bind(millis(from))
                 .bind(millis(to))
                 .fetch_all(self.pool())
                 .await?;
-        Ok(rows.into_iter().map(plan_row).collect())
+        Ok(rows.into_iter().map(PlanRow::from).collect())
     }
 
     /// Records a vote; false when this person's vote with this emoji was already there.
@@ -334,26 +424,11 @@ impl Store {
 
     /// Withdraws a vote; false when there was none.
     pub async fn remove_vote(&self, plan: i64, person: &Person, emoji: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("DELETE FROM plan_votes WHERE plan_id = $1 AND person_id = $2 AND emoji = $3")
-            .bind(plan)
-            .bind(&person.id)
-            .bind(emoji)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(delete_vote(plan, person, emoji).execute(self.pool()).await?.rows_affected() == 1)
     }
 
     /// A plan's votes, first come first.
     pub async fn votes(&self, plan: i64) -> anyhow::Result<Vec<Vote>> {
-        let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
-            "SELECT person_id, person_name, emoji, counted, reason FROM plan_votes WHERE plan_id = $1 ORDER BY at_ms, person_id",
-        )
-        .bind(plan)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, emoji, counted, reason)| Vote { person: Person::new(id, name), emoji, counted: counted != 0, reason })
-            .collect())
+        Ok(select_votes(plan).fetch_all(self.pool()).await?.into_iter().map(vote).collect())
     }
 }

@@ -24,6 +24,8 @@ pub struct TargetSettings {
     pub url: SecretString,
     /// Every diagnostic statement is cancelled after this long.
     pub statement_timeout: Duration,
+    /// Approved actions' statements (a purge batch, a down file) are cancelled after this long.
+    pub write_timeout: Duration,
 }
 
 /// Where a connection goes, without the password: what error sentences may name.
@@ -41,15 +43,24 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// A pool to the target, separate from bellhop's own store. Connections open lazily, so a
-/// target that is down costs nothing until someone asks for a diagnostic.
+/// Connections of the pool that reads (diagnostics, previews, suggestions).
+const READ_CONNECTIONS: u32 = 2;
+/// Connections kept for approved writes: one per plan that may run at once, so no reader, and no
+/// other plan, can keep an approved plan from its connection.
+const WRITE_CONNECTIONS: u32 = crate::remediation::RUNNING_PLANS as u32;
+
+/// Pools to the target, separate from bellhop's own store: one that reads, and one for approved
+/// writes alone. Connections open lazily, so a target that is down costs nothing until someone
+/// asks for a diagnostic.
 #[derive(Clone)]
 pub struct TargetDb {
     pool: PgPool,
+    writes: PgPool,
     /// Kept to learn why the pool could not connect; holds the password, so no Debug.
     options: PgConnectOptions,
     endpoint: Endpoint,
     statement_timeout: Duration,
+    write_timeout: Duration,
 }
 
 impl std::fmt::Debug for TargetDb {
@@ -72,13 +83,28 @@ impl TargetDb {
             return Err(TargetError::TransactionPooler { endpoint });
         }
         let options = options.application_name("bellhop").log_statements(tracing::log::LevelFilter::Debug);
-        let pool = PgPoolOptions::new()
-            .max_connections(2)
-            .min_connections(0)
-            .acquire_timeout(settings.statement_timeout.max(Duration::from_secs(1)))
-            .idle_timeout(Duration::from_secs(60))
-            .connect_lazy_with(options.clone());
-        Ok(TargetDb { pool, options, endpoint, statement_timeout: settings.statement_timeout })
+        let pool = |connections: u32, wait: Duration| {
+            PgPoolOptions::new()
+                .max_connections(connections)
+                .min_connections(0)
+                .acquire_timeout(wait.max(Duration::from_secs(1)))
+                .idle_timeout(Duration::from_secs(60))
+                .connect_lazy_with(options.clone())
+        };
+        Ok(TargetDb {
+            pool: pool(READ_CONNECTIONS, settings.statement_timeout),
+            writes: pool(WRITE_CONNECTIONS, settings.statement_timeout),
+            options: options.clone(),
+            endpoint,
+            statement_timeout: settings.statement_timeout,
+            write_timeout: settings.write_timeout,
+        })
+    }
+
+    /// The target as an approved plan uses it: every read and write of the plan (its drift
+    /// guard, its statements, its read-back) on the write pool, under the write timeout.
+    pub fn writer(&self) -> TargetDb {
+        TargetDb { pool: self.writes.clone(), statement_timeout: self.write_timeout, ..self.clone() }
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -87,6 +113,14 @@ impl TargetDb {
 
     pub fn statement_timeout(&self) -> Duration {
         self.statement_timeout
+    }
+
+    /// The target's own clock, which its rows were stamped with.
+    pub async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, TargetError> {
+        let mut tx = self.read().await?;
+        let ms: i64 =
+            sqlx::query_scalar("SELECT (extract(epoch FROM now()) * 1000)::bigint").fetch_one(tx.conn()).await.map_err(|e| tx.error(e))?;
+        Ok(chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default())
     }
 
     /// A READ ONLY transaction with the statement timeout set; it is always rolled back.
@@ -106,9 +140,15 @@ impl TargetDb {
         WriteTx::begin_alone(self).await
     }
 
-    /// A transaction from the pool, with its timeouts.
+    /// A transaction from the pool (reads) or the write pool, with its timeouts. A write waits
+    /// for a connection twice before it gives up.
     async fn begin(&self, read_only: bool, lock_timeout: Option<Duration>) -> Result<Transaction<'static, Postgres>, TargetError> {
-        let mut tx = match self.pool.begin().await {
+        let pool = if read_only { &self.pool } else { &self.writes };
+        let began = match pool.begin().await {
+            Err(sqlx::Error::PoolTimedOut) if !read_only => pool.begin().await,
+            began => began,
+        };
+        let mut tx = match began {
             Ok(tx) => tx,
             Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection().await),
             Err(error) => return Err(self.error(error)),
@@ -121,7 +161,11 @@ impl TargetDb {
     /// in a transaction with the timeouts of [`TargetDb::begin`]. Dropping it closes it, and
     /// the server rolls back what it did not commit.
     async fn begin_alone(&self, lock_timeout: Option<Duration>) -> Result<PgConnection, TargetError> {
-        let mut conn = match self.pool.acquire().await {
+        let acquired = match self.writes.acquire().await {
+            Err(sqlx::Error::PoolTimedOut) => self.writes.acquire().await,
+            acquired => acquired,
+        };
+        let mut conn = match acquired {
             Ok(conn) => conn.detach(),
             Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection().await),
             Err(error) => return Err(self.error(error)),

@@ -12,7 +12,7 @@ mod watch;
 
 use bellhop::demo::fixture::{self, Scale};
 use bellhop_commands::remediation::plan::Progress;
-use bellhop_commands::remediation::{sessions, RemediationSettings};
+use bellhop_commands::remediation::{sessions, Cutoff, RemediationSettings};
 use bellhop_commands::target::{TargetDb, TargetSettings};
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
@@ -127,9 +127,10 @@ async fn bench(root: &mut PgConnection, server: &PgConnectOptions, template: &st
 async fn purge(admin: &PgConnectOptions, variant: Variant, batch: i64) -> anyhow::Result<Measured> {
     let ops = fixture::as_bellhop(admin);
     let url = SecretString::from(ops.to_url_lossy().to_string());
-    let target = TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(120) })?;
+    let target =
+        TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(120), write_timeout: Duration::from_secs(120) })?;
     // Both variants start from the same warm cache: bellhop's own count, untimed.
-    let before = sessions::preview(&target, OLDER_THAN_SECS, None).await?;
+    let before = sessions::preview(&target, Cutoff::new(None, OLDER_THAN_SECS), None).await?;
     let figure = |name: &str| before.figures.get(name).copied().unwrap_or(0);
     let (in_scope, tokens_before, claims_before) = (figure("sessions"), figure("refresh_tokens"), figure("mfa_claims"));
 
@@ -150,8 +151,11 @@ async fn purge(admin: &PgConnectOptions, variant: Variant, batch: i64) -> anyhow
     let deleted = match variant {
         Variant::Batched => {
             // What bellhop does once a plan is approved: the drift guard's count, then the batches.
-            let fresh = sessions::preview(&target, OLDER_THAN_SECS, None).await?;
-            sessions::execute(&target, OLDER_THAN_SECS, None, batch, fresh.rows, &Quiet).await.map_err(anyhow::Error::msg)?.rows
+            let fresh = sessions::preview(&target, Cutoff::new(None, OLDER_THAN_SECS), None).await?;
+            sessions::execute(&target, Cutoff::new(None, OLDER_THAN_SECS), None, batch, fresh.rows, i64::MAX, &Quiet)
+                .await
+                .map_err(anyhow::Error::msg)?
+                .rows
         }
         Variant::OneDelete => {
             let done = sqlx::query(ONE_DELETE).bind(OLDER_THAN_SECS).execute(&mut one).await?;

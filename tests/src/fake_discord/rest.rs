@@ -80,8 +80,11 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
         }
         ("GET", ["channels", _, "messages", message, "reactions", emoji]) => {
             let users = shared.read(|s| s.reactions.get(&(id(message), emoji.to_string())).cloned().unwrap_or_default());
-            let known = |u: &String| shared.read(|s| s.members.get(u).map(|m| m["user"].clone()));
-            ok(json!(users.iter().map(|u| known(u).unwrap_or_else(|| payloads::user(u, "someone"))).collect::<Vec<_>>()))
+            // Discord knows its users whether or not they are still members; bots say they are.
+            let known = |u: &String| shared.read(|s| s.members.get(u).map(|m| m["user"].clone()).or_else(|| s.users.get(u).cloned()));
+            let bellhop = || json!({"id": payloads::BOT, "username": "bellhop", "bot": true});
+            let user = |u: &String| if u == payloads::BOT { bellhop() } else { known(u).unwrap_or_else(|| payloads::user(u, "someone")) };
+            ok(json!(users.iter().map(user).collect::<Vec<_>>()))
         }
         ("POST", ["channels", parent, "threads"]) => open_thread(shared, parent, None, body),
         ("POST", ["channels", parent, "messages", message, "threads"]) => open_thread(shared, parent, Some(id(message)), body),

@@ -58,6 +58,8 @@ pub struct State {
     pub reactions: BTreeMap<(u64, String), BTreeSet<String>>,
     /// Members by user id, as GET member answers.
     pub members: BTreeMap<String, Value>,
+    /// Users Discord knows who are not (or no longer) members, by id: those who left.
+    pub users: BTreeMap<String, Value>,
     pub roles: Vec<Value>,
     /// The commands of the last registration, as the bot sent them.
     pub commands: Vec<Value>,

@@ -1,0 +1,121 @@
+//! Plans that nobody can freeze, against the Supabase-shaped fixture: each approved plan runs in
+//! a task of its own (a long purge holds back no other), approval in time is judged at quorum,
+//! checks that keep failing are said, and a plan's cutoff does not move.
+
+use bellhop_commands::{ChatPort, Invocation};
+use bellhop_tests::gate::{alice, bob, carol, Gate};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn disable(names: &str) -> Invocation {
+    Invocation::new("flags disable").option("names", names)
+}
+
+/// Waits (on the chat's delivery signal) until the chat shows what `done` wants.
+async fn until(gate: &Gate, what: &str, done: impl Fn(&bellhop_tests::CollectingPort) -> bool) {
+    if tokio::time::timeout(Duration::from_secs(20), gate.port.until(done)).await.is_err() {
+        panic!("timed out waiting for {what}; edits: {:?}", gate.port.edits.lock().unwrap());
+    }
+}
+
+fn edited(port: &bellhop_tests::CollectingPort, title: &str) -> bool {
+    port.edits.lock().unwrap().iter().any(|(_, t)| t == title)
+}
+
+/// Approved in time is judged at quorum: a plan whose second ✅ came before its expiry runs even
+/// when its check comes later (bellhop was busy, or down), and the expiry timer leaves it be.
+#[sqlx::test(migrations = false)]
+async fn an_approval_in_time_runs_even_if_its_check_comes_after_the_expiry(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    let message = gate.approval(1).await;
+    for approver in [bob(), carol()] {
+        gate.port.set_reaction(&message, "✅", &approver, true);
+        gate.core.reaction(&approver, &message, "✅", true).await;
+    }
+    gate.clock.advance(chrono::Duration::minutes(16));
+    gate.core.run_due().await.unwrap();
+    assert_eq!(gate.plan(1).await.state, "pending", "the expiry left a plan approved in time to its check");
+    gate.settle().await;
+    assert_eq!(gate.plan(1).await.state, "done");
+    assert!(!gate.flag("new-tenant-flow").await);
+}
+
+/// Two plans at quorum together both run, each in its own task: a purge of many small batches
+/// is still running when the flag plan beside it has finished and said so.
+#[sqlx::test(migrations = false)]
+async fn a_long_purge_holds_back_no_other_plan(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::with(&admin, |s| s.purge_batch = 20).await;
+    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
+    gate.ask(&alice(), disable("housekeeping-board")).await;
+    for id in [1, 2] {
+        let message = gate.approval(id).await;
+        for approver in [bob(), carol()] {
+            gate.port.set_reaction(&message, "✅", &approver, true);
+            gate.core.reaction(&approver, &message, "✅", true).await;
+        }
+    }
+    let chat: Arc<dyn ChatPort> = gate.port.clone();
+    let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), chat));
+    until(&gate, "the flag plan's outcome", |port| edited(port, "PLAN-2 done")).await;
+    assert_eq!(gate.plan(1).await.state, "executing", "the purge, twenty sessions a batch, is still running");
+    until(&gate, "the purge's outcome", |port| edited(port, "PLAN-1 done")).await;
+    looping.abort();
+    assert_eq!(gate.count("SELECT count(*) FROM auth.sessions WHERE created_at < now() - interval '7 days'").await, 0);
+    assert!(!gate.flag("housekeeping-board").await);
+}
+
+/// A check that cannot read who reacted is retried; after three in a row, the ops channel and the
+/// approval post say so, once; when the chat answers again, the plan runs.
+#[sqlx::test(migrations = false)]
+async fn checks_that_keep_failing_are_said_once_then_the_plan_runs(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.port.reactions_down.store(true, Ordering::SeqCst);
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    for _ in 0..4 {
+        // A failed check keeps its claim for a minute; then it is tried again.
+        gate.clock.advance(chrono::Duration::seconds(61));
+        gate.settle().await;
+    }
+    let notices: Vec<String> = gate.port.titles().into_iter().filter(|t| t.contains("cannot read the approvals")).collect();
+    assert_eq!(notices, ["⚠️ bellhop cannot read the approvals of PLAN-1"], "said once in #ops");
+    let warned = gate.port.edited.lock().unwrap().iter().any(|(_, post)| post.fields.iter().any(|f| f.name == "⚠️ Checks failing"));
+    assert!(warned, "the approval post says so too");
+    assert_eq!(gate.plan(1).await.state, "pending");
+    gate.port.reactions_down.store(false, Ordering::SeqCst);
+    gate.clock.advance(chrono::Duration::seconds(61));
+    gate.settle().await;
+    assert_eq!(gate.plan(1).await.state, "done", "approved in time, it runs once the post can be read");
+}
+
+/// A purge's cutoff is a time frozen in the plan when it is asked: a session that ages into
+/// "older than 7 days" while the plan waits for approval is not deleted by it.
+#[sqlx::test(migrations = false)]
+async fn the_purge_cutoff_does_not_move_after_approval(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
+    let plan = gate.plan(1).await;
+    let bellhop_commands::remediation::Action::PurgeSessions { before: Some(before), .. } = plan.action else {
+        panic!("the plan froze its cutoff: {:?}", plan.action)
+    };
+    // One millisecond younger than the cutoff: not in scope when asked, "7 days old" moments later.
+    sqlx::query(
+        "INSERT INTO auth.sessions (id, user_id, created_at, updated_at)
+         SELECT gen_random_uuid(), id, to_timestamp($1::double precision / 1000), now() FROM auth.users LIMIT 1",
+    )
+    .bind(before.timestamp_millis() + 1)
+    .execute(&mut gate.su().await)
+    .await
+    .unwrap();
+    gate.approve(1, &[bob(), carol()]).await;
+    assert_eq!(gate.plan(1).await.state, "done");
+    let kept = format!(
+        "SELECT count(*) FROM auth.sessions WHERE created_at = to_timestamp({}::double precision / 1000)",
+        before.timestamp_millis() + 1
+    );
+    assert_eq!(gate.count(&kept).await, 1, "the session younger than the frozen cutoff stays");
+}
