@@ -105,3 +105,43 @@ async fn no_target_a_target_that_is_down_or_a_locked_table_give_no_suggestions_q
     holding.rollback().await.unwrap();
     assert_eq!(values(&up, "new").await, ["new-tenant-flow"], "and suggests again once the lock is gone");
 }
+
+/// Suggestions that read the target are for people with a bellhop role, one at a time each: while
+/// one person's is waiting on the target, their next keystroke gets nothing at once, someone
+/// else's still waits its turn on the target, and nobody queues more than one query.
+#[sqlx::test(migrations = false)]
+async fn only_people_with_a_role_get_suggestions_and_one_query_each_at_a_time(_: PgPoolOptions, admin: PgConnectOptions) {
+    fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
+    let dir = tempfile::tempdir().unwrap();
+    let core = Arc::new(core(Some(target(&fixture::as_bellhop(&admin))), &dir).await);
+    let nobody = bellhop_commands::Actor::new("discord:9", "stranger", []);
+    assert!(core.suggest(&nobody, Suggest::FlagNames, "new").await.is_empty(), "no role, no suggestions");
+    // Someone holds the flags table: a suggestion waits on it until its short timeout.
+    let mut su = admin.connect().await.unwrap();
+    let mut holding = su.begin().await.unwrap();
+    sqlx::query("LOCK TABLE public.feature_flags IN ACCESS EXCLUSIVE MODE").execute(&mut *holding).await.unwrap();
+    let waiting = {
+        let core = core.clone();
+        tokio::spawn(async move { core.suggest(&responder(), Suggest::FlagNames, "new").await })
+    };
+    let mut watcher = admin.connect().await.unwrap();
+    let waits_on_the_table = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bellhop' AND wait_event_type = 'Lock'";
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = sqlx::query_scalar::<_, i64>(waits_on_the_table).fetch_one(&mut watcher).await.unwrap();
+        if seen == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 1, "the first suggestion waits on the locked table");
+    let started = Instant::now();
+    assert!(core.suggest(&responder(), Suggest::FlagNames, "new-").await.is_empty());
+    assert!(started.elapsed() < Duration::from_millis(200), "the same person's next one answers at once: {:?}", started.elapsed());
+    let seen: i64 = sqlx::query_scalar(waits_on_the_table).fetch_one(&mut watcher).await.unwrap();
+    assert_eq!(seen, 1, "and queued no second query on the target");
+    holding.rollback().await.unwrap();
+    waiting.await.unwrap();
+    let again = core.suggest(&responder(), Suggest::FlagNames, "new-").await;
+    assert_eq!(again.len(), 1, "once the first one ended, the person's turn is back: {again:?}");
+}
