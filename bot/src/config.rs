@@ -112,6 +112,9 @@ pub struct Config {
     pub discord: DiscordConfig,
     /// The people of `bellhop shell`, in the order they are listed.
     pub shell_users: Vec<Actor>,
+    /// Whether `[shell.users]` was given: against a real target only those logins get roles
+    /// beyond a responder's (the built-in cast is for the demo).
+    pub shell_users_configured: bool,
     /// Who is paged and how the runbook's clock runs.
     pub incidents: IncidentSettings,
     /// The approval gate of destructive remediation.
@@ -245,6 +248,7 @@ impl Reader {
             remediation,
             discord,
             shell_users: self.shell_users(table.get("shell")),
+            shell_users_configured: table.get("shell").and_then(|s| s.get("users")).is_some(),
             incidents,
             alerts,
             sweep_every: self.sweep_every(),

@@ -37,6 +37,7 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
         discord_guild_id: None,
         discord: Default::default(),
         shell_users: default_shell_users(),
+        shell_users_configured: false,
         incidents: Default::default(),
         // `run_demo` writes the fixture's down files there (fixture::write_rollbacks).
         remediation: RemediationSettings { rollbacks_dir: Some(store_dir.join("rollbacks")), ..Default::default() },

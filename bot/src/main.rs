@@ -29,10 +29,16 @@ enum Cmd {
     /// Run the Discord bot.
     Run,
     /// Talk to bellhop in this terminal (reads a script from stdin when it is not a terminal).
+    /// You are one person here: the operating-system user, with the roles `[shell.users]` gives
+    /// your login; approvals come from people in the chat.
     Shell {
         /// Start the clock at a fixed time and move it only with `:advance`.
         #[arg(long)]
         virtual_clock: bool,
+        /// Keep the cast of people (@bob, @carol…) for rehearsing against a staging copy; every
+        /// audit row says it was a rehearsal, and by whom.
+        #[arg(long)]
+        rehearsal: bool,
     },
     /// The shell against a simulated platform on 127.0.0.1: no account, no network.
     Demo {
@@ -125,9 +131,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Outbox { action } => outbox(&config, action.unwrap_or(OutboxAction::List)).await,
-        Cmd::Shell { virtual_clock } => {
+        Cmd::Shell { virtual_clock, rehearsal } => {
             require_targets(&config)?;
-            shell(&config, virtual_clock, None, None).await
+            let operator = bellhop::shell::Operator::current();
+            let cast = match rehearsal {
+                true => Cast::Rehearsal(operator),
+                false => Cast::Operator(operator),
+            };
+            shell(&config, virtual_clock, None, None, cast).await
         }
         Cmd::Run => {
             bellhop::discord::Settings::from_config(&config)?;
@@ -202,21 +213,56 @@ async fn check(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     Ok(if sweep.healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// Who may type in a shell.
+enum Cast {
+    /// The demo's people, against its own scratch database.
+    Demo,
+    /// The configured people, for rehearsing against a staging copy, signed by who rehearses.
+    Rehearsal(bellhop::shell::Operator),
+    /// Against a real target: the person at the terminal, alone.
+    Operator(bellhop::shell::Operator),
+}
+
 async fn shell(
     config: &Config,
     virtual_clock: bool,
     banner: Option<String>,
     faults: Option<bellhop::simulated::Faults>,
+    cast: Cast,
 ) -> anyhow::Result<ExitCode> {
     let manual = virtual_clock.then(|| Arc::new(ManualClock::new(bellhop::shell::virtual_start())));
     let clock: Arc<dyn Clock> = match &manual {
         Some(manual) => manual.clone(),
         None => Arc::new(SystemClock),
     };
-    let core = Arc::new(app::build_core(config, clock).await?);
+    let core = app::build_core(config, clock).await?;
+    let core = Arc::new(match &cast {
+        Cast::Demo => core,
+        Cast::Rehearsal(operator) => core.with_audit_note(format!("rehearsal by {}", operator.signature())),
+        Cast::Operator(operator) => core.with_audit_note(format!("uid {}", operator.uid)),
+    });
+    // A running bot's posts and pages are its to deliver: a shell on its store would print them here.
+    if let Some(bot) = core.store().lease_holder(bellhop::discord::PRESENCE, chrono::Utc::now()).await? {
+        return Err(ConfigError(vec![format!(
+            "BELLHOP_DATABASE_URL: `bellhop run` (replica {bot}) is using this store; a shell on it would deliver the bot's posts to this terminal. Give the shell a store of its own."
+        )])
+        .into());
+    }
     let interactive = std::io::stdin().is_terminal();
     if let Some(banner) = banner {
         println!("{banner}");
+    }
+    match &cast {
+        Cast::Demo => {}
+        Cast::Rehearsal(operator) => println!(
+            "!! REHEARSAL: you may type and react as anyone of the cast (:users); every audit row says \"rehearsal by {}\". Use a staging copy, never production.",
+            operator.signature()
+        ),
+        Cast::Operator(operator) => println!(
+            "-- you are @{} ({}); approvals come from people in the chat. (bellhop shell --rehearsal keeps the cast, for a staging copy.)",
+            operator.login,
+            operator.signature()
+        ),
     }
     let real_time = manual.is_none();
     // The shell still talks when the port is taken (another bellhop): ingest is then off.
@@ -240,7 +286,15 @@ async fn shell(
         }
         false => (None, Box::new(std::io::stdout())),
     };
-    let mut shell = Shell::styled(core.clone(), config.shell_users.clone(), manual, out, style);
+    let people = match (&cast, config.shell_users_configured) {
+        // Against a real target, person options name only the logins `[shell.users]` lists.
+        (Cast::Operator(_), false) => Vec::new(),
+        _ => config.shell_users.clone(),
+    };
+    let mut shell = Shell::styled(core.clone(), people.clone(), manual, out, style);
+    if let Cast::Operator(operator) = &cast {
+        shell = shell.as_operator(operator.actor(&people));
+    }
     if let Some(faults) = faults {
         shell = shell.with_faults(faults);
     }
@@ -313,7 +367,7 @@ async fn run_demo(virtual_clock: bool, postgres: Option<String>) -> anyhow::Resu
     if let Some(dir) = &config.remediation.rollbacks_dir {
         demo::fixture::write_rollbacks(dir)?;
     }
-    let result = shell(&config, virtual_clock, Some(banner), Some(platform.faults.clone())).await;
+    let result = shell(&config, virtual_clock, Some(banner), Some(platform.faults.clone()), Cast::Demo).await;
     if let Ok(database) = database {
         database.drop_database().await;
     }

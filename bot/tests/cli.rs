@@ -211,3 +211,46 @@ fn a_template_override_using_an_unsupplied_variable_is_a_config_error_naming_fil
     assert!(stderr.contains(&format!("{} uses commander,", file.display())), "the file and the variable are named: {stderr}");
     assert!(text(&output.stdout).is_empty(), "nothing runs with a broken override: {}", text(&output.stdout));
 }
+
+#[test]
+fn the_shell_is_the_person_at_the_terminal_and_refuses_typing_as_someone_else() {
+    let store = tempfile::tempdir().unwrap();
+    let vars = vars(&[
+        ("FRONTEND_URL", "http://127.0.0.1:9"),
+        ("BELLHOP_DATABASE_URL", &format!("sqlite:{}", store.path().join("bellhop.sqlite").display())),
+    ]);
+    let output = bellhop(&["shell", "--virtual-clock"], &vars, "@bob /help\n");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let login =
+        stdout.lines().find_map(|l| l.strip_prefix("-- you are @")).and_then(|l| l.split(' ').next()).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(stdout.contains(&format!("You are @{login} here")) && stdout.contains("`@bob` cannot type or react"), "{stdout}");
+    let rehearsal = bellhop(&["shell", "--virtual-clock", "--rehearsal"], &vars, "@bob /help\n");
+    let stdout = text(&rehearsal.stdout);
+    assert!(stdout.contains("!! REHEARSAL") && stdout.contains(&format!("\"rehearsal by {login} (uid")), "{stdout}");
+    assert!(!stdout.contains("cannot type or react"), "the cast types in a rehearsal: {stdout}");
+}
+
+#[test]
+fn a_shell_refuses_the_store_a_running_bot_uses() {
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", store.path().join("bellhop.sqlite").display());
+    let vars = vars(&[("FRONTEND_URL", "http://127.0.0.1:9"), ("BELLHOP_DATABASE_URL", &url)]);
+    assert_eq!(bellhop(&["migrate"], &vars, "").status.code(), Some(0));
+    // What a running `bellhop run` keeps renewed on its store.
+    let until = chrono::Utc::now().timestamp_millis() + 60_000;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("INSERT INTO leases (name, holder, until_ms) VALUES ('chat', 'bot-replica-1', $1)")
+            .bind(until)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let output = bellhop(&["shell"], &vars, "/help\n");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("`bellhop run` (replica bot-replica-1) is using this store"), "{stderr}");
+}

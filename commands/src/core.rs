@@ -44,6 +44,8 @@ pub struct Core {
     pub(crate) pruned_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
     /// People whose suggestion is reading the target now.
     pub(crate) suggesting: dashmap::DashSet<String>,
+    /// Said on every audit row this process writes (who sits at a shell, a rehearsal).
+    pub(crate) audit_note: Option<String>,
 }
 
 impl Core {
@@ -66,7 +68,23 @@ impl Core {
             retention: chrono::Duration::days(30),
             pruned_day: Default::default(),
             suggesting: Default::default(),
+            audit_note: None,
         })
+    }
+
+    /// Adds `note` to who did it on every audit row this process writes: the shell's login and
+    /// uid, or that it is a rehearsal, so the audit never passes one keyboard off as many people.
+    pub fn with_audit_note(mut self, note: impl Into<String>) -> Self {
+        self.audit_note = Some(note.into());
+        self
+    }
+
+    /// Who did it, as an audit row names them.
+    pub(crate) fn audit_name(&self, name: &str) -> String {
+        match &self.audit_note {
+            Some(note) => format!("{name} · {note}"),
+            None => name.to_string(),
+        }
     }
 
     /// How long handled events, delivered operations and reactions are kept (default 30 days).
@@ -348,7 +366,7 @@ impl Core {
         AuditEntry {
             at: self.clock.now(),
             actor_id: actor.id.clone(),
-            actor_name: actor.name.clone(),
+            actor_name: self.audit_name(&actor.name),
             command: crate::text::ellipsize(&format!("/{}", invocation.name()), 200),
             outcome: crate::text::ellipsize(&outcome, 500),
         }

@@ -1,10 +1,12 @@
 //! `bellhop shell`: the terminal adapter. People type lines; the bot's messages print numbered.
 
 pub mod editor;
+mod operator;
 mod parse;
 mod printer;
 mod render;
 
+pub use operator::Operator;
 pub use parse::{parse_line, Line, Meta};
 pub use printer::{Printer, Seen};
 pub use render::Style;
@@ -20,7 +22,10 @@ pub const CHANNEL: &str = "#ops";
 
 pub struct Shell<W: Write + Send + 'static> {
     core: Arc<Core>,
+    /// The people person options may name (`commander:@bob`).
     users: Vec<Actor>,
+    /// Against a real target, the one person at the terminal: nobody else types or reacts here.
+    operator: Option<Actor>,
     virtual_clock: Option<Arc<ManualClock>>,
     printer: Arc<Printer<W>>,
     faults: Option<crate::simulated::Faults>,
@@ -34,7 +39,18 @@ impl<W: Write + Send + 'static> Shell<W> {
 
     /// Like `new`, with emphasis shown in `style` (ANSI bold when a person reads a terminal).
     pub fn styled(core: Arc<Core>, users: Vec<Actor>, virtual_clock: Option<Arc<ManualClock>>, out: W, style: Style) -> Self {
-        Shell { core, users, virtual_clock, printer: Arc::new(Printer::new(out).with_style(style)), faults: None }
+        Shell { core, users, operator: None, virtual_clock, printer: Arc::new(Printer::new(out).with_style(style)), faults: None }
+    }
+
+    /// One person at the terminal, against a real target: every line is theirs, and typing or
+    /// reacting as someone else is refused, so a "two-person" approval cannot come from one
+    /// keyboard. Person options still name the configured people.
+    pub fn as_operator(mut self, operator: Actor) -> Self {
+        if !self.users.iter().any(|u| u.id == operator.id) {
+            self.users.insert(0, operator.clone());
+        }
+        self.operator = Some(operator);
+        self
     }
 
     /// The simulated platform's faults, for `:fail` and `:recover` (the demo).
@@ -54,7 +70,7 @@ impl<W: Write + Send + 'static> Shell<W> {
 
     /// Handles one line, then delivers whatever it made due; `Break` after `:quit`.
     pub async fn line(&mut self, line: &str) -> anyhow::Result<ControlFlow<()>> {
-        let default_user = self.users.first().map(|u| u.name.clone()).unwrap_or_default();
+        let default_user = self.operator.as_ref().or(self.users.first()).map(|u| u.name.clone()).unwrap_or_default();
         match parse_line(line) {
             Ok(Line::Nothing) => return Ok(ControlFlow::Continue(())),
             Ok(Line::Meta(Meta::Quit)) => return Ok(ControlFlow::Break(())),
@@ -101,7 +117,24 @@ impl<W: Write + Send + 'static> Shell<W> {
         Ok(())
     }
 
+    /// Who typed a line: one of the cast, or, against a real target, the operator alone.
     fn actor(&self, name: &str) -> Result<Actor, String> {
+        if let Some(operator) = &self.operator {
+            return match operator.name == name {
+                true => Ok(operator.clone()),
+                false => Err(format!(
+                    "You are @{} here: against a real target this shell is one person, so {} cannot type or react; \
+                     they approve in the chat (bellhop shell --rehearsal keeps the cast, for a staging copy).",
+                    operator.name,
+                    bellhop_commands::text::quote(&format!("@{name}"))
+                )),
+            };
+        }
+        self.person(name)
+    }
+
+    /// Someone a person option names (`commander:@bob`).
+    fn person(&self, name: &str) -> Result<Actor, String> {
         self.users
             .iter()
             .find(|u| u.name == name)
@@ -116,7 +149,7 @@ impl<W: Write + Send + 'static> Shell<W> {
             let is_person = spec.option(name).is_some_and(|o| o.kind == Kind::User);
             if let (true, Value::Text(text)) = (is_person, &*value) {
                 let wanted = text.trim().trim_start_matches('@');
-                *value = Value::User(self.actor(wanted)?.person());
+                *value = Value::User(self.person(wanted)?.person());
             }
         }
         Ok(invocation)
@@ -125,6 +158,15 @@ impl<W: Write + Send + 'static> Shell<W> {
     async fn meta(&mut self, meta: Meta, user: &str) -> anyhow::Result<()> {
         match meta {
             Meta::Help => self.printer.note(HELP)?,
+            Meta::Users if self.operator.is_some() => {
+                let note = "-- against a real target this shell is one person: you; the others approve in the chat";
+                for user in self.operator.iter() {
+                    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+                    let roles = if roles.is_empty() { "no role".to_string() } else { roles.join(", ") };
+                    self.printer.note(&format!("-- @{} ({roles})", user.name))?;
+                }
+                self.printer.note(note)?;
+            }
             Meta::Users => {
                 for user in &self.users {
                     let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();

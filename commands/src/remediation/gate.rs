@@ -231,7 +231,7 @@ pub(crate) fn entry(core: &Core, actor: &Actor, id: i64, outcome: String) -> Aud
     AuditEntry {
         at: core.clock.now(),
         actor_id: actor.id.clone(),
-        actor_name: actor.name.clone(),
+        actor_name: core.audit_name(&actor.name),
         command: format!("/plan {}", super::plan::code(id)),
         outcome: crate::text::ellipsize(&outcome, 500),
     }
