@@ -50,6 +50,7 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_MANAGEMENT_EVERY", toml: "management_every", secret: false },
     Key { env: "BELLHOP_APPROVALS_REQUIRED", toml: "approvals_required", secret: false },
     Key { env: "BELLHOP_REQUESTER_MAY_APPROVE", toml: "requester_may_approve", secret: false },
+    Key { env: "BELLHOP_ALLOW_ONE_PERSON_GATE", toml: "allow_one_person_gate", secret: false },
     Key { env: "BELLHOP_PLAN_EXPIRY", toml: "plan_expiry", secret: false },
     Key { env: "BELLHOP_DRIFT_PERCENT", toml: "drift_percent", secret: false },
     Key { env: "BELLHOP_DRIFT_ROWS", toml: "drift_rows", secret: false },
@@ -59,8 +60,13 @@ const KEYS: &[Key] = &[
     Key { env: "BELLHOP_ROLLBACK_TOLERANCE", toml: "rollback_tolerance", secret: false },
     Key { env: "BELLHOP_HTTP_ADDR", toml: "http_addr", secret: false },
     Key { env: "BELLHOP_INGEST_TOKEN", toml: "ingest_token", secret: true },
+    Key { env: "BELLHOP_METRICS_TOKEN", toml: "metrics_token", secret: true },
     Key { env: "BELLHOP_GRAFANA_SECRET", toml: "grafana_secret", secret: true },
+    Key { env: "BELLHOP_GRAFANA_TIMESTAMP_HEADER", toml: "grafana_timestamp_header", secret: false },
     Key { env: "BELLHOP_INGEST_MAX_BODY", toml: "ingest_max_body", secret: false },
+    Key { env: "BELLHOP_HTTP_HEADER_TIMEOUT", toml: "http_header_timeout", secret: false },
+    Key { env: "BELLHOP_HTTP_BODY_TIMEOUT", toml: "http_body_timeout", secret: false },
+    Key { env: "BELLHOP_HTTP_MAX_CONNECTIONS", toml: "http_max_connections", secret: false },
     Key { env: "BELLHOP_ALERT_MAX_FUNCTIONS", toml: "alert_max_functions", secret: false },
     Key { env: "BELLHOP_RETENTION", toml: "retention", secret: false },
     Key { env: "BELLHOP_WEBHOOK_SEVERITY_LABEL", toml: "webhook_severity_label", secret: false },
@@ -77,6 +83,12 @@ const KEYS: &[Key] = &[
     Key { env: "DISCORD_APPROVER_ROLES", toml: "discord_approver_roles", secret: false },
     Key { env: "DISCORD_ADMIN_ROLES", toml: "discord_admin_roles", secret: false },
 ];
+/// Secrets that open a door: set, they must be a real token, so a value left empty (in the
+/// environment or the file alike) is refused rather than taken as "none" or as a token.
+const GATE_TOKENS: &[&str] = &["BELLHOP_INGEST_TOKEN", "BELLHOP_METRICS_TOKEN", "BELLHOP_GRAFANA_SECRET"];
+/// The shortest such token.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
 /// Tables allowed in the TOML file besides the keys above.
 const TABLES: &[&str] = &["shell", "phases", "alerts"];
 
@@ -176,7 +188,7 @@ impl Config {
         }
         let mut values = BTreeMap::new();
         for key in KEYS {
-            let from_env = env.get(key.env).filter(|v| !v.trim().is_empty());
+            let from_env = env.get(key.env).filter(|v| !v.trim().is_empty() || GATE_TOKENS.contains(&key.env));
             let value = match (from_env, table.get(key.toml)) {
                 (Some(text), _) => Some(Value { text: text.trim().to_string(), origin: key.env.to_string() }),
                 (None, Some(item)) => match toml_text(item) {

@@ -201,11 +201,87 @@ fn wrong_alert_and_ingest_settings_name_their_key() {
         assert!(found.iter().any(|p| p.contains(key)), "{key} in {found:?}");
     }
     assert!(!found.join("\n").contains("tok-789"));
-    let config =
-        Config::from_sources(&toml::Table::new(), &env(&[("BELLHOP_INGEST_TOKEN", "tok-789"), ("BELLHOP_GRAFANA_SECRET", "g-456")]))
-            .unwrap();
+    let tokens = [
+        ("BELLHOP_INGEST_TOKEN", "tok-789-tok-789-tok"),
+        ("BELLHOP_GRAFANA_SECRET", "g-456-g-456-g-456"),
+        ("BELLHOP_METRICS_TOKEN", "m-123-m-123-m-123"),
+    ];
+    let config = Config::from_sources(&toml::Table::new(), &env(&tokens)).unwrap();
     let debug = format!("{config:?}");
-    assert!(!debug.contains("tok-789") && !debug.contains("g-456"), "{debug}");
+    assert!(!debug.contains("tok-789") && !debug.contains("g-456") && !debug.contains("m-123"), "{debug}");
+}
+
+#[test]
+fn empty_or_short_tokens_are_refused_from_the_environment_and_the_file_alike() {
+    let min = "at least 16 characters";
+    let found = problems("", &[("BELLHOP_INGEST_TOKEN", ""), ("BELLHOP_GRAFANA_SECRET", "short-secret"), ("BELLHOP_METRICS_TOKEN", "  ")]);
+    assert_eq!(
+        found,
+        [
+            format!("BELLHOP_INGEST_TOKEN: is empty; set a token of {min} (like `openssl rand -hex 32`), or leave the key out"),
+            "BELLHOP_METRICS_TOKEN: is empty; set a token of at least 16 characters (like `openssl rand -hex 32`), or leave the key out"
+                .into(),
+            "BELLHOP_GRAFANA_SECRET: is shorter than 16 characters; use a longer token (like `openssl rand -hex 32`)".into(),
+        ]
+    );
+    let found = problems("ingest_token = \"\"\ngrafana_secret = \"0123456789abcde\"\nmetrics_token = \"\"\n", &[]);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].starts_with("`ingest_token` in the config file: is empty"), "{found:?}");
+    assert!(found[1].starts_with("`metrics_token` in the config file: is empty"), "{found:?}");
+    assert!(found[2].starts_with("`grafana_secret` in the config file: is shorter than 16"), "{found:?}");
+    assert!(!found.join("\n").contains("0123456789abcde"), "a secret is never shown");
+    let long = "0123456789abcdef";
+    let config = Config::from_sources(&format!("ingest_token = \"{long}\"").parse().unwrap(), &env(&[])).unwrap();
+    assert_eq!(config.http.token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(), Some(long));
+    assert!(config.http.grafana_secret.is_none() && config.http.metrics_token.is_none());
+    assert_eq!(config.http.scrape_token().map(|t| t.expose_secret().to_string()).as_deref(), Some(long), "scrapes need the ingest token");
+}
+
+#[test]
+fn the_http_server_limits_and_grafana_timestamp_header_are_read() {
+    let http = Config::from_sources(&toml::Table::new(), &env(&[])).unwrap().http;
+    assert_eq!((http.header_timeout.as_secs(), http.body_timeout.as_secs(), http.max_connections), (10, 30, 1024));
+    assert_eq!(http.grafana_timestamp_header, None);
+    let tuned = env(&[
+        ("BELLHOP_HTTP_HEADER_TIMEOUT", "2s"),
+        ("BELLHOP_HTTP_BODY_TIMEOUT", "5s"),
+        ("BELLHOP_HTTP_MAX_CONNECTIONS", "64"),
+        ("BELLHOP_GRAFANA_TIMESTAMP_HEADER", "X-Signed-At"),
+    ]);
+    let http = Config::from_sources(&toml::Table::new(), &tuned).unwrap().http;
+    assert_eq!((http.header_timeout.as_secs(), http.body_timeout.as_secs(), http.max_connections), (2, 5, 64));
+    assert_eq!(http.grafana_timestamp_header.as_deref(), Some("X-Signed-At"));
+    let found = problems(
+        "",
+        &[
+            ("BELLHOP_HTTP_HEADER_TIMEOUT", "0s"),
+            ("BELLHOP_HTTP_BODY_TIMEOUT", "1h"),
+            ("BELLHOP_HTTP_MAX_CONNECTIONS", "0"),
+            ("BELLHOP_GRAFANA_TIMESTAMP_HEADER", "X Signed"),
+        ],
+    );
+    for key in
+        ["BELLHOP_HTTP_HEADER_TIMEOUT", "BELLHOP_HTTP_BODY_TIMEOUT", "BELLHOP_HTTP_MAX_CONNECTIONS", "BELLHOP_GRAFANA_TIMESTAMP_HEADER"]
+    {
+        assert!(found.iter().any(|p| p.starts_with(key)), "{key} in {found:?}");
+    }
+}
+
+#[test]
+fn a_one_person_gate_is_refused_unless_asked_for_by_name() {
+    let one = [("BELLHOP_APPROVALS_REQUIRED", "1"), ("BELLHOP_REQUESTER_MAY_APPROVE", "true")];
+    assert_eq!(
+        problems("", &one),
+        ["BELLHOP_APPROVALS_REQUIRED=1 with BELLHOP_REQUESTER_MAY_APPROVE=true lets one person approve their own plan; \
+          set BELLHOP_ALLOW_ONE_PERSON_GATE=true if that is meant"]
+    );
+    assert_eq!(problems("approvals_required = 1\nrequester_may_approve = \"true\"\n", &[]).len(), 1, "from the file too");
+    let allowed = [one[0], one[1], ("BELLHOP_ALLOW_ONE_PERSON_GATE", "true")];
+    let gate = Config::from_sources(&toml::Table::new(), &env(&allowed)).unwrap().remediation;
+    assert!(gate.one_person());
+    for two in [[("BELLHOP_APPROVALS_REQUIRED", "1")], [("BELLHOP_REQUESTER_MAY_APPROVE", "true")]] {
+        assert!(!Config::from_sources(&toml::Table::new(), &env(&two)).unwrap().remediation.one_person());
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const TOKEN: &str = "ingest-token-am";
+const TOKEN: &str = "ingest-token-alertmanager";
 /// One second to the first notification and between flushes; a firing group is sent again
 /// at the second flush after the last notification, so a repeat is heard within seconds.
 const TIMING: Timing = Timing { group_wait: "1s", group_interval: "1s", repeat_interval: "1s" };

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-const TOKEN: &str = "ingest-token-1";
+const TOKEN: &str = "ingest-token-0123456789";
 
 fn t0() -> DateTime<Utc> {
     "2026-11-26T12:00:00Z".parse().unwrap()
@@ -77,6 +77,7 @@ impl Server {
             token: token.map(SecretString::from),
             grafana_secret: grafana_secret.map(SecretString::from),
             max_body: 64 * 1024,
+            ..HttpSettings::default()
         };
         let listener = http::bind(&settings).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -93,8 +94,9 @@ impl Server {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// A scrape: `/metrics` and `/readyz` need the token like ingest does.
     async fn get(&self, path: &str) -> (u16, String) {
-        let response = self.client.get(format!("{}{path}", self.url)).send().await.unwrap();
+        let response = self.client.get(format!("{}{path}", self.url)).bearer_auth(TOKEN).send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
@@ -279,7 +281,7 @@ fn sign(secret: &str, body: &str) -> String {
 
 #[tokio::test]
 async fn grafana_webhooks_are_kept_when_signed_and_refused_when_not() {
-    let server = Server::start(Some(TOKEN), Some("grafana-secret"), false).await;
+    let server = Server::start(Some(TOKEN), Some("grafana-secret-0123456789"), false).await;
     let firing = grafana("alerting", "firing");
     let header = "X-Grafana-Alerting-Signature";
     let bad = sign("another-secret", &firing);
@@ -290,12 +292,12 @@ async fn grafana_webhooks_are_kept_when_signed_and_refused_when_not() {
     assert_eq!(server.post("/hooks/grafana", firing.clone(), &[]).await.0, 401);
     server.tick().await;
     assert!(server.port.titles().is_empty(), "nothing refused is posted");
-    let good = sign("grafana-secret", &firing);
+    let good = sign("grafana-secret-0123456789", &firing);
     assert_eq!(server.post("/hooks/grafana", firing.clone(), &[(header, &good)]).await, stored(true));
     server.tick().await;
     assert_eq!(server.port.titles(), ["⚠️ Grafana: Edge latency (alert 1)"]);
     let resolved = grafana("ok", "resolved");
-    let good = sign("grafana-secret", &resolved);
+    let good = sign("grafana-secret-0123456789", &resolved);
     assert_eq!(server.post("/hooks/grafana", resolved, &[(header, &good)]).await.0, 200);
     server.tick().await;
     assert_eq!(server.port.titles().last().unwrap(), "✅ Grafana Edge latency resolved (alert 1)");

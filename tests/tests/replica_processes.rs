@@ -78,7 +78,8 @@ impl Replica {
 
     async fn ready(&self, client: &reqwest::Client) {
         for _ in 0..200 {
-            if client.get(format!("{}/readyz", self.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            let ready = client.get(format!("{}/readyz", self.url)).bearer_auth(TOKEN).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

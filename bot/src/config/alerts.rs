@@ -2,6 +2,7 @@
 
 use super::Reader;
 use crate::http::{HttpSettings, DEFAULT_ADDR, DEFAULT_MAX_BODY};
+use crate::http::{DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use bellhop_commands::alerts::{AlertSettings, Level, ManagementSettings, Rule, RuleKind, WebhookSettings};
 use bellhop_commands::incident::IncidentSettings;
 use bellhop_commands::remediation::RemediationSettings;
@@ -223,9 +224,44 @@ impl Reader {
         };
         HttpSettings {
             addr,
-            token: self.text("BELLHOP_INGEST_TOKEN").map(SecretString::from),
-            grafana_secret: self.text("BELLHOP_GRAFANA_SECRET").map(SecretString::from),
+            token: self.gate_token("BELLHOP_INGEST_TOKEN"),
+            metrics_token: self.gate_token("BELLHOP_METRICS_TOKEN"),
+            grafana_secret: self.gate_token("BELLHOP_GRAFANA_SECRET"),
+            grafana_timestamp_header: self.header_name("BELLHOP_GRAFANA_TIMESTAMP_HEADER"),
             max_body,
+            header_timeout: self.duration("BELLHOP_HTTP_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT),
+            body_timeout: self.duration("BELLHOP_HTTP_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
+            max_connections: self.whole("BELLHOP_HTTP_MAX_CONNECTIONS", 1, 100_000, DEFAULT_MAX_CONNECTIONS as i64) as usize,
+        }
+    }
+
+    /// A token that opens a door: empty or shorter than 16 characters is refused, so a value
+    /// left blank can neither open it nor quietly close it.
+    fn gate_token(&mut self, env: &'static str) -> Option<SecretString> {
+        let text = self.text(env)?;
+        let min = super::MIN_TOKEN_CHARS;
+        match text.chars().count() {
+            0 => self.problem(
+                env,
+                &format!("is empty; set a token of at least {min} characters (like `openssl rand -hex 32`), or leave the key out"),
+            ),
+            n if n < min => {
+                self.problem(env, &format!("is shorter than {min} characters; use a longer token (like `openssl rand -hex 32`)"))
+            }
+            _ => return Some(SecretString::from(text)),
+        }
+        None
+    }
+
+    /// An HTTP header's name, as written.
+    fn header_name(&mut self, env: &'static str) -> Option<String> {
+        let text = self.text(env)?;
+        match axum::http::HeaderName::from_bytes(text.as_bytes()) {
+            Ok(_) => Some(text),
+            Err(_) => {
+                self.problem(env, "must be an HTTP header name, like X-Grafana-Alerting-Timestamp");
+                None
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The approval gate's settings: how many approvers, whether the requester counts, how long a
 //! plan waits, the drift guard, who is pinged, the purge's batch size, and where migration
-//! rollbacks come from and how far their verification lets counts drop.
+//! rollbacks come from and how far their verification lets counts drop. A gate one person can
+//! pass alone is refused unless asked for by name.
 
 use super::Reader;
 use bellhop_commands::post::Ping;
@@ -16,7 +17,7 @@ impl Reader {
             (None, Some(id)) => Ping::Role { id: id.to_string(), name: "approvers".into() },
             (None, None) => defaults.approver_ping.clone(),
         };
-        RemediationSettings {
+        let settings = RemediationSettings {
             approvals_required: self.whole("BELLHOP_APPROVALS_REQUIRED", 1, 5, defaults.approvals_required as i64) as usize,
             requester_may_approve: self.flag("BELLHOP_REQUESTER_MAY_APPROVE", defaults.requester_may_approve),
             expiry: self.span("BELLHOP_PLAN_EXPIRY", Duration::from_secs(60), Duration::from_secs(24 * 3600), defaults.expiry),
@@ -26,10 +27,19 @@ impl Reader {
             purge_batch: self.whole("BELLHOP_PURGE_BATCH", 100, 100_000, defaults.purge_batch),
             rollbacks_dir: self.directory("BELLHOP_ROLLBACKS_DIR"),
             rollback_tolerance_percent: self.whole("BELLHOP_ROLLBACK_TOLERANCE", 0, 100, defaults.rollback_tolerance_percent),
+        };
+        let allowed = self.flag("BELLHOP_ALLOW_ONE_PERSON_GATE", false);
+        if settings.one_person() && !allowed {
+            self.problems.push(
+                "BELLHOP_APPROVALS_REQUIRED=1 with BELLHOP_REQUESTER_MAY_APPROVE=true lets one person approve their own plan; \
+                 set BELLHOP_ALLOW_ONE_PERSON_GATE=true if that is meant"
+                    .into(),
+            );
         }
+        settings
     }
 
-    fn whole(&mut self, env: &'static str, min: i64, max: i64, default: i64) -> i64 {
+    pub(super) fn whole(&mut self, env: &'static str, min: i64, max: i64, default: i64) -> i64 {
         let Some(text) = self.text(env) else { return default };
         match text.trim().parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => n,

@@ -1,22 +1,58 @@
-//! Who may ingest: `Authorization: Bearer <BELLHOP_INGEST_TOKEN>`, compared in constant time.
+//! Who may ingest and who may scrape: `Authorization: Bearer <token>`, checked from the headers
+//! alone, before a byte of the body is read, and compared in constant time (`subtle`).
 
+use super::AppState;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// Which door a token opens; it names the token in the refusal.
+#[derive(Clone, Copy)]
+pub(crate) enum Door {
+    /// `/events` and `/hooks/*`: `BELLHOP_INGEST_TOKEN`.
+    Ingest,
+    /// `/metrics` and `/readyz`: `BELLHOP_METRICS_TOKEN`, else the ingest token.
+    Scrape,
+}
 
 /// Refuses a request without the token (when one is configured), with one line saying why.
-pub(crate) fn check(token: Option<&SecretString>, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+pub(crate) fn check(token: Option<&SecretString>, headers: &HeaderMap, door: Door) -> Result<(), (StatusCode, &'static str)> {
     let Some(token) = token else { return Ok(()) };
     let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        None => Err((StatusCode::UNAUTHORIZED, "missing `Authorization: Bearer <token>`\n")),
-        Some(given) if same(given.trim().as_bytes(), token.expose_secret().as_bytes()) => Ok(()),
-        Some(_) => Err((StatusCode::UNAUTHORIZED, "wrong ingest token\n")),
+    match (given, door) {
+        (None, _) => Err((StatusCode::UNAUTHORIZED, "missing `Authorization: Bearer <token>`\n")),
+        (Some(given), _) if same(given.trim(), token.expose_secret()) => Ok(()),
+        (Some(_), Door::Ingest) => Err((StatusCode::UNAUTHORIZED, "wrong ingest token\n")),
+        (Some(_), Door::Scrape) => Err((StatusCode::UNAUTHORIZED, "wrong metrics token\n")),
     }
 }
 
-/// Equality that takes as long whichever byte differs.
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Equality whose time depends on neither where the two differ nor how long the token is: the
+/// digests are compared, whole, by `subtle`.
+fn same(given: &str, token: &str) -> bool {
+    Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(token.as_bytes())).into()
+}
+
+/// The ingest routes' guard: runs before the handler, so a request without the token is
+/// answered from its headers and its body is never read.
+pub(crate) async fn ingest(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    match check(state.settings.token.as_ref(), request.headers(), Door::Ingest) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// The scrape routes' guard (`/metrics`, `/readyz`).
+pub(crate) async fn scrape(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    match check(state.settings.scrape_token(), request.headers(), Door::Scrape) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
 }
 
 #[cfg(test)]
@@ -25,13 +61,24 @@ mod tests {
 
     #[test]
     fn only_the_configured_token_passes() {
-        let token = SecretString::from("s3cret");
+        let token = SecretString::from("s3cret-s3cret-s3cret");
         let mut headers = HeaderMap::new();
-        assert!(check(None, &headers).is_ok(), "no token configured: loopback only, anyone there");
-        assert_eq!(check(Some(&token), &headers).unwrap_err().0, StatusCode::UNAUTHORIZED);
-        headers.insert("authorization", "Bearer s3cre".parse().unwrap());
-        assert_eq!(check(Some(&token), &headers).unwrap_err().1, "wrong ingest token\n");
-        headers.insert("authorization", "Bearer s3cret".parse().unwrap());
-        assert!(check(Some(&token), &headers).is_ok());
+        assert!(check(None, &headers, Door::Ingest).is_ok(), "no token configured: loopback only, anyone there");
+        assert_eq!(check(Some(&token), &headers, Door::Ingest).unwrap_err().0, StatusCode::UNAUTHORIZED);
+        headers.insert("authorization", "Bearer s3cret-s3cret-s3cre".parse().unwrap());
+        assert_eq!(check(Some(&token), &headers, Door::Ingest).unwrap_err().1, "wrong ingest token\n");
+        assert_eq!(check(Some(&token), &headers, Door::Scrape).unwrap_err().1, "wrong metrics token\n");
+        headers.insert("authorization", "Basic s3cret-s3cret-s3cret".parse().unwrap());
+        assert_eq!(check(Some(&token), &headers, Door::Ingest).unwrap_err().1, "missing `Authorization: Bearer <token>`\n");
+        headers.insert("authorization", "Bearer s3cret-s3cret-s3cret".parse().unwrap());
+        assert!(check(Some(&token), &headers, Door::Ingest).is_ok());
+    }
+
+    #[test]
+    fn tokens_of_any_length_compare_without_panicking() {
+        for (given, token, expected) in [("", "a", false), ("a", "", false), ("", "", true), ("abc", "abcd", false), ("abcd", "abcd", true)]
+        {
+            assert_eq!(same(given, token), expected, "{given:?} vs {token:?}");
+        }
     }
 }

@@ -1,22 +1,15 @@
 //! `POST /events`: one sample or an array of them, taken whole or refused whole.
 
-use super::{auth, AppState};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use super::body::Payload;
+use super::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bellhop_commands::alerts::{Sample, SampleError};
 use std::sync::Arc;
 
-pub(crate) async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    if let Err(refusal) = auth::check(state.settings.token.as_ref(), &headers) {
-        return refusal.into_response();
-    }
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return body_refused(rejection, state.settings.max_body),
-    };
+/// The token was checked before (`auth::ingest`), and the body read within its limits (`Payload`).
+pub(crate) async fn post_events(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     let samples = match parse(&body) {
         Ok(samples) => samples,
         Err(line) => return (StatusCode::BAD_REQUEST, line).into_response(),
@@ -47,15 +40,6 @@ fn parse(body: &[u8]) -> Result<Vec<Sample>, String> {
         Ok(samples) if samples.is_empty() => Err("the array holds no sample\n".into()),
         Ok(samples) => Ok(samples),
         Err(error) => Err(format!("invalid sample JSON: {error}\n")),
-    }
-}
-
-/// A body that could not be read: too large, or cut off.
-pub(crate) fn body_refused(rejection: BytesRejection, max_body: usize) -> Response {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        (StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than the limit of {max_body} bytes\n")).into_response()
-    } else {
-        (rejection.status(), "the body could not be read\n").into_response()
     }
 }
 

@@ -4,7 +4,9 @@
 use super::AppState;
 use axum::extract::State;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Figures read at scrape time rather than counted as they happen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -14,6 +16,32 @@ pub struct Gauges {
     /// Operations waiting in the outbox, and given up; none when the store did not answer.
     pub outbox: Option<i64>,
     pub dead: Option<i64>,
+}
+
+/// A figure read at most once a second, however often it is asked for: concurrent scrapes wait
+/// for the one read under way and share its answer.
+pub(crate) struct PerSecond<T> {
+    last: tokio::sync::Mutex<Option<(Instant, T)>>,
+}
+
+impl<T> Default for PerSecond<T> {
+    fn default() -> Self {
+        PerSecond { last: tokio::sync::Mutex::new(None) }
+    }
+}
+
+impl<T: Clone> PerSecond<T> {
+    pub(crate) async fn get<F: Future<Output = T>>(&self, read: impl FnOnce() -> F) -> T {
+        let mut last = self.last.lock().await;
+        if let Some((at, value)) = last.as_ref() {
+            if at.elapsed() < Duration::from_secs(1) {
+                return value.clone();
+            }
+        }
+        let value = read().await;
+        *last = Some((Instant::now(), value.clone()));
+        value
+    }
 }
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -31,7 +59,7 @@ pub fn install() {
 }
 
 pub(crate) async fn render(State(state): State<Arc<AppState>>) -> ([(&'static str, &'static str); 1], String) {
-    let gauges = state.ingest.gauges().await;
+    let gauges = state.gauges.get(|| state.ingest.gauges()).await;
     metrics::gauge!("bellhop_alerts", "state" => "pending").set(gauges.pending as f64);
     metrics::gauge!("bellhop_alerts", "state" => "firing").set(gauges.firing as f64);
     if let Some(depth) = gauges.outbox {

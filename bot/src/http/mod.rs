@@ -3,13 +3,22 @@
 //!
 //! The server hands what it receives to an [`Ingest`]: the real one feeds the core
 //! ([`CoreIngest`]); tests may give it anything that keeps what it gets.
+//!
+//! On a public address it holds: the token is checked from the headers before any body is read
+//! (`auth`), a body must arrive whole within a deadline and a size (`body`), headers within
+//! theirs, and connections are capped (`server`).
 
 mod auth;
+mod body;
 mod events;
 mod hooks;
 pub mod metrics;
+mod server;
 
-use axum::extract::DefaultBodyLimit;
+pub use hooks::{DEFAULT_TIMESTAMP_HEADER, MAX_SKEW_SECS};
+pub use server::{serve, Listener};
+
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use bellhop_commands::alerts::{Notification, Sample, SampleError};
@@ -18,11 +27,18 @@ use bellhop_commands::Core;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The default address: loopback, so nothing listens outside until configured.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8417";
 /// The default body limit: 1 MiB, several thousand samples.
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+/// A request's headers must arrive within this; so must the next request on an idle connection.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request's body must arrive whole within this, counted from its headers.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections served at once; more wait in the kernel's backlog, holding no descriptor of ours.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// How the server listens and whom it believes.
 #[derive(Clone, Debug)]
@@ -30,9 +46,17 @@ pub struct HttpSettings {
     pub addr: SocketAddr,
     /// `Authorization: Bearer <token>` required on ingest; none means loopback only.
     pub token: Option<SecretString>,
+    /// The token `/metrics` and `/readyz` require; none means the ingest token (if any).
+    pub metrics_token: Option<SecretString>,
     /// Grafana's HMAC-SHA256 secret; when set, an unsigned or badly signed webhook is refused.
     pub grafana_secret: Option<SecretString>,
+    /// The header Grafana sends its signed timestamp in; configured, it is required. None reads
+    /// [`DEFAULT_TIMESTAMP_HEADER`] when present.
+    pub grafana_timestamp_header: Option<String>,
     pub max_body: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
@@ -40,9 +64,21 @@ impl Default for HttpSettings {
         HttpSettings {
             addr: DEFAULT_ADDR.parse().expect("the default address parses"),
             token: None,
+            metrics_token: None,
             grafana_secret: None,
+            grafana_timestamp_header: None,
             max_body: DEFAULT_MAX_BODY,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
+    }
+}
+
+impl HttpSettings {
+    /// The token `/metrics` and `/readyz` require: their own, else the ingest token.
+    pub fn scrape_token(&self) -> Option<&SecretString> {
+        self.metrics_token.as_ref().or(self.token.as_ref())
     }
 }
 
@@ -53,9 +89,9 @@ pub trait Ingest: Send + Sync + 'static {
     fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)>;
     /// Keeps one webhook notification. An error means it was not stored.
     async fn webhook(&self, notification: &Notification) -> anyhow::Result<Receipt>;
-    /// Whether bellhop can do its work (its store answers).
+    /// Whether bellhop can do its work (its store answers); the server asks at most once a second.
     async fn ready(&self) -> anyhow::Result<()>;
-    /// Figures read when `/metrics` is scraped.
+    /// Figures read when `/metrics` is scraped (the server asks at most once a second).
     async fn gauges(&self) -> metrics::Gauges;
 }
 
@@ -63,13 +99,11 @@ pub trait Ingest: Send + Sync + 'static {
 /// wakes the core's loop, so alerts are judged and posted at once, not at the next sweep.
 pub struct CoreIngest {
     core: Arc<Core>,
-    /// The store's figures, read at most once a second however often `/metrics` is scraped.
-    gauges: tokio::sync::Mutex<Option<(std::time::Instant, metrics::Gauges)>>,
 }
 
 impl CoreIngest {
     pub fn new(core: Arc<Core>) -> Self {
-        CoreIngest { core, gauges: Default::default() }
+        CoreIngest { core }
     }
 }
 
@@ -95,19 +129,9 @@ impl Ingest for CoreIngest {
 
     async fn gauges(&self) -> metrics::Gauges {
         let counts = self.core.alert_engine().counts();
-        let mut cached = self.gauges.lock().await;
-        let fresh = cached.filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(1)).map(|(_, g)| g);
-        let store = match fresh {
-            Some(gauges) => gauges,
-            None => {
-                let store = self.core.store();
-                let gauges =
-                    metrics::Gauges { outbox: store.pending_ops().await.ok(), dead: store.dead_ops().await.ok(), ..Default::default() };
-                *cached = Some((std::time::Instant::now(), gauges));
-                gauges
-            }
-        };
-        metrics::Gauges { pending: counts.pending, firing: counts.firing, ..store }
+        let store = self.core.store();
+        let (outbox, dead) = (store.pending_ops().await.ok(), store.dead_ops().await.ok());
+        metrics::Gauges { pending: counts.pending, firing: counts.firing, outbox, dead }
     }
 }
 
@@ -115,21 +139,26 @@ impl Ingest for CoreIngest {
 pub(crate) struct AppState {
     pub ingest: Arc<dyn Ingest>,
     pub settings: HttpSettings,
+    /// What `/readyz` and `/metrics` last read from the store: asked at most once a second,
+    /// however often they are scraped.
+    pub ready: metrics::PerSecond<bool>,
+    pub gauges: metrics::PerSecond<metrics::Gauges>,
 }
 
-/// The routes, ready to serve.
+/// The routes, ready to serve. Ingest and scrape routes each sit behind their token's guard,
+/// which answers from the headers before any body is read; `/healthz` is open.
 pub fn router(ingest: Arc<dyn Ingest>, settings: HttpSettings) -> Router {
-    let max_body = settings.max_body;
-    let state = Arc::new(AppState { ingest, settings });
-    Router::new()
+    let state = Arc::new(AppState { ingest, settings, ready: Default::default(), gauges: Default::default() });
+    let ingest = Router::new()
         .route("/events", post(events::post_events))
         .route("/hooks/alertmanager", post(hooks::alertmanager))
         .route("/hooks/grafana", post(hooks::grafana))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route_layer(from_fn_with_state(state.clone(), auth::ingest));
+    let scrape = Router::new()
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
-        .layer(DefaultBodyLimit::max(max_body))
-        .with_state(state)
+        .route_layer(from_fn_with_state(state.clone(), auth::scrape));
+    Router::new().merge(ingest).merge(scrape).route("/healthz", get(|| async { "ok\n" })).with_state(state)
 }
 
 /// Binds where the settings say; with no token, only on loopback (and says so).
@@ -145,25 +174,19 @@ pub async fn bind(settings: &HttpSettings) -> anyhow::Result<tokio::net::TcpList
     tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (BELLHOP_HTTP_ADDR)"))
 }
 
-/// Serves until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    ingest: Arc<dyn Ingest>,
-    settings: HttpSettings,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    metrics::install();
-    tracing::info!(addr = %listener.local_addr()?, "HTTP server listening");
-    axum::serve(listener, router(ingest, settings)).with_graceful_shutdown(shutdown).await?;
-    Ok(())
-}
-
 async fn readyz(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> (axum::http::StatusCode, &'static str) {
-    match state.ingest.ready().await {
-        Ok(()) => (axum::http::StatusCode::OK, "ready\n"),
-        Err(error) => {
-            tracing::warn!("not ready: {error:#}");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "the store does not answer\n")
-        }
+    let ready = state
+        .ready
+        .get(|| async {
+            let answer = state.ingest.ready().await;
+            if let Err(error) = &answer {
+                tracing::warn!("not ready: {error:#}");
+            }
+            answer.is_ok()
+        })
+        .await;
+    match ready {
+        true => (axum::http::StatusCode::OK, "ready\n"),
+        false => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "the store does not answer\n"),
     }
 }

@@ -1,8 +1,9 @@
 //! Break-glass for a P0: an admin lets a plan asked in an open P0 incident's thread run with one
 //! approval instead of two. The admin's command is that approval — unless they asked for the plan
 //! themselves, when one approver other than them must still react ✅ — so two people always stand
-//! behind what runs. It is loud: the escalation roles are pinged in the incident's thread, and
-//! the incident's timeline and the audit log keep it.
+//! behind what runs. It is loud: the escalation roles (system administrator, infrastructure) are
+//! pinged in the incident's thread by default, and the post and the timeline name them; the
+//! incident's timeline and the audit log keep it.
 
 use super::gate::{self, approval_binding, audit};
 use super::posts;
@@ -12,7 +13,7 @@ use crate::core::Core;
 use crate::error::{CommandError, UserError};
 use crate::incident::Severity;
 use crate::outbox::Op;
-use crate::post::{Destination, Post, Reply, Tone};
+use crate::post::{Destination, Ping, Post, Reply, Tone};
 use crate::store::Vote;
 use crate::text::quote;
 
@@ -59,13 +60,9 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
         true => format!("it runs now on {who}'s approval"),
         false => format!("{who} asked for it, so one ✅ from another approver runs it"),
     };
-    let mut loud = Post::new(Tone::Bad, format!("🔓 Break-glass on {code}: one approval instead of two"))
-        .body(format!("{}\n{}", plan.action.describe(), crate::text::sentence(&runs)))
-        .field("Reason", reason.to_string())
-        .field("By", format!("{who} during {} (P0)", incident.code()));
-    for step in &core.incidents.escalation {
-        loud = loud.ping(step.ping.clone());
-    }
+    let paged: Vec<Ping> = core.incidents.escalation.iter().map(|step| step.ping.clone()).collect();
+    let by = format!("{who} during {} (P0)", incident.code());
+    let loud = announcement(&code, &plan.action.describe(), &runs, reason, &by, &paged);
     let mut votes = core.store.votes(id).await?;
     let own = Vote { person: actor.person(), emoji: BREAK_GLASS.to_string(), counted: true, reason: String::new() };
     // The quorum, the admin's approval, the timeline, the loud post and the edit land together.
@@ -77,7 +74,8 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
         votes.push(own);
     }
     let plan = super::Plan { quorum: Some(1), ..plan };
-    tx.timeline(incident.id, &actor.person(), "break-glass", &format!("{who} broke glass on {code} ({reason}); {runs}")).await?;
+    let told = format!("{who} broke glass on {code} ({reason}); {runs}; paged {}", paged_text(&paged));
+    tx.timeline(incident.id, &actor.person(), "break-glass", &told).await?;
     tx.post(Destination::Place { subject: incident.subject() }, loud).await?;
     tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &core.remediation) }).await?;
     tx.commit().await?;
@@ -86,4 +84,57 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
     }
     audit(core, actor, id, format!("break-glass during {}: {reason}; {runs}", incident.code())).await;
     Ok(Reply::invoker(Post::new(Tone::Warning, format!("Break-glass on {code}")).body(format!("{}: {runs}.", incident.code()))))
+}
+
+/// The loud post in the incident's thread: what runs, why, by whom, and who was paged for it.
+fn announcement(code: &str, action: &str, runs: &str, reason: &str, by: &str, paged: &[Ping]) -> Post {
+    let mut post = Post::new(Tone::Bad, format!("🔓 Break-glass on {code}: one approval instead of two"))
+        .body(format!("{action}\n{}", crate::text::sentence(runs)))
+        .field("Reason", reason.to_string())
+        .field("By", by.to_string())
+        .field(
+            "Paged",
+            match paged.is_empty() {
+                true => "nobody: no escalation role is set (BELLHOP_PAGE_SYSADMIN, BELLHOP_PAGE_INFRA)".to_string(),
+                false => format!("{} (the escalation roles)", paged_text(paged)),
+            },
+        );
+    for ping in paged {
+        post = post.ping(ping.clone());
+    }
+    post
+}
+
+/// `@sysadmin, @infrastructure`, or a plain "nobody" when no escalation role is configured.
+fn paged_text(paged: &[Ping]) -> String {
+    match paged.is_empty() {
+        true => "nobody".to_string(),
+        false => paged.iter().map(Ping::label).collect::<Vec<_>>().join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{role, IncidentSettings};
+
+    #[test]
+    fn break_glass_pings_the_escalation_roles_and_names_them() {
+        let paged: Vec<Ping> = IncidentSettings::default().escalation.into_iter().map(|step| step.ping).collect();
+        let post = announcement(
+            "PLAN-1",
+            "Disable the flag.",
+            "it runs now on @erin's approval",
+            "sign-in down",
+            "@erin during INC-1 (P0)",
+            &paged,
+        );
+        assert_eq!(post.pings, [role("sysadmin"), role("infrastructure")], "by default, the runbook's escalation chain");
+        let field = |name: &str| post.fields.iter().find(|f| f.name == name).map(|f| f.value.clone());
+        assert_eq!(field("Paged").as_deref(), Some("@sysadmin, @infrastructure (the escalation roles)"));
+        assert_eq!(post.body, "Disable the flag.\nIt runs now on @erin's approval.");
+        let nobody = announcement("PLAN-1", "x", "y", "z", "w", &[]);
+        let said = nobody.fields.iter().find(|f| f.name == "Paged").map(|f| f.value.as_str());
+        assert_eq!(said, Some("nobody: no escalation role is set (BELLHOP_PAGE_SYSADMIN, BELLHOP_PAGE_INFRA)"));
+    }
 }

@@ -56,6 +56,13 @@ impl Default for RemediationSettings {
 }
 
 impl RemediationSettings {
+    /// Whether one person can pass the gate alone: one approval, and the requester's own counts.
+    /// bellhop starts so only when `BELLHOP_ALLOW_ONE_PERSON_GATE` says it is meant, and every
+    /// approval post says so.
+    pub fn one_person(&self) -> bool {
+        self.approvals_required <= 1 && self.requester_may_approve
+    }
+
     /// Whether `now` rows exceed the `approved` ones by more than both margins.
     pub fn drifted(&self, approved: i64, now: i64) -> bool {
         let excess = now.saturating_sub(approved);

@@ -12,6 +12,10 @@ pub const SQL_LINES: usize = 12;
 /// Longer lines are cut inline (the attachment has them whole).
 pub const SQL_LINE_CHARS: usize = 120;
 
+/// What every approval post says while one person can pass the gate alone.
+pub const ONE_PERSON_GATE: &str =
+    "BELLHOP_ALLOW_ONE_PERSON_GATE is on: a single ✅, the requester's own included, runs this plan. Nobody else has to look.";
+
 /// A counted approval: a ✅, or an admin's break-glass.
 pub fn is_approval(vote: &Vote) -> bool {
     vote.counted && (vote.emoji == APPROVE || vote.emoji == super::break_glass::BREAK_GLASS)
@@ -61,6 +65,9 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
     body.push(status);
     let mut post = Post::new(tone, title).body(body.join("\n"));
     post = post.field("Plan", format!("requested by {} · hash {}", plan.requester.mention(), &plan.hash[..12.min(plan.hash.len())]));
+    if settings.one_person() {
+        post = post.field("One-person gate", ONE_PERSON_GATE);
+    }
     if !approvers.is_empty() {
         post = post.field("Approved by", approvers.join(", "));
     }
@@ -179,5 +186,40 @@ mod tests {
         assert!(lines[2].ends_with('…'));
         assert_eq!(lines[1..], ["```sql", lines[2], "SELECT 2;", "```"]);
         assert_eq!(with_files(Post::new(Tone::Info, "t"), &action).attachments[0].text(), Some(format!("{long}\nSELECT 2;\n").as_str()));
+    }
+
+    fn plan(state: &str) -> Plan {
+        let at = chrono::DateTime::from_timestamp(1_767_600_000, 0).unwrap();
+        Plan {
+            id: 1,
+            action: Action::SetFlags { names: vec!["new-tenant-flow".into()], enable: false, reason: None },
+            preview: Preview { rows: 1, lines: vec!["1 flag on now.".into()], figures: Default::default() },
+            requester: crate::actor::Person { id: "shell:alice".into(), name: "alice".into() },
+            created: at,
+            expires: at + chrono::Duration::minutes(15),
+            hash: "0123456789abcdef".into(),
+            state: state.into(),
+            outcome: None,
+            incident: None,
+            quorum: None,
+        }
+    }
+
+    #[test]
+    fn every_approval_post_of_a_one_person_gate_says_so() {
+        let one = RemediationSettings { approvals_required: 1, requester_may_approve: true, ..RemediationSettings::default() };
+        for state in ["pending", "executing", "done", "rejected", "expired"] {
+            let post = approval(&plan(state), &[], &one);
+            let field = post.fields.iter().find(|f| f.name == "One-person gate");
+            assert_eq!(field.map(|f| f.value.as_str()), Some(ONE_PERSON_GATE), "{state}");
+        }
+        assert!(asking(&plan("pending"), &one).fields.iter().any(|f| f.name == "One-person gate"), "the first post too");
+        for two in [
+            RemediationSettings::default(),
+            RemediationSettings { approvals_required: 1, ..RemediationSettings::default() },
+            RemediationSettings { requester_may_approve: true, ..RemediationSettings::default() },
+        ] {
+            assert!(!approval(&plan("pending"), &[], &two).fields.iter().any(|f| f.name == "One-person gate"), "{two:?}");
+        }
     }
 }

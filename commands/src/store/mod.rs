@@ -103,16 +103,28 @@ fn backend_of(url: &str) -> anyhow::Result<Backend> {
     }
 }
 
-/// A URL fit for an error message: the password replaced by `***`.
+/// A URL fit for an error message: the password replaced by `***`, whether it is in the
+/// userinfo (`postgres://bot:pw@db`) or in the query (`?password=pw`, as sqlx and libpq take it).
 pub fn redact_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_string(),
-        Err(_) => "(an unparsable URL)".to_string(),
+    let Ok(mut parsed) = reqwest::Url::parse(url) else { return "(an unparsable URL)".to_string() };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    let secret = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        key.contains("password") || key.contains("secret") || key.contains("token")
+    };
+    if parsed.query_pairs().any(|(key, _)| secret(&key)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if secret(&key) { "***".to_string() } else { value.into_owned() };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -123,5 +135,29 @@ mod tests {
     fn redacted_urls_keep_no_password() {
         assert_eq!(redact_url("postgres://bot:s3cr3t@db.example:5432/x"), "postgres://bot:***@db.example:5432/x");
         assert_eq!(redact_url("sqlite:bellhop.sqlite"), "sqlite:bellhop.sqlite");
+        assert_eq!(redact_url("sqlite:bellhop.sqlite?mode=rwc"), "sqlite:bellhop.sqlite?mode=rwc");
+        assert_eq!(redact_url("not a url"), "(an unparsable URL)");
+    }
+
+    #[test]
+    fn a_password_in_the_query_is_redacted_like_one_in_the_userinfo() {
+        assert_eq!(
+            redact_url("postgres://bot@db.example:5432/x?sslmode=require&password=s3cr3t"),
+            "postgres://bot@db.example:5432/x?sslmode=require&password=***"
+        );
+        assert_eq!(redact_url("postgresql://db/x?PassWord=s3cr3t&sslpassword=k3y"), "postgresql://db/x?PassWord=***&sslpassword=***");
+        assert_eq!(redact_url("postgres://u:a@db/x?password=b"), "postgres://u:***@db/x?password=***");
+        assert_eq!(redact_url("sqlite:bellhop.sqlite?password=s3cr3t"), "sqlite:bellhop.sqlite?password=***");
+        for url in ["postgres://bot@db/x?password=s%3Ccr3t", "postgres://bot@db/x?password=s3cr3t#frag"] {
+            assert!(!redact_url(url).contains("cr3t"), "{url}: {}", redact_url(url));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_open_names_its_url_without_the_password() {
+        let url = "postgres://bot@127.0.0.1:1/x?password=hunter2&sslmode=sometimes";
+        let error = format!("{:#}", super::Store::connect(url).await.unwrap_err());
+        assert!(error.starts_with("cannot open bellhop's store at postgres://bot@127.0.0.1:1/x?password=***&sslmode=sometimes"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
     }
 }
