@@ -202,6 +202,7 @@ mod tests {
             outcome: None,
             incident: None,
             quorum: None,
+            quorum_at: None,
         }
     }
 
