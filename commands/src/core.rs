@@ -9,6 +9,7 @@ use crate::error::CommandError;
 use crate::health::{HealthChecker, HealthSettings, Sweep};
 use crate::incident::IncidentSettings;
 use crate::incident::ListState;
+use crate::outbox::Part;
 use crate::post::{Post, Reply};
 use crate::store::{AuditEntry, Store};
 use crate::subject::{Subject, SubjectKind};
@@ -230,8 +231,8 @@ impl Core {
             return Ok(ReactionOutcome::Recorded);
         };
         // What it is about is read before the transaction: with SQLite it holds the one connection.
-        let plan = match (binding.subject.kind, binding.role.as_str()) {
-            (SubjectKind::Plan, "approval") => crate::remediation::Plan::from_stored(&self.store, binding.subject.id).await?,
+        let plan = match (binding.subject.kind, binding.role) {
+            (SubjectKind::Plan, Part::Approval) => crate::remediation::Plan::from_stored(&self.store, binding.subject.id).await?,
             _ => None,
         };
         let declares = added && emoji == DECLARE_EMOJI && binding.subject.kind == SubjectKind::Alert;

@@ -5,7 +5,7 @@
 
 use crate::chat_port::{ChatPort, DeliveryError, MessageRef, Place};
 use crate::core::Core;
-use crate::outbox::{Binding, Op, Queued};
+use crate::outbox::{Binding, Op, Part, Queued};
 use crate::post::{ChannelName, Destination, Post, Tone};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
@@ -93,7 +93,7 @@ impl Core {
             Destination::Key { key } => Place::Key(key.clone()),
             Destination::Place { subject } => match self.store.place_of(*subject).await.map_err(DeliveryError::Retry)? {
                 Some(key) => Place::Key(key),
-                None => match self.store.bound_message(&Binding::new(*subject, "kickoff")).await.map_err(DeliveryError::Retry)? {
+                None => match self.store.bound_message(&Binding::new(*subject, Part::Kickoff)).await.map_err(DeliveryError::Retry)? {
                     Some(kickoff) => Place::Key(kickoff.channel),
                     None => return Err(DeliveryError::Permanent(anyhow::anyhow!("{subject} has no place in the chat"))),
                 },

@@ -35,7 +35,7 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::command::{Command, Invocation, Value};
 pub use crate::core::{Core, ReactionOutcome};
 pub use crate::error::{CommandError, UserError};
-pub use crate::outbox::{Binding, Op};
+pub use crate::outbox::{Binding, Op, Part};
 pub use crate::post::{ChannelName, Destination, Field, Post, Reply, Tone, Visibility};
 pub use crate::subject::{Subject, SubjectKind};
 pub use crate::tick::TickReport;

@@ -6,17 +6,59 @@ use crate::post::{Destination, Post};
 use crate::subject::Subject;
 use serde::{Deserialize, Serialize};
 
-/// A message's part in its subject's story: `kickoff`, `approval`, `alert`. An edit or a reaction
-/// names the message by its binding, since it is queued before the message is delivered.
+/// A message's part in its subject's story. An edit or a reaction names the message by its
+/// binding (subject and part), since it is queued before the message is delivered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Binding {
     pub subject: Subject,
-    pub role: String,
+    pub role: Part,
 }
 
 impl Binding {
-    pub fn new(subject: Subject, role: &str) -> Self {
-        Binding { subject, role: role.to_string() }
+    pub fn new(subject: Subject, role: Part) -> Self {
+        Binding { subject, role }
+    }
+}
+
+/// Which of its subject's messages a message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// An incident's announcement, which its thread opens from.
+    Kickoff,
+    /// A plan's approval post, where ✅ and ❌ are counted.
+    Approval,
+    /// An alert's one post, edited as it changes.
+    Alert,
+    /// An alert's resolve notice.
+    Resolved,
+}
+
+impl Part {
+    pub const ALL: [Part; 4] = [Part::Kickoff, Part::Approval, Part::Alert, Part::Resolved];
+
+    /// How the store spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Kickoff => "kickoff",
+            Part::Approval => "approval",
+            Part::Alert => "alert",
+            Part::Resolved => "resolved",
+        }
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Part {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Part::ALL.into_iter().find(|part| part.as_str() == s).ok_or_else(|| format!("unknown message part `{s}`"))
     }
 }
 
@@ -89,18 +131,18 @@ mod tests {
         let kickoff = Op::Post {
             to: Destination::Channel { channel: ChannelName::Incidents },
             post: post.clone(),
-            bind: Some(Binding::new(incident, "kickoff")),
+            bind: Some(Binding::new(incident, Part::Kickoff)),
         };
         assert_eq!(kickoff.lane(), "incident:3");
         assert_eq!(Op::post(Destination::Place { subject: incident }, post.clone()).lane(), "incident:3");
         assert_eq!(Op::post(Destination::Channel { channel: ChannelName::StatusUpdates }, post).lane(), "channel:status-updates");
-        let thread = Op::OpenThread { from: Binding::new(incident, "kickoff"), slug: "inc-3".into(), title: "t".into() };
+        let thread = Op::OpenThread { from: Binding::new(incident, Part::Kickoff), slug: "inc-3".into(), title: "t".into() };
         assert_eq!(thread.lane(), "incident:3");
     }
 
     #[test]
     fn operations_survive_the_store_as_json() {
-        let op = Op::React { on: Binding::new(Subject::incident(1), "kickoff"), emoji: "✅".into() };
+        let op = Op::React { on: Binding::new(Subject::incident(1), Part::Kickoff), emoji: "✅".into() };
         let json = serde_json::to_string(&op).unwrap();
         assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op);
     }

@@ -117,7 +117,7 @@ impl Gate {
     }
 
     pub async fn approval(&self, id: i64) -> MessageRef {
-        let binding = Binding::new(Subject { kind: SubjectKind::Plan, id }, "approval");
+        let binding = Binding::new(Subject { kind: SubjectKind::Plan, id }, bellhop_commands::outbox::Part::Approval);
         self.core.store().bound_message(&binding).await.unwrap().expect("the approval post was delivered")
     }
 

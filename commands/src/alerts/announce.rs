@@ -6,7 +6,7 @@ use super::engine::{Change, Proposal};
 use super::figures::{AlertFigures, Peak};
 use super::posts;
 use crate::core::Core;
-use crate::outbox::{Binding, Op};
+use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination, Post, Tone};
 use crate::store::{Maintenance, Tx, ORIGIN_RULES};
 use crate::subject::{Subject, SubjectKind};
@@ -19,7 +19,7 @@ pub fn alert_subject(id: i64) -> Subject {
 
 /// The alert's own post, edited as it changes.
 pub(crate) fn alert_binding(id: i64) -> Binding {
-    Binding::new(alert_subject(id), "alert")
+    Binding::new(alert_subject(id), Part::Alert)
 }
 
 fn ops_channel() -> Destination {
@@ -71,7 +71,7 @@ impl Core {
                 Op::Post {
                     to: ops_channel(),
                     post: posts::function_resolve_notice(figures, id, &peak),
-                    bind: Some(Binding::new(alert_subject(id), "resolved")),
+                    bind: Some(Binding::new(alert_subject(id), Part::Resolved)),
                 },
             ],
         };

@@ -7,7 +7,7 @@ use super::figures::AlertFigures;
 use super::posts;
 use super::webhook::{GroupFigures, Level, Notification};
 use crate::core::Core;
-use crate::outbox::{Binding, Op};
+use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination};
 use crate::store::Receipt;
 
@@ -83,7 +83,7 @@ impl Core {
                 let lasted = now - fired;
                 ops.push(Op::Edit { of: alert_binding(alert), post: posts::group_post(figures, alert, None, severity, now) });
                 let notice = posts::group_resolve_notice(figures, alert, lasted);
-                ops.push(Op::Post { to: ops_channel, post: notice, bind: Some(Binding::new(alert_subject(alert), "resolved")) });
+                ops.push(Op::Post { to: ops_channel, post: notice, bind: Some(Binding::new(alert_subject(alert), Part::Resolved)) });
                 let line = posts::group_thread_line(figures, alert, &[], &[], Some(lasted));
                 let linked = tx.incidents_from_alert(alert).await?;
                 tell_incidents(&mut tx, &linked, line, |_| {}).await?;

@@ -5,7 +5,7 @@ use super::{plan, posts, Incident, ListState, Severity};
 use crate::actor::{Actor, Person, Role};
 use crate::core::Core;
 use crate::error::CommandError;
-use crate::outbox::{Binding, Op};
+use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination, Post, Reply, Tone};
 use crate::store::{NewIncident, Tx};
 use crate::text::{span, time};
@@ -203,7 +203,7 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
     }
     // The kickoff is announced in the incidents channel and the incident's thread opens from it:
     // a thread opened from a message is one per message, so a retry cannot open a second.
-    let kickoff = Binding::new(incident.subject(), "kickoff");
+    let kickoff = Binding::new(incident.subject(), Part::Kickoff);
     let to = Destination::Channel { channel: ChannelName::Incidents };
     tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, &core.incidents), bind: Some(kickoff.clone()) }).await?;
     tx.enqueue(&Op::OpenThread { from: kickoff, slug: format!("inc-{id}"), title: incident.title.clone() }).await?;

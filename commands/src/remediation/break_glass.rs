@@ -7,6 +7,7 @@
 
 use super::gate::{self, approval_binding, audit};
 use super::posts;
+use super::PlanState;
 use crate::actor::Actor;
 use crate::command::{Args, Command};
 use crate::core::Core;
@@ -41,8 +42,8 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
     let Some(plan) = gate::load(core, id).await? else {
         return Err(CommandError::user(format!("There is no {code}.")));
     };
-    if plan.state != "pending" || plan.expires <= now {
-        let state = if plan.state == "pending" { "expired" } else { plan.state.as_str() };
+    if plan.state != PlanState::Pending || plan.expires <= now {
+        let state = if plan.state == PlanState::Pending { PlanState::Expired } else { plan.state };
         return Err(CommandError::user(format!("{code} is {state}; break-glass only lets a pending plan run.")));
     }
     let incident = match plan.incident {

@@ -3,11 +3,12 @@
 
 use super::plan::{hash, Action, Plan};
 use super::posts::{self, APPROVE, REJECT};
+use super::PlanState;
 use crate::actor::{Actor, Role};
 use crate::chat_port::Reactor;
 use crate::core::Core;
 use crate::error::CommandError;
-use crate::outbox::{Binding, Op};
+use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination, Reply};
 use crate::store::{AuditEntry, NewPlan, Tx, Vote};
 use crate::subject::{Subject, SubjectKind};
@@ -19,7 +20,7 @@ pub(super) fn subject(id: i64) -> Subject {
 }
 
 pub(super) fn approval_binding(id: i64) -> Binding {
-    Binding::new(subject(id), "approval")
+    Binding::new(subject(id), Part::Approval)
 }
 
 /// A request: previews the action, stores the plan, and queues the approval post with bellhop's
@@ -70,7 +71,7 @@ pub(crate) async fn request(
         created: now,
         expires,
         hash: plan_hash,
-        state: "pending".into(),
+        state: PlanState::Pending,
         outcome: None,
         incident,
         quorum: None,
@@ -108,12 +109,12 @@ pub(crate) async fn on_reaction(
         return Ok(None);
     }
     let now = tx.now();
-    if plan.state != "pending" {
+    if plan.state != PlanState::Pending {
         return Ok(Some(format!("{emoji} after the plan was {}: not counted", plan.state)));
     }
     let vote = judge(core, plan, &Reactor::Member(actor.clone()), emoji);
     if plan.expires <= now && added {
-        close_in(core, tx, plan, "expired").await?;
+        close_in(core, tx, plan, PlanState::Expired).await?;
         return Ok(Some(format!("{emoji} after the plan expired: not counted")));
     }
     let changed = match added {
@@ -146,12 +147,12 @@ pub(super) fn approvals(votes: &[Vote]) -> usize {
 }
 
 /// What the votes close the plan as: the requester's ❌ withdraws it, an approver's rejects it.
-pub(super) fn closing(plan: &Plan, votes: &[Vote]) -> Option<&'static str> {
+pub(super) fn closing(plan: &Plan, votes: &[Vote]) -> Option<PlanState> {
     let crosses = || votes.iter().filter(|v| v.counted && v.emoji == REJECT);
     if crosses().any(|v| v.person.id == plan.requester.id) {
-        Some("withdrawn")
+        Some(PlanState::Withdrawn)
     } else {
-        crosses().next().map(|_| "rejected")
+        crosses().next().map(|_| PlanState::Rejected)
     }
 }
 
@@ -192,11 +193,11 @@ pub(crate) async fn timer(core: &Core, timer: &Timer, now: DateTime<Utc>) -> any
 }
 
 pub(super) async fn expire(core: &Core, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
-    close(core, id, "expired", now).await
+    close(core, id, PlanState::Expired, now).await
 }
 
 /// pending → rejected, withdrawn or expired, with the post edited in the same transaction.
-pub(super) async fn close(core: &Core, id: i64, state: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub(super) async fn close(core: &Core, id: i64, state: PlanState, now: DateTime<Utc>) -> anyhow::Result<()> {
     let Some(plan) = load(core, id).await? else { return Ok(()) };
     let mut tx = core.store.begin(now).await?;
     close_in(core, &mut tx, &plan, state).await?;
@@ -204,12 +205,12 @@ pub(super) async fn close(core: &Core, id: i64, state: &str, now: DateTime<Utc>)
 }
 
 /// [`close`] within `tx`; its audit entry lands with it.
-async fn close_in(core: &Core, tx: &mut Tx<'_>, plan: &Plan, state: &str) -> anyhow::Result<()> {
-    if !tx.close_pending_plan(plan.id, state, tx.now()).await? {
+async fn close_in(core: &Core, tx: &mut Tx<'_>, plan: &Plan, state: PlanState) -> anyhow::Result<()> {
+    if !tx.close_pending_plan(plan.id, state.as_str(), tx.now()).await? {
         return Ok(());
     }
     let votes = tx.votes(plan.id).await?;
-    let closed = Plan { state: state.into(), ..plan.clone() };
+    let closed = Plan { state, ..plan.clone() };
     tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&closed, &votes, &core.remediation) }).await?;
     tx.cancel_timers(subject(plan.id), &[]).await?;
     tx.audit(&entry(core, &Actor::system("remediation"), plan.id, state.to_string())).await

@@ -12,10 +12,12 @@ pub mod rollback;
 pub mod rollback_file;
 pub mod sessions;
 mod settle;
+pub mod state;
 
 pub(crate) use settle::RUNNING_PLANS;
 
 pub use plan::{Action, Cutoff, Outcome, Plan, Preview, RemediationSettings};
+pub use state::PlanState;
 
 pub(crate) use gate::{entry as audit_entry, on_reaction, timer};
 

@@ -298,7 +298,7 @@ pub struct Plan {
     pub created: DateTime<Utc>,
     pub expires: DateTime<Utc>,
     pub hash: String,
-    pub state: String,
+    pub state: super::PlanState,
     pub outcome: Option<Outcome>,
     /// The incident in whose thread it was asked.
     pub incident: Option<i64>,
@@ -357,7 +357,7 @@ impl Plan {
             created: row.created,
             expires: row.expires,
             hash: row.hash,
-            state: row.state,
+            state: row.state.parse().map_err(anyhow::Error::msg)?,
             outcome: row.outcome.as_deref().map(serde_json::from_str).transpose()?,
             incident: row.incident,
             quorum: row.quorum,

@@ -1,6 +1,7 @@
 //! What people read about a plan: the approval post in each of its states, and the dry run.
 
 use super::plan::{Action, Outcome, Plan, Preview, RemediationSettings};
+use super::PlanState;
 use crate::post::{Post, Tone};
 use crate::store::Vote;
 
@@ -29,8 +30,8 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
         .filter(|v| is_approval(v))
         .map(|v| if v.emoji == APPROVE { v.person.mention() } else { format!("{} (break-glass)", v.person.mention()) })
         .collect();
-    let (tone, title, status) = match plan.state.as_str() {
-        "pending" => {
+    let (tone, title, status) = match plan.state {
+        PlanState::Pending => {
             let missing = plan.needed(settings).saturating_sub(approvers.len());
             let who = if settings.requester_may_approve {
                 "approvers".to_string()
@@ -47,14 +48,16 @@ pub fn approval(plan: &Plan, votes: &[Vote], settings: &RemediationSettings) -> 
             };
             (Tone::Warning, format!("Approval needed: {code} · /{}", plan.action.command()), status)
         }
-        "executing" => (Tone::Info, format!("{code} approved: running"), "Approved; running now.".to_string()),
-        "done" => (Tone::Good, format!("{code} done"), outcome_line(plan)),
-        "failed" => (Tone::Bad, format!("{code} failed"), outcome_line(plan)),
-        "aborted" => (Tone::Bad, format!("{code} aborted"), outcome_line(plan)),
-        "interrupted" => (Tone::Bad, format!("{code} interrupted"), outcome_line(plan)),
-        "rejected" => (Tone::Bad, format!("{code} rejected"), "Rejected by an approver; nothing ran.".to_string()),
-        "withdrawn" => (Tone::Info, format!("{code} withdrawn"), format!("Withdrawn by {}; nothing ran.", plan.requester.mention())),
-        _ => (
+        PlanState::Executing => (Tone::Info, format!("{code} approved: running"), "Approved; running now.".to_string()),
+        PlanState::Done => (Tone::Good, format!("{code} done"), outcome_line(plan)),
+        PlanState::Failed => (Tone::Bad, format!("{code} failed"), outcome_line(plan)),
+        PlanState::Aborted => (Tone::Bad, format!("{code} aborted"), outcome_line(plan)),
+        PlanState::Interrupted => (Tone::Bad, format!("{code} interrupted"), outcome_line(plan)),
+        PlanState::Rejected => (Tone::Bad, format!("{code} rejected"), "Rejected by an approver; nothing ran.".to_string()),
+        PlanState::Withdrawn => {
+            (Tone::Info, format!("{code} withdrawn"), format!("Withdrawn by {}; nothing ran.", plan.requester.mention()))
+        }
+        PlanState::Expired => (
             Tone::Info,
             format!("{code} expired"),
             "Expired before enough approvals; it can never run. Ask again if still needed.".to_string(),
@@ -198,7 +201,7 @@ mod tests {
             created: at,
             expires: at + chrono::Duration::minutes(15),
             hash: "0123456789abcdef".into(),
-            state: state.into(),
+            state: state.parse().unwrap(),
             outcome: None,
             incident: None,
             quorum: None,

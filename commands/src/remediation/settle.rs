@@ -7,6 +7,7 @@
 use super::gate::{self, approval_binding, approvals, audit, entry, judge, subject};
 use super::plan::{Outcome, Plan, Progress};
 use super::posts::{self, APPROVE, REJECT};
+use super::PlanState;
 use crate::actor::Actor;
 use crate::chat_port::{ChatPort, MessageRef};
 use crate::core::Core;
@@ -114,7 +115,7 @@ impl Core {
 /// Reads the post's reactions, records what changed, then rejects, claims, or waits.
 async fn check(core: &Core, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc>) -> anyhow::Result<Option<Claimed>> {
     let Some(plan) = gate::load(core, id).await? else { return Ok(None) };
-    if plan.state != "pending" {
+    if plan.state != PlanState::Pending {
         return Ok(None);
     }
     let Some(message) = core.store.bound_message(&approval_binding(id)).await? else {
@@ -162,7 +163,7 @@ async fn check(core: &Core, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc>
         }
         return Ok(None);
     }
-    let running = Plan { state: "executing".into(), ..plan };
+    let running = Plan { state: PlanState::Executing, ..plan };
     tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&running, &votes, &core.remediation) }).await?;
     let names: Vec<String> = votes.iter().filter(|v| posts::is_approval(v)).map(|v| v.person.mention()).collect();
     let said = format!("approved by {}, roles checked on the post; executing", names.join(", "));
@@ -215,24 +216,28 @@ async fn execute(core: &Core, port: &Arc<dyn ChatPort>, claimed: &Claimed) -> an
     let settings = &core.remediation;
     let reporter = Reporter::start(core, port, plan, message);
     let result = match core.target().map(|t| t.writer()) {
-        None => Err(("failed", "bellhop has no target database: SUPABASE_DB_URL is not set.".to_string())),
-        Some(_) if !plan.intact() => Err(("aborted", "The stored plan no longer matches its hash; nothing ran.".to_string())),
+        None => Err((PlanState::Failed, "bellhop has no target database: SUPABASE_DB_URL is not set.".to_string())),
+        Some(_) if !plan.intact() => Err((PlanState::Aborted, "The stored plan no longer matches its hash; nothing ran.".to_string())),
         Some(target) => match still_allowed(core, plan).await? {
-            Some(why) => Err(("aborted", why)),
+            Some(why) => Err((PlanState::Aborted, why)),
             None => {
                 let action = plan.runnable_action();
                 match action.preview(&target).await {
-                    Err(error) => Err(("aborted", format!("The preview failed again at execution: {error} Nothing ran."))),
+                    Err(error) => Err((PlanState::Aborted, format!("The preview failed again at execution: {error} Nothing ran."))),
                     Ok(now) if settings.drifted(plan.preview.rows, now.rows) => Err((
-                        "aborted",
+                        PlanState::Aborted,
                         format!(
                             "Drift: {} rows now, {} approved (margin {} % and {} rows). Nothing ran; ask again for a new approval.",
                             now.rows, plan.preview.rows, settings.drift_percent, settings.drift_rows
                         ),
                     )),
                     Ok(fresh) => match core.store.plan_writing(plan.id, core.clock.now()).await {
-                        Err(error) => Err(("aborted", format!("bellhop could not record that the plan starts ({error}); nothing ran."))),
-                        Ok(()) => action.execute(&target, settings, &plan.preview, &fresh, &reporter).await.map_err(|e| ("failed", e)),
+                        Err(error) => {
+                            Err((PlanState::Aborted, format!("bellhop could not record that the plan starts ({error}); nothing ran.")))
+                        }
+                        Ok(()) => {
+                            action.execute(&target, settings, &plan.preview, &fresh, &reporter).await.map_err(|e| (PlanState::Failed, e))
+                        }
                     },
                 }
             }
@@ -242,7 +247,7 @@ async fn execute(core: &Core, port: &Arc<dyn ChatPort>, claimed: &Claimed) -> an
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let (state, outcome) = match result {
         Ok(done) => (
-            "done",
+            PlanState::Done,
             Outcome {
                 rows: done.rows,
                 figures: done.figures,
@@ -255,15 +260,15 @@ async fn execute(core: &Core, port: &Arc<dyn ChatPort>, claimed: &Claimed) -> an
         Err((state, error)) => (state, Outcome { duration_ms, error: Some(error), ..Outcome::default() }),
     };
     let now = core.clock.now();
-    let finished = Plan { state: state.into(), outcome: Some(outcome.clone()), ..plan.clone() };
+    let finished = Plan { state, outcome: Some(outcome.clone()), ..plan.clone() };
     let mut tx = core.store.begin(now).await?;
-    if tx.finish_plan(plan.id, state, &serde_json::to_string(&outcome)?, now).await? {
+    if tx.finish_plan(plan.id, state.as_str(), &serde_json::to_string(&outcome)?, now).await? {
         tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&finished, votes, settings) }).await?;
     }
     tx.cancel_timers(subject(plan.id), &[]).await?;
     tx.audit(&entry(core, &Actor::system("remediation"), plan.id, format!("{state}: {}", posts::outcome_text(&outcome)))).await?;
     tx.commit().await?;
-    crate::metrics::plan_finished(state);
+    crate::metrics::plan_finished(state.as_str());
     Ok(())
 }
 

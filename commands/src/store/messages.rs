@@ -19,7 +19,7 @@ impl Store {
         .bind(&message.channel)
         .bind(&message.message)
         .bind(binding.map(|b| b.subject.to_string()))
-        .bind(binding.map(|b| b.role.clone()))
+        .bind(binding.map(|b| b.role.as_str()))
         .bind(millis(now))
         .execute(self.pool())
         .await?;
@@ -45,7 +45,10 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?;
         Ok(match row {
-            Some((Some(subject), Some(role))) => subject.parse().ok().map(|subject| Binding { subject, role }),
+            Some((Some(subject), Some(role))) => match (subject.parse(), role.parse()) {
+                (Ok(subject), Ok(role)) => Some(Binding { subject, role }),
+                _ => None,
+            },
             _ => None,
         })
     }
@@ -55,7 +58,7 @@ impl Store {
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT channel_key, message_key FROM messages WHERE subject = $1 AND role = $2 ORDER BY at_ms DESC LIMIT 1")
                 .bind(binding.subject.to_string())
-                .bind(&binding.role)
+                .bind(binding.role.as_str())
                 .fetch_optional(self.pool())
                 .await?;
         Ok(row.map(|(channel, message)| MessageRef { channel, message }))
