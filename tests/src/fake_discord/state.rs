@@ -73,7 +73,8 @@ pub struct State {
     pub refusals: Vec<String>,
     /// Interactions already acknowledged: a second callback is refused (40060).
     pub acknowledged: BTreeSet<String>,
-    /// When each interaction was dispatched: a callback after 3 s is refused (10062).
+    /// When each interaction was created (its snowflake's time): a callback more than 3 s after
+    /// it is refused (10062).
     pub interactions: BTreeMap<String, Instant>,
     /// The `@original` message id of each interaction token.
     pub originals: BTreeMap<String, u64>,
@@ -90,6 +91,20 @@ pub struct State {
 impl State {
     pub fn requests_to(&self, method: &str, prefix: &str) -> Vec<&Request> {
         self.requests.iter().filter(|r| r.method == method && r.path.starts_with(prefix)).collect()
+    }
+
+    /// The message the person sees for an interaction, once it is there: the callback's `data`
+    /// for an immediate answer (type 4), the first follow-up's body after a deferral (type 5).
+    pub fn answer_to(&self, id: &str, token: &str) -> Option<Value> {
+        let callback = format!("/interactions/{id}/{token}/callback");
+        let callback = self.requests.iter().find(|r| r.is("POST", &callback))?;
+        match callback.body["type"].as_u64() {
+            Some(5) => {
+                let followup = format!("/webhooks/{}/{token}", super::payloads::APP);
+                self.requests.iter().find(|r| r.is("POST", &followup)).map(|r| r.body.clone())
+            }
+            _ => Some(callback.body["data"].clone()),
+        }
     }
 
     pub fn frames_from_bot(&self, op: u64) -> Vec<&Frame> {
