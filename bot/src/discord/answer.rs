@@ -151,7 +151,7 @@ mod tests {
     fn the_creation_time_is_read_from_the_snowflake_as_serenity_reads_it() {
         // 2026-12-02T20:00:00.250Z
         let at = UNIX_EPOCH + Duration::from_millis(1_796_241_600_250);
-        let id = serenity::InteractionId::new((1_796_241_600_250 - DISCORD_EPOCH_MS) << 22 | 0x1f_ffff);
+        let id = serenity::InteractionId::new(((1_796_241_600_250 - DISCORD_EPOCH_MS) << 22) | 0x1f_ffff);
         assert_eq!(created(id), at);
         assert_eq!(id.created_at().unix_timestamp(), 1_796_241_600);
     }
