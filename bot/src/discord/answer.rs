@@ -36,8 +36,11 @@ pub async fn slash(ctx: AppContext<'_>) -> Result<(), Error> {
     let actor = data.roles.actor(&ctx.interaction.user, ctx.interaction.member.as_deref());
     let invocation = invocation(spec, ctx.args).in_channel(ctx.interaction.channel_id.to_string());
     let visibility = spec.visibility(&invocation);
-    // A refusal comes at once and is private: only a command the person may run is deferred.
-    let deferred = if spec.waits_on_network && spec.access.allows(&actor) {
+    // A refusal comes at once and is private: only a command the person may run is deferred at
+    // once; any command is when the interaction reached bellhop past its safety net. (Checked
+    // here: tokio's timer may not fire a deadline already past before the command finishes.)
+    let late = Instant::now() >= deadline;
+    let deferred = if late || (spec.waits_on_network && spec.access.allows(&actor)) {
         defer(ctx, visibility).await?;
         Some(visibility)
     } else {
@@ -48,7 +51,6 @@ pub async fn slash(ctx: AppContext<'_>) -> Result<(), Error> {
     let (reply, deferred) = match deferred {
         Some(deferred) => (handling.await, Some(deferred)),
         None => tokio::select! {
-            // An interaction that arrives past its deadline is deferred before anything else.
             biased;
             () = tokio::time::sleep_until(deadline) => {
                 defer(ctx, visibility).await?;

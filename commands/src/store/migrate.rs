@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Replicas starting together on one PostgreSQL store migrate one after the other.
-const POSTGRES_LOCK: i64 = 0x6265_6c6c_686f_70;
+/// Replicas starting together on one PostgreSQL store migrate one after the other (the key is
+/// "bellhop" in ASCII).
+const POSTGRES_LOCK: i64 = 0x0062_656c_6c68_6f70;
 
 /// Applies the migrations this binary has and the store has not, in one transaction; returns how
 /// many. A migration whose text changed since it was applied, or a store migrated by a newer
@@ -155,6 +156,8 @@ mod tests {
             .unwrap();
         let error = run(&pool, Backend::Sqlite).await.unwrap_err().to_string();
         assert!(error.contains("changed after it was applied"), "{error}");
+        let (_dir, pool) = sqlite().await;
+        run(&pool, Backend::Sqlite).await.unwrap();
         sqlx::query(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99991231000000, 'x', TRUE, x'00', 0)",
         )

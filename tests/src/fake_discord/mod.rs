@@ -9,7 +9,7 @@ mod rest;
 mod rules;
 mod state;
 
-pub use state::{Frame, Request, State};
+pub use state::{AnswerScan, Frame, Request, State};
 
 use serde_json::Value;
 use state::{intent_of, Control};
@@ -311,7 +311,12 @@ impl FakeDiscord {
     /// way, as [`FakeDiscord::answer`] reads them).
     pub async fn answers(&self, interactions: &[Interaction]) -> Vec<Value> {
         let what = format!("answers to {} interactions", interactions.len());
-        self.wait(&what, |s| interactions.iter().map(|i| s.answer_to(&i.id, &i.token)).collect()).await
+        let mut scan = AnswerScan::default();
+        self.wait(&what, |s| {
+            scan.update(s);
+            interactions.iter().map(|i| scan.answers.get(&i.token).cloned()).collect()
+        })
+        .await
     }
 }
 

@@ -2,7 +2,7 @@
 //! Discord state earlier calls created (messages, reactions, members), so later GETs answer it.
 
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -122,5 +122,41 @@ pub(super) fn intent_of(t: &str) -> Option<u64> {
         "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => Some(1 << 9),
         "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => Some(1 << 1),
         _ => None,
+    }
+}
+
+/// The answers to interactions, read from the requests as they come in, each request once: a
+/// wait for hundreds of answers stays cheap however many requests the bot makes.
+#[derive(Default)]
+pub struct AnswerScan {
+    seen: usize,
+    deferred: HashSet<String>,
+    /// The message each interaction's person sees, by token.
+    pub answers: HashMap<String, Value>,
+}
+
+impl AnswerScan {
+    /// Reads the requests made since the last call.
+    pub fn update(&mut self, state: &State) {
+        for request in &state.requests[self.seen.min(state.requests.len())..] {
+            if request.method != "POST" {
+                continue;
+            }
+            match request.path.split('/').collect::<Vec<_>>().as_slice() {
+                ["", "interactions", _, token, "callback"] => match request.body["type"].as_u64() {
+                    Some(5) => {
+                        self.deferred.insert(token.to_string());
+                    }
+                    _ => {
+                        self.answers.entry(token.to_string()).or_insert_with(|| request.body["data"].clone());
+                    }
+                },
+                ["", "webhooks", _, token] if self.deferred.contains(*token) => {
+                    self.answers.entry(token.to_string()).or_insert_with(|| request.body.clone());
+                }
+                _ => {}
+            }
+        }
+        self.seen = state.requests.len();
     }
 }
