@@ -274,7 +274,7 @@ async fn reactions_on_the_bots_messages_reach_the_core_with_the_right_actor() {
     t.fake.answer(&declare).await;
     let kickoff =
         t.fake.wait_request("the kickoff", 1, |r| r.is("POST", &format!("/channels/{}/messages", payloads::INCIDENTS_CHANNEL))).await;
-    let message = t.fake.wait("the kickoff's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
+    let message = t.fake.wait("the kickoff's id", |s| s.newest_post()).await;
     assert_eq!(kickoff.body["embeds"][0]["title"], "🚨 INC-1 · P2 · Reports slow");
     t.fake.dispatch("MESSAGE_REACTION_ADD", payloads::reaction(payloads::INCIDENTS_CHANNEL, &message, "✅", &bob(), true));
     let added = eventually_audited(&t, &format!("/react {message} ✅")).await;

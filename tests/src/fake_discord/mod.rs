@@ -85,9 +85,14 @@ impl Shared {
         });
     }
 
-    fn create_message(&self, channel: &str, body: &Value) -> Value {
+    /// A message posted in `channel`; an interaction's follow-up (`webhook`) carries the
+    /// application's id as its `webhook_id`, as in Discord.
+    fn create_message(&self, channel: &str, body: &Value, webhook: bool) -> Value {
         let id = self.next_id();
-        let message = payloads::message(&id.to_string(), channel, body);
+        let mut message = payloads::message(&id.to_string(), channel, body);
+        if webhook {
+            message["webhook_id"] = Value::from(payloads::APP);
+        }
         self.update(|state| {
             state.messages.insert(id, message.clone());
         });

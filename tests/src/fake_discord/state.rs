@@ -107,6 +107,11 @@ impl State {
         }
     }
 
+    /// The id of the newest message bellhop posted itself (not an answer to an interaction).
+    pub fn newest_post(&self) -> Option<String> {
+        self.messages.iter().rev().find(|(_, m)| m.get("webhook_id").is_none()).map(|(id, _)| id.to_string())
+    }
+
     pub fn frames_from_bot(&self, op: u64) -> Vec<&Frame> {
         self.frames.iter().filter(|f| f.from_bot && f.op == op).collect()
     }
