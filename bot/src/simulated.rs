@@ -24,11 +24,21 @@ pub struct Behaviour {
     /// that is the same on every run, and shows on the demo's first `/health`.
     pub fail_every: Option<u64>,
     calls: Arc<AtomicU64>,
+    /// When the first request arrived, hung or not, across clones.
+    first_request: Arc<std::sync::OnceLock<std::time::Instant>>,
 }
 
 impl Behaviour {
     pub fn ok() -> Self {
-        Behaviour { status: 200, sb_error_code: None, delay: Duration::ZERO, hang: false, fail_every: None, calls: Arc::default() }
+        Behaviour {
+            status: 200,
+            sb_error_code: None,
+            delay: Duration::ZERO,
+            hang: false,
+            fail_every: None,
+            calls: Arc::default(),
+            first_request: Arc::default(),
+        }
     }
 
     pub fn status(status: u16) -> Self {
@@ -57,6 +67,12 @@ impl Behaviour {
     /// How many requests this endpoint has answered (not counting hung ones), across clones.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// When this endpoint was first asked (a hung request included): lets a test see what a
+    /// client did before it probed.
+    pub fn first_request(&self) -> Option<std::time::Instant> {
+        self.first_request.get().copied()
     }
 
     fn fails_now(&self) -> bool {
@@ -186,6 +202,7 @@ fn has_key(script: &Script, headers: &HeaderMap) -> bool {
 
 async fn answer(script: &Script, endpoint: &str) -> Response {
     let behaviour = script.endpoints.get(endpoint).unwrap_or(&script.default);
+    behaviour.first_request.get_or_init(std::time::Instant::now);
     if behaviour.hang {
         std::future::pending::<()>().await;
     }

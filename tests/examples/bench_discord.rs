@@ -1,123 +1,277 @@
 //! Benchmark: the real `bellhop run` binary against the fake Discord, while one target hangs.
-//! Measures what a burst of `/health` costs: the time from dispatching INTERACTION_CREATE to the
-//! acknowledgement callback (a burst of 100 at once), the requests the targets receive, and the
-//! bot's resident memory idle, right after a burst of 300, and a minute later.
+//! For each binary given (side by side, in one run, on the same machine) it measures:
+//! - start → slash commands registered (the median of several starts, each on a fresh store);
+//! - a burst of 100 `/health` at once: interaction creation → acknowledgement (p50, p99, max);
+//! - a burst of 300: the same, how many were acknowledged within 1 s, how many answered within
+//!   15 s, and what the fake refused (late or double acknowledgements);
+//! - resident memory idle, right after the 300, SETTLE seconds later, and at its peak.
 //!
 //! Run it with `scripts/bench-discord`, which builds the release binary first.
 
 use bellhop::simulated::{Behaviour, Script};
 use bellhop_tests::fake_discord::payloads::{self, RESPONDER_ROLE};
-use bellhop_tests::fake_discord::{FakeDiscord, Interaction, Request};
+use bellhop_tests::fake_discord::{AnswerScan, FakeDiscord, Interaction, State};
 use bellhop_tests::KEY;
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How long a burst may take to be answered before the missing answers count as lost.
+const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+/// Discord's deadline for the first response is 3 s; this is the target with room to spare.
+const ACK_TARGET: Duration = Duration::from_secs(1);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let mut settle = 60;
+    let mut starts = 5;
+    let mut binaries: Vec<PathBuf> = Vec::new();
     let mut args = std::env::args().skip(1);
-    let binary = std::fs::canonicalize(args.next().unwrap_or_else(|| "target/release/bellhop".into()))?;
-    let settle: u64 = args.next().map(|n| n.parse()).transpose()?.unwrap_or(60);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--settle" => settle = args.next().expect("--settle SECONDS").parse()?,
+            "--starts" => starts = args.next().expect("--starts N").parse()?,
+            path => binaries.push(std::fs::canonicalize(path)?),
+        }
+    }
+    if binaries.is_empty() {
+        binaries.push(std::fs::canonicalize("target/release/bellhop")?);
+    }
+    let mut results = Vec::new();
+    for binary in &binaries {
+        eprintln!("-- {}", binary.display());
+        results.push(run(binary, starts, settle).await?);
+    }
+    print(&binaries, &results, starts, settle);
+    Ok(())
+}
 
-    let fake = FakeDiscord::start().await;
-    let counted = Behaviour::ok();
-    let platform = bellhop_tests::platform(Script::new(KEY).with("stuck", Behaviour::hang()).with("invite-user", counted.clone())).await;
-    let dir = tempfile::tempdir()?;
-    let bot = Command::new(&binary)
+struct Figures {
+    ready: Vec<Duration>,
+    idle_kib: u64,
+    /// The bursts of 100 and of 300.
+    bursts: [Burst; 2],
+    after_300_kib: u64,
+    later_kib: u64,
+    peak_kib: u64,
+    exit: String,
+}
+
+async fn run(binary: &Path, starts: usize, settle: u64) -> anyhow::Result<Figures> {
+    let platform = bellhop_tests::platform(Script::new(KEY).with("stuck", Behaviour::hang()).with("invite-user", Behaviour::ok())).await;
+    let mut ready = Vec::new();
+    let mut running = None;
+    for _ in 0..starts.max(1) {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir()?;
+        let started = Instant::now();
+        let bot = KillOnDrop(spawn(binary, &fake, &platform.url(), dir.path())?);
+        let registered = fake
+            .wait_within(Duration::from_secs(10), |s| {
+                s.requests.iter().find(|r| r.method == "PUT" && r.path.ends_with("/commands")).map(|r| r.at)
+            })
+            .await
+            .ok_or_else(|| anyhow::anyhow!("the bot did not register its commands within 10 s"))?;
+        ready.push(registered - started);
+        running = Some((bot, fake, dir));
+    }
+    let (bot, fake, _dir) = running.expect("at least one start");
+    fake.ready().await;
+    let pid = bot.0.id();
+    // Let the first heartbeat pass so the figure is the idle process, not its start.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let idle_kib = memory(pid, "VmRSS");
+
+    let member = payloads::member("500000000000000001", "alice", &[RESPONDER_ROLE]);
+    let burst_100 = Burst::run(&fake, &member, 100).await;
+    let burst_300 = Burst::run(&fake, &member, 300).await;
+    let after_300_kib = memory(pid, "VmRSS");
+    tokio::time::sleep(Duration::from_secs(settle)).await;
+    let later_kib = memory(pid, "VmRSS");
+    let peak_kib = memory(pid, "VmHWM");
+
+    Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+    let mut bot = bot;
+    let exit = bot.0.wait()?.code().map_or("signal".into(), |c| c.to_string());
+    Ok(Figures { ready, idle_kib, bursts: [burst_100, burst_300], after_300_kib, later_kib, peak_kib, exit })
+}
+
+fn spawn(binary: &Path, fake: &FakeDiscord, platform: &str, dir: &Path) -> anyhow::Result<std::process::Child> {
+    Ok(Command::new(binary)
         .arg("run")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_clear()
         .env("RUST_LOG", "warn")
         .env("DISCORD_TOKEN", "fake-token")
         .env("DISCORD_HTTP_PROXY", &fake.rest_url)
         .env("DISCORD_GUILD_ID", payloads::GUILD)
         .env("DISCORD_RESPONDER_ROLES", RESPONDER_ROLE)
-        .env("FRONTEND_URL", platform.url())
-        .env("SUPABASE_URL", platform.url())
+        .env("DISCORD_INCIDENTS_CHANNEL", payloads::INCIDENTS_CHANNEL)
+        .env("DISCORD_STATUS_CHANNEL", payloads::STATUS_CHANNEL)
+        .env("DISCORD_OPS_CHANNEL", payloads::OPS_CHANNEL)
+        .env("FRONTEND_URL", platform)
+        .env("SUPABASE_URL", platform)
         .env("SUPABASE_ANON_KEY", KEY)
         .env("BELLHOP_FUNCTIONS", "stuck,invite-user,delete-user")
         .env("BELLHOP_PROBE_TIMEOUT", "2s")
         .env("BELLHOP_SLOW_AFTER", "1s")
-        .env("BELLHOP_DATABASE_URL", format!("sqlite:{}", dir.path().join("bellhop.sqlite").display()))
+        .env("BELLHOP_HTTP_ADDR", "127.0.0.1:0")
+        .env("BELLHOP_DATABASE_URL", format!("sqlite:{}", dir.join("bellhop.sqlite").display()))
         .stdout(Stdio::null())
-        .spawn()?;
-    let bot = KillOnDrop(bot);
-    let pid = bot.0.id();
-    let started = Instant::now();
-    fake.ready().await;
-    let ready_in = started.elapsed();
-    // Let the first heartbeat pass so the figure is the idle process, not its start.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let idle = memory(pid, "VmRSS");
-
-    let member = payloads::member("500000000000000001", "alice", &[RESPONDER_ROLE]);
-    let before = counted.calls();
-    let burst = Burst::run(&fake, &member, 100).await;
-    let hits_100 = counted.calls() - before;
-    let mut latencies = burst.latencies;
-    latencies.sort();
-
-    let before = counted.calls();
-    let burst_300 = Burst::run(&fake, &member, 300).await;
-    let hits_300 = counted.calls() - before;
-    let after_300 = memory(pid, "VmRSS");
-    tokio::time::sleep(Duration::from_secs(settle)).await;
-    let later = memory(pid, "VmRSS");
-    let peak = memory(pid, "VmHWM");
-
-    let at = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1];
-    println!("bellhop run (release) against the fake Discord on 127.0.0.1; target `stuck` hangs, probe timeout 2 s");
-    println!("  ready (commands registered) after start   {:>8.1} ms", ms(ready_in));
-    println!("  idle resident memory after READY          {:>8.1} MiB", mib(idle));
-    println!("  burst of 100 /health at once: dispatch → ack (callback type 5)");
-    println!("                                     p50    {:>8.2} ms", ms(at(0.50)));
-    println!("                                     p99    {:>8.2} ms", ms(at(0.99)));
-    println!("                                     max    {:>8.2} ms", ms(*latencies.last().expect("a burst")));
-    println!("    all answered in {:.2} s; requests to invite-user: {hits_100}", burst.answered_in.as_secs_f64());
-    println!(
-        "  burst of 300 /health at once: all answered in {:.2} s; requests to invite-user: {hits_300}",
-        burst_300.answered_in.as_secs_f64()
-    );
-    println!("  resident memory right after the 300       {:>8.1} MiB", mib(after_300));
-    println!("  resident memory {settle} s later               {:>8.1} MiB", mib(later));
-    println!("  peak resident memory                      {:>8.1} MiB", mib(peak));
-
-    Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
-    let mut bot = bot;
-    let exit = bot.0.wait()?;
-    println!("  exit on SIGTERM                           {:>8}", exit.code().map_or("signal".into(), |c| c.to_string()));
-    Ok(())
+        .spawn()?)
 }
 
-/// `count` `/health` dispatched at once, each acknowledged and answered.
+/// `count` `/health` dispatched at once: when each was acknowledged and answered.
 struct Burst {
-    latencies: Vec<Duration>,
+    count: usize,
+    /// Creation → acknowledgement of those acknowledged, sorted.
+    acks: Vec<Duration>,
+    answered: usize,
     answered_in: Duration,
+    refusals: Vec<String>,
 }
 
 impl Burst {
     async fn run(fake: &FakeDiscord, member: &Value, count: usize) -> Burst {
+        let refused_before = fake.read(|s| s.refusals.len());
         let start = Instant::now();
         let sent: Vec<Interaction> = (0..count).map(|_| fake.slash(member, "health", &[])).collect();
-        let mut latencies = Vec::with_capacity(count);
-        for interaction in &sent {
-            let callback: Request = fake.callback(interaction).await;
-            assert_eq!(callback.body["type"], 5, "every /health is deferred");
-            latencies.push(callback.at - interaction.sent_at);
+        // Each request is looked at once: the benchmark must not eat the CPU the bot is measured on.
+        let mut scan = AnswerScan::default();
+        let mut answered = |s: &State| {
+            scan.update(s);
+            sent.iter().filter(|i| scan.answers.contains_key(&i.token)).count()
+        };
+        fake.wait_within(ANSWER_WITHIN, |s| (answered(s) == count).then_some(())).await;
+        let answered_in = start.elapsed();
+        let (mut acks, refusals) = fake.read(|s| {
+            answered(s);
+            let acks: Vec<Duration> = sent.iter().filter_map(|i| callback(s, i).map(|at| at - i.sent_at)).collect();
+            (acks, s.refusals[refused_before..].to_vec())
+        });
+        // Discord shows nothing for an interaction whose acknowledgement it refused.
+        let answered = sent.iter().filter(|i| scan.answers.contains_key(&i.token) && !refusals.iter().any(|r| r.contains(&i.id))).count();
+        acks.sort();
+        if std::env::var_os("BENCH_TRACE").is_some() {
+            trace(fake, &sent, start).await;
         }
-        for interaction in &sent {
-            fake.followup(interaction).await;
-        }
-        Burst { latencies, answered_in: start.elapsed() }
+        Burst { count, acks, answered, answered_in, refusals }
     }
+
+    fn at(&self, q: f64) -> Option<Duration> {
+        let n = self.acks.len();
+        (n > 0).then(|| self.acks[((n as f64 * q).ceil() as usize).clamp(1, n) - 1])
+    }
+
+    fn within_target(&self) -> usize {
+        self.acks.iter().filter(|d| **d <= ACK_TARGET).count()
+    }
+}
+
+/// Diagnostics: when answers arrived, and what the bot did for those not answered.
+async fn trace(fake: &FakeDiscord, sent: &[Interaction], start: Instant) {
+    let count = sent.len();
+    let mut scan = AnswerScan::default();
+    let mut answered = |s: &State| {
+        scan.update(s);
+        sent.iter().filter(|i| scan.answers.contains_key(&i.token)).count()
+    };
+    fake.wait_within(Duration::from_secs(60), |s| (answered(s) >= count).then_some(())).await;
+    fake.read(|s| {
+        let mut answers: Vec<Duration> = sent.iter().filter_map(|i| answered_at(s, i).map(|at| at - start)).collect();
+        answers.sort();
+        let q = |q: f64| answers.get(((answers.len() as f64 * q) as usize).min(answers.len().saturating_sub(1))).copied();
+        eprintln!("answers {}/{count}: p10 {:?} p50 {:?} p90 {:?} max {:?}", answers.len(), q(0.1), q(0.5), q(0.9), answers.last());
+        for i in sent.iter().filter(|i| s.answer_to(&i.id, &i.token).is_none()) {
+            let mine: Vec<String> = s
+                .requests
+                .iter()
+                .filter(|r| r.path.contains(&i.token) || r.path.contains(&i.id))
+                .map(|r| format!("{} {} at {:?} {}", r.method, r.path, r.at - start, r.body["type"]))
+                .collect();
+            eprintln!("not answered {}: {mine:?}", i.id);
+        }
+    });
+}
+
+fn callback(s: &State, interaction: &Interaction) -> Option<Instant> {
+    let path = format!("/interactions/{}/{}/callback", interaction.id, interaction.token);
+    s.requests.iter().find(|r| r.is("POST", &path)).map(|r| r.at)
+}
+
+/// When the person saw the answer: the callback for a direct answer, the follow-up after a defer.
+fn answered_at(s: &State, interaction: &Interaction) -> Option<Instant> {
+    let path = format!("/interactions/{}/{}/callback", interaction.id, interaction.token);
+    let callback = s.requests.iter().find(|r| r.is("POST", &path))?;
+    if callback.body["type"] != 5 {
+        return Some(callback.at);
+    }
+    let path = format!("/webhooks/{}/{}", payloads::APP, interaction.token);
+    s.requests.iter().find(|r| r.is("POST", &path)).map(|r| r.at)
+}
+
+fn print(binaries: &[PathBuf], results: &[Figures], starts: usize, settle: u64) {
+    println!("bellhop run (release) against the fake Discord on 127.0.0.1; target `stuck` hangs, probe timeout 2 s");
+    let names: Vec<String> = binaries.iter().map(|b| b.file_name().map_or("?".into(), |n| n.to_string_lossy().into_owned())).collect();
+    row("", &names);
+    let cells = |f: &dyn Fn(&Figures) -> String| results.iter().map(f).collect::<Vec<_>>();
+    row(&format!("start → registered, median of {starts} (ms)"), &cells(&|r| format!("{:.1}", ms(median(&r.ready)))));
+    row("start → registered, min–max (ms)", &cells(&|r| format!("{:.0}–{:.0}", ms(min(&r.ready)), ms(max(&r.ready)))));
+    row("idle resident memory after READY (MiB)", &cells(&|r| format!("{:.1}", mib(r.idle_kib))));
+    for (i, label) in ["100", "300"].into_iter().enumerate() {
+        let quantile = |q: f64| cells(&|r| r.bursts[i].at(q).map_or("-".into(), |d| format!("{:.1}", ms(d))));
+        row(&format!("burst of {label}: creation → ack p50 (ms)"), &quantile(0.50));
+        row(&format!("burst of {label}: creation → ack p99 (ms)"), &quantile(0.99));
+        row(&format!("burst of {label}: creation → ack max (ms)"), &quantile(1.0));
+        row(
+            &format!("burst of {label}: acknowledged within 1 s"),
+            &cells(&|r| format!("{}/{}", r.bursts[i].within_target(), r.bursts[i].count)),
+        );
+        row(
+            &format!("burst of {label}: answered within {} s", ANSWER_WITHIN.as_secs()),
+            &cells(&|r| format!("{}/{}", r.bursts[i].answered, r.bursts[i].count)),
+        );
+        row(&format!("burst of {label}: all answered after (s)"), &cells(&|r| format!("{:.2}", r.bursts[i].answered_in.as_secs_f64())));
+        row(&format!("burst of {label}: refused by the fake"), &cells(&|r| r.bursts[i].refusals.len().to_string()));
+    }
+    row("resident memory right after the 300 (MiB)", &cells(&|r| format!("{:.1}", mib(r.after_300_kib))));
+    row(&format!("resident memory {settle} s later (MiB)"), &cells(&|r| format!("{:.1}", mib(r.later_kib))));
+    row("peak resident memory (MiB)", &cells(&|r| format!("{:.1}", mib(r.peak_kib))));
+    row("exit on SIGTERM", &cells(&|r| r.exit.clone()));
+    for (name, result) in names.iter().zip(results) {
+        let refusals: Vec<&String> = result.bursts.iter().flat_map(|b| &b.refusals).take(5).collect();
+        if !refusals.is_empty() {
+            println!("{name}: the fake refused, e.g. {refusals:?}");
+        }
+    }
+}
+
+fn row(label: &str, cells: &[String]) {
+    let cells: String = cells.iter().map(|c| format!("{c:>18}")).collect();
+    println!("  {label:<46}{cells}");
+}
+
+fn median(values: &[Duration]) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+fn min(values: &[Duration]) -> Duration {
+    values.iter().copied().min().unwrap_or_default()
+}
+
+fn max(values: &[Duration]) -> Duration {
+    values.iter().copied().max().unwrap_or_default()
 }
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn mib(kb: u64) -> f64 {
-    kb as f64 / 1024.0
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 /// A `/proc/<pid>/status` figure in kB.
@@ -135,5 +289,6 @@ struct KillOnDrop(std::process::Child);
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -45,7 +45,7 @@ async fn bot(admin: &PgConnectOptions, env: &[(&str, &str)]) -> BellhopTester {
 async fn ask_to_disable(t: &BellhopTester, flag: &str) -> String {
     let asked = t.fake.slash_with(&alice(), "flags disable", &[("names", json!(flag))]);
     t.fake.answer(&asked).await;
-    let message = t.fake.wait("the approval post's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
+    let message = t.fake.wait("the approval post's id", |s| s.newest_post()).await;
     for emoji in ["✅", "❌"] {
         let own = format!("/channels/{CHANNEL}/messages/{message}/reactions/{emoji}/@me");
         t.fake.wait_request(&format!("bellhop's own {emoji}"), 1, |r| r.is("PUT", &own)).await;

@@ -36,7 +36,7 @@ async fn two_replicas_declare_one_incident_and_count_a_reaction_once(_: sqlx::po
 
     let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
     t.fake.add_member(bob.clone());
-    let message = t.fake.wait("the kickoff's id", |s| s.messages.keys().last().map(|id| id.to_string())).await;
+    let message = t.fake.wait("the kickoff's id", |s| s.newest_post()).await;
     t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(INCIDENTS_CHANNEL, &message, "✅", &bob, true));
     let on = bellhop_commands::MessageRef::new(INCIDENTS_CHANNEL, message.clone());
     let polling = async {

@@ -1,23 +1,32 @@
 //! One action for every slash command: claim the interaction (so two replicas answer once),
-//! build the `Actor` and the `Invocation`, call the core, and answer — deferring on its own when
-//! the core takes longer than Discord's patience, without ever making a private answer public.
+//! build the `Actor` and the `Invocation`, call the core, and answer. Discord wants a first
+//! response within 3 s of the interaction's creation: a command that waits on the network (the
+//! registry says which) is deferred at once, with the visibility of its usual answer; any other
+//! is answered directly, unless it is still running when the safety net, measured from the
+//! interaction's creation, defers it. A private answer never lands in a public deferral.
 
 use super::{embed, Data, Error};
 use bellhop_commands::command::spec::CommandSpec;
 use bellhop_commands::{Invocation, Person, Post, Reply, Tone, Visibility};
 use poise::serenity_prelude as serenity;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
 
 type AppContext<'a> = poise::ApplicationContext<'a, Data, Error>;
 
-/// Discord drops an interaction not acknowledged within 3 s; acknowledge well before.
-pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
+/// A command still running this long after Discord created the interaction is deferred: the
+/// other half of Discord's 3 s is for the deferral to reach it.
+pub const SAFETY_NET_AFTER: Duration = Duration::from_millis(1500);
+
+/// Discord's snowflakes count milliseconds from 2015-01-01T00:00:00Z in their top 42 bits.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 
 fn spec_of(ctx: AppContext<'_>) -> Option<&'static CommandSpec> {
     ctx.command().custom_data.downcast_ref::<&'static CommandSpec>().copied()
 }
 
 pub async fn slash(ctx: AppContext<'_>) -> Result<(), Error> {
+    let deadline = safety_net(created(ctx.interaction.id), SystemTime::now(), Instant::now());
     let data = ctx.data();
     if !data.core.claim_event(&format!("interaction:{}", ctx.interaction.id)).await? {
         tracing::debug!(interaction = %ctx.interaction.id, "another bellhop answers this interaction");
@@ -26,15 +35,29 @@ pub async fn slash(ctx: AppContext<'_>) -> Result<(), Error> {
     let Some(spec) = spec_of(ctx) else { anyhow::bail!("the command {} has no registry entry", ctx.command().qualified_name) };
     let actor = data.roles.actor(&ctx.interaction.user, ctx.interaction.member.as_deref());
     let invocation = invocation(spec, ctx.args).in_channel(ctx.interaction.channel_id.to_string());
+    let visibility = spec.visibility(&invocation);
+    // A refusal comes at once and is private: only a command the person may run is deferred at
+    // once; any command is when the interaction reached bellhop past its safety net. (Checked
+    // here: tokio's timer may not fire a deadline already past before the command finishes.)
+    let late = Instant::now() >= deadline;
+    let deferred = if late || (spec.waits_on_network && spec.access.allows(&actor)) {
+        defer(ctx, visibility).await?;
+        Some(visibility)
+    } else {
+        None
+    };
     let handling = data.core.handle(&actor, &invocation);
     tokio::pin!(handling);
-    let (reply, deferred) = tokio::select! {
-        reply = &mut handling => (reply, None),
-        () = tokio::time::sleep(DEFER_AFTER) => {
-            let visibility = if spec.public { Visibility::Channel } else { Visibility::Invoker };
-            if visibility == Visibility::Invoker { ctx.defer_ephemeral().await? } else { ctx.defer().await? }
-            (handling.await, Some(visibility))
-        }
+    let (reply, deferred) = match deferred {
+        Some(deferred) => (handling.await, Some(deferred)),
+        None => tokio::select! {
+            biased;
+            () = tokio::time::sleep_until(deadline) => {
+                defer(ctx, visibility).await?;
+                (handling.await, Some(visibility))
+            }
+            reply = &mut handling => (reply, None),
+        },
     };
     // The command may have queued posts (a kickoff, a status text): deliver them now.
     data.core.wake();
@@ -46,6 +69,31 @@ pub async fn slash(ctx: AppContext<'_>) -> Result<(), Error> {
     }
     poise_ctx.send(embed::reply(&reply)).await?;
     Ok(())
+}
+
+async fn defer(ctx: AppContext<'_>, visibility: Visibility) -> Result<(), Error> {
+    match visibility {
+        Visibility::Invoker => ctx.defer_ephemeral().await?,
+        Visibility::Channel => ctx.defer().await?,
+    }
+    Ok(())
+}
+
+/// When Discord created the interaction, to the millisecond. (serenity's `created_at` reads the
+/// same bits, to the second; the tests check the two agree.)
+fn created(id: serenity::InteractionId) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis((id.get() >> 22) + DISCORD_EPOCH_MS)
+}
+
+/// When the safety net fires: `SAFETY_NET_AFTER` after the interaction's creation, however long
+/// it took to reach bellhop, and never later than that after it arrived (`now`, `arrived`), so a
+/// clock behind Discord's cannot push it past Discord's deadline.
+fn safety_net(created: SystemTime, now: SystemTime, arrived: Instant) -> Instant {
+    let age = now.duration_since(created).unwrap_or_default();
+    if age > SAFETY_NET_AFTER {
+        tracing::warn!(age_ms = age.as_millis() as u64, "an interaction reached bellhop late; deferring it at once");
+    }
+    arrived + SAFETY_NET_AFTER.saturating_sub(age)
 }
 
 /// What the deferred message says when the answer has another visibility than it.
@@ -95,5 +143,31 @@ pub async fn unknown(ctx: &serenity::Context, interaction: &serenity::CommandInt
         .allowed_mentions(serenity::CreateAllowedMentions::new());
     if let Err(error) = interaction.create_response(ctx, serenity::CreateInteractionResponse::Message(message)).await {
         tracing::warn!(%error, "cannot answer an interaction for an unknown command");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_creation_time_is_read_from_the_snowflake_as_serenity_reads_it() {
+        // 2026-12-02T20:00:00.250Z
+        let at = UNIX_EPOCH + Duration::from_millis(1_796_241_600_250);
+        let id = serenity::InteractionId::new(((1_796_241_600_250 - DISCORD_EPOCH_MS) << 22) | 0x1f_ffff);
+        assert_eq!(created(id), at);
+        assert_eq!(id.created_at().unix_timestamp(), 1_796_241_600);
+    }
+
+    #[test]
+    fn the_safety_net_counts_from_the_interactions_creation() {
+        let arrived = Instant::now();
+        let created = UNIX_EPOCH + Duration::from_secs(1_796_241_600);
+        let after = |ms: u64| created + Duration::from_millis(ms);
+        assert_eq!(safety_net(created, after(100), arrived), arrived + Duration::from_millis(1400), "100 ms on the way");
+        assert_eq!(safety_net(created, after(1500), arrived), arrived, "due as it arrives");
+        assert_eq!(safety_net(created, after(2600), arrived), arrived, "late: at once");
+        // bellhop's clock 5 s behind Discord's: no later than from its arrival.
+        assert_eq!(safety_net(after(5000), after(0), arrived), arrived + SAFETY_NET_AFTER);
     }
 }

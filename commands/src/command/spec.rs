@@ -2,9 +2,10 @@
 //! run it and how it is parsed. The shell parses against it, `/help` prints it, and the Discord
 //! adapter builds its slash commands from it, so Discord enforces the same limits as people type.
 
-use super::{audit_recent, diagnose, incident, maintenance, outbox, Args, Command};
+use super::{audit_recent, diagnose, incident, maintenance, outbox, Args, Command, Invocation, Value};
 use crate::actor::{Actor, Role};
 use crate::error::UserError;
+use crate::post::Visibility;
 use crate::remediation;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +110,10 @@ pub struct CommandSpec {
     /// Whether its answer is for the whole channel (a declaration) or only the invoker (a view);
     /// adapters that must acknowledge before the answer is ready acknowledge it the same way.
     pub public: bool,
+    /// Whether its answer waits on the network (a probe of the targets, a query of the target
+    /// database): seconds when a target hangs. Adapters that must acknowledge within a deadline
+    /// (Discord: 3 s) acknowledge these at once rather than racing the answer.
+    pub waits_on_network: bool,
     pub parse: Parse,
 }
 
@@ -121,6 +126,21 @@ impl std::fmt::Debug for CommandSpec {
 impl CommandSpec {
     pub fn option(&self, name: &str) -> Option<&OptionSpec> {
         self.options.iter().find(|o| o.name == name)
+    }
+
+    /// Who will see the answer to `invocation` when all goes well: the whole channel for a public
+    /// command, except a dry run, whose plan only the asker sees. (A refusal or an error is
+    /// always for the invoker alone.)
+    pub fn visibility(&self, invocation: &Invocation) -> Visibility {
+        let dry_run = invocation
+            .options
+            .iter()
+            .any(|(name, value)| name == DRY_RUN.name && matches!(value, Value::Text(text) if text.trim().eq_ignore_ascii_case("true")));
+        if self.public && !dry_run {
+            Visibility::Channel
+        } else {
+            Visibility::Invoker
+        }
     }
 
     pub fn usage(&self) -> String {
@@ -143,17 +163,26 @@ const FLAG_NAMES: OptionSpec =
 const RESPONDER: Access = Access::Role(Role::Responder);
 
 const fn spec(name: &'static str, description: &'static str, options: &'static [OptionSpec], access: Access, parse: Parse) -> CommandSpec {
-    CommandSpec { name, description, options, access, public: false, parse }
+    CommandSpec { name, description, options, access, public: false, waits_on_network: false, parse }
 }
 
 const fn public(spec: CommandSpec) -> CommandSpec {
     CommandSpec { public: true, ..spec }
 }
 
+/// A command whose answer waits on the network: a probe, or a query of the target database.
+const fn network(spec: CommandSpec) -> CommandSpec {
+    CommandSpec { waits_on_network: true, ..spec }
+}
+
 pub const SPECS: &[CommandSpec] = &[
-    public(spec("health", "Probe the frontend, Supabase auth and REST, the edge functions and the database", &[], Access::AnyRole, |_| {
-        Ok(Command::Health)
-    })),
+    network(public(spec(
+        "health",
+        "Probe the frontend, Supabase auth and REST, the edge functions and the database",
+        &[],
+        Access::AnyRole,
+        |_| Ok(Command::Health),
+    ))),
     spec("template list", "List the runbook's message templates and the values each needs", &[], Access::Anyone, |_| {
         Ok(Command::TemplateList)
     }),
@@ -264,8 +293,14 @@ pub const SPECS: &[CommandSpec] = &[
         RESPONDER,
         maintenance::cancel,
     ),
-    spec("db health", "The database checklist: row counts, new hotels per hour, tables without RLS", &[], RESPONDER, diagnose::db_health),
-    spec(
+    network(spec(
+        "db health",
+        "The database checklist: row counts, new hotels per hour, tables without RLS",
+        &[],
+        RESPONDER,
+        diagnose::db_health,
+    )),
+    network(spec(
         "db slow-queries",
         "The slowest statements by mean time (pg_stat_statements)",
         &[
@@ -274,39 +309,39 @@ pub const SPECS: &[CommandSpec] = &[
         ],
         RESPONDER,
         diagnose::slow_queries,
-    ),
-    spec("db connections", "Client connections by state and the longest-running query", &[], RESPONDER, diagnose::connections),
-    spec(
+    )),
+    network(spec("db connections", "Client connections by state and the longest-running query", &[], RESPONDER, diagnose::connections)),
+    network(spec(
         "auth diagnose",
         "The runbook's P1 auth diagnosis: sign-ups, helper functions, RLS policies, the anonymous probe",
         &[],
         RESPONDER,
         diagnose::auth_diagnose,
-    ),
-    spec("migrations status", "The last applied database migrations, newest first", &[], RESPONDER, diagnose::migrations_status),
-    public(spec(
+    )),
+    network(spec("migrations status", "The last applied database migrations, newest first", &[], RESPONDER, diagnose::migrations_status)),
+    network(public(spec(
         "migrations rollback",
         "Run a migration's down file and forget its version, once two approvers approve the plan",
         &[OptionSpec::text("version", "The version, like 20250922140000, as /migrations status lists it", 32), DRY_RUN],
         RESPONDER,
         remediation::migrations_rollback,
-    )),
-    spec("flags list", "Feature flags and their state", &[], RESPONDER, diagnose::flags_list),
-    public(spec(
+    ))),
+    network(spec("flags list", "Feature flags and their state", &[], RESPONDER, diagnose::flags_list)),
+    network(public(spec(
         "flags disable",
         "Disable feature flags, once two approvers approve the plan",
         &[FLAG_NAMES, OptionSpec::text("reason", "Why, for the approvers and the audit log", 300).optional(), DRY_RUN],
         RESPONDER,
         remediation::flags_disable,
-    )),
-    public(spec(
+    ))),
+    network(public(spec(
         "flags enable",
         "Enable feature flags, once two approvers approve the plan",
         &[FLAG_NAMES, OptionSpec::text("reason", "Why, for the approvers and the audit log", 300).optional(), DRY_RUN],
         RESPONDER,
         remediation::flags_enable,
-    )),
-    public(spec(
+    ))),
+    network(public(spec(
         "sessions purge",
         "Delete old sessions (with their refresh tokens), once two approvers approve the plan",
         &[
@@ -316,28 +351,28 @@ pub const SPECS: &[CommandSpec] = &[
         ],
         RESPONDER,
         remediation::sessions_purge,
-    )),
-    public(spec(
+    ))),
+    network(public(spec(
         "auth confirm-stuck",
         "Confirm stuck email users (never phone-only or anonymous), once two approvers approve",
         &[OptionSpec::text("older_than", "Signed up longer ago than this, like 1d", 20), DRY_RUN],
         RESPONDER,
         remediation::auth_confirm_stuck,
-    )),
-    public(spec(
+    ))),
+    network(public(spec(
         "rls lockdown",
         "Revoke anon's access to every public table (runbook REVOKE), once two approvers approve",
         &[DRY_RUN],
         RESPONDER,
         remediation::rls_lockdown,
-    )),
-    public(spec(
+    ))),
+    network(public(spec(
         "rls restore",
         "Give anon back the grants the last lockdown revoked, once two approvers approve",
         &[DRY_RUN],
         RESPONDER,
         remediation::rls_restore,
-    )),
+    ))),
     spec(
         "break-glass",
         "P0 only, admins: let a pending plan asked in the P0's thread run with one approval",
@@ -403,6 +438,42 @@ pub fn groups() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a chat must acknowledge before it answers: the probes, the diagnostics, and the
+    /// remediation requests, whose preview reads the target. Nothing that only reads the store.
+    #[test]
+    fn the_commands_that_wait_on_the_network_are_marked() {
+        let waiting: Vec<&str> = SPECS.iter().filter(|s| s.waits_on_network).map(|s| s.name).collect();
+        assert_eq!(
+            waiting,
+            [
+                "health",
+                "db health",
+                "db slow-queries",
+                "db connections",
+                "auth diagnose",
+                "migrations status",
+                "migrations rollback",
+                "flags list",
+                "flags disable",
+                "flags enable",
+                "sessions purge",
+                "auth confirm-stuck",
+                "rls lockdown",
+                "rls restore"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dry_run_is_answered_to_the_asker_alone() {
+        let purge = find("sessions purge").unwrap();
+        let asked = Invocation::new("sessions purge").option("older_than", "7d");
+        assert_eq!(purge.visibility(&asked), Visibility::Channel);
+        assert_eq!(purge.visibility(&asked.clone().option("dry_run", "true")), Visibility::Invoker);
+        assert_eq!(purge.visibility(&asked.option("dry_run", "false")), Visibility::Channel);
+        assert_eq!(find("flags list").unwrap().visibility(&Invocation::new("flags list")), Visibility::Invoker);
+    }
 
     /// Discord refuses a registration that breaks these, and a bot that cannot register is deaf.
     #[test]

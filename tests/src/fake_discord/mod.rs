@@ -9,13 +9,13 @@ mod rest;
 mod rules;
 mod state;
 
-pub use state::{Frame, Request, State};
+pub use state::{AnswerScan, Frame, Request, State};
 
 use serde_json::Value;
 use state::{intent_of, Control};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 /// How long a test waits for the bot to do something before failing.
@@ -38,9 +38,16 @@ impl Shared {
         f(&self.state.lock().expect("the fake's state lock"))
     }
 
-    /// A fresh snowflake.
+    /// A fresh snowflake, made as Discord makes them: the milliseconds since Discord's epoch in
+    /// the top 42 bits, so an interaction's id tells when it was created.
     fn next_id(&self) -> u64 {
-        self.ids.fetch_add(1, Ordering::Relaxed)
+        self.snowflake(SystemTime::now())
+    }
+
+    /// A snowflake created at `at`; the low bits keep ids made in one millisecond apart.
+    fn snowflake(&self, at: SystemTime) -> u64 {
+        let millis = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64).saturating_sub(DISCORD_EPOCH_MS);
+        (millis << 22) | (self.ids.fetch_add(1, Ordering::Relaxed) & 0x3f_ffff)
     }
 
     /// A stable id for an interaction's `@original` message.
@@ -61,7 +68,7 @@ impl Shared {
         self.update(|state| {
             if t == "INTERACTION_CREATE" {
                 if let Some(id) = d["id"].as_str() {
-                    state.interactions.insert(id.to_string(), std::time::Instant::now());
+                    state.interactions.insert(id.to_string(), created(id));
                 }
             }
             if state.sessions.is_empty() {
@@ -78,14 +85,29 @@ impl Shared {
         });
     }
 
-    fn create_message(&self, channel: &str, body: &Value) -> Value {
+    /// A message posted in `channel`; an interaction's follow-up (`webhook`) carries the
+    /// application's id as its `webhook_id`, as in Discord.
+    fn create_message(&self, channel: &str, body: &Value, webhook: bool) -> Value {
         let id = self.next_id();
-        let message = payloads::message(&id.to_string(), channel, body);
+        let mut message = payloads::message(&id.to_string(), channel, body);
+        if webhook {
+            message["webhook_id"] = Value::from(payloads::APP);
+        }
         self.update(|state| {
             state.messages.insert(id, message.clone());
         });
         message
     }
+}
+
+/// Discord's epoch, 2015-01-01T00:00:00Z, in milliseconds since 1970.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// When a snowflake was created, on this process's monotonic clock.
+fn created(id: &str) -> Instant {
+    let millis = id.parse::<u64>().map_or(0, |id| (id >> 22) + DISCORD_EPOCH_MS);
+    let age = SystemTime::now().duration_since(UNIX_EPOCH + Duration::from_millis(millis)).unwrap_or_default();
+    Instant::now().checked_sub(age).unwrap_or_else(Instant::now)
 }
 
 pub struct FakeDiscord {
@@ -101,7 +123,7 @@ pub struct FakeDiscord {
 pub struct Interaction {
     pub id: String,
     pub token: String,
-    pub sent_at: std::time::Instant,
+    pub sent_at: Instant,
 }
 
 impl FakeDiscord {
@@ -111,12 +133,8 @@ impl FakeDiscord {
         let ws_url = format!("ws://{}", gateway.local_addr().expect("the gateway's address"));
         let rest_url = format!("http://{}", rest.local_addr().expect("the REST address"));
         let state = State { roles: payloads::default_roles(), ..State::default() };
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            changed: watch::channel(0).0,
-            ids: AtomicU64::new(600_000_000_000_000_001),
-            ws_url: ws_url.clone(),
-        });
+        let shared =
+            Arc::new(Shared { state: Mutex::new(state), changed: watch::channel(0).0, ids: AtomicU64::new(1), ws_url: ws_url.clone() });
         let app = axum::Router::new().fallback(rest::handle).with_state(shared.clone());
         let tasks = vec![
             tokio::spawn(async move {
@@ -146,7 +164,19 @@ impl FakeDiscord {
 
     /// Waits until `found` returns something, or fails the test after `WAIT`, listing what the
     /// bot did meanwhile.
-    pub async fn wait<T>(&self, what: &str, mut found: impl FnMut(&State) -> Option<T>) -> T {
+    pub async fn wait<T>(&self, what: &str, found: impl FnMut(&State) -> Option<T>) -> T {
+        match self.wait_within(WAIT, found).await {
+            Some(value) => value,
+            None => {
+                let requests: Vec<String> = self.read(|s| s.requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect());
+                panic!("timed out after {WAIT:?} waiting for {what}; the bot's requests: {requests:#?}")
+            }
+        }
+    }
+
+    /// Waits until `found` returns something, woken by each change of the fake's state; `None`
+    /// when `within` passes first.
+    pub async fn wait_within<T>(&self, within: Duration, mut found: impl FnMut(&State) -> Option<T>) -> Option<T> {
         let mut changed = self.shared.changed.subscribe();
         let waiting = async {
             loop {
@@ -158,13 +188,7 @@ impl FakeDiscord {
                 }
             }
         };
-        match tokio::time::timeout(WAIT, waiting).await {
-            Ok(value) => value,
-            Err(_) => {
-                let requests: Vec<String> = self.read(|s| s.requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect());
-                panic!("timed out after {WAIT:?} waiting for {what}; the bot's requests: {requests:#?}")
-            }
-        }
+        tokio::time::timeout(within, waiting).await.ok()
     }
 
     /// Waits for the `n`-th (from 1) request that matches.
@@ -242,7 +266,16 @@ impl FakeDiscord {
         let mut payload = payloads::interaction_with(2, &id, &token, path, options, None, member);
         payload["channel_id"] = Value::from(channel);
         self.dispatch("INTERACTION_CREATE", payload);
-        Interaction { id, token, sent_at: std::time::Instant::now() }
+        Interaction { id, token, sent_at: Instant::now() }
+    }
+
+    /// A slash command Discord created `age` ago and is only now delivering (a slow gateway):
+    /// the bot has that much less of Discord's 3 s to acknowledge it.
+    pub fn slash_late(&self, member: &Value, path: &str, age: Duration) -> Interaction {
+        let id = self.shared.snowflake(SystemTime::now() - age).to_string();
+        let token = format!("token-{id}");
+        self.dispatch("INTERACTION_CREATE", payloads::interaction(2, &id, &token, path, &[], None, member));
+        Interaction { id, token, sent_at: Instant::now() }
     }
 
     /// Dispatches an autocomplete request while `member` types `focused`.
@@ -254,7 +287,7 @@ impl FakeDiscord {
         let id = self.shared.next_id().to_string();
         let token = format!("token-{id}");
         self.dispatch("INTERACTION_CREATE", payloads::interaction(kind, &id, &token, path, options, focused, member));
-        Interaction { id, token, sent_at: std::time::Instant::now() }
+        Interaction { id, token, sent_at: Instant::now() }
     }
 
     /// The bot's acknowledgement of `interaction` (its callback body).
@@ -277,6 +310,18 @@ impl FakeDiscord {
             Some(5) => self.followup(interaction).await.body,
             _ => callback.body["data"].clone(),
         }
+    }
+
+    /// The answers to all of `interactions`, in their order, once every one is answered (either
+    /// way, as [`FakeDiscord::answer`] reads them).
+    pub async fn answers(&self, interactions: &[Interaction]) -> Vec<Value> {
+        let what = format!("answers to {} interactions", interactions.len());
+        let mut scan = AnswerScan::default();
+        self.wait(&what, |s| {
+            scan.update(s);
+            interactions.iter().map(|i| scan.answers.get(&i.token).cloned()).collect()
+        })
+        .await
     }
 }
 

@@ -50,14 +50,14 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
         ("GET", ["users", "@me"]) => ok(payloads::user(payloads::BOT, "bellhop")),
         ("PUT", ["applications", APP, "commands"]) | ("PUT", ["applications", APP, "guilds", _, "commands"]) => register(shared, body),
         ("POST", ["interactions", interaction, _, "callback"]) => callback(shared, interaction, body),
-        ("POST", ["webhooks", APP, _]) => message_or_refusal(shared, payloads::CHANNEL, body),
+        ("POST", ["webhooks", APP, _]) => message_or_refusal(shared, payloads::CHANNEL, body, true),
         ("GET" | "PATCH", ["webhooks", APP, token, "messages", "@original"]) => {
             ok(payloads::message(&shared.original_id(token).to_string(), payloads::CHANNEL, body))
         }
         ("GET" | "PATCH", ["webhooks", APP, _, "messages", message]) => ok(payloads::message(message, payloads::CHANNEL, body)),
         ("DELETE", ["webhooks", APP, _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
         ("GET", ["channels", channel]) => channel_info(shared, channel),
-        ("POST", ["channels", channel, "messages"]) => message_or_refusal(shared, channel, body),
+        ("POST", ["channels", channel, "messages"]) => message_or_refusal(shared, channel, body, false),
         ("GET", ["channels", _, "messages", message]) => match shared.read(|s| s.messages.get(&id(message)).cloned()) {
             Some(message) => ok(message),
             None => unknown_message(),
@@ -135,7 +135,7 @@ fn callback(shared: &Shared, interaction: &str, body: &Value) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-fn message_or_refusal(shared: &Shared, channel: &str, body: &Value) -> Response {
+fn message_or_refusal(shared: &Shared, channel: &str, body: &Value, webhook: bool) -> Response {
     if shared.read(|s| s.deleted_channels.contains(channel)) {
         return (StatusCode::NOT_FOUND, Json(payloads::error(10003, "Unknown Channel"))).into_response();
     }
@@ -144,7 +144,7 @@ fn message_or_refusal(shared: &Shared, channel: &str, body: &Value) -> Response 
         shared.update(|s| s.refusals.extend(problems));
         return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
     }
-    ok(shared.create_message(channel, body))
+    ok(shared.create_message(channel, body, webhook))
 }
 
 fn edit(shared: &Shared, message: &str, body: &Value) -> Response {

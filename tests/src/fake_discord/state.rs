@@ -2,7 +2,7 @@
 //! Discord state earlier calls created (messages, reactions, members), so later GETs answer it.
 
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -75,7 +75,8 @@ pub struct State {
     pub refusals: Vec<String>,
     /// Interactions already acknowledged: a second callback is refused (40060).
     pub acknowledged: BTreeSet<String>,
-    /// When each interaction was dispatched: a callback after 3 s is refused (10062).
+    /// When each interaction was created (its snowflake's time): a callback more than 3 s after
+    /// it is refused (10062).
     pub interactions: BTreeMap<String, Instant>,
     /// The `@original` message id of each interaction token.
     pub originals: BTreeMap<String, u64>,
@@ -94,6 +95,25 @@ impl State {
         self.requests.iter().filter(|r| r.method == method && r.path.starts_with(prefix)).collect()
     }
 
+    /// The message the person sees for an interaction, once it is there: the callback's `data`
+    /// for an immediate answer (type 4), the first follow-up's body after a deferral (type 5).
+    pub fn answer_to(&self, id: &str, token: &str) -> Option<Value> {
+        let callback = format!("/interactions/{id}/{token}/callback");
+        let callback = self.requests.iter().find(|r| r.is("POST", &callback))?;
+        match callback.body["type"].as_u64() {
+            Some(5) => {
+                let followup = format!("/webhooks/{}/{token}", super::payloads::APP);
+                self.requests.iter().find(|r| r.is("POST", &followup)).map(|r| r.body.clone())
+            }
+            _ => Some(callback.body["data"].clone()),
+        }
+    }
+
+    /// The id of the newest message bellhop posted itself (not an answer to an interaction).
+    pub fn newest_post(&self) -> Option<String> {
+        self.messages.iter().rev().find(|(_, m)| m.get("webhook_id").is_none()).map(|(id, _)| id.to_string())
+    }
+
     pub fn frames_from_bot(&self, op: u64) -> Vec<&Frame> {
         self.frames.iter().filter(|f| f.from_bot && f.op == op).collect()
     }
@@ -109,5 +129,41 @@ pub(super) fn intent_of(t: &str) -> Option<u64> {
         "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => Some(1 << 9),
         "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => Some(1 << 1),
         _ => None,
+    }
+}
+
+/// The answers to interactions, read from the requests as they come in, each request once: a
+/// wait for hundreds of answers stays cheap however many requests the bot makes.
+#[derive(Default)]
+pub struct AnswerScan {
+    seen: usize,
+    deferred: HashSet<String>,
+    /// The message each interaction's person sees, by token.
+    pub answers: HashMap<String, Value>,
+}
+
+impl AnswerScan {
+    /// Reads the requests made since the last call.
+    pub fn update(&mut self, state: &State) {
+        for request in &state.requests[self.seen.min(state.requests.len())..] {
+            if request.method != "POST" {
+                continue;
+            }
+            match request.path.split('/').collect::<Vec<_>>().as_slice() {
+                ["", "interactions", _, token, "callback"] => match request.body["type"].as_u64() {
+                    Some(5) => {
+                        self.deferred.insert(token.to_string());
+                    }
+                    _ => {
+                        self.answers.entry(token.to_string()).or_insert_with(|| request.body["data"].clone());
+                    }
+                },
+                ["", "webhooks", _, token] if self.deferred.contains(*token) => {
+                    self.answers.entry(token.to_string()).or_insert_with(|| request.body.clone());
+                }
+                _ => {}
+            }
+        }
+        self.seen = state.requests.len();
     }
 }

@@ -1,0 +1,143 @@
+//! Benchmark: how soon `bellhop shell` answers a person's first `/help`, on a fresh store and on
+//! an existing one, and its resident memory once idle. Each binary given runs side by side in
+//! one run, alternating, so the machine's load falls on all of them alike. `--terminal` runs the
+//! shell on a pseudo-terminal (through `script`), so the line editor is part of the figure.
+//!
+//! Run it with `scripts/bench-shell`, which builds the release binary first.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Something only the answer to `/help` prints.
+const MARK: &str = "/incident declare";
+
+fn main() -> anyhow::Result<()> {
+    let mut runs = 9;
+    let mut terminal = false;
+    let mut binaries: Vec<PathBuf> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => runs = args.next().expect("--runs N").parse()?,
+            "--terminal" => terminal = true,
+            path => binaries.push(std::fs::canonicalize(path)?),
+        }
+    }
+    if binaries.is_empty() {
+        binaries.push(std::fs::canonicalize("target/release/bellhop")?);
+    }
+    let mut fresh = vec![Vec::new(); binaries.len()];
+    let mut existing = vec![Vec::new(); binaries.len()];
+    let mut idle = vec![Vec::new(); binaries.len()];
+    for _ in 0..runs {
+        for (i, binary) in binaries.iter().enumerate() {
+            let dir = tempfile::tempdir()?;
+            fresh[i].push(first_answer(binary, dir.path(), terminal, false)?.0);
+            let (answered, rss) = first_answer(binary, dir.path(), terminal, true)?;
+            existing[i].push(answered);
+            idle[i].push(rss);
+        }
+    }
+    let mode = if terminal { "on a terminal (line editor)" } else { "with piped input" };
+    println!("bellhop shell {mode}: start → first answer to /help, median of {runs} (min–max)");
+    let names: Vec<String> = binaries.iter().map(|b| b.file_name().map_or("?".into(), |n| n.to_string_lossy().into_owned())).collect();
+    row("", &names);
+    row("fresh store (ms)", &fresh.iter().map(|d| spread(d)).collect::<Vec<_>>());
+    row("existing store (ms)", &existing.iter().map(|d| spread(d)).collect::<Vec<_>>());
+    row("idle resident memory (MiB)", &idle.iter().map(|k| format!("{:.1}", median_kib(k) as f64 / 1024.0)).collect::<Vec<_>>());
+    Ok(())
+}
+
+/// Starts the shell in `dir`, types `/help`, and returns when its answer was read and, when
+/// `measure` is set, the resident memory a second later.
+fn first_answer(binary: &Path, dir: &Path, terminal: bool, measure: bool) -> anyhow::Result<(Duration, u64)> {
+    let mut command = if terminal {
+        let mut script = Command::new("script");
+        script.args(["-qfec", &format!("{} shell", binary.display()), "/dev/null"]);
+        script
+    } else {
+        let mut command = Command::new(binary);
+        command.arg("shell");
+        command
+    };
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .env("TERM", "xterm")
+        .env("FRONTEND_URL", "http://127.0.0.1:9")
+        .env("BELLHOP_HTTP_ADDR", "127.0.0.1:0")
+        .env("BELLHOP_DATABASE_URL", format!("sqlite:{}", dir.join("bellhop.sqlite").display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    let mut child = Guard(command.spawn()?);
+    child.0.stdin.as_mut().expect("stdin").write_all(b"/help\n")?;
+    let mut out = BufReader::new(child.0.stdout.take().expect("stdout"));
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if out.read_until(b'\n', &mut line)? == 0 {
+            anyhow::bail!("the shell ended before answering /help");
+        }
+        if String::from_utf8_lossy(&line).contains(MARK) {
+            break;
+        }
+    }
+    let answered = started.elapsed();
+    let rss = if measure {
+        std::thread::sleep(Duration::from_secs(1));
+        let pid = if terminal { child_of(child.0.id()) } else { Some(child.0.id()) };
+        pid.map_or(0, |pid| memory(pid, "VmRSS"))
+    } else {
+        0
+    };
+    Ok((answered, rss))
+}
+
+/// The bellhop under `script`.
+fn child_of(pid: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+fn spread(durations: &[Duration]) -> String {
+    let mut sorted = durations.to_vec();
+    sorted.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!("{:.1} ({:.0}–{:.0})", ms(sorted[sorted.len() / 2]), ms(sorted[0]), ms(sorted[sorted.len() - 1]))
+}
+
+fn median_kib(values: &[u64]) -> u64 {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+fn row(label: &str, cells: &[String]) {
+    let cells: String = cells.iter().map(|c| format!("{c:>22}")).collect();
+    println!("  {label:<28}{cells}");
+}
+
+/// A `/proc/<pid>/status` figure in kB.
+fn memory(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.trim_start_matches(':').trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Ends the shell (closing its input ends the conversation) when a run is over.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
