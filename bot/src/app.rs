@@ -3,7 +3,7 @@
 use crate::config::{Config, ConfigError};
 use anyhow::Context as _;
 use bellhop_commands::store::Store;
-use bellhop_commands::target::TargetDb;
+use bellhop_commands::target_db::TargetDb;
 use bellhop_commands::templates::{TemplateError, Templates};
 use bellhop_commands::{Clock, Core};
 use secrecy::ExposeSecret;

@@ -10,7 +10,7 @@ use crate::http::HttpSettings;
 use bellhop_commands::alerts::AlertSettings;
 use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
 use bellhop_commands::incident::IncidentSettings;
-use bellhop_commands::target::TargetSettings;
+use bellhop_commands::target_db::TargetSettings;
 use bellhop_commands::{Actor, Role};
 use secrecy::SecretString;
 use std::collections::{BTreeMap, HashMap};

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use bellhop_commands::alerts::{AlertSettings, RuleKind};
 use bellhop_commands::health::{HealthSettings, RUNBOOK_FUNCTIONS};
 use bellhop_commands::remediation::RemediationSettings;
-use bellhop_commands::target::TargetSettings;
+use bellhop_commands::target_db::TargetSettings;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};

@@ -388,7 +388,7 @@ async fn diagnose(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             ConfigError(vec!["SUPABASE_DB_URL is not set: bellhop diagnose reads the target database (see .env.example)".into()]).into()
         );
     };
-    let target = match bellhop_commands::target::TargetDb::new(settings) {
+    let target = match bellhop_commands::target_db::TargetDb::new(settings) {
         Ok(target) => target,
         Err(error) => return Err(ConfigError(vec![error.to_string()]).into()),
     };

@@ -16,7 +16,7 @@ use crate::subject::{Subject, SubjectKind};
 
 /// The reaction on an alert's post that declares an incident from it.
 const DECLARE_EMOJI: &str = "🚨";
-use crate::target::TargetDb;
+use crate::target_db::TargetDb;
 use crate::templates::Templates;
 use std::sync::Arc;
 use tracing::Instrument as _;

@@ -22,7 +22,7 @@ pub mod post;
 pub mod remediation;
 pub mod store;
 pub mod subject;
-pub mod target;
+pub mod target_db;
 pub mod templates;
 pub mod text;
 mod tick;

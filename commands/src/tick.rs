@@ -64,7 +64,7 @@ impl Core {
         }
         let (core, port) = (self.clone(), port.clone());
         *running = Some(tokio::spawn(async move {
-            if let Err(error) = core.settle_plans(&port).await {
+            if let Err(error) = core.check_plans(&port).await {
                 tracing::error!(error = format!("{error:#}"), "cannot check the plans at quorum");
             }
             core.wake();
@@ -74,7 +74,7 @@ impl Core {
 
     /// Waits until the pass over the plans that the last tick started has ended, and every plan
     /// it started has run.
-    pub async fn plans_settled(&self) {
+    pub async fn plan_runs_finished(&self) {
         let pass = self.plan_pass.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(Err(error)) = match pass {
             Some(task) => Some(task.await),

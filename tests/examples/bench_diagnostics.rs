@@ -6,7 +6,7 @@
 
 use bellhop::demo::fixture::{self, Scale};
 use bellhop_commands::diagnostics::{auth_diagnose, connections, db_health, flags_list, migrations_status, slow_queries};
-use bellhop_commands::target::{TargetDb, TargetSettings};
+use bellhop_commands::target_db::{TargetDb, TargetSettings};
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
@@ -60,7 +60,7 @@ async fn bench(admin: &PgConnectOptions) -> anyhow::Result<()> {
 async fn time<F, Fut>(run: F) -> anyhow::Result<Duration>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<(), bellhop_commands::target::TargetError>>,
+    Fut: std::future::Future<Output = Result<(), bellhop_commands::target_db::TargetError>>,
 {
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {

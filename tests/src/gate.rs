@@ -6,7 +6,7 @@ use crate::{settings, CollectingPort, ShellSession};
 use bellhop::demo::fixture::{self, Scale};
 use bellhop_commands::remediation::{posts, Plan, RemediationSettings};
 use bellhop_commands::store::Store;
-use bellhop_commands::target::{TargetDb, TargetSettings};
+use bellhop_commands::target_db::{TargetDb, TargetSettings};
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{Actor, Binding, Core, Invocation, ManualClock, MessageRef, Post, Reply, Role, Subject, SubjectKind};
 use secrecy::SecretString;
@@ -139,8 +139,8 @@ impl Gate {
     /// What the loop does after an event: checks the plans at quorum, runs what may run, and
     /// delivers the edits.
     pub async fn settle(&self) {
-        self.core.settle_plans(&self.chat()).await.unwrap();
-        self.core.plans_settled().await;
+        self.core.check_plans(&self.chat()).await.unwrap();
+        self.core.plan_runs_finished().await;
         self.core.deliver_outbox(&self.port).await.unwrap();
     }
 

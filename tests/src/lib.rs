@@ -16,7 +16,7 @@ use bellhop::shell::{virtual_start, Shell};
 use bellhop::simulated::{Script, SimulatedPlatform};
 use bellhop_commands::health::HealthSettings;
 use bellhop_commands::store::Store;
-use bellhop_commands::target::TargetDb;
+use bellhop_commands::target_db::TargetDb;
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{Core, ManualClock};
 use secrecy::SecretString;

@@ -5,7 +5,7 @@ use bellhop::demo::fixture::{self, Scale};
 use bellhop_commands::diagnostics::auth_diagnose::{AnonProbe, HelperAnswer};
 use bellhop_commands::diagnostics::slow_queries::SlowQueries;
 use bellhop_commands::diagnostics::{auth_diagnose, connections, db_health, flags_list, migrations_status, slow_queries, SlowQueryArgs};
-use bellhop_commands::target::{TargetDb, TargetError, TargetSettings};
+use bellhop_commands::target_db::{TargetDb, TargetError, TargetSettings};
 use bellhop_commands::Tone;
 use secrecy::SecretString;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -4,7 +4,7 @@
 use bellhop::demo::fixture::{self, Scale};
 use bellhop_commands::command::spec::Suggest;
 use bellhop_commands::store::Store;
-use bellhop_commands::target::{TargetDb, TargetSettings};
+use bellhop_commands::target_db::{TargetDb, TargetSettings};
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{Core, ManualClock};
 use bellhop_tests::settings;

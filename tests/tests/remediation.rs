@@ -99,10 +99,10 @@ async fn a_hundred_concurrent_approvals_execute_once(_: PgPoolOptions, admin: Pg
     let reactions = approvers.iter().map(|a| gate.core.reaction(a, &message, "✅", true));
     futures::future::join_all(reactions).await;
     let chat = gate.chat();
-    let passes = (0..10).map(|_| gate.core.settle_plans(&chat));
+    let passes = (0..10).map(|_| gate.core.check_plans(&chat));
     let ran: usize = futures::future::join_all(passes).await.into_iter().map(Result::unwrap).sum();
     assert_eq!(ran, 1);
-    gate.core.plans_settled().await;
+    gate.core.plan_runs_finished().await;
     assert_eq!(gate.plan(1).await.state, "done");
     assert_eq!(gate.executions().await, 1);
 }
@@ -125,13 +125,13 @@ async fn a_hundred_approvals_at_two_replicas_on_one_postgres_store_execute_once(
         let chat = gate.chat();
         async move {
             core.reaction(a, &message, "✅", true).await;
-            core.settle_plans(&chat).await.unwrap()
+            core.check_plans(&chat).await.unwrap()
         }
     });
     let ran: usize = futures::future::join_all(reactions).await.into_iter().sum();
     assert_eq!(ran, 1);
-    gate.core.plans_settled().await;
-    replica.plans_settled().await;
+    gate.core.plan_runs_finished().await;
+    replica.plan_runs_finished().await;
     assert_eq!(gate.plan(1).await.state, "done");
     assert_eq!(gate.executions().await, 1, "one execution between the two replicas");
     assert!(!gate.flag("new-tenant-flow").await);

@@ -102,17 +102,17 @@ impl<W: Write + Send + 'static> Shell<W> {
             }
             Err(problem) => self.print_error(&default_user, &problem)?,
         }
-        self.settle().await?;
+        self.drain().await?;
         Ok(ControlFlow::Continue(()))
     }
 
     /// Runs the core's loop until what the line set off is done and printed: a tick, the plan
     /// checks it started, and a tick to print their outcome.
-    async fn settle(&self) -> anyhow::Result<()> {
+    async fn drain(&self) -> anyhow::Result<()> {
         let port: Arc<dyn bellhop_commands::ChatPort> = self.printer.clone();
         for _ in 0..2 {
             self.core.tick(&port).await;
-            self.core.plans_settled().await;
+            self.core.plan_runs_finished().await;
         }
         Ok(())
     }
@@ -214,7 +214,7 @@ impl<W: Write + Send + 'static> Shell<W> {
                     self.printer.note(&format!("-- {}", due.format("%Y-%m-%d %H:%M UTC")))?;
                 }
             }
-            self.settle().await?;
+            self.drain().await?;
         }
         clock.set(target);
         self.printer.note(&format!("-- the clock is now {}", target.format("%Y-%m-%d %H:%M UTC")))?;

@@ -6,7 +6,7 @@ use crate::core::Core;
 use crate::diagnostics::{self, SlowQueryArgs};
 use crate::error::{CommandError, UserError};
 use crate::post::Reply;
-use crate::target::TargetError;
+use crate::target_db::TargetError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Diagnostic {

@@ -2,7 +2,7 @@
 //! functions, the RLS policies on users, tenants and roles, and what the anon role can see.
 
 use crate::post::{Post, Tone};
-use crate::target::{ReadTx, TargetDb, TargetError};
+use crate::target_db::{ReadTx, TargetDb, TargetError};
 use serde::Serialize;
 
 /// The tables the runbook's RLS checks name.

@@ -3,7 +3,7 @@
 
 use super::slow_queries::short_query;
 use crate::post::{Post, Tone};
-use crate::target::{TargetDb, TargetError};
+use crate::target_db::{TargetDb, TargetError};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

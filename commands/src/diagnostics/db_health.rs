@@ -3,7 +3,7 @@
 
 use super::chart;
 use crate::post::{Post, Tone};
-use crate::target::{TargetDb, TargetError};
+use crate::target_db::{TargetDb, TargetError};
 use serde::Serialize;
 
 /// The tables the runbook counts, in its order.

@@ -1,7 +1,7 @@
 //! `/flags list`: the platform's feature flags and whether each is on (read-only).
 
 use crate::post::{Post, Tone};
-use crate::target::{TargetDb, TargetError};
+use crate::target_db::{TargetDb, TargetError};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

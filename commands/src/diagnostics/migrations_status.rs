@@ -1,7 +1,7 @@
 //! `/migrations status`: the last five versions the Supabase CLI recorded, newest first.
 
 use crate::post::{Post, Tone};
-use crate::target::{TargetDb, TargetError};
+use crate::target_db::{TargetDb, TargetError};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -9,7 +9,7 @@ pub mod migrations_status;
 pub mod slow_queries;
 
 use crate::post::{Post, Tone};
-use crate::target::{TargetDb, TargetError};
+use crate::target_db::{TargetDb, TargetError};
 use serde_json::{json, Value};
 
 pub use slow_queries::SlowQueryArgs;

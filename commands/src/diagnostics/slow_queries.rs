@@ -2,7 +2,7 @@
 //! the extension lives in (Supabase: `extensions`); says how to enable it when it is absent.
 
 use crate::post::{Post, Tone};
-use crate::target::{TargetDb, TargetError};
+use crate::target_db::{TargetDb, TargetError};
 use serde::Serialize;
 
 /// What `/db slow-queries` is asked for.

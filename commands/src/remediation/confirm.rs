@@ -4,7 +4,7 @@
 
 use super::plan::{Cutoff, Executed, Preview};
 use crate::error::UserError;
-use crate::target::TargetDb;
+use crate::target_db::TargetDb;
 use std::collections::BTreeMap;
 
 /// Users whose email confirmation is stuck: email sign-ups, not anonymous, not deleted, who signed

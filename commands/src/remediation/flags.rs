@@ -3,7 +3,7 @@
 
 use super::plan::{Executed, Preview};
 use crate::error::UserError;
-use crate::target::TargetDb;
+use crate::target_db::TargetDb;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -108,7 +108,7 @@ pub async fn suggest(target: &TargetDb, typed: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn matching(target: &TargetDb, last: &str, kept: &[String]) -> Result<Vec<(String, bool)>, crate::target::TargetError> {
+async fn matching(target: &TargetDb, last: &str, kept: &[String]) -> Result<Vec<(String, bool)>, crate::target_db::TargetError> {
     let mut tx = target.read().await?;
     let wait = (SUGGEST_WAIT / 2).as_millis().to_string();
     sqlx::query("SELECT set_config('statement_timeout', $1, true)").bind(wait).execute(tx.conn()).await.map_err(|e| tx.error(e))?;

@@ -96,7 +96,7 @@ pub(crate) async fn request(
 /// records the reaction itself: the vote, the post's edit and — at quorum — the ask for a check
 /// commit together, or not at all. It only updates the post: the check reads the post's
 /// reactions and the approvers' roles again through the chat before the plan runs
-/// (`settle::check`). Returns what the audit should say, if anything.
+/// (`runs::check`). Returns what the audit should say, if anything.
 pub(crate) async fn on_reaction(
     core: &Core,
     tx: &mut Tx<'_>,

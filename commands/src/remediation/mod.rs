@@ -10,11 +10,11 @@ pub mod posts;
 pub mod rls;
 pub mod rollback;
 pub mod rollback_file;
+mod runs;
 pub mod sessions;
-mod settle;
 pub mod state;
 
-pub(crate) use settle::RUNNING_PLANS;
+pub(crate) use runs::RUNNING_PLANS;
 
 pub use plan::{Action, Cutoff, Outcome, Plan, Preview, RemediationSettings};
 pub use state::PlanState;

@@ -6,7 +6,7 @@ use crate::actor::Person;
 use crate::error::UserError;
 use crate::post::Ping;
 use crate::store::PlanRow;
-use crate::target::TargetDb;
+use crate::target_db::TargetDb;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

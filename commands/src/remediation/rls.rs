@@ -4,7 +4,7 @@
 
 use super::plan::{code, Executed, Preview};
 use crate::error::UserError;
-use crate::target::TargetDb;
+use crate::target_db::TargetDb;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -178,7 +178,7 @@ fn default_privileges_line(grantors: &[String]) -> Option<String> {
     })
 }
 
-fn sentence(error: crate::target::TargetError) -> UserError {
+fn sentence(error: crate::target_db::TargetError) -> UserError {
     UserError::new(error.to_string())
 }
 

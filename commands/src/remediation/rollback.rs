@@ -11,7 +11,7 @@
 use super::plan::{Action, Executed, Preview, RemediationSettings};
 use super::rollback_file::{self, DownFile};
 use crate::error::UserError;
-use crate::target::{TargetDb, WriteTx};
+use crate::target_db::{TargetDb, WriteTx};
 use sqlx::Executor as _;
 use std::collections::BTreeMap;
 
@@ -68,7 +68,7 @@ async fn read(settings: &RemediationSettings, version: &str) -> Result<DownFile,
 
 /// The version must be applied; shows the file and the counts the verification will compare.
 pub async fn preview(target: &TargetDb, version: &str, file: &str, bytes: u64, sha256: &str) -> Result<Preview, UserError> {
-    let sentence = |e: crate::target::TargetError| UserError::new(e.to_string());
+    let sentence = |e: crate::target_db::TargetError| UserError::new(e.to_string());
     let mut tx = target.read().await.map_err(sentence)?;
     let history: bool = sqlx::query_scalar(HISTORY_EXISTS).fetch_one(tx.conn()).await.map_err(|e| sentence(tx.error(e)))?;
     if !history {

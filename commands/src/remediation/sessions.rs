@@ -3,7 +3,7 @@
 
 use super::plan::{Cutoff, Executed, Preview, Progress};
 use crate::error::UserError;
-use crate::target::TargetDb;
+use crate::target_db::TargetDb;
 use std::collections::BTreeMap;
 
 /// Shortest and longest `older_than:` accepted.
@@ -34,7 +34,7 @@ pub fn parse_age(text: &str) -> Result<i64, UserError> {
 
 /// Counts sessions, refresh tokens and MFA claims in scope.
 pub async fn preview(target: &TargetDb, cutoff: Cutoff, user: Option<&str>) -> Result<Preview, UserError> {
-    let sentence = |e: crate::target::TargetError| UserError::new(e.to_string());
+    let sentence = |e: crate::target_db::TargetError| UserError::new(e.to_string());
     let mut tx = target.read().await.map_err(sentence)?;
     if let Some(user) = user {
         let found: i64 = sqlx::query_scalar(USER_EXISTS).bind(user).fetch_one(tx.conn()).await.map_err(|e| sentence(tx.error(e)))?;
@@ -127,7 +127,7 @@ pub async fn execute(
 }
 
 /// The verification: sessions still in scope, counted alone.
-async fn left_in_scope(target: &TargetDb, cutoff: Cutoff, user: Option<&str>) -> Result<i64, crate::target::TargetError> {
+async fn left_in_scope(target: &TargetDb, cutoff: Cutoff, user: Option<&str>) -> Result<i64, crate::target_db::TargetError> {
     let mut tx = target.read().await?;
     let sql = format!("SELECT count(*) FROM auth.sessions s WHERE {}", scope());
     let left =

@@ -13,7 +13,7 @@ mod watch;
 use bellhop::demo::fixture::{self, Scale};
 use bellhop_commands::remediation::plan::Progress;
 use bellhop_commands::remediation::{sessions, Cutoff, RemediationSettings};
-use bellhop_commands::target::{TargetDb, TargetSettings};
+use bellhop_commands::target_db::{TargetDb, TargetSettings};
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};

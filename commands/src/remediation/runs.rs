@@ -50,7 +50,7 @@ impl Core {
     /// restart or a reconnection), marks the plans whose runner stopped, and starts each plan
     /// that may run in a task of its own. Returns how many it started. Each plan is handled on
     /// its own: one failing holds back no other.
-    pub async fn settle_plans(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> anyhow::Result<usize> {
+    pub async fn check_plans(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> anyhow::Result<usize> {
         let now = self.clock.now();
         let recheck = {
             let mut last = self.plans_rechecked.lock().unwrap_or_else(|e| e.into_inner());
