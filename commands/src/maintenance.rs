@@ -7,7 +7,7 @@ use crate::error::CommandError;
 use crate::health::sweep_post;
 use crate::outbox::Op;
 use crate::post::{ChannelName, Destination, Post, Reply, Tone};
-use crate::store::Maintenance;
+use crate::store::{Maintenance, MaintenanceKind};
 use crate::subject::Subject;
 use crate::text::{quote, span, time};
 use crate::timers::{Job, Timer, TimerOutcome};
@@ -51,9 +51,11 @@ pub(crate) async fn run(core: &Core, actor: &Actor, command: MaintenanceCommand)
                     time(start, now)
                 )));
             }
-            open_window(core, actor, false, start, duration, summary).await
+            open_window(core, actor, MaintenanceKind::Scheduled, start, duration, summary).await
         }
-        MaintenanceCommand::Emergency { summary, duration } => open_window(core, actor, true, now, duration, summary).await,
+        MaintenanceCommand::Emergency { summary, duration } => {
+            open_window(core, actor, MaintenanceKind::Emergency, now, duration, summary).await
+        }
         MaintenanceCommand::List => {
             let windows = core.store.upcoming_maintenance(now).await?;
             if windows.is_empty() {
@@ -113,7 +115,7 @@ pub(crate) fn later(at: DateTime<Utc>, by: Duration) -> Option<DateTime<Utc>> {
 async fn open_window(
     core: &Core,
     actor: &Actor,
-    emergency: bool,
+    kind: MaintenanceKind,
     start: DateTime<Utc>,
     duration: Duration,
     summary: String,
@@ -123,7 +125,7 @@ async fn open_window(
         return Err(CommandError::user("`duration:` must be between 1 minute and 7 days."));
     }
     let end = later(start, duration).ok_or_else(|| CommandError::user("`start:` plus `duration:` is beyond any calendar."))?;
-    let kind = if emergency { "emergency" } else { "scheduled" };
+    let emergency = kind == MaintenanceKind::Emergency;
     let length = span(end - start);
     let (template, values) = if emergency {
         ("maintenance-emergency", crate::templates::values([("summary", summary.clone()), ("duration", length.clone())]))
@@ -136,7 +138,7 @@ async fn open_window(
     };
     let notice = core.templates.render(template, &values).map_err(anyhow::Error::from)?;
     let mut tx = core.store.begin(now).await?;
-    let id = tx.insert_maintenance(kind, &summary, start, end, &actor.person()).await?;
+    let id = tx.insert_maintenance(kind.into(), &summary, start, end, &actor.person()).await?;
     let owner = Subject::maintenance(id);
     let code = format!("MW-{id}");
     let notice_before = chrono::Duration::from_std(core.incidents.maintenance_notice).map_err(anyhow::Error::from)?;

@@ -21,8 +21,9 @@ impl Binding {
 }
 
 /// Which of its subject's messages a message is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::EnumString, strum::IntoStaticStr, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Part {
     /// An incident's announcement, which its thread opens from.
     Kickoff,
@@ -35,30 +36,9 @@ pub enum Part {
 }
 
 impl Part {
-    pub const ALL: [Part; 4] = [Part::Kickoff, Part::Approval, Part::Alert, Part::Resolved];
-
     /// How the store spells it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Part::Kickoff => "kickoff",
-            Part::Approval => "approval",
-            Part::Alert => "alert",
-            Part::Resolved => "resolved",
-        }
-    }
-}
-
-impl std::fmt::Display for Part {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Part {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Part::ALL.into_iter().find(|part| part.as_str() == s).ok_or_else(|| format!("unknown message part `{s}`"))
+        self.into()
     }
 }
 

@@ -4,6 +4,7 @@
 //! declared from an alert hear it resolve. Both stores.
 
 use bellhop_commands::alerts::{AlertSettings, RuleKind, Sample};
+use bellhop_commands::incident::TimelineKind;
 use bellhop_commands::store::Store;
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{Actor, ChatPort, Clock, Core, Invocation, ManualClock, MessageRef, Role};
@@ -220,7 +221,10 @@ async fn an_incident_declared_from_an_alert_hears_it_and_escalates_with_its_figu
         ("invite-user failing", Some(1), "shell:alice")
     );
     let timeline = core.store().timeline(1).await.unwrap();
-    assert!(timeline.iter().any(|e| e.kind == "alert" && e.text.starts_with("alert 1: invite-user error rate 20%")), "{timeline:?}");
+    assert!(
+        timeline.iter().any(|e| e.kind == TimelineKind::Alert && e.text.starts_with("alert 1: invite-user error rate 20%")),
+        "{timeline:?}"
+    );
     tick(&core, &port).await;
     // Worse after the declaration: the escalation tells the peak.
     minute(&core, &clock, &port, 20, 12).await;

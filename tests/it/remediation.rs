@@ -1,6 +1,7 @@
 //! The two-person gate and its actions against the Supabase-shaped fixture on the real
 //! PostgreSQL: who counts, exactly once, expiry, drift, hostile input, dry runs, the purge.
 
+use bellhop_commands::incident::TimelineKind;
 use bellhop_commands::{Actor, Invocation, Role};
 use bellhop_tests::gate::{alice, approval_number, bob, carol, dave, erin_admin, shell_on_fixture, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -417,7 +418,7 @@ async fn break_glass_in_a_p0_runs_a_plan_on_the_admins_approval_loudly(_: PgPool
     assert_eq!(loud.title, "🔓 Break-glass on PLAN-1: one approval instead of two");
     assert!(!loud.pings.is_empty() && loud.pings.len() == bellhop_commands::incident::IncidentSettings::default().escalation.len());
     let timeline = gate.core.store().timeline(1).await.unwrap();
-    let entry = timeline.iter().find(|e| e.kind == "break-glass").expect("on the timeline");
+    let entry = timeline.iter().find(|e| e.kind == TimelineKind::BreakGlass).expect("on the timeline");
     assert_eq!(entry.actor.id, "shell:erin");
     assert!(entry.text.contains("every sign-in fails; bob is unreachable"), "{}", entry.text);
     let audit = gate.plan_audit().await;

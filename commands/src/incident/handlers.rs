@@ -1,7 +1,7 @@
 //! `/incident …`: each subcommand reads what it needs, then writes the incident, its timeline
 //! entry, its timers and its posts in one transaction, so nothing is ever half-written.
 
-use super::{plan, posts, Incident, ListState, Severity};
+use super::{plan, posts, Incident, ListState, Severity, TimelineKind};
 use crate::actor::{Actor, Person, Role};
 use crate::core::Core;
 use crate::error::CommandError;
@@ -194,9 +194,9 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
         channel_key: None,
     };
     let summary = format!("{} {} (commander {})", severity, incident.title, incident.commander.mention());
-    tx.timeline(id, &incident.declared_by, "declared", &summary).await?;
+    tx.timeline(id, &incident.declared_by, TimelineKind::Declared, &summary).await?;
     if let Some((alert_id, figures)) = &alert {
-        tx.timeline(id, &incident.declared_by, "alert", &figures.line(*alert_id, now)).await?;
+        tx.timeline(id, &incident.declared_by, TimelineKind::Alert, &figures.line(*alert_id, now)).await?;
     }
     for (job, due) in plan::plan(&core.incidents, severity, now, now, false) {
         tx.schedule(incident.subject(), &job, due).await?;
@@ -225,7 +225,7 @@ async fn ack(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident)
         return Err(CommandError::user(format!("{} was acknowledged by someone else just now.", incident.code())));
     }
     let stopped = tx.cancel_timers(incident.subject(), &["escalate"]).await?;
-    tx.timeline(incident.id, &actor.person(), "acknowledged", &format!("after {}", span(now - incident.declared))).await?;
+    tx.timeline(incident.id, &actor.person(), TimelineKind::Acknowledged, &format!("after {}", span(now - incident.declared))).await?;
     let note = if stopped > 0 { " Escalation stopped." } else { "" };
     let post = Post::new(Tone::Good, format!("{} acknowledged by @{}", incident.code(), actor.name))
         .body(format!("Acknowledged {} after the declaration.{note}", span(now - incident.declared)));
@@ -245,7 +245,7 @@ async fn reset_reminder(core: &Core, tx: &mut Tx<'_>, incident: &Incident, now: 
 
 async fn update(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, text: String) -> Result<Reply, CommandError> {
     let mut tx = core.store.begin(now).await?;
-    tx.timeline(incident.id, &actor.person(), "update", &text).await?;
+    tx.timeline(incident.id, &actor.person(), TimelineKind::Update, &text).await?;
     reset_reminder(core, &mut tx, &incident, now).await?;
     tx.commit().await?;
     Ok(Reply::channel(Post::new(Tone::Info, format!("{} update from @{}", incident.code(), actor.name)).body(text)))
@@ -271,7 +271,7 @@ async fn status_post(
     let text = core.templates.render("p0-investigating", &values).map_err(anyhow::Error::from)?;
     let post = Post::new(Tone::Warning, format!("Status page text for {}", incident.code())).body(text.clone());
     let mut tx = core.store.begin(now).await?;
-    tx.timeline(incident.id, &actor.person(), "status post", &crate::text::ellipsize(&text, 300)).await?;
+    tx.timeline(incident.id, &actor.person(), TimelineKind::StatusPost, &crate::text::ellipsize(&text, 300)).await?;
     reset_reminder(core, &mut tx, &incident, now).await?;
     tx.post(Destination::Channel { channel: ChannelName::StatusUpdates }, post).await?;
     tx.commit().await?;
@@ -294,7 +294,7 @@ async fn change_severity(
     for (job, due) in plan::plan(&core.incidents, level, incident.declared, now, incident.acked.is_some()) {
         tx.schedule(incident.subject(), &job, due).await?;
     }
-    tx.timeline(incident.id, &actor.person(), "severity", &format!("{} → {}", incident.severity, level)).await?;
+    tx.timeline(incident.id, &actor.person(), TimelineKind::Severity, &format!("{} → {}", incident.severity, level)).await?;
     let mut post =
         Post::new(Tone::Warning, format!("{} is now {} (was {})", incident.code(), level, incident.severity)).body(level.definition());
     if level.pages() && !incident.severity.pages() && incident.acked.is_none() {
@@ -313,7 +313,8 @@ async fn change_commander(core: &Core, actor: &Actor, now: DateTime<Utc>, incide
     }
     let mut tx = core.store.begin(now).await?;
     tx.set_commander(incident.id, &user).await?;
-    tx.timeline(incident.id, &actor.person(), "commander", &format!("{} → {}", incident.commander.mention(), user.mention())).await?;
+    tx.timeline(incident.id, &actor.person(), TimelineKind::Commander, &format!("{} → {}", incident.commander.mention(), user.mention()))
+        .await?;
     tx.post(place(&incident), Post::new(Tone::Info, format!("{} is now the commander of {}", user.mention(), incident.code()))).await?;
     tx.commit().await?;
     Ok(Reply::invoker(Post::new(Tone::Good, format!("{} commands {} now.", user.mention(), incident.code()))))
@@ -341,7 +342,7 @@ async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incid
         now + chrono::Duration::from_std(core.incidents.review_after).map_err(anyhow::Error::from)?,
     )
     .await?;
-    tx.timeline(incident.id, &actor.person(), "resolved", &root_cause).await?;
+    tx.timeline(incident.id, &actor.person(), TimelineKind::Resolved, &root_cause).await?;
     let summary = Post::new(Tone::Good, format!("✅ {} resolved after {duration}", incident.code()))
         .body(format!("Root cause: {root_cause}"))
         .field("Review", "Post-incident review due within 24 hours; /incident postmortem drafts it.");

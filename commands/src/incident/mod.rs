@@ -10,6 +10,6 @@ mod views;
 
 pub use handlers::IncidentCommand;
 pub(crate) use handlers::{run, timer_posts};
-pub use model::{code, Incident, ListState, TimelineEntry};
+pub use model::{code, Incident, ListState, TimelineEntry, TimelineKind};
 pub use settings::{role, EscalationStep, IncidentSettings, Phase};
 pub use severity::Severity;

@@ -46,8 +46,32 @@ pub fn code(id: i64) -> String {
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
     pub actor: Person,
-    pub kind: String,
+    pub kind: TimelineKind,
     pub text: String,
+}
+
+/// What a timeline entry records; the store spells it as the audit shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
+pub enum TimelineKind {
+    Declared,
+    /// The alert it was declared from, with its figures at that moment.
+    Alert,
+    Acknowledged,
+    Update,
+    #[strum(serialize = "status post")]
+    StatusPost,
+    Severity,
+    Commander,
+    Resolved,
+    #[strum(serialize = "break-glass")]
+    BreakGlass,
+}
+
+impl TimelineKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// What `/incident list` shows.

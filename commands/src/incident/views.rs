@@ -1,7 +1,7 @@
 //! `/incident escalate` and `/incident list`: what bellhop knows, drafted and listed; they
 //! change nothing.
 
-use super::{Incident, ListState, Severity};
+use super::{Incident, ListState, Severity, TimelineKind};
 use crate::core::Core;
 use crate::error::CommandError;
 use crate::post::{Post, Reply, Tone};
@@ -17,7 +17,7 @@ pub(super) async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident
             incident.severity
         )));
     }
-    let last_update = core.store.timeline(incident.id).await?.into_iter().rev().find(|e| e.kind == "update").map(|e| e.text);
+    let last_update = core.store.timeline(incident.id).await?.into_iter().rev().find(|e| e.kind == TimelineKind::Update).map(|e| e.text);
     let blank = |what: &str| format!("[{what}]");
     let mut values = crate::templates::values([
         ("subject", incident.title.clone()),

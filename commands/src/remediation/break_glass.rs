@@ -12,7 +12,7 @@ use crate::actor::Actor;
 use crate::command::{Args, Command};
 use crate::core::Core;
 use crate::error::{CommandError, UserError};
-use crate::incident::Severity;
+use crate::incident::{Severity, TimelineKind};
 use crate::outbox::Op;
 use crate::post::{Destination, Ping, Post, Reply, Tone};
 use crate::store::Vote;
@@ -76,7 +76,7 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
     }
     let plan = super::Plan { quorum: Some(1), ..plan };
     let told = format!("{who} broke glass on {code} ({reason}); {runs}; paged {}", paged_text(&paged));
-    tx.timeline(incident.id, &actor.person(), "break-glass", &told).await?;
+    tx.timeline(incident.id, &actor.person(), TimelineKind::BreakGlass, &told).await?;
     tx.post(Destination::Place { subject: incident.subject() }, loud).await?;
     tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &core.remediation) }).await?;
     tx.commit().await?;

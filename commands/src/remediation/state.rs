@@ -2,10 +2,8 @@
 //! pending → executing → done | failed | aborted | interrupted, or pending → rejected |
 //! withdrawn | expired.
 
-use std::fmt;
-use std::str::FromStr;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumString, strum::IntoStaticStr, strum::Display, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum PlanState {
     /// Waiting for approvals.
     Pending,
@@ -27,37 +25,9 @@ pub enum PlanState {
 }
 
 impl PlanState {
-    pub const ALL: [PlanState; 9] = [
-        PlanState::Pending,
-        PlanState::Executing,
-        PlanState::Done,
-        PlanState::Failed,
-        PlanState::Aborted,
-        PlanState::Interrupted,
-        PlanState::Rejected,
-        PlanState::Withdrawn,
-        PlanState::Expired,
-    ];
-
     /// How the store and the audit spell it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            PlanState::Pending => "pending",
-            PlanState::Executing => "executing",
-            PlanState::Done => "done",
-            PlanState::Failed => "failed",
-            PlanState::Aborted => "aborted",
-            PlanState::Interrupted => "interrupted",
-            PlanState::Rejected => "rejected",
-            PlanState::Withdrawn => "withdrawn",
-            PlanState::Expired => "expired",
-        }
-    }
-}
-
-impl fmt::Display for PlanState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -68,21 +38,13 @@ impl PartialEq<&str> for PlanState {
     }
 }
 
-impl FromStr for PlanState {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PlanState::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| format!("unknown plan state `{s}`"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_state_reads_back_what_it_writes() {
-        for state in PlanState::ALL {
+        for &state in <PlanState as strum::VariantArray>::VARIANTS {
             assert_eq!(state.as_str().parse::<PlanState>(), Ok(state));
         }
         assert!("expird".parse::<PlanState>().is_err(), "a typo is an error, never shown as some state");

@@ -17,7 +17,7 @@ pub use alerts::{AlertRow, LinkedIncident, ORIGIN_LEGACY, ORIGIN_RULES};
 pub use audit::AuditEntry;
 pub use outbox::OutboxEntry;
 pub use plans::{NewPlan, PlanRow, Vote, VoteChange};
-pub use reads::Maintenance;
+pub use reads::{Maintenance, MaintenanceKind};
 pub use tx::{NewIncident, Tx};
 pub use webhooks::{GroupRow, Receipt};
 

@@ -47,12 +47,20 @@ fn incident(row: &AnyRow) -> anyhow::Result<Incident> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Maintenance {
     pub id: i64,
-    pub emergency: bool,
+    pub kind: MaintenanceKind,
     pub summary: String,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub created_by: String,
     pub cancelled: bool,
+}
+
+/// The runbook's two kinds of window: announced ahead with reminders, or starting now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
+pub enum MaintenanceKind {
+    Scheduled,
+    Emergency,
 }
 
 impl Maintenance {
@@ -98,10 +106,12 @@ impl Store {
                 .bind(incident)
                 .fetch_all(self.pool())
                 .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, id, name, kind, text)| TimelineEntry { at: from_millis(at), actor: Person { id, name }, kind, text })
-            .collect())
+        rows.into_iter()
+            .map(|(at, id, name, kind, text)| {
+                let kind = kind.parse().map_err(|_| anyhow::anyhow!("unknown timeline kind `{kind}`"))?;
+                Ok(TimelineEntry { at: from_millis(at), actor: Person { id, name }, kind, text })
+            })
+            .collect()
     }
 
     pub async fn maintenance(&self, id: i64) -> anyhow::Result<Option<Maintenance>> {
@@ -120,18 +130,19 @@ impl Store {
         .bind(value)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, kind, summary, start, end, created_by, cancelled)| Maintenance {
-                id,
-                emergency: kind == "emergency",
-                summary,
-                start: from_millis(start),
-                end: from_millis(end),
-                created_by,
-                cancelled: cancelled.is_some(),
+        rows.into_iter()
+            .map(|(id, kind, summary, start, end, created_by, cancelled)| {
+                Ok(Maintenance {
+                    id,
+                    kind: kind.parse().map_err(|_| anyhow::anyhow!("unknown maintenance kind `{kind}`"))?,
+                    summary,
+                    start: from_millis(start),
+                    end: from_millis(end),
+                    created_by,
+                    cancelled: cancelled.is_some(),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// When the earliest pending timer is due (or due again after a failure), if any.

@@ -106,13 +106,13 @@ impl<'a> Tx<'a> {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn timeline(&mut self, incident: i64, actor: &Person, kind: &str, text: &str) -> anyhow::Result<()> {
+    pub async fn timeline(&mut self, incident: i64, actor: &Person, kind: crate::incident::TimelineKind, text: &str) -> anyhow::Result<()> {
         sqlx::query("INSERT INTO timeline (incident_id, at_ms, actor, actor_id, kind, text) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(incident)
             .bind(millis(self.now))
             .bind(&actor.name)
             .bind(&actor.id)
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(text)
             .execute(&mut *self.tx)
             .await?;
