@@ -142,6 +142,33 @@ impl Post {
     }
 }
 
+/// Plain text, as the shell shows a post and the posts' snapshots record it.
+impl std::fmt::Display for Post {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tone = match self.tone {
+            Tone::Good => "good",
+            Tone::Warning => "warning",
+            Tone::Bad => "bad",
+            Tone::Info => "info",
+        };
+        write!(f, "[{tone}] {}", self.title)?;
+        if !self.body.is_empty() {
+            write!(f, "\n{}", self.body)?;
+        }
+        for field in &self.fields {
+            write!(f, "\n{}: {}", field.name, field.value)?;
+        }
+        if !self.pings.is_empty() {
+            let pings: Vec<String> = self.pings.iter().map(Ping::label).collect();
+            write!(f, "\npings {}", pings.join(" "))?;
+        }
+        for file in &self.attachments {
+            write!(f, "\nattached {} ({} bytes)", file.filename, file.bytes.len())?;
+        }
+        Ok(())
+    }
+}
+
 /// Who sees a reply: the whole channel, or only the person who typed the command
 /// (an ephemeral message in Discord).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use crate::actor::{Actor, Person, Role};
 use crate::core::Core;
 use crate::error::CommandError;
 use crate::outbox::{Binding, Op, Part};
-use crate::post::{ChannelName, Destination, Post, Reply, Tone};
+use crate::post::{ChannelName, Destination, Reply};
 use crate::store::{NewIncident, Tx};
 use crate::text::{span, time};
 use crate::timers::{Job, Timer, TimerOutcome};
@@ -96,10 +96,7 @@ pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, comma
             let plans = core.store.plans_between(incident.declared, incident.resolved.unwrap_or(now)).await?;
             let mut text = posts::postmortem(&incident, &entries);
             text.push_str(&posts::postmortem_plans(&plans));
-            let post = Post::new(Tone::Info, format!("Postmortem skeleton for {}", incident.code()))
-                .body("Fill in the blanks, then share it within 24 hours of the resolution.")
-                .attach(format!("postmortem-{}.md", incident.code()), text);
-            Ok(Reply::invoker(post))
+            Ok(Reply::invoker(posts::postmortem_skeleton(&incident, text)))
         }
     }
 }
@@ -208,9 +205,7 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
     tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, &core.incidents), bind: Some(kickoff.clone()) }).await?;
     tx.enqueue(&Op::OpenThread { from: kickoff, slug: format!("inc-{id}"), title: incident.title.clone() }).await?;
     tx.commit().await?;
-    let post = Post::new(Tone::Bad, format!("Declared {} · {} · {}", incident.code(), severity, incident.title))
-        .body(format!("Commander {}. The kickoff, checklist and timers are in the incident's thread.", incident.commander.mention()));
-    Ok(Reply::channel(post))
+    Ok(Reply::channel(posts::declared(&incident)))
 }
 
 async fn ack(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
@@ -226,12 +221,9 @@ async fn ack(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident)
     }
     let stopped = tx.cancel_timers(incident.subject(), &["escalate"]).await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::Acknowledged, &format!("after {}", span(now - incident.declared))).await?;
-    let note = if stopped > 0 { " Escalation stopped." } else { "" };
-    let post = Post::new(Tone::Good, format!("{} acknowledged by @{}", incident.code(), actor.name))
-        .body(format!("Acknowledged {} after the declaration.{note}", span(now - incident.declared)));
-    tx.post(place(&incident), post).await?;
+    tx.post(place(&incident), posts::acknowledged(&incident, &actor.name, now - incident.declared, stopped > 0)).await?;
     tx.commit().await?;
-    Ok(Reply::invoker(Post::new(Tone::Good, format!("You acknowledged {}.", incident.code()))))
+    Ok(Reply::invoker(posts::you_acknowledged(&incident)))
 }
 
 /// Status updates reset the reminder: the next one is due a full interval from now.
@@ -248,7 +240,7 @@ async fn update(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incide
     tx.timeline(incident.id, &actor.person(), TimelineKind::Update, &text).await?;
     reset_reminder(core, &mut tx, &incident, now).await?;
     tx.commit().await?;
-    Ok(Reply::channel(Post::new(Tone::Info, format!("{} update from @{}", incident.code(), actor.name)).body(text)))
+    Ok(Reply::channel(posts::update(&incident, &actor.name, &text)))
 }
 
 async fn status_post(
@@ -269,13 +261,13 @@ async fn status_post(
         ("eta", eta.unwrap_or_else(|| "to be confirmed".into())),
     ]);
     let text = core.templates.render("p0-investigating", &values).map_err(anyhow::Error::from)?;
-    let post = Post::new(Tone::Warning, format!("Status page text for {}", incident.code())).body(text.clone());
+    let post = posts::status_page_text(&incident, &text);
     let mut tx = core.store.begin(now).await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::StatusPost, &crate::text::ellipsize(&text, 300)).await?;
     reset_reminder(core, &mut tx, &incident, now).await?;
     tx.post(Destination::Channel { channel: ChannelName::StatusUpdates }, post).await?;
     tx.commit().await?;
-    Ok(Reply::invoker(Post::new(Tone::Good, "Posted the status page text to the status updates channel, ready to copy.")))
+    Ok(Reply::invoker(posts::status_page_text_posted()))
 }
 
 async fn change_severity(
@@ -295,16 +287,11 @@ async fn change_severity(
         tx.schedule(incident.subject(), &job, due).await?;
     }
     tx.timeline(incident.id, &actor.person(), TimelineKind::Severity, &format!("{} → {}", incident.severity, level)).await?;
-    let mut post =
-        Post::new(Tone::Warning, format!("{} is now {} (was {})", incident.code(), level, incident.severity)).body(level.definition());
-    if level.pages() && !incident.severity.pages() && incident.acked.is_none() {
-        if let Some(on_call) = &core.incidents.on_call {
-            post = post.field("Paged", format!("{} — acknowledge with /incident ack", on_call.label())).ping(on_call.clone());
-        }
-    }
-    tx.post(place(&incident), post).await?;
+    let newly_paged = level.pages() && !incident.severity.pages() && incident.acked.is_none();
+    let page = core.incidents.on_call.as_ref().filter(|_| newly_paged);
+    tx.post(place(&incident), posts::severity_changed(&incident, level, page)).await?;
     tx.commit().await?;
-    Ok(Reply::invoker(Post::new(Tone::Good, format!("{} is now {}; its timers follow the new severity.", incident.code(), level))))
+    Ok(Reply::invoker(posts::you_changed_severity(&incident, level)))
 }
 
 async fn change_commander(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, user: Person) -> Result<Reply, CommandError> {
@@ -315,9 +302,9 @@ async fn change_commander(core: &Core, actor: &Actor, now: DateTime<Utc>, incide
     tx.set_commander(incident.id, &user).await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::Commander, &format!("{} → {}", incident.commander.mention(), user.mention()))
         .await?;
-    tx.post(place(&incident), Post::new(Tone::Info, format!("{} is now the commander of {}", user.mention(), incident.code()))).await?;
+    tx.post(place(&incident), posts::commander_changed(&incident, &user)).await?;
     tx.commit().await?;
-    Ok(Reply::invoker(Post::new(Tone::Good, format!("{} commands {} now.", user.mention(), incident.code()))))
+    Ok(Reply::invoker(posts::you_changed_commander(&incident, &user)))
 }
 
 async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, root_cause: String) -> Result<Reply, CommandError> {
@@ -343,17 +330,10 @@ async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incid
     )
     .await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::Resolved, &root_cause).await?;
-    let summary = Post::new(Tone::Good, format!("✅ {} resolved after {duration}", incident.code()))
-        .body(format!("Root cause: {root_cause}"))
-        .field("Review", "Post-incident review due within 24 hours; /incident postmortem drafts it.");
-    tx.post(place(&incident), summary).await?;
-    let status = Post::new(Tone::Good, format!("Status page text for {} (resolved)", incident.code())).body(text);
-    tx.post(Destination::Channel { channel: ChannelName::StatusUpdates }, status).await?;
+    tx.post(place(&incident), posts::resolved(&incident, &duration, &root_cause)).await?;
+    tx.post(Destination::Channel { channel: ChannelName::StatusUpdates }, posts::resolved_status_text(&incident, &text)).await?;
     tx.commit().await?;
-    Ok(Reply::channel(
-        Post::new(Tone::Good, format!("Resolved {} · {}", incident.code(), incident.title))
-            .body(format!("After {duration}. Its timers are cancelled; the review reminder fires in 24 h.")),
-    ))
+    Ok(Reply::channel(posts::you_resolved(&incident, &duration)))
 }
 
 /// What the status page names as affected.
@@ -372,33 +352,25 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, incident_id: i64, no
     let to_incident = place(&incident);
     let outcome = match &timer.job {
         Job::Phase { name, what } if incident.is_open() => {
-            let post = Post::new(Tone::Info, format!("⏱ {} · {} in: {name}", incident.code(), span(timer.due - incident.declared)))
-                .body(what.clone());
+            let post = posts::phase(&incident, timer.due - incident.declared, name, what);
             TimerOutcome { ops: vec![Op::post(to_incident.clone(), post)], next: None }
         }
         Job::UpdateReminder if incident.is_open() => {
             let every = settings.update_every.get(&incident.severity).copied();
             let silence = span(chrono::Duration::from_std(every.unwrap_or_default())?);
-            let post = Post::new(Tone::Warning, format!("⏰ {} needs a status update: none for {silence}", incident.code()))
-                .body("Post one with /incident update, and /incident status-post for the status page.");
+            let post = posts::update_reminder(&incident, &silence);
             let next = every.map(|e| chrono::Duration::from_std(e).map(|e| (Job::UpdateReminder, now + e))).transpose()?;
             TimerOutcome { ops: vec![Op::post(to_incident.clone(), post)], next }
         }
         Job::Escalate { step } if incident.is_open() && incident.acked.is_none() => match settings.escalation.get(*step) {
             Some(escalation) => {
-                let post = Post::new(
-                    Tone::Bad,
-                    format!("📟 {} is not acknowledged after {}", incident.code(), span(timer.due - incident.declared)),
-                )
-                .body(format!("Escalating to {} (/incident ack stops this).", escalation.ping.label()))
-                .ping(escalation.ping.clone());
+                let post = posts::escalation(&incident, timer.due - incident.declared, &escalation.ping);
                 TimerOutcome { ops: vec![Op::post(to_incident.clone(), post)], next: None }
             }
             None => TimerOutcome::default(),
         },
         Job::Review => {
-            let post = Post::new(Tone::Info, format!("📝 {} post-incident review is due", incident.code()))
-                .body(format!("The runbook asks for a review within 24 hours; /incident postmortem id:{} drafts it.", incident.code()));
+            let post = posts::review_due(&incident);
             TimerOutcome { ops: vec![Op::post(to_incident.clone(), post)], next: None }
         }
         _ => TimerOutcome::default(),

@@ -1,6 +1,8 @@
 //! What an incident says in chat: the kickoff, the clock's nudges, the timeline and postmortem.
 
 use super::{Incident, IncidentSettings, TimelineEntry};
+use crate::actor::Person;
+use crate::post::Ping;
 use crate::post::{Post, Tone};
 use crate::text::{span, time};
 use chrono::{DateTime, Utc};
@@ -122,4 +124,231 @@ pub fn postmortem_plans(plans: &[crate::store::PlanRow]) -> String {
         ));
     }
     text
+}
+
+/// The declaring person's answer: the kickoff itself goes to the incidents channel.
+pub fn declared(incident: &Incident) -> Post {
+    Post::new(Tone::Bad, format!("Declared {}", headline(incident)))
+        .body(format!("Commander {}. The kickoff, checklist and timers are in the incident's thread.", incident.commander.mention()))
+}
+
+/// In the incident's place when someone acknowledges the page.
+pub fn acknowledged(incident: &Incident, by: &str, after: chrono::Duration, escalation_stopped: bool) -> Post {
+    let note = if escalation_stopped { " Escalation stopped." } else { "" };
+    Post::new(Tone::Good, format!("{} acknowledged by @{by}", incident.code()))
+        .body(format!("Acknowledged {} after the declaration.{note}", span(after)))
+}
+
+pub fn you_acknowledged(incident: &Incident) -> Post {
+    Post::new(Tone::Good, format!("You acknowledged {}.", incident.code()))
+}
+
+pub fn update(incident: &Incident, by: &str, text: &str) -> Post {
+    Post::new(Tone::Info, format!("{} update from @{by}", incident.code())).body(text)
+}
+
+/// The runbook's status-page text, in the status channel, ready to copy.
+pub fn status_page_text(incident: &Incident, text: &str) -> Post {
+    Post::new(Tone::Warning, format!("Status page text for {}", incident.code())).body(text)
+}
+
+pub fn status_page_text_posted() -> Post {
+    Post::new(Tone::Good, "Posted the status page text to the status updates channel, ready to copy.")
+}
+
+/// In the incident's place after a severity change; `page` when the new severity pages someone
+/// the old one did not, and nobody has acknowledged yet.
+pub fn severity_changed(incident: &Incident, level: super::Severity, page: Option<&Ping>) -> Post {
+    let post =
+        Post::new(Tone::Warning, format!("{} is now {} (was {})", incident.code(), level, incident.severity)).body(level.definition());
+    match page {
+        Some(on_call) => post.field("Paged", format!("{} — acknowledge with /incident ack", on_call.label())).ping(on_call.clone()),
+        None => post,
+    }
+}
+
+pub fn you_changed_severity(incident: &Incident, level: super::Severity) -> Post {
+    Post::new(Tone::Good, format!("{} is now {}; its timers follow the new severity.", incident.code(), level))
+}
+
+pub fn commander_changed(incident: &Incident, commander: &Person) -> Post {
+    Post::new(Tone::Info, format!("{} is now the commander of {}", commander.mention(), incident.code()))
+}
+
+pub fn you_changed_commander(incident: &Incident, commander: &Person) -> Post {
+    Post::new(Tone::Good, format!("{} commands {} now.", commander.mention(), incident.code()))
+}
+
+/// In the incident's place when it is resolved.
+pub fn resolved(incident: &Incident, duration: &str, root_cause: &str) -> Post {
+    Post::new(Tone::Good, format!("✅ {} resolved after {duration}", incident.code()))
+        .body(format!("Root cause: {root_cause}"))
+        .field("Review", "Post-incident review due within 24 hours; /incident postmortem drafts it.")
+}
+
+/// The runbook's RESOLVED text, in the status channel.
+pub fn resolved_status_text(incident: &Incident, text: &str) -> Post {
+    Post::new(Tone::Good, format!("Status page text for {} (resolved)", incident.code())).body(text)
+}
+
+pub fn you_resolved(incident: &Incident, duration: &str) -> Post {
+    Post::new(Tone::Good, format!("Resolved {} · {}", incident.code(), incident.title))
+        .body(format!("After {duration}. Its timers are cancelled; the review reminder fires in 24 h."))
+}
+
+pub fn postmortem_skeleton(incident: &Incident, markdown: String) -> Post {
+    Post::new(Tone::Info, format!("Postmortem skeleton for {}", incident.code()))
+        .body("Fill in the blanks, then share it within 24 hours of the resolution.")
+        .attach(format!("postmortem-{}.md", incident.code()), markdown)
+}
+
+/// The clock's nudge when a phase of the severity's procedure begins.
+pub fn phase(incident: &Incident, since_declared: chrono::Duration, name: &str, what: &str) -> Post {
+    Post::new(Tone::Info, format!("⏱ {} · {} in: {name}", incident.code(), span(since_declared))).body(what)
+}
+
+pub fn update_reminder(incident: &Incident, silence: &str) -> Post {
+    Post::new(Tone::Warning, format!("⏰ {} needs a status update: none for {silence}", incident.code()))
+        .body("Post one with /incident update, and /incident status-post for the status page.")
+}
+
+/// Nobody acknowledged: the next step of the chain is paged.
+pub fn escalation(incident: &Incident, since_declared: chrono::Duration, to: &Ping) -> Post {
+    Post::new(Tone::Bad, format!("📟 {} is not acknowledged after {}", incident.code(), span(since_declared)))
+        .body(format!("Escalating to {} (/incident ack stops this).", to.label()))
+        .ping(to.clone())
+}
+
+pub fn review_due(incident: &Incident) -> Post {
+    Post::new(Tone::Info, format!("📝 {} post-incident review is due", incident.code()))
+        .body(format!("The runbook asks for a review within 24 hours; /incident postmortem id:{} drafts it.", incident.code()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::Severity;
+    use chrono::TimeZone;
+
+    fn person(name: &str) -> Person {
+        Person { id: format!("id-{name}"), name: name.into() }
+    }
+
+    fn on_call() -> Ping {
+        Ping::Role { id: "1".into(), name: "on-call".into() }
+    }
+
+    fn incident() -> Incident {
+        Incident {
+            id: 7,
+            severity: Severity::P1,
+            title: "Invites failing".into(),
+            impact: "Hotels cannot invite staff".into(),
+            affected: String::new(),
+            commander: person("alice"),
+            declared_by: person("bob"),
+            declared: Utc.with_ymd_and_hms(2026, 12, 2, 3, 0, 0).unwrap(),
+            acked: None,
+            resolved: None,
+            root_cause: None,
+            alert_id: None,
+            channel_key: None,
+        }
+    }
+
+    #[test]
+    fn declaring_and_acknowledging() {
+        let inc = incident();
+        insta::assert_snapshot!(declared(&inc), @r#"
+            [bad] Declared INC-7 · P1 · Invites failing
+            Commander @alice. The kickoff, checklist and timers are in the incident's thread.
+            "#);
+        insta::assert_snapshot!(acknowledged(&inc, "carol", chrono::Duration::minutes(4), true), @r#"
+            [good] INC-7 acknowledged by @carol
+            Acknowledged 4 min after the declaration. Escalation stopped.
+            "#);
+        insta::assert_snapshot!(acknowledged(&inc, "carol", chrono::Duration::seconds(40), false), @r#"
+            [good] INC-7 acknowledged by @carol
+            Acknowledged under a minute after the declaration.
+            "#);
+        insta::assert_snapshot!(you_acknowledged(&inc), @"[good] You acknowledged INC-7.");
+    }
+
+    #[test]
+    fn updates_and_status_text() {
+        let inc = incident();
+        insta::assert_snapshot!(update(&inc, "carol", "Rolled back invite-user to v41."), @r#"
+            [info] INC-7 update from @carol
+            Rolled back invite-user to v41.
+            "#);
+        insta::assert_snapshot!(status_page_text(&inc, "We are investigating."), @r#"
+            [warning] Status page text for INC-7
+            We are investigating.
+            "#);
+        insta::assert_snapshot!(status_page_text_posted(), @"[good] Posted the status page text to the status updates channel, ready to copy.");
+    }
+
+    #[test]
+    fn severity_and_commander_changes() {
+        let mut inc = incident();
+        inc.severity = Severity::P2;
+        insta::assert_snapshot!(severity_changed(&inc, Severity::P1, Some(&on_call())), @r#"
+            [warning] INC-7 is now P1 (was P2)
+            High: major functionality broken, authentication issues
+            Paged: @on-call — acknowledge with /incident ack
+            pings @on-call
+            "#);
+        insta::assert_snapshot!(severity_changed(&incident(), Severity::P2, None), @r#"
+            [warning] INC-7 is now P2 (was P1)
+            Medium: feature degradation, performance issues
+            "#);
+        insta::assert_snapshot!(you_changed_severity(&inc, Severity::P1), @"[good] INC-7 is now P1; its timers follow the new severity.");
+        insta::assert_snapshot!(commander_changed(&inc, &person("dave")), @"[info] @dave is now the commander of INC-7");
+        insta::assert_snapshot!(you_changed_commander(&inc, &person("dave")), @"[good] @dave commands INC-7 now.");
+    }
+
+    #[test]
+    fn resolving_and_the_review() {
+        let inc = incident();
+        insta::assert_snapshot!(resolved(&inc, "42 min", "A bad deploy of invite-user."), @r#"
+            [good] ✅ INC-7 resolved after 42 min
+            Root cause: A bad deploy of invite-user.
+            Review: Post-incident review due within 24 hours; /incident postmortem drafts it.
+            "#);
+        insta::assert_snapshot!(resolved_status_text(&inc, "Resolved."), @r#"
+            [good] Status page text for INC-7 (resolved)
+            Resolved.
+            "#);
+        insta::assert_snapshot!(you_resolved(&inc, "42 min"), @r#"
+            [good] Resolved INC-7 · Invites failing
+            After 42 min. Its timers are cancelled; the review reminder fires in 24 h.
+            "#);
+        insta::assert_snapshot!(postmortem_skeleton(&inc, "# Postmortem".into()), @r#"
+            [info] Postmortem skeleton for INC-7
+            Fill in the blanks, then share it within 24 hours of the resolution.
+            attached postmortem-INC-7.md (12 bytes)
+            "#);
+        insta::assert_snapshot!(review_due(&inc), @r#"
+            [info] 📝 INC-7 post-incident review is due
+            The runbook asks for a review within 24 hours; /incident postmortem id:INC-7 drafts it.
+            "#);
+    }
+
+    #[test]
+    fn the_clocks_nudges() {
+        let inc = incident();
+        insta::assert_snapshot!(phase(&inc, chrono::Duration::minutes(15), "Mitigate", "Roll back or disable the feature."), @r#"
+            [info] ⏱ INC-7 · 15 min in: Mitigate
+            Roll back or disable the feature.
+            "#);
+        insta::assert_snapshot!(update_reminder(&inc, "30 min"), @r#"
+            [warning] ⏰ INC-7 needs a status update: none for 30 min
+            Post one with /incident update, and /incident status-post for the status page.
+            "#);
+        insta::assert_snapshot!(escalation(&inc, chrono::Duration::minutes(5), &on_call()), @r#"
+            [bad] 📟 INC-7 is not acknowledged after 5 min
+            Escalating to @on-call (/incident ack stops this).
+            pings @on-call
+            "#);
+    }
 }
