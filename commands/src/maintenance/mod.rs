@@ -1,12 +1,14 @@
 //! `/maintenance …`: the runbook's scheduled and emergency maintenance, with its notices and the
 //! health sweep that validates the end of every window.
 
+mod posts;
+
 use crate::actor::Actor;
 use crate::core::Core;
 use crate::error::CommandError;
 use crate::health::sweep_post;
 use crate::outbox::Op;
-use crate::post::{ChannelName, Destination, Post, Reply, Tone};
+use crate::post::{ChannelName, Destination, Reply, Tone};
 use crate::store::{Maintenance, MaintenanceKind};
 use crate::subject::Subject;
 use crate::text::{quote, span, time};
@@ -58,18 +60,7 @@ pub(crate) async fn run(core: &Core, actor: &Actor, command: MaintenanceCommand)
         }
         MaintenanceCommand::List => {
             let windows = core.store.upcoming_maintenance(now).await?;
-            if windows.is_empty() {
-                return Ok(Reply::invoker(Post::new(Tone::Good, "Maintenance windows: none planned")));
-            }
-            let mut post = Post::new(Tone::Info, format!("Maintenance windows: {}", windows.len()));
-            for window in &windows {
-                let state = if window.start <= now { "in progress" } else { "scheduled" };
-                post = post.field(
-                    window.code(),
-                    format!("{} · {} → {} · {state}", window.summary, time(window.start, now), time(window.end, now)),
-                );
-            }
-            Ok(Reply::invoker(post))
+            Ok(Reply::invoker(posts::windows(&windows, now)))
         }
         MaintenanceCommand::Cancel { id } => cancel(core, actor, now, id).await,
     }
@@ -140,7 +131,7 @@ async fn open_window(
     let mut tx = core.store.begin(now).await?;
     let id = tx.insert_maintenance(kind.into(), &summary, start, end, &actor.person()).await?;
     let owner = Subject::maintenance(id);
-    let code = format!("MW-{id}");
+    let window = Maintenance { id, kind, summary, start, end, created_by: actor.name.clone(), cancelled: false };
     let notice_before = chrono::Duration::from_std(core.incidents.maintenance_notice).map_err(anyhow::Error::from)?;
     if !emergency {
         if let Some(notice_at) = start.checked_sub_signed(notice_before).filter(|at| *at > now) {
@@ -149,18 +140,10 @@ async fn open_window(
         tx.schedule(owner, &Job::MaintenanceStart, start).await?;
     }
     tx.schedule(owner, &Job::MaintenanceEnd, end).await?;
-    let tone = if emergency { Tone::Bad } else { Tone::Info };
-    let title = format!("{code} · {kind} maintenance · {summary}");
-    tx.post(OPS, Post::new(tone, title.clone()).body(notice.clone()).field("Window", format!("{} → {}", time(start, now), time(end, now))))
-        .await?;
-    tx.post(STATUS, Post::new(tone, format!("Status page text for {code}")).body(notice)).await?;
+    tx.post(OPS, posts::announced(&window, &notice, now)).await?;
+    tx.post(STATUS, posts::status_text(&window, posts::tone(kind), &notice)).await?;
     tx.commit().await?;
-    let next = if emergency {
-        "The health sweep at its end validates it."
-    } else {
-        "Reminders follow: 24 h before, at the start, and a validating health sweep at the end."
-    };
-    Ok(Reply::invoker(Post::new(Tone::Good, format!("{code} {kind}: {length} from {}", time(start, now))).body(next)))
+    Ok(Reply::invoker(posts::you_opened(&window, now)))
 }
 
 async fn cancel(core: &Core, actor: &Actor, now: DateTime<Utc>, id: i64) -> Result<Reply, CommandError> {
@@ -172,10 +155,9 @@ async fn cancel(core: &Core, actor: &Actor, now: DateTime<Utc>, id: i64) -> Resu
         return Err(CommandError::user(format!("{} has already ended or been cancelled.", window.code())));
     }
     tx.cancel_timers(Subject::maintenance(id), &[]).await?;
-    let post = Post::new(Tone::Info, format!("{} cancelled by @{}", window.code(), actor.name)).body(window.summary.clone());
-    tx.post(OPS, post).await?;
+    tx.post(OPS, posts::cancelled(&window, &actor.name)).await?;
     tx.commit().await?;
-    Ok(Reply::invoker(Post::new(Tone::Good, format!("Cancelled {}.", window.code()))))
+    Ok(Reply::invoker(posts::you_cancelled(&window)))
 }
 
 pub(crate) async fn timer_posts(core: &Core, timer: &Timer, id: i64, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
@@ -186,7 +168,12 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, id: i64, now: DateTi
     let posts = match timer.job {
         Job::MaintenanceNotice => vec![(
             OPS,
-            notice(&window, now, "starts in 24 h", "Notify users, update the status page, prepare rollback scripts, verify backups."),
+            posts::notice(
+                &window,
+                now,
+                "starts in 24 h",
+                "Notify users, update the status page, prepare rollback scripts, verify backups.",
+            ),
         )],
         Job::MaintenanceStart => {
             let values = crate::templates::values([
@@ -197,14 +184,14 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, id: i64, now: DateTi
             vec![
                 (
                     OPS,
-                    notice(
+                    posts::notice(
                         &window,
                         now,
                         "has started",
                         "Enable maintenance mode; execute the changes with monitoring; validate each step.",
                     ),
                 ),
-                (STATUS, Post::new(Tone::Info, format!("Status page text for {}", window.code())).body(text)),
+                (STATUS, posts::status_text(&window, Tone::Info, &text)),
             ]
         }
         Job::MaintenanceEnd => {
@@ -221,19 +208,13 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, id: i64, now: DateTi
             validation.body = format!("{text}\n\n{}", validation.body);
             let mut posts = vec![(OPS, validation)];
             if sweep.healthy {
-                posts.push((STATUS, Post::new(Tone::Good, format!("Status page text for {}", window.code())).body(text)));
+                posts.push((STATUS, posts::status_text(&window, Tone::Good, &text)));
             }
             posts
         }
         _ => vec![],
     };
     Ok(TimerOutcome { ops: posts.into_iter().map(|(to, post)| Op::post(to, post)).collect(), next: None })
-}
-
-fn notice(window: &Maintenance, now: DateTime<Utc>, what: &str, checklist: &str) -> Post {
-    Post::new(Tone::Info, format!("🛠️ {} {what}: {}", window.code(), window.summary))
-        .body(checklist)
-        .field("Window", format!("{} → {}", time(window.start, now), time(window.end, now)))
 }
 
 #[cfg(test)]
