@@ -8,6 +8,7 @@ mod diagnostics;
 mod discord;
 mod discord_incidents;
 mod discord_port;
+mod discord_rate_limits;
 mod discord_remediation;
 mod discord_replicas;
 mod flag_suggestions;

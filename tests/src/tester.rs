@@ -98,9 +98,16 @@ impl Bot {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        if fake.discord_com.is_some() {
+            // Without the proxy, serenity's rate limiter is on and talks to discord.com.
+            env.remove("DISCORD_HTTP_PROXY");
+        }
         let config = Config::from_sources(&toml::Table::new(), &env).expect("the test configuration is valid");
         let core = Arc::new(bellhop::app::build_core(&config, Arc::new(SystemClock)).await.expect("the core builds"));
-        let settings = bellhop::discord::Settings::from_config(&config).expect("the Discord settings are valid");
+        let mut settings = bellhop::discord::Settings::from_config(&config).expect("the Discord settings are valid");
+        if let Some(discord_com) = fake.discord_com.clone() {
+            settings = settings.with_client_setup(move |builder| discord_com.client(builder));
+        }
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(bellhop::discord::run(settings, core.clone(), async move {
             let _ = stopped.await;

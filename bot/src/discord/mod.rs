@@ -49,7 +49,11 @@ pub struct Settings {
     token: SecretString,
     guild_id: Option<serenity::GuildId>,
     discord: DiscordConfig,
+    client_setup: Option<ClientSetup>,
 }
+
+/// A last change to the REST client before it is built.
+type ClientSetup = Box<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
 
 impl Settings {
     pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
@@ -59,7 +63,23 @@ impl Settings {
                     .into(),
             ])
         })?;
-        Ok(Settings { token, guild_id: config.discord_guild_id.map(serenity::GuildId::new), discord: config.discord.clone() })
+        Ok(Settings {
+            token,
+            guild_id: config.discord_guild_id.map(serenity::GuildId::new),
+            discord: config.discord.clone(),
+            client_setup: None,
+        })
+    }
+
+    /// Adjusts the REST client before it is built. Without a proxy, serenity's rate limiter
+    /// sends every request to discord.com itself; this is how a test makes that host resolve
+    /// to a fake on loopback and trust its certificate, so the rate limiter runs as in production.
+    pub fn with_client_setup(
+        mut self,
+        setup: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> Settings {
+        self.client_setup = Some(Box::new(setup));
+        self
     }
 
     /// REST through `DISCORD_HTTP_PROXY` when set; serenity's rate limiter would otherwise send
@@ -71,6 +91,10 @@ impl Settings {
             .use_rustls_tls()
             .pool_max_idle_per_host(DISCORD_IDLE_PER_HOST)
             .pool_idle_timeout(DISCORD_IDLE_TIMEOUT);
+        let client = match &self.client_setup {
+            Some(setup) => setup(client),
+            None => client,
+        };
         let builder = match client.build() {
             Ok(client) => builder.client(client),
             Err(error) => {

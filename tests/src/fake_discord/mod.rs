@@ -8,8 +8,10 @@ pub mod payloads;
 mod rest;
 mod rules;
 mod state;
+mod tls;
 
-pub use state::{AnswerScan, Frame, Request, State};
+pub use state::{AnswerScan, Frame, RateLimits, Request, State};
+pub use tls::DiscordCom;
 
 use serde_json::Value;
 use state::{intent_of, Control};
@@ -114,6 +116,9 @@ pub struct FakeDiscord {
     /// The REST base the bot's `DISCORD_HTTP_PROXY` points at.
     pub rest_url: String,
     pub ws_url: String,
+    /// Set when the fake also answers as https://discord.com: a bot then runs with serenity's
+    /// rate limiter on, without the proxy.
+    pub discord_com: Option<DiscordCom>,
     shared: Arc<Shared>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -128,6 +133,15 @@ pub struct Interaction {
 
 impl FakeDiscord {
     pub async fn start() -> FakeDiscord {
+        FakeDiscord::start_with(false).await
+    }
+
+    /// The fake, also answering as https://discord.com (see [`DiscordCom`]).
+    pub async fn start_as_discord_com() -> FakeDiscord {
+        FakeDiscord::start_with(true).await
+    }
+
+    async fn start_with(as_discord_com: bool) -> FakeDiscord {
         let rest = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the fake's REST API");
         let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the fake's gateway");
         let ws_url = format!("ws://{}", gateway.local_addr().expect("the gateway's address"));
@@ -136,13 +150,17 @@ impl FakeDiscord {
         let shared =
             Arc::new(Shared { state: Mutex::new(state), changed: watch::channel(0).0, ids: AtomicU64::new(1), ws_url: ws_url.clone() });
         let app = axum::Router::new().fallback(rest::handle).with_state(shared.clone());
-        let tasks = vec![
-            tokio::spawn(async move {
-                let _ = axum::serve(rest, app).await;
-            }),
-            tokio::spawn(gateway::serve(gateway, shared.clone())),
-        ];
-        FakeDiscord { rest_url, ws_url, shared, tasks }
+        let mut tasks = vec![tokio::spawn(gateway::serve(gateway, shared.clone()))];
+        let mut discord_com = None;
+        if as_discord_com {
+            let (serving, task) = tls::serve(app.clone()).await;
+            tasks.push(task);
+            discord_com = Some(serving);
+        }
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(rest, app).await;
+        }));
+        FakeDiscord { rest_url, ws_url, discord_com, shared, tasks }
     }
 
     /// Reads the state (requests, frames, messages…) as it is now.

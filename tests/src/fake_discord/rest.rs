@@ -6,12 +6,12 @@ use super::state::Request;
 use super::Shared;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub(super) async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let Some(path) = uri.path().strip_prefix("/api/v10") else {
@@ -57,7 +57,7 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
         ("GET" | "PATCH", ["webhooks", APP, _, "messages", message]) => ok(payloads::message(message, payloads::CHANNEL, body)),
         ("DELETE", ["webhooks", APP, _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
         ("GET", ["channels", channel]) => channel_info(shared, channel),
-        ("POST", ["channels", channel, "messages"]) => message_or_refusal(shared, channel, body, false),
+        ("POST", ["channels", channel, "messages"]) => rate_limited_post(shared, channel, body),
         ("GET", ["channels", _, "messages", message]) => match shared.read(|s| s.messages.get(&id(message)).cloned()) {
             Some(message) => ok(message),
             None => unknown_message(),
@@ -145,6 +145,47 @@ fn message_or_refusal(shared: &Shared, channel: &str, body: &Value, webhook: boo
         return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
     }
     ok(shared.create_message(channel, body, webhook))
+}
+
+/// A channel post under the test's rate limits: refused with 429 while `refuse_posts` lasts,
+/// or accepted with headers saying the bucket is spent, as Discord answers a bot that posts
+/// faster than its bucket allows.
+fn rate_limited_post(shared: &Shared, channel: &str, body: &Value) -> Response {
+    let refused = shared.read(|s| s.rate_limits.refuse_posts > 0);
+    if refused {
+        const RETRY_AFTER: u64 = 1;
+        shared.update(|s| {
+            s.rate_limits.refuse_posts -= 1;
+            s.refusals.push(format!("a post to {channel} rate limited for {RETRY_AFTER} s"));
+        });
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({"message": "You are being rate limited.", "retry_after": RETRY_AFTER as f64, "global": false})),
+        )
+            .into_response();
+        spent_bucket(response.headers_mut(), Duration::from_secs(RETRY_AFTER));
+        response.headers_mut().insert("retry-after", HeaderValue::from(RETRY_AFTER));
+        response.headers_mut().insert("x-ratelimit-scope", HeaderValue::from_static("user"));
+        return response;
+    }
+    let mut response = message_or_refusal(shared, channel, body, false);
+    if let Some(spent_for) = shared.read(|s| s.rate_limits.spent_for) {
+        spent_bucket(response.headers_mut(), spent_for);
+    }
+    response
+}
+
+/// Discord's headers for a bucket with no request left for `reset_after`.
+fn spent_bucket(headers: &mut HeaderMap, reset_after: Duration) {
+    let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + reset_after;
+    let mut set = |name: &'static str, value: String| {
+        headers.insert(name, HeaderValue::from_str(&value).expect("an ASCII header value"));
+    };
+    set("x-ratelimit-limit", "5".into());
+    set("x-ratelimit-remaining", "0".into());
+    set("x-ratelimit-reset", format!("{:.3}", reset.as_secs_f64()));
+    set("x-ratelimit-reset-after", format!("{:.3}", reset_after.as_secs_f64()));
+    set("x-ratelimit-bucket", "fake-channel-messages".into());
 }
 
 fn edit(shared: &Shared, message: &str, body: &Value) -> Response {

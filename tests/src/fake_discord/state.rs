@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// One REST request as the bot sent it.
@@ -48,6 +48,16 @@ pub(super) struct Session {
     pub tx: mpsc::UnboundedSender<Control>,
 }
 
+/// How the fake rate limits `POST /channels/{id}/messages`, with Discord's headers.
+#[derive(Default)]
+pub struct RateLimits {
+    /// The next this many posts are refused with 429 and `Retry-After` (whole seconds, as Discord
+    /// sends it); each counts down as it is refused.
+    pub refuse_posts: u32,
+    /// Each accepted post's answer says the channel's bucket is spent for this long.
+    pub spent_for: Option<Duration>,
+}
+
 #[derive(Default)]
 pub struct State {
     pub requests: Vec<Request>,
@@ -67,6 +77,8 @@ pub struct State {
     pub hang_rest: bool,
     /// Answer command registration with 400, as Discord does for an invalid command.
     pub refuse_registration: bool,
+    /// Discord's rate limits on channel posts; off unless a test sets them.
+    pub rate_limits: RateLimits,
     /// Threads by id; one opened from a message has the message's id.
     pub threads: BTreeMap<u64, Value>,
     /// Channels that no longer exist: posts there get 404 Unknown Channel.
