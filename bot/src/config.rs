@@ -420,6 +420,7 @@ fn toml_text(item: &toml::Value) -> Option<String> {
     match item {
         toml::Value::String(s) => Some(s.trim().to_string()),
         toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
         toml::Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect::<Option<Vec<_>>>().map(|v| v.join(",")),
         _ => None,
     }

@@ -272,10 +272,13 @@ fn a_one_person_gate_is_refused_unless_asked_for_by_name() {
     let one = [("BELLHOP_APPROVALS_REQUIRED", "1"), ("BELLHOP_REQUESTER_MAY_APPROVE", "true")];
     assert_eq!(
         problems("", &one),
-        ["BELLHOP_APPROVALS_REQUIRED=1 with BELLHOP_REQUESTER_MAY_APPROVE=true lets one person approve their own plan; \
-          set BELLHOP_ALLOW_ONE_PERSON_GATE=true if that is meant"]
+        ["BELLHOP_APPROVALS_REQUIRED=1 with BELLHOP_REQUESTER_MAY_APPROVE=true (approvals_required, requester_may_approve \
+          in bellhop.toml) lets one person approve their own plan; set BELLHOP_ALLOW_ONE_PERSON_GATE=true \
+          (allow_one_person_gate = true) if that is meant"]
     );
-    assert_eq!(problems("approvals_required = 1\nrequester_may_approve = \"true\"\n", &[]).len(), 1, "from the file too");
+    assert_eq!(problems("approvals_required = 1\nrequester_may_approve = true\n", &[]).len(), 1, "from the file too");
+    let asked = toml::from_str("approvals_required = 1\nrequester_may_approve = true\nallow_one_person_gate = true\n").unwrap();
+    assert!(Config::from_sources(&asked, &HashMap::new()).is_ok_and(|c| c.remediation.one_person()));
     let allowed = [one[0], one[1], ("BELLHOP_ALLOW_ONE_PERSON_GATE", "true")];
     let gate = Config::from_sources(&toml::Table::new(), &env(&allowed)).unwrap().remediation;
     assert!(gate.one_person());
@@ -335,4 +338,26 @@ fn rollbacks_need_an_existing_folder_and_a_tolerance_from_0_to_100_percent() {
     let found = problems("", &[("BELLHOP_ROLLBACKS_DIR", "/no/such/bellhop/folder"), ("BELLHOP_ROLLBACK_TOLERANCE", "101")]);
     assert!(found.iter().any(|p| p.starts_with("BELLHOP_ROLLBACKS_DIR") && p.contains("no such directory")), "{found:?}");
     assert!(found.iter().any(|p| p.starts_with("BELLHOP_ROLLBACK_TOLERANCE") && p.contains("from 0 to 100")), "{found:?}");
+}
+
+/// Every setting the example file shows, uncommented as a new user would, is read as written:
+/// booleans and numbers need no quotes.
+#[test]
+fn the_example_files_values_are_accepted_as_written() {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../bellhop.example.toml")).unwrap();
+    let uncommented: String = example
+        .lines()
+        .filter_map(|line| line.strip_prefix("# "))
+        .filter(|line| {
+            line.split_once(" = ").is_some_and(|(key, _)| !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        })
+        .map(|line| format!("{}\n", line.split("   #").next().unwrap_or(line)))
+        .collect();
+    assert!(uncommented.contains("requester_may_approve = false"), "{uncommented}");
+    let Ok(table) = uncommented.parse::<toml::Table>() else { panic!("the example's settings are TOML:\n{uncommented}") };
+    let found = match Config::from_sources(&table, &HashMap::new()) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.0,
+    };
+    assert!(!found.iter().any(|p| p.contains("must be a string")), "{found:#?}");
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod discord;
 pub mod http;
+pub mod presence;
 pub mod scheduler;
 pub mod shell;
 pub mod simulated;

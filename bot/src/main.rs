@@ -42,6 +42,8 @@ enum Cmd {
     },
     /// The shell against a simulated platform on 127.0.0.1: no account, no network.
     Demo {
+        /// Start the clock at a fixed time and move it only with `:advance` (timers, reminders
+        /// and alert windows then move when you say).
         #[arg(long)]
         virtual_clock: bool,
         /// A local PostgreSQL (superuser URL) to hold the demo's scratch target database;
@@ -249,13 +251,8 @@ async fn shell(
         Cast::Rehearsal(operator) => core.with_audit_note(format!("rehearsal by {}", operator.signature())),
         Cast::Operator(operator) => core.with_audit_note(format!("uid {}", operator.uid)),
     });
-    // A running bot's posts and pages are its to deliver: a shell on its store would print them here.
-    if let Some(bot) = core.store().lease_holder(bellhop::discord::PRESENCE, chrono::Utc::now()).await? {
-        return Err(ConfigError(vec![format!(
-            "BELLHOP_DATABASE_URL: `bellhop run` (replica {bot}) is using this store; a shell on it would deliver the bot's posts to this terminal. Give the shell a store of its own."
-        )])
-        .into());
-    }
+    // A running bot's posts and pages are its to deliver, and this shell's are its own.
+    let presence = bellhop::presence::claim(&core, bellhop::presence::Adapter::Shell).await?;
     let interactive = std::io::stdin().is_terminal();
     if let Some(banner) = banner {
         println!("{banner}");
@@ -311,15 +308,18 @@ async fn shell(
         let port: Arc<dyn bellhop_commands::ChatPort> = shell.printer().clone();
         tokio::spawn(bellhop::scheduler::run(core, port))
     });
-    if let Some(editor) = editor {
-        return converse(&mut shell, editor).await;
-    }
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Some(line) = lines.next_line().await.context("cannot read stdin")? {
-        if shell.line(&line).await?.is_break() {
-            break;
+    match editor {
+        Some(editor) => converse(&mut shell, editor).await?,
+        None => {
+            let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+            while let Some(line) = lines.next_line().await.context("cannot read stdin")? {
+                if shell.line(&line).await?.is_break() {
+                    break;
+                }
+            }
         }
     }
+    presence.release().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -341,7 +341,7 @@ struct Editor {
 }
 
 /// A person at a terminal: each line typed, answered before the next prompt.
-async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, mut editor: Editor) -> anyhow::Result<ExitCode> {
+async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, mut editor: Editor) -> anyhow::Result<()> {
     loop {
         let codes = shell
             .core()
@@ -358,7 +358,7 @@ async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, mut 
             break;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 async fn run_demo(virtual_clock: bool, postgres: Option<String>) -> anyhow::Result<ExitCode> {

@@ -254,3 +254,54 @@ fn a_shell_refuses_the_store_a_running_bot_uses() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("`bellhop run` (replica bot-replica-1) is using this store"), "{stderr}");
 }
+
+/// The other way round: a bot started on a store a shell is using refuses to start, naming it,
+/// and the shell gives the store up when it ends.
+#[test]
+fn a_bot_refuses_the_store_a_running_shell_uses() {
+    use std::io::BufRead as _;
+    let store = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", store.path().join("bellhop.sqlite").display());
+    let mut shell = Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .args(["shell", "--virtual-clock"])
+        .current_dir(store.path())
+        .env_clear()
+        .env("FRONTEND_URL", "http://127.0.0.1:9")
+        .env("BELLHOP_DATABASE_URL", &url)
+        .env("BELLHOP_HTTP_ADDR", "127.0.0.1:0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the shell starts");
+    let mut stdout = std::io::BufReader::new(shell.stdout.take().unwrap());
+    let mut line = String::new();
+    // The banner follows the presence: once it is printed, the store says a shell is there.
+    while stdout.read_line(&mut line).unwrap() > 0 && !line.contains("you are @") {
+        line.clear();
+    }
+    assert!(line.contains("you are @"), "the shell printed its banner");
+
+    let bot = vars(&[
+        ("FRONTEND_URL", "http://127.0.0.1:9"),
+        ("BELLHOP_DATABASE_URL", &url),
+        ("DISCORD_TOKEN", "not-a-real-token-but-long-enough"),
+        ("DISCORD_HTTP_PROXY", "http://127.0.0.1:9"),
+        ("DISCORD_INCIDENTS_CHANNEL", "100000000000000001"),
+        ("DISCORD_STATUS_CHANNEL", "100000000000000002"),
+        ("DISCORD_OPS_CHANNEL", "100000000000000003"),
+    ]);
+    let refused = bellhop(&["run"], &bot, "");
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("a `bellhop shell` (replica"), "{}", text(&refused.stderr));
+
+    drop(shell.stdin.take());
+    assert!(shell.wait().unwrap().success());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let held: i64 = runtime.block_on(async {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM leases WHERE name LIKE 'chat%'").fetch_one(&mut conn).await.unwrap()
+    });
+    assert_eq!(held, 0, "the shell gave the store up when it ended");
+}

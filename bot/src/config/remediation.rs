@@ -31,8 +31,9 @@ impl Reader {
         let allowed = self.flag("BELLHOP_ALLOW_ONE_PERSON_GATE", false);
         if settings.one_person() && !allowed {
             self.problems.push(
-                "BELLHOP_APPROVALS_REQUIRED=1 with BELLHOP_REQUESTER_MAY_APPROVE=true lets one person approve their own plan; \
-                 set BELLHOP_ALLOW_ONE_PERSON_GATE=true if that is meant"
+                "BELLHOP_APPROVALS_REQUIRED=1 with BELLHOP_REQUESTER_MAY_APPROVE=true (approvals_required, requester_may_approve \
+                 in bellhop.toml) lets one person approve their own plan; set BELLHOP_ALLOW_ONE_PERSON_GATE=true \
+                 (allow_one_person_gate = true) if that is meant"
                     .into(),
             );
         }

@@ -24,12 +24,6 @@ use std::sync::Arc;
 /// No privileged intent.
 pub const INTENTS: serenity::GatewayIntents = serenity::GatewayIntents::GUILDS.union(serenity::GatewayIntents::GUILD_MESSAGE_REACTIONS);
 
-/// The lease a running bot holds on its store, so a `bellhop shell` pointed at that store refuses
-/// to start rather than deliver the bot's posts to a terminal.
-pub const PRESENCE: &str = "chat";
-/// How long the presence lasts without renewal (renewed every third of it).
-const PRESENCE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// How long a stop waits for the gateway connection to close.
 const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -147,6 +141,7 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
 /// commands fails: a bot that cannot register would ignore every command (poise waits forever
 /// on a failed setup).
 pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let presence = crate::presence::claim(&core, crate::presence::Adapter::Discord).await?;
     let (setup_failed, mut setup_failure) = tokio::sync::oneshot::channel::<anyhow::Error>();
     let guild_id = settings.guild_id;
     let roles = RoleMap::from_config(&settings.discord);
@@ -177,7 +172,6 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
     // Timers and the outbox run beside the gateway, through the same REST client.
     let port: Arc<dyn bellhop_commands::ChatPort> = Arc::new(settings.port(client.http.clone()));
     let _scheduler = AbortOnDrop(tokio::spawn(crate::scheduler::run(scheduler_core, port)));
-    let _presence = AbortOnDrop(tokio::spawn(present(stopping_core.clone())));
     let mut running = tokio::spawn(async move { client.start().await });
     tokio::select! {
         finished = &mut running => match finished {
@@ -193,9 +187,7 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
         () = shutdown => {
             tracing::info!("stopping: closing the Discord connection");
             stopping_core.release_alerts().await;
-            if let Err(error) = stopping_core.store().release_lease(PRESENCE, stopping_core.replica()).await {
-                tracing::warn!(error = format!("{error:#}"), "cannot give the store's presence lease up");
-            }
+            presence.release().await;
             shards.shutdown_all().await;
             // serenity can keep retrying a lost connection after the shutdown; don't wait on that.
             if tokio::time::timeout(STOP_WITHIN, &mut running).await.is_err() {
@@ -204,18 +196,6 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
             }
             Ok(())
         }
-    }
-}
-
-/// Says on the store that a bot runs on it, for as long as it runs.
-async fn present(core: Arc<Core>) {
-    loop {
-        let now = core.clock().now();
-        let until = now + chrono::Duration::from_std(PRESENCE_FOR).unwrap_or_default();
-        if let Err(error) = core.store().hold_lease(PRESENCE, core.replica(), now, until).await {
-            tracing::warn!(error = format!("{error:#}"), "cannot say on the store that the bot runs");
-        }
-        tokio::time::sleep(PRESENCE_FOR / 3).await;
     }
 }
 
