@@ -4,6 +4,7 @@ use crate::actor::Actor;
 use crate::chat_port::MessageRef;
 use crate::clock::Clock;
 use crate::command::spec::{CommandSpec, Suggest};
+use crate::context::Context;
 use crate::command::{self, Command, Invocation};
 use crate::error::CommandError;
 use crate::health::{HealthChecker, HealthSettings, Sweep};
@@ -22,12 +23,9 @@ use std::sync::Arc;
 use tracing::Instrument as _;
 
 pub struct Core {
+    pub(crate) ctx: Context,
     pub(crate) health: HealthChecker,
-    pub(crate) templates: Templates,
-    pub(crate) store: Store,
-    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) incidents: IncidentSettings,
-    pub(crate) target: Option<TargetDb>,
     pub(crate) alerts: crate::alerts::AlertDuty,
     pub(crate) remediation: crate::remediation::RemediationSettings,
     /// When every pending plan was last read against its post (none: at the next pass).
@@ -37,55 +35,115 @@ pub struct Core {
     /// Approved plans running, each in a task of its own, and how many may run at once.
     pub(crate) plan_runs: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub(crate) plan_slots: Arc<tokio::sync::Semaphore>,
-    /// Rung when a tick is wanted soon.
-    pub(crate) wakeup: tokio::sync::Notify,
     /// How long handled events, delivered operations and reactions are kept.
     pub(crate) retention: chrono::Duration,
     /// The last day this process ran (or saw run) the retention job.
     pub(crate) pruned_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
     /// People whose suggestion is reading the target now.
     pub(crate) suggesting: dashmap::DashSet<String>,
-    /// Said on every audit row this process writes (who sits at a shell, a rehearsal).
-    pub(crate) audit_note: Option<String>,
+}
+
+impl Core {
+    /// What maintenance is handed.
+    pub(crate) fn maintenance_ctx(&self) -> crate::maintenance::Ctx<'_> {
+        crate::maintenance::Ctx { ctx: &self.ctx, health: &self.health, notice_before: self.incidents.maintenance_notice }
+    }
+
+    /// What the incident feature is handed.
+    pub(crate) fn incident_ctx(&self) -> crate::incident::Ctx<'_> {
+        crate::incident::Ctx { ctx: &self.ctx, settings: &self.incidents }
+    }
+}
+
+/// The alert duties, as the loop and the adapters reach them.
+impl Core {
+    /// What the alert duties are handed.
+    pub fn alerting(&self) -> crate::alerts::Alerting<'_> {
+        crate::alerts::Alerting { ctx: &self.ctx, duty: &self.alerts, health: &self.health, on_call: self.incidents.on_call.as_ref() }
+    }
+
+    /// The rules and the sweep interval (default: the runbook's rules, a sweep every 5 minutes).
+    pub fn with_alerts(mut self, settings: crate::alerts::AlertSettings, sweep_every: std::time::Duration) -> Self {
+        self.alerts = crate::alerts::AlertDuty::new(settings, sweep_every, self.ctx.clock.clone());
+        self
+    }
+
+    /// The alert engine, for the HTTP ingest to feed.
+    pub fn alert_engine(&self) -> &Arc<crate::alerts::AlertEngine> {
+        self.alerts.alert_engine()
+    }
+
+    /// This process's name among replicas.
+    pub fn replica(&self) -> &str {
+        self.alerts.replica()
+    }
+
+    pub fn next_sweep(&self) -> chrono::DateTime<chrono::Utc> {
+        self.alerts.next_sweep()
+    }
+
+    pub fn skip_sweeps_until(&self, from: chrono::DateTime<chrono::Utc>) {
+        self.alerts.skip_sweeps_until(from)
+    }
+
+    pub async fn run_sweeps(&self) -> anyhow::Result<usize> {
+        self.alerting().run_sweeps().await
+    }
+
+    pub async fn evaluate_alerts(&self) -> anyhow::Result<usize> {
+        self.alerting().evaluate_alerts().await
+    }
+
+    pub async fn release_alerts(&self) {
+        self.alerting().release_alerts().await
+    }
+
+    pub fn alerts_busy(&self) -> bool {
+        self.alerting().alerts_busy()
+    }
+
+    pub async fn receive_webhook(&self, notification: &crate::alerts::Notification) -> anyhow::Result<crate::store::Receipt> {
+        self.alerting().receive_webhook(notification).await
+    }
+
+    pub async fn announce_webhooks(&self) -> anyhow::Result<usize> {
+        self.alerting().announce_webhooks().await
+    }
+}
+
+/// The core lends its context to whatever is handed the core.
+impl std::ops::Deref for Core {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
 }
 
 impl Core {
     pub fn new(health: HealthSettings, templates: Templates, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let alerts = crate::alerts::AlertDuty::new(Default::default(), std::time::Duration::from_secs(300), clock.clone());
         Ok(Core {
+            ctx: Context::new(store, clock, templates),
             health: HealthChecker::new(health)?,
-            templates,
-            store,
-            clock,
             incidents: IncidentSettings::default(),
-            target: None,
             alerts,
             remediation: Default::default(),
             plans_rechecked: Default::default(),
             plan_pass: Default::default(),
             plan_runs: Default::default(),
             plan_slots: Arc::new(tokio::sync::Semaphore::new(crate::remediation::RUNNING_PLANS)),
-            wakeup: Default::default(),
             retention: chrono::Duration::days(30),
             pruned_day: Default::default(),
             suggesting: Default::default(),
-            audit_note: None,
         })
     }
 
     /// Adds `note` to who did it on every audit row this process writes: the shell's login and
     /// uid, or that it is a rehearsal, so the audit never passes one keyboard off as many people.
     pub fn with_audit_note(mut self, note: impl Into<String>) -> Self {
-        self.audit_note = Some(note.into());
+        self.ctx.audit_note = Some(note.into());
         self
-    }
-
-    /// Who did it, as an audit row names them.
-    pub(crate) fn audit_name(&self, name: &str) -> String {
-        match &self.audit_note {
-            Some(note) => format!("{name} · {note}"),
-            None => name.to_string(),
-        }
     }
 
     /// How long handled events, delivered operations and reactions are kept (default 30 days).
@@ -119,7 +177,7 @@ impl Core {
 
     /// The production database the diagnostics read, when configured.
     pub fn with_target(mut self, target: Option<TargetDb>) -> Self {
-        self.target = target;
+        self.ctx.target = target;
         self
     }
 
@@ -127,18 +185,6 @@ impl Core {
     pub fn with_remediation(mut self, remediation: crate::remediation::RemediationSettings) -> Self {
         self.remediation = remediation;
         self
-    }
-
-    pub fn target(&self) -> Option<&TargetDb> {
-        self.target.as_ref()
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
     }
 
     /// One health sweep, for `bellhop check` and for commands that validate.
@@ -181,8 +227,8 @@ impl Core {
             Command::Health => command::health(&self.health).await,
             Command::TemplateList => Ok(command::template_list(&self.templates)),
             Command::TemplateShow { name } => command::template_show(&self.templates, &name),
-            Command::Incident(command) => crate::incident::run(self, actor, channel, command).await,
-            Command::Maintenance(command) => crate::maintenance::run(self, actor, command).await,
+            Command::Incident(command) => crate::incident::run(&self.incident_ctx(), actor, channel, command).await,
+            Command::Maintenance(command) => crate::maintenance::run(&self.maintenance_ctx(), actor, command).await,
             Command::Outbox(command) => command::outbox_run(self, actor, command).await,
             Command::Diagnose(which) => command::diagnose_run(self, which).await,
             Command::AuditRecent { limit } => command::audit_recent_run(self, limit).await,

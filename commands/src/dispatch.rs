@@ -39,8 +39,8 @@ impl Core {
 
     async fn fire(&self, timer: &Timer, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let mut outcome = match timer.owner.kind {
-            SubjectKind::Incident => crate::incident::timer_posts(self, timer, timer.owner.id, now).await?,
-            SubjectKind::Maintenance => crate::maintenance::timer_posts(self, timer, timer.owner.id, now).await?,
+            SubjectKind::Incident => crate::incident::timer_posts(&self.incident_ctx(), timer, timer.owner.id, now).await?,
+            SubjectKind::Maintenance => crate::maintenance::timer_posts(&self.maintenance_ctx(), timer, timer.owner.id, now).await?,
             SubjectKind::Plan => crate::remediation::timer(self, timer, now).await?,
             SubjectKind::Alert => TimerOutcome::default(),
         };

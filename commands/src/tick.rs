@@ -94,14 +94,4 @@ impl Core {
             }
         }
     }
-
-    /// Asks for a tick soon: a command queued posts, samples or a webhook arrived.
-    pub fn wake(&self) {
-        self.wakeup.notify_one();
-    }
-
-    /// Resolves when someone asked for a tick since the last one was asked for.
-    pub async fn woken(&self) {
-        self.wakeup.notified().await
-    }
 }

@@ -5,7 +5,7 @@
 use super::engine::{Change, Proposal};
 use super::figures::{AlertFigures, Peak};
 use super::posts;
-use crate::core::Core;
+use super::Alerting;
 use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination, Post, Tone};
 use crate::store::{Maintenance, Tx, ORIGIN_RULES};
@@ -26,7 +26,7 @@ fn ops_channel() -> Destination {
     Destination::Channel { channel: ChannelName::Ops }
 }
 
-impl Core {
+impl Alerting<'_> {
     /// Claims and queues one proposal. `Some((version, alert id))` when this replica won it,
     /// `None` when another did.
     pub(super) async fn announce(&self, proposal: &Proposal, window: Option<&Maintenance>) -> anyhow::Result<Option<(i64, i64)>> {
@@ -55,7 +55,7 @@ impl Core {
         let ops = match proposal.change {
             Change::Fired => {
                 let mut post = posts::function_firing(figures, id, window);
-                if let (None, Some(on_call)) = (window, &self.incidents.on_call) {
+                if let (None, Some(on_call)) = (window, self.on_call) {
                     post = post.ping(on_call.clone());
                 }
                 vec![Op::Post { to: ops_channel(), post, bind: Some(alert_binding(id)) }]

@@ -3,7 +3,7 @@
 //! replica holding the evaluator's lease — judge every function on everyone's counts and announce.
 
 use super::{AlertEngine, AlertSettings, Sample};
-use crate::core::Core;
+use super::Alerting;
 use crate::health::Status;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::{Arc, Mutex};
@@ -64,52 +64,48 @@ fn sample_name(probe: &str) -> String {
     probe.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect()
 }
 
-impl Core {
-    /// The rules and the sweep interval (default: the runbook's rules, a sweep every 5 minutes).
-    pub fn with_alerts(mut self, settings: AlertSettings, sweep_every: std::time::Duration) -> Self {
-        self.alerts = AlertDuty::new(settings, sweep_every, self.clock.clone());
-        self
-    }
-
+impl AlertDuty {
     /// The alert engine, for the HTTP ingest to feed.
     pub fn alert_engine(&self) -> &Arc<AlertEngine> {
-        &self.alerts.engine
+        &self.engine
     }
 
     /// This process's name among replicas.
     pub fn replica(&self) -> &str {
-        &self.alerts.replica
+        &self.replica
     }
 
     /// When the next scheduled sweep is due.
     pub fn next_sweep(&self) -> DateTime<Utc> {
-        *self.alerts.next_sweep.lock().unwrap_or_else(|e| e.into_inner())
+        *self.next_sweep.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Moves the sweep schedule up to `from` without sweeping the time before it: a virtual
     /// clock that jumps days ahead needs only the sweeps whose samples its windows still hold.
     pub fn skip_sweeps_until(&self, from: DateTime<Utc>) {
-        let mut next = self.alerts.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = self.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
         if *next < from {
-            *next = next_boundary(from - Duration::milliseconds(1), self.alerts.sweep_every);
+            *next = next_boundary(from - Duration::milliseconds(1), self.sweep_every);
         }
     }
+}
 
+impl Alerting<'_> {
     /// Runs the scheduled sweep when one is due and no other replica ran it (at most one per
     /// call: a bellhop that slept long sweeps now, not once per missed interval). Returns how
     /// many ran here.
     pub async fn run_sweeps(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
         let due = {
-            let mut next = self.alerts.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
+            let mut next = self.duty.next_sweep.lock().unwrap_or_else(|e| e.into_inner());
             if *next > now {
                 return Ok(0);
             }
             let due = *next;
-            *next = next_boundary(now, self.alerts.sweep_every);
+            *next = next_boundary(now, self.duty.sweep_every);
             due
         };
-        let slot = due.timestamp_millis().div_euclid(self.alerts.sweep_every.num_milliseconds().max(1));
+        let slot = due.timestamp_millis().div_euclid(self.duty.sweep_every.num_milliseconds().max(1));
         if !self.store.claim_event(&format!("sweep:{slot}"), now).await? {
             return Ok(0);
         }
@@ -131,7 +127,7 @@ impl Core {
                 Status::Skipped | Status::Misconfigured => continue,
             };
             let latency = probe.latency.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0);
-            if let Err(error) = self.alerts.engine.ingest(&Sample::new(sample_name(&probe.name), ok, latency, now)) {
+            if let Err(error) = self.duty.engine.ingest(&Sample::new(sample_name(&probe.name), ok, latency, now)) {
                 tracing::warn!(probe = probe.name, %error, "a probe's sample was refused");
             }
         }
@@ -142,7 +138,7 @@ impl Core {
     /// this replica announced. Each announcement stands alone: one failing holds back no other,
     /// and is proposed again at the next evaluation.
     pub async fn evaluate_alerts(&self) -> anyhow::Result<usize> {
-        let mut state = self.alerts.state.lock().await;
+        let mut state = self.duty.state.lock().await;
         let now = self.clock.now();
         if state.shared.is_none_or(|at| now - at >= SHARE_EVERY) {
             self.share(&mut state, now).await?;
@@ -150,7 +146,7 @@ impl Core {
         if state.holding.is_none() {
             return Ok(0);
         }
-        let proposals = self.alerts.engine.evaluate(now);
+        let proposals = self.duty.engine.evaluate(now);
         if proposals.is_empty() {
             return Ok(0);
         }
@@ -159,13 +155,13 @@ impl Core {
         for proposal in &proposals {
             match self.announce(proposal, window.as_ref()).await {
                 Ok(Some((version, id))) => {
-                    self.alerts.engine.commit(proposal, version, id);
+                    self.duty.engine.commit(proposal, version, id);
                     announced += 1;
                 }
                 Ok(None) => {
                     tracing::info!(function = proposal.function, "another replica announced this alert change; taking its state");
                     match self.store.alert_series_of(&proposal.function).await {
-                        Ok(series) => self.alerts.engine.adopt(&proposal.function, series),
+                        Ok(series) => self.duty.engine.adopt(&proposal.function, series),
                         Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot read an alert's state"),
                     }
                 }
@@ -183,17 +179,17 @@ impl Core {
     /// Flushes this replica's counts, keeps (or takes, or loses) the evaluator's lease, and reads
     /// the other replicas' counts when it holds it.
     async fn share(&self, state: &mut DutyState, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let engine = &self.alerts.engine;
+        let engine = &self.duty.engine;
         let rows = engine.take_dirty();
-        if let Err(error) = self.store.flush_buckets(&self.alerts.replica, &rows, now).await {
+        if let Err(error) = self.store.flush_buckets(&self.duty.replica, &rows, now).await {
             engine.mark_dirty(&rows);
             return Err(error);
         }
         state.shared = Some(now);
-        let held = self.store.hold_lease(LEASE, &self.alerts.replica, now, now + LEASE_FOR).await?;
+        let held = self.store.hold_lease(LEASE, &self.duty.replica, now, now + LEASE_FOR).await?;
         match (held, state.holding.is_some()) {
             (true, false) => {
-                tracing::info!(replica = %self.alerts.replica, "this replica judges the alerts now");
+                tracing::info!(replica = %self.duty.replica, "this replica judges the alerts now");
                 for (function, series) in self.store.alert_series().await? {
                     engine.adopt(&function, series);
                 }
@@ -201,7 +197,7 @@ impl Core {
                 self.close_legacy_alerts(now).await;
             }
             (false, true) => {
-                tracing::info!(replica = %self.alerts.replica, "another replica judges the alerts now");
+                tracing::info!(replica = %self.duty.replica, "another replica judges the alerts now");
                 engine.forget();
             }
             _ => {}
@@ -212,7 +208,7 @@ impl Core {
         }
         let oldest = engine.oldest_slot(now);
         let since = state.read_from.map_or(i64::MIN, |at| (at - READ_OVERLAP).timestamp_millis());
-        let remote = self.store.read_buckets(&self.alerts.replica, since, oldest).await?;
+        let remote = self.store.read_buckets(&self.duty.replica, since, oldest).await?;
         engine.merge_remote(remote);
         state.read_from = Some(now);
         if state.pruned.is_none_or(|at| now - at >= PRUNE_EVERY) {
@@ -225,13 +221,13 @@ impl Core {
 
     /// Gives the evaluator's lease up (a clean stop), so another replica takes over at once.
     pub async fn release_alerts(&self) {
-        let mut state = self.alerts.state.lock().await;
-        let rows = self.alerts.engine.take_dirty();
-        if let Err(error) = self.store.flush_buckets(&self.alerts.replica, &rows, self.clock.now()).await {
+        let mut state = self.duty.state.lock().await;
+        let rows = self.duty.engine.take_dirty();
+        if let Err(error) = self.store.flush_buckets(&self.duty.replica, &rows, self.clock.now()).await {
             tracing::warn!(error = format!("{error:#}"), "cannot share the last sample counts");
         }
         if state.holding.take().is_some() {
-            if let Err(error) = self.store.release_lease(LEASE, &self.alerts.replica).await {
+            if let Err(error) = self.store.release_lease(LEASE, &self.duty.replica).await {
                 tracing::warn!(error = format!("{error:#}"), "cannot give the alerts' lease up");
             }
         }
@@ -239,6 +235,6 @@ impl Core {
 
     /// Whether the alerts need judging again soon (something is counted, pending or firing).
     pub fn alerts_busy(&self) -> bool {
-        self.alerts.engine.busy()
+        self.duty.engine.busy()
     }
 }

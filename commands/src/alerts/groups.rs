@@ -6,12 +6,12 @@ use super::announce::{alert_binding, alert_subject, tell_incidents};
 use super::figures::AlertFigures;
 use super::posts;
 use super::webhook::{GroupFigures, Level, Notification};
-use crate::core::Core;
+use super::Alerting;
 use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination};
 use crate::store::Receipt;
 
-impl Core {
+impl Alerting<'_> {
     /// Keeps a webhook notification; its post follows from the next tick.
     pub async fn receive_webhook(&self, notification: &Notification) -> anyhow::Result<Receipt> {
         let receipt = self.store.receive_notification(notification, self.clock.now()).await?;
@@ -43,7 +43,7 @@ impl Core {
             return Ok(false);
         }
         let group = tx.group(id).await?;
-        let settings = &self.alerts.engine.settings().webhooks;
+        let settings = &self.duty.engine.settings().webhooks;
         let level = settings.group_level(&group.figures);
         let figures = &group.figures;
         let stored = AlertFigures::Webhook(figures.clone());

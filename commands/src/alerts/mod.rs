@@ -33,3 +33,20 @@ pub use sample::{Sample, SampleError};
 pub use state::{step, Phase, Timing};
 pub use webhook::{parse as parse_webhook, GroupFigures, Level, Notification, Source, WebhookAlert, WebhookSettings, MAX_ALERTS};
 pub use window::{BucketRow, Counts, WindowStats, Windows, BUCKET_SECS};
+
+/// What the alert duties work with: the core's context, this replica's engine and lease, the
+/// health checks a scheduled sweep runs, and whom a firing alert pages.
+pub struct Alerting<'a> {
+    pub(crate) ctx: &'a crate::context::Context,
+    pub(crate) duty: &'a AlertDuty,
+    pub(crate) health: &'a crate::health::HealthChecker,
+    pub(crate) on_call: Option<&'a crate::post::Ping>,
+}
+
+impl std::ops::Deref for Alerting<'_> {
+    type Target = crate::context::Context;
+
+    fn deref(&self) -> &Self::Target {
+        self.ctx
+    }
+}

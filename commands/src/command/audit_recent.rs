@@ -2,7 +2,7 @@
 //! every reaction counted or refused, every plan's request, votes and outcome.
 
 use super::{Args, Command};
-use crate::core::Core;
+use crate::context::Context;
 use crate::error::{CommandError, UserError};
 use crate::post::{Post, Reply, Tone};
 use crate::store::AuditEntry;
@@ -12,9 +12,9 @@ pub(super) fn parse(args: &Args) -> Result<Command, UserError> {
     Ok(Command::AuditRecent { limit: args.number("limit").unwrap_or(15) })
 }
 
-pub(crate) async fn run(core: &Core, limit: i64) -> Result<Reply, CommandError> {
-    let entries = core.store().recent_audit(limit).await?;
-    Ok(Reply::invoker(post(&entries, core.clock().now())))
+pub(crate) async fn run(cx: &Context, limit: i64) -> Result<Reply, CommandError> {
+    let entries = cx.store().recent_audit(limit).await?;
+    Ok(Reply::invoker(post(&entries, cx.clock().now())))
 }
 
 /// Newest first: when, who (by name, with their id), what, and how it ended.

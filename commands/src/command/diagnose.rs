@@ -2,7 +2,7 @@
 //! diagnostics of the target database, each in a read-only transaction with a timeout.
 
 use super::{Args, Command};
-use crate::core::Core;
+use crate::context::Context;
 use crate::diagnostics::{self, SlowQueryArgs};
 use crate::error::{CommandError, UserError};
 use crate::post::Reply;
@@ -49,8 +49,8 @@ pub(super) fn flags_list(_: &Args) -> Result<Command, UserError> {
     diagnostic(Diagnostic::FlagsList)
 }
 
-pub(crate) async fn run(core: &Core, which: Diagnostic) -> Result<Reply, CommandError> {
-    let Some(target) = core.target() else {
+pub(crate) async fn run(cx: &Context, which: Diagnostic) -> Result<Reply, CommandError> {
+    let Some(target) = cx.target() else {
         return Err(CommandError::user("bellhop has no target database: SUPABASE_DB_URL is not set."));
     };
     let post = match which {

@@ -3,7 +3,7 @@
 
 use super::{Args, Command};
 use crate::actor::Actor;
-use crate::core::Core;
+use crate::context::Context;
 use crate::error::{CommandError, UserError};
 use crate::post::{Post, Reply, Tone};
 use crate::store::OutboxEntry;
@@ -32,15 +32,15 @@ fn outbox_id(args: &Args) -> Result<i64, UserError> {
     args.number("id").ok_or_else(|| UserError::new("Say which one with id:N, as /outbox list shows it."))
 }
 
-pub(crate) async fn run(core: &Core, actor: &Actor, command: OutboxCommand) -> Result<Reply, CommandError> {
-    let now = core.clock().now();
+pub(crate) async fn run(cx: &Context, actor: &Actor, command: OutboxCommand) -> Result<Reply, CommandError> {
+    let now = cx.clock().now();
     match command {
-        OutboxCommand::List => Ok(Reply::invoker(listing(&core.store().outbox_entries(25).await?, now))),
-        OutboxCommand::Retry { id } => match core.store().op_revive(id, now).await? {
+        OutboxCommand::List => Ok(Reply::invoker(listing(&cx.store().outbox_entries(25).await?, now))),
+        OutboxCommand::Retry { id } => match cx.store().op_revive(id, now).await? {
             true => Ok(Reply::invoker(Post::new(Tone::Good, format!("Outbox {id} goes again now.")))),
             false => Err(missing(id)),
         },
-        OutboxCommand::Drop { id } => match core.store().op_drop(id, now, &actor.name).await? {
+        OutboxCommand::Drop { id } => match cx.store().op_drop(id, now, &actor.name).await? {
             true => Ok(Reply::invoker(Post::new(Tone::Good, format!("Outbox {id} is dropped; it will not be delivered.")))),
             false => Err(missing(id)),
         },

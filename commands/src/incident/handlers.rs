@@ -3,7 +3,7 @@
 
 use super::{plan, posts, Incident, ListState, Severity, TimelineKind};
 use crate::actor::{Actor, Person, Role};
-use crate::core::Core;
+use super::Ctx;
 use crate::error::CommandError;
 use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination, Reply};
@@ -65,35 +65,35 @@ pub enum IncidentCommand {
     },
 }
 
-pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, command: IncidentCommand) -> Result<Reply, CommandError> {
-    let now = core.clock.now();
+pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, channel: Option<&str>, command: IncidentCommand) -> Result<Reply, CommandError> {
+    let now = cx.clock.now();
     match command {
         IncidentCommand::Declare { severity, title, impact, affected, commander, from_alert } => {
             let new = Declared { severity, title, impact, affected: affected.unwrap_or_default(), commander, from_alert };
-            declare(core, actor, now, new).await
+            declare(cx, actor, now, new).await
         }
-        IncidentCommand::List { state } => super::views::list(core, now, state).await,
-        IncidentCommand::Ack { id } => ack(core, actor, now, open(core, id, channel).await?).await,
-        IncidentCommand::Update { id, text } => update(core, actor, now, open(core, id, channel).await?, text).await,
-        IncidentCommand::StatusPost { id, eta } => status_post(core, actor, now, open(core, id, channel).await?, eta).await,
-        IncidentCommand::Severity { id, level } => change_severity(core, actor, now, open(core, id, channel).await?, level).await,
-        IncidentCommand::Commander { id, user } => change_commander(core, actor, now, open(core, id, channel).await?, user).await,
-        IncidentCommand::Resolve { id, root_cause } => resolve(core, actor, now, find(core, id, channel).await?, root_cause).await,
-        IncidentCommand::Escalate { id } => super::views::escalate(core, now, open(core, id, channel).await?).await,
+        IncidentCommand::List { state } => super::views::list(cx, now, state).await,
+        IncidentCommand::Ack { id } => ack(cx, actor, now, open(cx, id, channel).await?).await,
+        IncidentCommand::Update { id, text } => update(cx, actor, now, open(cx, id, channel).await?, text).await,
+        IncidentCommand::StatusPost { id, eta } => status_post(cx, actor, now, open(cx, id, channel).await?, eta).await,
+        IncidentCommand::Severity { id, level } => change_severity(cx, actor, now, open(cx, id, channel).await?, level).await,
+        IncidentCommand::Commander { id, user } => change_commander(cx, actor, now, open(cx, id, channel).await?, user).await,
+        IncidentCommand::Resolve { id, root_cause } => resolve(cx, actor, now, find(cx, id, channel).await?, root_cause).await,
+        IncidentCommand::Escalate { id } => super::views::escalate(cx, now, open(cx, id, channel).await?).await,
         IncidentCommand::Show { id } => {
-            let incident = find(core, id, channel).await?;
-            let pending = core.store.pending_timers(incident.subject()).await?;
+            let incident = find(cx, id, channel).await?;
+            let pending = cx.store.pending_timers(incident.subject()).await?;
             Ok(Reply::invoker(posts::summary(&incident, now, &pending)))
         }
         IncidentCommand::Timeline { id } => {
-            let incident = find(core, id, channel).await?;
-            let entries = core.store.timeline(incident.id).await?;
+            let incident = find(cx, id, channel).await?;
+            let entries = cx.store.timeline(incident.id).await?;
             Ok(Reply::invoker(posts::timeline(&incident, &entries, now)))
         }
         IncidentCommand::Postmortem { id } => {
-            let incident = find(core, id, channel).await?;
-            let entries = core.store.timeline(incident.id).await?;
-            let plans = core.store.plans_between(incident.declared, incident.resolved.unwrap_or(now)).await?;
+            let incident = find(cx, id, channel).await?;
+            let entries = cx.store.timeline(incident.id).await?;
+            let plans = cx.store.plans_between(incident.declared, incident.resolved.unwrap_or(now)).await?;
             let mut text = posts::postmortem(&incident, &entries);
             text.push_str(&posts::postmortem_plans(&plans));
             Ok(Reply::invoker(posts::postmortem_skeleton(&incident, text)))
@@ -102,10 +102,10 @@ pub(crate) async fn run(core: &Core, actor: &Actor, channel: Option<&str>, comma
 }
 
 /// The incident a command is about: named by `id:`, or implied by the place it was typed in.
-async fn find(core: &Core, id: IncidentRef, channel: Option<&str>) -> Result<Incident, CommandError> {
+async fn find(cx: &Ctx<'_>, id: IncidentRef, channel: Option<&str>) -> Result<Incident, CommandError> {
     let found = match (id, channel) {
-        (Some(id), _) => core.store.incident(id).await?,
-        (None, Some(channel)) => core.store.incident_in_channel(channel).await?,
+        (Some(id), _) => cx.store.incident(id).await?,
+        (None, Some(channel)) => cx.store.incident_in_channel(channel).await?,
         (None, None) => None,
     };
     match (found, id) {
@@ -115,13 +115,13 @@ async fn find(core: &Core, id: IncidentRef, channel: Option<&str>) -> Result<Inc
     }
 }
 
-async fn open(core: &Core, id: IncidentRef, channel: Option<&str>) -> Result<Incident, CommandError> {
-    let incident = find(core, id, channel).await?;
+async fn open(cx: &Ctx<'_>, id: IncidentRef, channel: Option<&str>) -> Result<Incident, CommandError> {
+    let incident = find(cx, id, channel).await?;
     match incident.resolved {
         Some(at) => Err(CommandError::user(format!(
             "{} was resolved at {}; declare a new incident if it is back.",
             incident.code(),
-            time(at, core.clock.now())
+            time(at, cx.clock.now())
         ))),
         None => Ok(incident),
     }
@@ -142,10 +142,10 @@ struct Declared {
     from_alert: Option<i64>,
 }
 
-async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) -> Result<Reply, CommandError> {
+async fn declare(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, new: Declared) -> Result<Reply, CommandError> {
     let Declared { severity, title, impact, affected, commander, from_alert } = new;
     let alert = match from_alert {
-        Some(id) => match core.store.alert(id).await? {
+        Some(id) => match cx.store.alert(id).await? {
             Some(found) => Some((id, found.figures)),
             None => return Err(CommandError::user(format!("There is no alert {id}; its post names it as (alert N)."))),
         },
@@ -164,7 +164,7 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
         }
         None => None,
     };
-    let mut tx = core.store.begin(now).await?;
+    let mut tx = cx.store.begin(now).await?;
     let row = NewIncident {
         severity: severity.as_str(),
         title: &title,
@@ -195,27 +195,27 @@ async fn declare(core: &Core, actor: &Actor, now: DateTime<Utc>, new: Declared) 
     if let Some((alert_id, figures)) = &alert {
         tx.timeline(id, &incident.declared_by, TimelineKind::Alert, &figures.line(*alert_id, now)).await?;
     }
-    for (job, due) in plan::plan(&core.incidents, severity, now, now, false) {
+    for (job, due) in plan::plan(&cx.settings, severity, now, now, false) {
         tx.schedule(incident.subject(), &job, due).await?;
     }
     // The kickoff is announced in the incidents channel and the incident's thread opens from it:
     // a thread opened from a message is one per message, so a retry cannot open a second.
     let kickoff = Binding::new(incident.subject(), Part::Kickoff);
     let to = Destination::Channel { channel: ChannelName::Incidents };
-    tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, &core.incidents), bind: Some(kickoff.clone()) }).await?;
+    tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, &cx.settings), bind: Some(kickoff.clone()) }).await?;
     tx.enqueue(&Op::OpenThread { from: kickoff, slug: format!("inc-{id}"), title: incident.title.clone() }).await?;
     tx.commit().await?;
     Ok(Reply::channel(posts::declared(&incident)))
 }
 
-async fn ack(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
+async fn ack(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
     if !actor.is(&incident.commander) && !actor.has(Role::Responder) {
         return Err(CommandError::user(format!("Only the commander or a responder can acknowledge {}.", incident.code())));
     }
     if let Some((at, by)) = &incident.acked {
         return Err(CommandError::user(format!("{} was already acknowledged by {} at {}.", incident.code(), by.mention(), time(*at, now))));
     }
-    let mut tx = core.store.begin(now).await?;
+    let mut tx = cx.store.begin(now).await?;
     if !tx.ack_incident(incident.id, &actor.person()).await? {
         return Err(CommandError::user(format!("{} was acknowledged by someone else just now.", incident.code())));
     }
@@ -227,30 +227,30 @@ async fn ack(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident)
 }
 
 /// Status updates reset the reminder: the next one is due a full interval from now.
-async fn reset_reminder(core: &Core, tx: &mut Tx<'_>, incident: &Incident, now: DateTime<Utc>) -> anyhow::Result<()> {
+async fn reset_reminder(cx: &Ctx<'_>, tx: &mut Tx<'_>, incident: &Incident, now: DateTime<Utc>) -> anyhow::Result<()> {
     tx.cancel_timers(incident.subject(), &["update_reminder"]).await?;
-    if let Some(every) = core.incidents.update_every.get(&incident.severity) {
+    if let Some(every) = cx.settings.update_every.get(&incident.severity) {
         tx.schedule(incident.subject(), &Job::UpdateReminder, now + chrono::Duration::from_std(*every)?).await?;
     }
     Ok(())
 }
 
-async fn update(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, text: String) -> Result<Reply, CommandError> {
-    let mut tx = core.store.begin(now).await?;
+async fn update(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, incident: Incident, text: String) -> Result<Reply, CommandError> {
+    let mut tx = cx.store.begin(now).await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::Update, &text).await?;
-    reset_reminder(core, &mut tx, &incident, now).await?;
+    reset_reminder(cx, &mut tx, &incident, now).await?;
     tx.commit().await?;
     Ok(Reply::channel(posts::update(&incident, &actor.name, &text)))
 }
 
 async fn status_post(
-    core: &Core,
+    cx: &Ctx<'_>,
     actor: &Actor,
     now: DateTime<Utc>,
     incident: Incident,
     eta: Option<String>,
 ) -> Result<Reply, CommandError> {
-    let update_every = match core.incidents.update_every.get(&incident.severity) {
+    let update_every = match cx.settings.update_every.get(&incident.severity) {
         Some(every) => span(chrono::Duration::from_std(*every).map_err(anyhow::Error::from)?),
         None => "few hours".into(),
     };
@@ -260,18 +260,18 @@ async fn status_post(
         ("update_every", update_every),
         ("eta", eta.unwrap_or_else(|| "to be confirmed".into())),
     ]);
-    let text = core.templates.render("p0-investigating", &values).map_err(anyhow::Error::from)?;
+    let text = cx.templates.render("p0-investigating", &values).map_err(anyhow::Error::from)?;
     let post = posts::status_page_text(&incident, &text);
-    let mut tx = core.store.begin(now).await?;
+    let mut tx = cx.store.begin(now).await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::StatusPost, &crate::text::ellipsize(&text, 300)).await?;
-    reset_reminder(core, &mut tx, &incident, now).await?;
+    reset_reminder(cx, &mut tx, &incident, now).await?;
     tx.post(Destination::Channel { channel: ChannelName::StatusUpdates }, post).await?;
     tx.commit().await?;
     Ok(Reply::invoker(posts::status_page_text_posted()))
 }
 
 async fn change_severity(
-    core: &Core,
+    cx: &Ctx<'_>,
     actor: &Actor,
     now: DateTime<Utc>,
     incident: Incident,
@@ -280,25 +280,25 @@ async fn change_severity(
     if level == incident.severity {
         return Err(CommandError::user(format!("{} is already {}.", incident.code(), level)));
     }
-    let mut tx = core.store.begin(now).await?;
+    let mut tx = cx.store.begin(now).await?;
     tx.set_severity(incident.id, level.as_str()).await?;
     tx.cancel_timers(incident.subject(), &plan::REPLANNED).await?;
-    for (job, due) in plan::plan(&core.incidents, level, incident.declared, now, incident.acked.is_some()) {
+    for (job, due) in plan::plan(&cx.settings, level, incident.declared, now, incident.acked.is_some()) {
         tx.schedule(incident.subject(), &job, due).await?;
     }
     tx.timeline(incident.id, &actor.person(), TimelineKind::Severity, &format!("{} → {}", incident.severity, level)).await?;
     let newly_paged = level.pages() && !incident.severity.pages() && incident.acked.is_none();
-    let page = core.incidents.on_call.as_ref().filter(|_| newly_paged);
+    let page = cx.settings.on_call.as_ref().filter(|_| newly_paged);
     tx.post(place(&incident), posts::severity_changed(&incident, level, page)).await?;
     tx.commit().await?;
     Ok(Reply::invoker(posts::you_changed_severity(&incident, level)))
 }
 
-async fn change_commander(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, user: Person) -> Result<Reply, CommandError> {
+async fn change_commander(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, incident: Incident, user: Person) -> Result<Reply, CommandError> {
     if user.id == incident.commander.id {
         return Err(CommandError::user(format!("{} already commands {}.", user.mention(), incident.code())));
     }
-    let mut tx = core.store.begin(now).await?;
+    let mut tx = cx.store.begin(now).await?;
     tx.set_commander(incident.id, &user).await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::Commander, &format!("{} → {}", incident.commander.mention(), user.mention()))
         .await?;
@@ -307,7 +307,7 @@ async fn change_commander(core: &Core, actor: &Actor, now: DateTime<Utc>, incide
     Ok(Reply::invoker(posts::you_changed_commander(&incident, &user)))
 }
 
-async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incident, root_cause: String) -> Result<Reply, CommandError> {
+async fn resolve(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, incident: Incident, root_cause: String) -> Result<Reply, CommandError> {
     if let Some(at) = incident.resolved {
         return Err(CommandError::user(format!("{} was already resolved at {}.", incident.code(), time(at, now))));
     }
@@ -317,8 +317,8 @@ async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incid
         ("root_cause", crate::text::sentence(&root_cause)),
         ("duration", duration.clone()),
     ]);
-    let text = core.templates.render("resolved", &values).map_err(anyhow::Error::from)?;
-    let mut tx = core.store.begin(now).await?;
+    let text = cx.templates.render("resolved", &values).map_err(anyhow::Error::from)?;
+    let mut tx = cx.store.begin(now).await?;
     if !tx.resolve_incident(incident.id, &root_cause).await? {
         return Err(CommandError::user(format!("{} was resolved by someone else just now.", incident.code())));
     }
@@ -326,7 +326,7 @@ async fn resolve(core: &Core, actor: &Actor, now: DateTime<Utc>, incident: Incid
     tx.schedule(
         incident.subject(),
         &Job::Review,
-        now + chrono::Duration::from_std(core.incidents.review_after).map_err(anyhow::Error::from)?,
+        now + chrono::Duration::from_std(cx.settings.review_after).map_err(anyhow::Error::from)?,
     )
     .await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::Resolved, &root_cause).await?;
@@ -346,9 +346,9 @@ fn affected(incident: &Incident) -> String {
 }
 
 /// The posts a due incident timer makes; none when the incident no longer needs them.
-pub(crate) async fn timer_posts(core: &Core, timer: &Timer, incident_id: i64, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
-    let Some(incident) = core.store.incident(incident_id).await? else { return Ok(TimerOutcome::default()) };
-    let settings = &core.incidents;
+pub(crate) async fn timer_posts(cx: &Ctx<'_>, timer: &Timer, incident_id: i64, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
+    let Some(incident) = cx.store.incident(incident_id).await? else { return Ok(TimerOutcome::default()) };
+    let settings = &cx.settings;
     let to_incident = place(&incident);
     let outcome = match &timer.job {
         Job::Phase { name, what } if incident.is_open() => {

@@ -13,3 +13,17 @@ pub(crate) use handlers::{run, timer_posts};
 pub use model::{code, Incident, ListState, TimelineEntry, TimelineKind};
 pub use settings::{role, EscalationStep, IncidentSettings, Phase};
 pub use severity::Severity;
+
+/// What the incident commands and timers work with: the core's context and the runbook's clock.
+pub(crate) struct Ctx<'a> {
+    pub ctx: &'a crate::context::Context,
+    pub settings: &'a IncidentSettings,
+}
+
+impl std::ops::Deref for Ctx<'_> {
+    type Target = crate::context::Context;
+
+    fn deref(&self) -> &Self::Target {
+        self.ctx
+    }
+}

@@ -2,14 +2,14 @@
 //! change nothing.
 
 use super::{Incident, ListState, Severity, TimelineKind};
-use crate::core::Core;
+use super::Ctx;
 use crate::error::CommandError;
 use crate::post::{Post, Reply, Tone};
 use crate::text::{span, time};
 use chrono::{DateTime, Utc};
 
 /// The runbook's P1 internal escalation, filled with what bellhop knows; blanks stay marked.
-pub(super) async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
+pub(super) async fn escalate(cx: &Ctx<'_>, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
     if incident.severity != Severity::P1 {
         return Err(CommandError::user(format!(
             "/incident escalate drafts the runbook's P1 escalation; {} is {}.",
@@ -17,7 +17,7 @@ pub(super) async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident
             incident.severity
         )));
     }
-    let last_update = core.store.timeline(incident.id).await?.into_iter().rev().find(|e| e.kind == TimelineKind::Update).map(|e| e.text);
+    let last_update = cx.store.timeline(incident.id).await?.into_iter().rev().find(|e| e.kind == TimelineKind::Update).map(|e| e.text);
     let blank = |what: &str| format!("[{what}]");
     let mut values = crate::templates::values([
         ("subject", incident.title.clone()),
@@ -32,12 +32,12 @@ pub(super) async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident
         ("next_steps", blank("planned actions with timeline")),
     ]);
     // Declared from an alert: its figures when it was declared and the worst since, not blanks.
-    if let Some((figures, peak)) = core.store.incident_alert(incident.id).await? {
+    if let Some((figures, peak)) = cx.store.incident_alert(incident.id).await? {
         for (key, value) in figures.p1_vars(peak.as_ref(), now) {
             values.insert(key.to_string(), value);
         }
     }
-    let text = core.templates.render("p1-alert", &values).map_err(anyhow::Error::from)?;
+    let text = cx.templates.render("p1-alert", &values).map_err(anyhow::Error::from)?;
     Ok(Reply::invoker(
         Post::new(Tone::Warning, format!("P1 escalation draft for {}", incident.code()))
             .body(text)
@@ -45,8 +45,8 @@ pub(super) async fn escalate(core: &Core, now: DateTime<Utc>, incident: Incident
     ))
 }
 
-pub(super) async fn list(core: &Core, now: DateTime<Utc>, state: ListState) -> Result<Reply, CommandError> {
-    let incidents = core.store.incidents(state, 25).await?;
+pub(super) async fn list(cx: &Ctx<'_>, now: DateTime<Utc>, state: ListState) -> Result<Reply, CommandError> {
+    let incidents = cx.store.incidents(state, 25).await?;
     let label = match state {
         ListState::Open => "Open incidents",
         ListState::Resolved => "Resolved incidents",

@@ -4,7 +4,8 @@
 mod posts;
 
 use crate::actor::Actor;
-use crate::core::Core;
+use crate::context::Context;
+use crate::health::HealthChecker;
 use crate::error::CommandError;
 use crate::health::sweep_post;
 use crate::outbox::Op;
@@ -15,6 +16,22 @@ use crate::text::{quote, span, time};
 use crate::timers::{Job, Timer, TimerOutcome};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use std::time::Duration;
+
+/// What maintenance works with: the core's context, the health checks that validate a window's
+/// end, and how long before a scheduled window its notice goes out.
+pub(crate) struct Ctx<'a> {
+    pub ctx: &'a Context,
+    pub health: &'a HealthChecker,
+    pub notice_before: std::time::Duration,
+}
+
+impl std::ops::Deref for Ctx<'_> {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        self.ctx
+    }
+}
 
 /// The longest window bellhop schedules: longer is more likely a typo than a plan.
 pub const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -42,8 +59,8 @@ pub enum MaintenanceCommand {
 const OPS: Destination = Destination::Channel { channel: ChannelName::Ops };
 const STATUS: Destination = Destination::Channel { channel: ChannelName::StatusUpdates };
 
-pub(crate) async fn run(core: &Core, actor: &Actor, command: MaintenanceCommand) -> Result<Reply, CommandError> {
-    let now = core.clock.now();
+pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, command: MaintenanceCommand) -> Result<Reply, CommandError> {
+    let now = cx.clock.now();
     match command {
         MaintenanceCommand::Schedule { start, duration, summary } => {
             let start = parse_start(&start, now)?;
@@ -53,16 +70,16 @@ pub(crate) async fn run(core: &Core, actor: &Actor, command: MaintenanceCommand)
                     time(start, now)
                 )));
             }
-            open_window(core, actor, MaintenanceKind::Scheduled, start, duration, summary).await
+            open_window(cx, actor, MaintenanceKind::Scheduled, start, duration, summary).await
         }
         MaintenanceCommand::Emergency { summary, duration } => {
-            open_window(core, actor, MaintenanceKind::Emergency, now, duration, summary).await
+            open_window(cx, actor, MaintenanceKind::Emergency, now, duration, summary).await
         }
         MaintenanceCommand::List => {
-            let windows = core.store.upcoming_maintenance(now).await?;
+            let windows = cx.store.upcoming_maintenance(now).await?;
             Ok(Reply::invoker(posts::windows(&windows, now)))
         }
-        MaintenanceCommand::Cancel { id } => cancel(core, actor, now, id).await,
+        MaintenanceCommand::Cancel { id } => cancel(cx, actor, now, id).await,
     }
 }
 
@@ -104,14 +121,14 @@ pub(crate) fn later(at: DateTime<Utc>, by: Duration) -> Option<DateTime<Utc>> {
 }
 
 async fn open_window(
-    core: &Core,
+    cx: &Ctx<'_>,
     actor: &Actor,
     kind: MaintenanceKind,
     start: DateTime<Utc>,
     duration: Duration,
     summary: String,
 ) -> Result<Reply, CommandError> {
-    let now = core.clock.now();
+    let now = cx.clock.now();
     if duration > LONGEST {
         return Err(CommandError::user("`duration:` must be between 1 minute and 7 days."));
     }
@@ -127,12 +144,12 @@ async fn open_window(
             crate::templates::values([("summary", summary.clone()), ("start", start_text), ("duration", length.clone())]),
         )
     };
-    let notice = core.templates.render(template, &values).map_err(anyhow::Error::from)?;
-    let mut tx = core.store.begin(now).await?;
+    let notice = cx.templates.render(template, &values).map_err(anyhow::Error::from)?;
+    let mut tx = cx.store.begin(now).await?;
     let id = tx.insert_maintenance(kind.into(), &summary, start, end, &actor.person()).await?;
     let owner = Subject::maintenance(id);
     let window = Maintenance { id, kind, summary, start, end, created_by: actor.name.clone(), cancelled: false };
-    let notice_before = chrono::Duration::from_std(core.incidents.maintenance_notice).map_err(anyhow::Error::from)?;
+    let notice_before = chrono::Duration::from_std(cx.notice_before).map_err(anyhow::Error::from)?;
     if !emergency {
         if let Some(notice_at) = start.checked_sub_signed(notice_before).filter(|at| *at > now) {
             tx.schedule(owner, &Job::MaintenanceNotice, notice_at).await?;
@@ -146,11 +163,11 @@ async fn open_window(
     Ok(Reply::invoker(posts::you_opened(&window, now)))
 }
 
-async fn cancel(core: &Core, actor: &Actor, now: DateTime<Utc>, id: i64) -> Result<Reply, CommandError> {
-    let Some(window) = core.store.maintenance(id).await? else {
+async fn cancel(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, id: i64) -> Result<Reply, CommandError> {
+    let Some(window) = cx.store.maintenance(id).await? else {
         return Err(CommandError::user(format!("There is no maintenance window MW-{id}; /maintenance list shows them.")));
     };
-    let mut tx = core.store.begin(now).await?;
+    let mut tx = cx.store.begin(now).await?;
     if !tx.cancel_maintenance(id).await? {
         return Err(CommandError::user(format!("{} has already ended or been cancelled.", window.code())));
     }
@@ -160,8 +177,8 @@ async fn cancel(core: &Core, actor: &Actor, now: DateTime<Utc>, id: i64) -> Resu
     Ok(Reply::invoker(posts::you_cancelled(&window)))
 }
 
-pub(crate) async fn timer_posts(core: &Core, timer: &Timer, id: i64, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
-    let Some(window) = core.store.maintenance(id).await? else { return Ok(TimerOutcome::default()) };
+pub(crate) async fn timer_posts(cx: &Ctx<'_>, timer: &Timer, id: i64, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
+    let Some(window) = cx.store.maintenance(id).await? else { return Ok(TimerOutcome::default()) };
     if window.cancelled {
         return Ok(TimerOutcome::default());
     }
@@ -180,7 +197,7 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, id: i64, now: DateTi
                 ("summary", window.summary.clone()),
                 ("end", window.end.format("%Y-%m-%d %H:%M UTC").to_string()),
             ]);
-            let text = core.templates.render("maintenance-started", &values)?;
+            let text = cx.templates.render("maintenance-started", &values)?;
             vec![
                 (
                     OPS,
@@ -195,14 +212,14 @@ pub(crate) async fn timer_posts(core: &Core, timer: &Timer, id: i64, now: DateTi
             ]
         }
         Job::MaintenanceEnd => {
-            let sweep = core.sweep().await;
+            let sweep = cx.health.sweep().await;
             let verdict = if sweep.healthy {
                 format!("all {} health checks up", sweep.targets.iter().filter(|t| t.status != crate::health::Status::Skipped).count())
             } else {
                 sweep_post(&sweep).title.to_lowercase()
             };
             let values = crate::templates::values([("summary", window.summary.clone()), ("validation", verdict)]);
-            let text = core.templates.render("maintenance-completed", &values)?;
+            let text = cx.templates.render("maintenance-completed", &values)?;
             let mut validation = sweep_post(&sweep);
             validation.title = format!("{} window over · validation: {}", window.code(), validation.title);
             validation.body = format!("{text}\n\n{}", validation.body);
