@@ -102,6 +102,11 @@ pub enum Ping {
 }
 
 impl Ping {
+    /// A role known by its name only (the shell's, and the defaults before configuration).
+    pub fn role(name: &str) -> Ping {
+        Ping::Role { id: name.to_string(), name: name.to_string() }
+    }
+
     /// How the ping reads in text: `@on-call`.
     pub fn label(&self) -> String {
         match self {

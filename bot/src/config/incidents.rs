@@ -62,9 +62,9 @@ impl Reader {
             }
             Some(_) => {
                 self.problem(env, "must be a Discord role id (a number; Server Settings → Roles → Copy Role ID)");
-                bellhop_commands::incident::role(label)
+                bellhop_commands::post::Ping::role(label)
             }
-            None => bellhop_commands::incident::role(label),
+            None => bellhop_commands::post::Ping::role(label),
         }
     }
 

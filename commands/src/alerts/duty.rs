@@ -2,8 +2,8 @@
 //! replica per interval), share this replica's sample counts through the store, and — on the one
 //! replica holding the evaluator's lease — judge every function on everyone's counts and announce.
 
-use super::{AlertEngine, AlertSettings, Sample};
 use super::Alerting;
+use super::{AlertEngine, AlertSettings, Sample};
 use crate::health::Status;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::{Arc, Mutex};

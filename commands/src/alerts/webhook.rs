@@ -86,7 +86,7 @@ impl Default for WebhookSettings {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();
-        let pings = BTreeMap::from([(Level::Critical, vec![crate::incident::role("on-call")]), (Level::Warning, Vec::new())]);
+        let pings = BTreeMap::from([(Level::Critical, vec![crate::post::Ping::role("on-call")]), (Level::Warning, Vec::new())]);
         WebhookSettings { severity_label: "severity".into(), severities, pings }
     }
 }
@@ -329,7 +329,7 @@ mod tests {
         let mut unknown = n.alerts[0].clone();
         unknown.labels.insert("severity".into(), "page-me".into());
         assert_eq!(settings.level(&unknown), Level::Warning, "an unknown value is a warning");
-        let everyone = WebhookSettings { pings: BTreeMap::from([(Level::Info, vec![crate::incident::role("x")])]), ..settings };
+        let everyone = WebhookSettings { pings: BTreeMap::from([(Level::Info, vec![crate::post::Ping::role("x")])]), ..settings };
         assert!(everyone.pings(Level::Info).is_empty());
     }
 

@@ -7,6 +7,7 @@ mod help;
 mod incident;
 mod maintenance;
 mod outbox;
+mod remediation;
 pub mod spec;
 mod template_list;
 mod template_show;

@@ -2,11 +2,10 @@
 //! run it and how it is parsed. The shell parses against it, `/help` prints it, and the Discord
 //! adapter builds its slash commands from it, so Discord enforces the same limits as people type.
 
-use super::{audit_recent, diagnose, incident, maintenance, outbox, Args, Command, Invocation, Value};
+use super::{audit_recent, diagnose, incident, maintenance, outbox, remediation, Args, Command, Invocation, Value};
 use crate::actor::{Actor, Role};
 use crate::error::UserError;
 use crate::post::Visibility;
-use crate::remediation;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -381,7 +380,7 @@ pub const SPECS: &[CommandSpec] = &[
             OptionSpec::text("reason", "Why it cannot wait for a second approver (goes on the timeline)", 300),
         ],
         Access::Role(Role::Admin),
-        remediation::break_glass::parse,
+        remediation::break_glass,
     ),
     spec("outbox list", "Chat posts waiting to be delivered, or given up", &[], Access::Role(Role::Admin), outbox::list),
     spec("outbox retry", "Send a waiting or given-up post again now", &[OUTBOX_ID], Access::Role(Role::Admin), outbox::retry),

@@ -1,9 +1,9 @@
 //! `/incident …`: each subcommand reads what it needs, then writes the incident, its timeline
 //! entry, its timers and its posts in one transaction, so nothing is ever half-written.
 
+use super::Ctx;
 use super::{plan, posts, Incident, ListState, Severity, TimelineKind};
 use crate::actor::{Actor, Person, Role};
-use super::Ctx;
 use crate::error::CommandError;
 use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination, Reply};
@@ -294,7 +294,13 @@ async fn change_severity(
     Ok(Reply::invoker(posts::you_changed_severity(&incident, level)))
 }
 
-async fn change_commander(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, incident: Incident, user: Person) -> Result<Reply, CommandError> {
+async fn change_commander(
+    cx: &Ctx<'_>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    incident: Incident,
+    user: Person,
+) -> Result<Reply, CommandError> {
     if user.id == incident.commander.id {
         return Err(CommandError::user(format!("{} already commands {}.", user.mention(), incident.code())));
     }
@@ -323,12 +329,8 @@ async fn resolve(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, incident: Inci
         return Err(CommandError::user(format!("{} was resolved by someone else just now.", incident.code())));
     }
     tx.cancel_timers(incident.subject(), &[]).await?;
-    tx.schedule(
-        incident.subject(),
-        &Job::Review,
-        now + chrono::Duration::from_std(cx.settings.review_after).map_err(anyhow::Error::from)?,
-    )
-    .await?;
+    tx.schedule(incident.subject(), &Job::Review, now + chrono::Duration::from_std(cx.settings.review_after).map_err(anyhow::Error::from)?)
+        .await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::Resolved, &root_cause).await?;
     tx.post(place(&incident), posts::resolved(&incident, &duration, &root_cause)).await?;
     tx.post(Destination::Channel { channel: ChannelName::StatusUpdates }, posts::resolved_status_text(&incident, &text)).await?;

@@ -11,7 +11,7 @@ mod views;
 pub use handlers::IncidentCommand;
 pub(crate) use handlers::{run, timer_posts};
 pub use model::{code, Incident, ListState, TimelineEntry, TimelineKind};
-pub use settings::{role, EscalationStep, IncidentSettings, Phase};
+pub use settings::{EscalationStep, IncidentSettings, Phase};
 pub use severity::Severity;
 
 /// What the incident commands and timers work with: the core's context and the runbook's clock.

@@ -40,8 +40,8 @@ pub struct IncidentSettings {
     pub late_after: Duration,
 }
 
-pub fn role(name: &str) -> Ping {
-    Ping::Role { id: name.to_string(), name: name.to_string() }
+fn role(name: &str) -> Ping {
+    Ping::role(name)
 }
 
 fn phase(minutes: u64, name: &str, what: &str) -> Phase {

@@ -1,8 +1,8 @@
 //! `/incident escalate` and `/incident list`: what bellhop knows, drafted and listed; they
 //! change nothing.
 
-use super::{Incident, ListState, Severity, TimelineKind};
 use super::Ctx;
+use super::{Incident, ListState, Severity, TimelineKind};
 use crate::error::CommandError;
 use crate::post::{Post, Reply, Tone};
 use crate::text::{span, time};

@@ -5,9 +5,9 @@ mod posts;
 
 use crate::actor::Actor;
 use crate::context::Context;
-use crate::health::HealthChecker;
 use crate::error::CommandError;
 use crate::health::sweep_post;
+use crate::health::HealthChecker;
 use crate::outbox::Op;
 use crate::post::{ChannelName, Destination, Reply, Tone};
 use crate::store::{Maintenance, MaintenanceKind};

@@ -7,39 +7,20 @@
 
 use super::gate::{self, approval_binding, audit};
 use super::posts;
-use super::PlanState;
+use super::{Ctx, PlanState};
 use crate::actor::Actor;
-use crate::command::{Args, Command};
-use crate::core::Core;
-use crate::error::{CommandError, UserError};
+use crate::error::CommandError;
 use crate::incident::{Severity, TimelineKind};
 use crate::outbox::Op;
 use crate::post::{Destination, Ping, Post, Reply, Tone};
 use crate::store::Vote;
-use crate::text::quote;
 
-/// The vote an admin's break-glass records: an approval that is not a reaction on the post.
-pub const BREAK_GLASS: &str = "🔓";
+pub use super::posts::BREAK_GLASS;
 
-pub(crate) fn parse(args: &Args) -> Result<Command, UserError> {
-    let text = args.text("plan");
-    let digits = text.trim();
-    let digits = digits.get(..5).filter(|p| p.eq_ignore_ascii_case("plan-")).map_or(digits, |_| &digits[5..]);
-    let plan = match digits.parse::<i64>() {
-        Ok(id) if id > 0 => id,
-        _ => return Err(UserError::new(format!("`plan:` {} is not a plan; write it like PLAN-3.", quote(&text)))),
-    };
-    let reason = args.text("reason").split_whitespace().collect::<Vec<_>>().join(" ");
-    if reason.is_empty() {
-        return Err(UserError::new("`reason:` is needed: say why this cannot wait for a second approver."));
-    }
-    Ok(Command::BreakGlass { plan, reason })
-}
-
-pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Result<Reply, CommandError> {
-    let now = core.clock.now();
+pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, id: i64, reason: &str) -> Result<Reply, CommandError> {
+    let now = cx.clock.now();
     let code = super::plan::code(id);
-    let Some(plan) = gate::load(core, id).await? else {
+    let Some(plan) = gate::load(cx, id).await? else {
         return Err(CommandError::user(format!("There is no {code}.")));
     };
     if plan.state != PlanState::Pending || plan.expires <= now {
@@ -47,7 +28,7 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
         return Err(CommandError::user(format!("{code} is {state}; break-glass only lets a pending plan run.")));
     }
     let incident = match plan.incident {
-        Some(incident) => core.store.incident(incident).await?,
+        Some(incident) => cx.store.incident(incident).await?,
         None => None,
     };
     let Some(incident) = incident.filter(|i| i.is_open() && i.severity == Severity::P0) else {
@@ -55,19 +36,19 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
             "Break-glass is for a plan asked in an open P0 incident's thread; {code} was not. Get two approvals instead."
         )));
     };
-    let counts = !actor.is(&plan.requester) || core.remediation.requester_may_approve;
+    let counts = !actor.is(&plan.requester) || cx.settings.requester_may_approve;
     let who = actor.person().mention();
     let runs = match counts {
         true => format!("it runs now on {who}'s approval"),
         false => format!("{who} asked for it, so one ✅ from another approver runs it"),
     };
-    let paged: Vec<Ping> = core.incidents.escalation.iter().map(|step| step.ping.clone()).collect();
+    let paged: Vec<Ping> = cx.escalation.iter().map(|step| step.ping.clone()).collect();
     let by = format!("{who} during {} (P0)", incident.code());
     let loud = announcement(&code, &plan.action.describe(), &runs, reason, &by, &paged);
-    let mut votes = core.store.votes(id).await?;
+    let mut votes = cx.store.votes(id).await?;
     let own = Vote { person: actor.person(), emoji: BREAK_GLASS.to_string(), counted: true, reason: String::new() };
     // The quorum, the admin's approval, the timeline, the loud post and the edit land together.
-    let mut tx = core.store.begin(now).await?;
+    let mut tx = cx.store.begin(now).await?;
     if !tx.set_plan_quorum(id, 1).await? {
         return Err(CommandError::user(format!("{code} is no longer pending.")));
     }
@@ -78,12 +59,12 @@ pub(crate) async fn run(core: &Core, actor: &Actor, id: i64, reason: &str) -> Re
     let told = format!("{who} broke glass on {code} ({reason}); {runs}; paged {}", paged_text(&paged));
     tx.timeline(incident.id, &actor.person(), TimelineKind::BreakGlass, &told).await?;
     tx.post(Destination::Place { subject: incident.subject() }, loud).await?;
-    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &core.remediation) }).await?;
+    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &cx.settings) }).await?;
     tx.commit().await?;
     if gate::approvals(&votes) >= 1 {
-        core.store.want_plan_check(id, now).await?;
+        cx.store.want_plan_check(id, now).await?;
     }
-    audit(core, actor, id, format!("break-glass during {}: {reason}; {runs}", incident.code())).await;
+    audit(cx, actor, id, format!("break-glass during {}: {reason}; {runs}", incident.code())).await;
     Ok(Reply::invoker(Post::new(Tone::Warning, format!("Break-glass on {code}")).body(format!("{}: {runs}.", incident.code()))))
 }
 
@@ -117,7 +98,11 @@ fn paged_text(paged: &[Ping]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{role, IncidentSettings};
+    use crate::incident::IncidentSettings;
+
+    fn role(name: &str) -> Ping {
+        Ping::role(name)
+    }
 
     #[test]
     fn break_glass_pings_the_escalation_roles_and_names_them() {

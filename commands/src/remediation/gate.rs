@@ -3,10 +3,9 @@
 
 use super::plan::{hash, Action, Plan};
 use super::posts::{self, APPROVE, REJECT};
-use super::PlanState;
+use super::{Ctx, PlanState};
 use crate::actor::{Actor, Role};
 use crate::chat_port::Reactor;
-use crate::core::Core;
 use crate::error::CommandError;
 use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination, Reply};
@@ -26,32 +25,32 @@ pub(super) fn approval_binding(id: i64) -> Binding {
 /// A request: previews the action, stores the plan, and queues the approval post with bellhop's
 /// own ✅ and ❌ and the expiry timer, all in one transaction.
 pub(crate) async fn request(
-    core: &Core,
+    cx: &Ctx<'_>,
     actor: &Actor,
     channel: Option<&str>,
     action: Action,
     dry_run: bool,
 ) -> Result<Reply, CommandError> {
-    let Some(target) = core.target() else {
+    let Some(target) = cx.target() else {
         return Err(CommandError::user("bellhop has no target database: SUPABASE_DB_URL is not set."));
     };
-    let action = action.resolve(&core.store, &core.remediation, target).await?;
+    let action = action.resolve(&cx.store, &cx.settings, target).await?;
     let preview = action.preview(target).await?;
     if dry_run {
         return Ok(Reply::invoker(posts::dry_run(&action, &preview)));
     }
-    let settings = &core.remediation;
-    let now = core.clock.now();
+    let settings = &cx.settings;
+    let now = cx.clock.now();
     let expires = now + chrono::Duration::from_std(settings.expiry).map_err(anyhow::Error::from)?;
     let requester = actor.person();
     let plan_hash = hash(&action, &preview, &requester, now, expires);
     let (params, preview_json) =
         (serde_json::to_string(&action).map_err(anyhow::Error::from)?, serde_json::to_string(&preview).map_err(anyhow::Error::from)?);
     let incident = match channel {
-        Some(key) => core.store.subjects_in(key).await?.into_iter().find(|s| s.kind == SubjectKind::Incident).map(|s| s.id),
+        Some(key) => cx.store.subjects_in(key).await?.into_iter().find(|s| s.kind == SubjectKind::Incident).map(|s| s.id),
         None => None,
     };
-    let mut tx = core.store.begin(now).await?;
+    let mut tx = cx.store.begin(now).await?;
     let new = NewPlan {
         action: action.command(),
         params: &params,
@@ -88,7 +87,7 @@ pub(crate) async fn request(
     }
     tx.schedule(subject(id), &Job::PlanExpiry, expires).await?;
     tx.commit().await?;
-    audit(core, actor, id, format!("requested: {} (hash {})", plan.action.describe(), plan.hash)).await;
+    audit(cx, actor, id, format!("requested: {} (hash {})", plan.action.describe(), plan.hash)).await;
     Ok(Reply::invoker(posts::requested(&plan.code())))
 }
 
@@ -98,7 +97,7 @@ pub(crate) async fn request(
 /// reactions and the approvers' roles again through the chat before the plan runs
 /// (`runs::check`). Returns what the audit should say, if anything.
 pub(crate) async fn on_reaction(
-    core: &Core,
+    cx: &Ctx<'_>,
     tx: &mut Tx<'_>,
     plan: &Plan,
     actor: &Actor,
@@ -112,9 +111,9 @@ pub(crate) async fn on_reaction(
     if plan.state != PlanState::Pending {
         return Ok(Some(format!("{emoji} after the plan was {}: not counted", plan.state)));
     }
-    let vote = judge(core, plan, &Reactor::Member(actor.clone()), emoji);
+    let vote = judge(cx, plan, &Reactor::Member(actor.clone()), emoji);
     if plan.expires <= now && added {
-        close_in(core, tx, plan, PlanState::Expired).await?;
+        close_in(cx, tx, plan, PlanState::Expired).await?;
         return Ok(Some(format!("{emoji} after the plan expired: not counted")));
     }
     let changed = match added {
@@ -128,14 +127,14 @@ pub(crate) async fn on_reaction(
     let counted = if vote.counted { "counted".to_string() } else { format!("not counted: {}", vote.reason) };
     let said = format!("{emoji} {verb}, {counted}");
     if let (true, Some(state)) = (added, closing(plan, std::slice::from_ref(&vote))) {
-        close_in(core, tx, plan, state).await?;
+        close_in(cx, tx, plan, state).await?;
         return Ok(Some(said));
     }
     let votes = tx.votes(plan.id).await?;
     if tx.touch_pending_plan(plan.id).await? {
-        tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(plan, &votes, &core.remediation) }).await?;
+        tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(plan, &votes, &cx.settings) }).await?;
     }
-    if approvals(&votes) >= plan.needed(&core.remediation) {
+    if approvals(&votes) >= plan.needed(&cx.settings) {
         tx.want_plan_check(plan.id, now).await?;
     }
     Ok(Some(said))
@@ -157,8 +156,8 @@ pub(super) fn closing(plan: &Plan, votes: &[Vote]) -> Option<PlanState> {
 }
 
 /// Whether a vote counts, and why not.
-pub(super) fn judge(core: &Core, plan: &Plan, reactor: &Reactor, emoji: &str) -> Vote {
-    let settings = &core.remediation;
+pub(super) fn judge(cx: &Ctx<'_>, plan: &Plan, reactor: &Reactor, emoji: &str) -> Vote {
+    let settings = &cx.settings;
     let actor = match reactor {
         Reactor::Member(actor) => actor,
         Reactor::Departed(person) => {
@@ -180,59 +179,59 @@ pub(super) fn judge(core: &Core, plan: &Plan, reactor: &Reactor, emoji: &str) ->
 /// The expiry timer fired: a plan still pending is closed and its post says so.
 /// A plan whose approvals reached quorum in time is not expired while its check is pending: the
 /// check confirms the approvals and runs it, or finds them short and expires it.
-pub(crate) async fn timer(core: &Core, timer: &Timer, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
+pub(crate) async fn timer(cx: &Ctx<'_>, timer: &Timer, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
     if timer.job == Job::PlanExpiry {
-        match load(core, timer.owner.id).await? {
+        match load(cx, timer.owner.id).await? {
             Some(plan) if plan.approved_in_time() => {
-                core.store.want_plan_check(plan.id, now).await?;
+                cx.store.want_plan_check(plan.id, now).await?;
             }
-            _ => expire(core, timer.owner.id, now).await?,
+            _ => expire(cx, timer.owner.id, now).await?,
         }
     }
     Ok(TimerOutcome::default())
 }
 
-pub(super) async fn expire(core: &Core, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
-    close(core, id, PlanState::Expired, now).await
+pub(super) async fn expire(cx: &Ctx<'_>, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
+    close(cx, id, PlanState::Expired, now).await
 }
 
 /// pending → rejected, withdrawn or expired, with the post edited in the same transaction.
-pub(super) async fn close(core: &Core, id: i64, state: PlanState, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let Some(plan) = load(core, id).await? else { return Ok(()) };
-    let mut tx = core.store.begin(now).await?;
-    close_in(core, &mut tx, &plan, state).await?;
+pub(super) async fn close(cx: &Ctx<'_>, id: i64, state: PlanState, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let Some(plan) = load(cx, id).await? else { return Ok(()) };
+    let mut tx = cx.store.begin(now).await?;
+    close_in(cx, &mut tx, &plan, state).await?;
     tx.commit().await
 }
 
 /// [`close`] within `tx`; its audit entry lands with it.
-async fn close_in(core: &Core, tx: &mut Tx<'_>, plan: &Plan, state: PlanState) -> anyhow::Result<()> {
+async fn close_in(cx: &Ctx<'_>, tx: &mut Tx<'_>, plan: &Plan, state: PlanState) -> anyhow::Result<()> {
     if !tx.close_pending_plan(plan.id, state.as_str(), tx.now()).await? {
         return Ok(());
     }
     let votes = tx.votes(plan.id).await?;
     let closed = Plan { state, ..plan.clone() };
-    tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&closed, &votes, &core.remediation) }).await?;
+    tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&closed, &votes, &cx.settings) }).await?;
     tx.cancel_timers(subject(plan.id), &[]).await?;
-    tx.audit(&entry(core, &Actor::system("remediation"), plan.id, state.to_string())).await
+    tx.audit(&entry(cx, &Actor::system("remediation"), plan.id, state.to_string())).await
 }
 
-pub(super) async fn load(core: &Core, id: i64) -> anyhow::Result<Option<Plan>> {
-    core.store.plan(id).await?.map(Plan::from_row).transpose()
+pub(super) async fn load(cx: &Ctx<'_>, id: i64) -> anyhow::Result<Option<Plan>> {
+    cx.store.plan(id).await?.map(Plan::from_row).transpose()
 }
 
 /// Every step of a plan, append-only, beside the commands in the audit log.
-pub(super) async fn audit(core: &Core, actor: &Actor, id: i64, outcome: String) {
-    if let Err(error) = core.store.record_audit(&entry(core, actor, id, outcome)).await {
+pub(super) async fn audit(cx: &Ctx<'_>, actor: &Actor, id: i64, outcome: String) {
+    if let Err(error) = cx.store.record_audit(&entry(cx, actor, id, outcome)).await {
         tracing::warn!(error = format!("{error:#}"), "cannot record the plan's audit entry");
     }
 }
 
 /// A plan's audit entry, to record now or with a transaction.
-pub(crate) fn entry(core: &Core, actor: &Actor, id: i64, outcome: String) -> AuditEntry {
+pub(crate) fn entry(cx: &Ctx<'_>, actor: &Actor, id: i64, outcome: String) -> AuditEntry {
     AuditEntry {
-        at: core.clock.now(),
+        at: cx.clock.now(),
         actor_id: actor.id.clone(),
-        actor_name: core.audit_name(&actor.name),
+        actor_name: cx.audit_name(&actor.name),
         command: format!("/plan {}", super::plan::code(id)),
         outcome: crate::text::ellipsize(&outcome, 500),
     }

@@ -47,7 +47,7 @@ impl Default for RemediationSettings {
             expiry: Duration::from_secs(15 * 60),
             drift_percent: 10,
             drift_rows: 100,
-            approver_ping: crate::incident::role("approver"),
+            approver_ping: crate::post::Ping::role("approver"),
             purge_batch: 5_000,
             rollbacks_dir: None,
             rollback_tolerance_percent: 1,

@@ -6,6 +6,8 @@ use crate::post::{Post, Tone};
 use crate::store::Vote;
 
 pub const APPROVE: &str = "✅";
+/// The vote an admin's break-glass records: an approval that is not a reaction on the post.
+pub const BREAK_GLASS: &str = "🔓";
 pub const REJECT: &str = "❌";
 
 /// Lines of a down file the approval post shows inline; the whole file is attached.
@@ -19,7 +21,7 @@ pub const ONE_PERSON_GATE: &str =
 
 /// A counted approval: a ✅, or an admin's break-glass.
 pub fn is_approval(vote: &Vote) -> bool {
-    vote.counted && (vote.emoji == APPROVE || vote.emoji == super::break_glass::BREAK_GLASS)
+    vote.counted && (vote.emoji == APPROVE || vote.emoji == BREAK_GLASS)
 }
 
 /// The approval post, as it reads for the plan's state and votes (edited in place).

@@ -45,9 +45,10 @@ impl std::fmt::Display for Endpoint {
 
 /// Connections of the pool that reads (diagnostics, previews, suggestions).
 const READ_CONNECTIONS: u32 = 2;
-/// Connections kept for approved writes: one per plan that may run at once, so no reader, and no
-/// other plan, can keep an approved plan from its connection.
-const WRITE_CONNECTIONS: u32 = crate::remediation::RUNNING_PLANS as u32;
+/// Connections kept for approved writes: as many as plans may run at once (the remediation
+/// runner takes its bound from here), so no reader, and no other plan, can keep an approved plan
+/// from its connection.
+pub const WRITE_CONNECTIONS: u32 = 4;
 
 /// Pools to the target, separate from bellhop's own store: one that reads, and one for approved
 /// writes alone. Connections open lazily, so a target that is down costs nothing until someone

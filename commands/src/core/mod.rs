@@ -1,11 +1,18 @@
 //! The core: parses, checks access, runs, audits, and turns failures into one sentence.
 
+mod delivery;
+mod dispatch;
+mod plan_runs;
+mod tick;
+
+pub use tick::TickReport;
+
 use crate::actor::Actor;
 use crate::chat_port::MessageRef;
 use crate::clock::Clock;
 use crate::command::spec::{CommandSpec, Suggest};
-use crate::context::Context;
 use crate::command::{self, Command, Invocation};
+use crate::context::Context;
 use crate::error::CommandError;
 use crate::health::{HealthChecker, HealthSettings, Sweep};
 use crate::incident::IncidentSettings;
@@ -232,8 +239,10 @@ impl Core {
             Command::Outbox(command) => command::outbox_run(self, actor, command).await,
             Command::Diagnose(which) => command::diagnose_run(self, which).await,
             Command::AuditRecent { limit } => command::audit_recent_run(self, limit).await,
-            Command::Remediate(request) => crate::remediation::run(self, actor, channel, request).await,
-            Command::BreakGlass { plan, reason } => crate::remediation::break_glass::run(self, actor, plan, &reason).await,
+            Command::Remediate(request) => crate::remediation::run(&self.remediation_ctx(), actor, channel, request).await,
+            Command::BreakGlass { plan, reason } => {
+                crate::remediation::break_glass::run(&self.remediation_ctx(), actor, plan, &reason).await
+            }
         }
     }
 
@@ -298,8 +307,8 @@ impl Core {
         }
         tx.audit(&self.entry(actor, &reaction_invocation(message, emoji, added), reaction_outcome(actor, Some(binding.subject)))).await?;
         if let Some(plan) = &plan {
-            if let Some(said) = crate::remediation::on_reaction(self, &mut tx, plan, actor, emoji, added).await? {
-                tx.audit(&crate::remediation::audit_entry(self, actor, plan.id, said)).await?;
+            if let Some(said) = crate::remediation::on_reaction(&self.remediation_ctx(), &mut tx, plan, actor, emoji, added).await? {
+                tx.audit(&crate::remediation::audit_entry(&self.remediation_ctx(), actor, plan.id, said)).await?;
             }
         }
         tx.commit().await?;

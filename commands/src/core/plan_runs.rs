@@ -1,0 +1,65 @@
+//! The loop's plan checks: one pass at a time beside the loop, each approved plan run in a task
+//! of its own within a bound. What a check and a run do is the remediation feature's.
+
+use crate::chat_port::ChatPort;
+use crate::core::Core;
+use crate::remediation::{self, Claimed};
+use chrono::Duration;
+use std::sync::Arc;
+use tracing::Instrument as _;
+
+/// Pending plans are read against their posts this often, besides at quorum: a reaction whose
+/// event was lost (a reconnection) still counts.
+const RECHECK_EVERY_S: i64 = 300;
+
+impl Core {
+    /// What the remediation feature is handed.
+    pub(crate) fn remediation_ctx(&self) -> remediation::Ctx<'_> {
+        remediation::Ctx { ctx: &self.ctx, settings: &self.remediation, escalation: &self.incidents.escalation }
+    }
+
+    /// Reads pending plans against their posts (at quorum, every few minutes, and after a
+    /// restart or a reconnection), marks the plans whose runner stopped, and starts each plan
+    /// that may run in a task of its own. Returns how many it started.
+    pub async fn check_plans(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> anyhow::Result<usize> {
+        let now = self.clock.now();
+        let recheck = {
+            let mut last = self.plans_rechecked.lock().unwrap_or_else(|e| e.into_inner());
+            let due = last.is_none_or(|at| now - at >= Duration::seconds(RECHECK_EVERY_S));
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        let ready = remediation::claim_ready_plans(&self.remediation_ctx(), port.as_ref(), recheck).await?;
+        let started = ready.len();
+        for claimed in ready {
+            self.start_plan(port, claimed);
+        }
+        Ok(started)
+    }
+
+    /// Every pending plan is read against its post at the next pass (after a reconnection, whose
+    /// lost reaction events the chat does not replay).
+    pub fn recheck_plans(&self) {
+        *self.plans_rechecked.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.wake();
+    }
+
+    /// Runs a claimed plan in a task of its own, within the bound on plans running at once.
+    fn start_plan(self: &Arc<Self>, port: &Arc<dyn ChatPort>, claimed: Claimed) {
+        let (core, port) = (self.clone(), port.clone());
+        let span = tracing::info_span!("plan", id = claimed.plan.id, action = claimed.plan.action.command());
+        let task = tokio::spawn(
+            async move {
+                let Ok(_slot) = core.plan_slots.clone().acquire_owned().await else { return };
+                if let Err(error) = remediation::execute(&core.remediation_ctx(), &port, &claimed).await {
+                    tracing::error!(error = format!("{error:#}"), "a plan's run ended in error; its lease will mark it");
+                }
+                core.wake();
+            }
+            .instrument(span),
+        );
+        self.plan_runs.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+    }
+}
