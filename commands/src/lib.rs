@@ -38,3 +38,6 @@ pub use crate::error::{CommandError, UserError};
 pub use crate::outbox::{Binding, Op, Part};
 pub use crate::post::{ChannelName, Destination, Field, Post, Reply, Tone, Visibility};
 pub use crate::subject::{Subject, SubjectKind};
+
+#[cfg(test)]
+mod layering;

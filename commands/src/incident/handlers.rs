@@ -195,14 +195,14 @@ async fn declare(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, new: Declared)
     if let Some((alert_id, figures)) = &alert {
         tx.timeline(id, &incident.declared_by, TimelineKind::Alert, &figures.line(*alert_id, now)).await?;
     }
-    for (job, due) in plan::plan(&cx.settings, severity, now, now, false) {
+    for (job, due) in plan::plan(cx.settings, severity, now, now, false) {
         tx.schedule(incident.subject(), &job, due).await?;
     }
     // The kickoff is announced in the incidents channel and the incident's thread opens from it:
     // a thread opened from a message is one per message, so a retry cannot open a second.
     let kickoff = Binding::new(incident.subject(), Part::Kickoff);
     let to = Destination::Channel { channel: ChannelName::Incidents };
-    tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, &cx.settings), bind: Some(kickoff.clone()) }).await?;
+    tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, cx.settings), bind: Some(kickoff.clone()) }).await?;
     tx.enqueue(&Op::OpenThread { from: kickoff, slug: format!("inc-{id}"), title: incident.title.clone() }).await?;
     tx.commit().await?;
     Ok(Reply::channel(posts::declared(&incident)))
@@ -283,7 +283,7 @@ async fn change_severity(
     let mut tx = cx.store.begin(now).await?;
     tx.set_severity(incident.id, level.as_str()).await?;
     tx.cancel_timers(incident.subject(), &plan::REPLANNED).await?;
-    for (job, due) in plan::plan(&cx.settings, level, incident.declared, now, incident.acked.is_some()) {
+    for (job, due) in plan::plan(cx.settings, level, incident.declared, now, incident.acked.is_some()) {
         tx.schedule(incident.subject(), &job, due).await?;
     }
     tx.timeline(incident.id, &actor.person(), TimelineKind::Severity, &format!("{} → {}", incident.severity, level)).await?;
@@ -350,7 +350,7 @@ fn affected(incident: &Incident) -> String {
 /// The posts a due incident timer makes; none when the incident no longer needs them.
 pub(crate) async fn timer_posts(cx: &Ctx<'_>, timer: &Timer, incident_id: i64, now: DateTime<Utc>) -> anyhow::Result<TimerOutcome> {
     let Some(incident) = cx.store.incident(incident_id).await? else { return Ok(TimerOutcome::default()) };
-    let settings = &cx.settings;
+    let settings = cx.settings;
     let to_incident = place(&incident);
     let outcome = match &timer.job {
         Job::Phase { name, what } if incident.is_open() => {

@@ -59,7 +59,7 @@ pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, id: i64, reason: &str) -> R
     let told = format!("{who} broke glass on {code} ({reason}); {runs}; paged {}", paged_text(&paged));
     tx.timeline(incident.id, &actor.person(), TimelineKind::BreakGlass, &told).await?;
     tx.post(Destination::Place { subject: incident.subject() }, loud).await?;
-    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &cx.settings) }).await?;
+    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, cx.settings) }).await?;
     tx.commit().await?;
     if gate::approvals(&votes) >= 1 {
         cx.store.want_plan_check(id, now).await?;

@@ -34,12 +34,12 @@ pub(crate) async fn request(
     let Some(target) = cx.target() else {
         return Err(CommandError::user("bellhop has no target database: SUPABASE_DB_URL is not set."));
     };
-    let action = action.resolve(&cx.store, &cx.settings, target).await?;
+    let action = action.resolve(&cx.store, cx.settings, target).await?;
     let preview = action.preview(target).await?;
     if dry_run {
         return Ok(Reply::invoker(posts::dry_run(&action, &preview)));
     }
-    let settings = &cx.settings;
+    let settings = cx.settings;
     let now = cx.clock.now();
     let expires = now + chrono::Duration::from_std(settings.expiry).map_err(anyhow::Error::from)?;
     let requester = actor.person();
@@ -132,9 +132,9 @@ pub(crate) async fn on_reaction(
     }
     let votes = tx.votes(plan.id).await?;
     if tx.touch_pending_plan(plan.id).await? {
-        tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(plan, &votes, &cx.settings) }).await?;
+        tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(plan, &votes, cx.settings) }).await?;
     }
-    if approvals(&votes) >= plan.needed(&cx.settings) {
+    if approvals(&votes) >= plan.needed(cx.settings) {
         tx.want_plan_check(plan.id, now).await?;
     }
     Ok(Some(said))
@@ -157,7 +157,7 @@ pub(super) fn closing(plan: &Plan, votes: &[Vote]) -> Option<PlanState> {
 
 /// Whether a vote counts, and why not.
 pub(super) fn judge(cx: &Ctx<'_>, plan: &Plan, reactor: &Reactor, emoji: &str) -> Vote {
-    let settings = &cx.settings;
+    let settings = cx.settings;
     let actor = match reactor {
         Reactor::Member(actor) => actor,
         Reactor::Departed(person) => {
@@ -210,7 +210,7 @@ async fn close_in(cx: &Ctx<'_>, tx: &mut Tx<'_>, plan: &Plan, state: PlanState) 
     }
     let votes = tx.votes(plan.id).await?;
     let closed = Plan { state, ..plan.clone() };
-    tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&closed, &votes, &cx.settings) }).await?;
+    tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&closed, &votes, cx.settings) }).await?;
     tx.cancel_timers(subject(plan.id), &[]).await?;
     tx.audit(&entry(cx, &Actor::system("remediation"), plan.id, state.to_string())).await
 }

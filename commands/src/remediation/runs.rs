@@ -76,6 +76,7 @@ async fn check(cx: &Ctx<'_>, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc
     if plan.state != PlanState::Pending {
         return Ok(None);
     }
+    let Some(read_version) = cx.store.plan_version(id).await? else { return Ok(None) };
     let Some(message) = cx.store.bound_message(&approval_binding(id)).await? else {
         // Not posted yet: nobody can have reacted.
         cx.store.end_plan_check(id, claimed).await?;
@@ -89,7 +90,15 @@ async fn check(cx: &Ctx<'_>, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc
     cx.store.plan_check_read(id).await?;
     // The clock is read again: reading the post takes as long as the chat takes.
     let now = cx.clock.now();
-    let changes = cx.store.replace_votes(id, &[APPROVE, REJECT], &on_post, now).await?;
+    let mut tx = cx.store.begin(now).await?;
+    if !tx.votes_unchanged_since(id, read_version).await? {
+        tx.commit().await?;
+        // A reaction was recorded while the post was read: what was read may be older than it.
+        cx.store.check_again(id, now).await?;
+        return Ok(None);
+    }
+    let changes = tx.replace_votes(id, &[APPROVE, REJECT], &on_post).await?;
+    tx.commit().await?;
     for change in &changes {
         let (person, text) = describe(change);
         audit(cx, &Actor::new(person.id.clone(), person.name.clone(), []), id, text).await;
@@ -99,11 +108,11 @@ async fn check(cx: &Ctx<'_>, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc
         return Ok(None);
     }
     let votes = cx.store.votes(id).await?;
-    if approvals(&votes) < plan.needed(&cx.settings) {
+    if approvals(&votes) < plan.needed(cx.settings) {
         cx.store.quorum_lost(id).await?;
         let mut tx = cx.store.begin(now).await?;
         if !changes.is_empty() && tx.touch_pending_plan(id).await? {
-            tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &cx.settings) }).await?;
+            tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, cx.settings) }).await?;
         }
         tx.commit().await?;
         cx.store.end_plan_check(id, claimed).await?;
@@ -122,7 +131,7 @@ async fn check(cx: &Ctx<'_>, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc
         return Ok(None);
     }
     let running = Plan { state: PlanState::Executing, ..plan };
-    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&running, &votes, &cx.settings) }).await?;
+    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&running, &votes, cx.settings) }).await?;
     let names: Vec<String> = votes.iter().filter(|v| posts::is_approval(v)).map(|v| v.person.mention()).collect();
     let said = format!("approved by {}, roles checked on the post; executing", names.join(", "));
     tx.audit(&entry(cx, &Actor::system("remediation"), id, said)).await?;
@@ -153,7 +162,7 @@ async fn checking_failed(cx: &Ctx<'_>, id: i64, error: &anyhow::Error) {
         let why = crate::text::ellipsize(&format!("{error:#}"), 300);
         let notice = Post::new(Tone::Bad, format!("⚠️ bellhop cannot read the approvals of {code}"))
             .body(format!("{FAILURES_SAID} checks in a row failed: {why}\nIt keeps trying; the plan runs once its approvals can be read."));
-        let warned = posts::approval(&plan, &votes, &cx.settings)
+        let warned = posts::approval(&plan, &votes, cx.settings)
             .field("⚠️ Checks failing", format!("bellhop cannot read this post's reactions ({FAILURES_SAID} tries); it keeps trying."));
         let mut tx = cx.store.begin(cx.clock.now()).await?;
         tx.post(Destination::Channel { channel: ChannelName::Ops }, notice).await?;
@@ -171,7 +180,7 @@ async fn checking_failed(cx: &Ctx<'_>, id: i64, error: &anyhow::Error) {
 pub(crate) async fn execute(cx: &Ctx<'_>, port: &Arc<dyn ChatPort>, claimed: &Claimed) -> anyhow::Result<()> {
     let Claimed { plan, votes, message } = claimed;
     let started = std::time::Instant::now();
-    let settings = &cx.settings;
+    let settings = cx.settings;
     let reporter = Reporter::start(cx, port, plan, message);
     let result = match cx.target().map(|t| t.writer()) {
         None => Err((PlanState::Failed, "bellhop has no target database: SUPABASE_DB_URL is not set.".to_string())),
@@ -256,7 +265,7 @@ async fn stopped(cx: &Ctx<'_>, id: i64, now: DateTime<Utc>) -> anyhow::Result<()
     let Some(plan) = gate::load(cx, id).await? else { return Ok(()) };
     let votes = cx.store.votes(id).await?;
     let mut tx = cx.store.begin(now).await?;
-    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, &cx.settings) }).await?;
+    tx.enqueue(&Op::Edit { of: approval_binding(id), post: posts::approval(&plan, &votes, cx.settings) }).await?;
     tx.cancel_timers(subject(id), &[]).await?;
     let said = plan.outcome.as_ref().and_then(|o| o.error.clone()).unwrap_or_default();
     tx.audit(&entry(cx, &Actor::system("remediation"), id, format!("{}: {said}", plan.state))).await?;

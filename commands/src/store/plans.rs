@@ -202,6 +202,55 @@ impl Tx<'_> {
         Ok(insert_vote(plan, vote, now).execute(self.conn()).await?.rows_affected() == 1)
     }
 
+    /// Claims the right to write what a check read from the post: false when a vote changed
+    /// since `version` was read (a reaction landed while the post was read), and then what was
+    /// read may be older than the votes.
+    pub async fn votes_unchanged_since(&mut self, id: i64, version: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE plans SET version = version + 1 WHERE id = $1 AND version = $2 AND state = 'pending'")
+            .bind(id)
+            .bind(version)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Makes the recorded votes with these `emojis` what the post shows now (other votes, like a
+    /// break-glass, are not reactions and stay): added, taken back, or judged anew (a role given
+    /// or taken away). Returns what changed.
+    pub async fn replace_votes(&mut self, plan: i64, emojis: &[&str], now_on_post: &[Vote]) -> anyhow::Result<Vec<VoteChange>> {
+        let now = self.now();
+        let mut recorded = self.votes(plan).await?;
+        recorded.retain(|v| emojis.contains(&v.emoji.as_str()));
+        let same = |a: &Vote, b: &Vote| a.person.id == b.person.id && a.emoji == b.emoji;
+        let mut changes = Vec::new();
+        for old in &recorded {
+            match now_on_post.iter().find(|new| same(old, new)) {
+                None => {
+                    self.remove_vote(plan, &old.person, &old.emoji).await?;
+                    changes.push(VoteChange::Gone(old.clone()));
+                }
+                Some(new) if new.counted != old.counted || new.reason != old.reason => {
+                    sqlx::query("UPDATE plan_votes SET counted = $4, reason = $5 WHERE plan_id = $1 AND person_id = $2 AND emoji = $3")
+                        .bind(plan)
+                        .bind(&new.person.id)
+                        .bind(&new.emoji)
+                        .bind(i64::from(new.counted))
+                        .bind(&new.reason)
+                        .execute(self.conn())
+                        .await?;
+                    changes.push(VoteChange::Rejudged(new.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        for new in now_on_post.iter().filter(|new| !recorded.iter().any(|old| same(old, new))) {
+            if self.record_vote(plan, new, now).await? {
+                changes.push(VoteChange::Seen(new.clone()));
+            }
+        }
+        Ok(changes)
+    }
+
     /// Withdraws a vote with the rest of the transaction; false when there was none.
     pub async fn remove_vote(&mut self, plan: i64, person: &Person, emoji: &str) -> anyhow::Result<bool> {
         Ok(delete_vote(plan, person, emoji).execute(self.conn()).await?.rows_affected() == 1)
@@ -342,45 +391,19 @@ impl Store {
         Ok(ids)
     }
 
-    /// Makes the recorded votes with these `emojis` what the post shows now (other votes, like a
-    /// break-glass, are not reactions and stay); returns what changed.
-    pub async fn replace_votes(
-        &self,
-        plan: i64,
-        emojis: &[&str],
-        now_on_post: &[Vote],
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<VoteChange>> {
-        let mut recorded = self.votes(plan).await?;
-        recorded.retain(|v| emojis.contains(&v.emoji.as_str()));
-        let same = |a: &Vote, b: &Vote| a.person.id == b.person.id && a.emoji == b.emoji;
-        let mut changes = Vec::new();
-        for old in &recorded {
-            match now_on_post.iter().find(|new| same(old, new)) {
-                None => {
-                    self.remove_vote(plan, &old.person, &old.emoji).await?;
-                    changes.push(VoteChange::Gone(old.clone()));
-                }
-                Some(new) if new.counted != old.counted || new.reason != old.reason => {
-                    sqlx::query("UPDATE plan_votes SET counted = $4, reason = $5 WHERE plan_id = $1 AND person_id = $2 AND emoji = $3")
-                        .bind(plan)
-                        .bind(&new.person.id)
-                        .bind(&new.emoji)
-                        .bind(i64::from(new.counted))
-                        .bind(&new.reason)
-                        .execute(self.pool())
-                        .await?;
-                    changes.push(VoteChange::Rejudged(new.clone()));
-                }
-                Some(_) => {}
-            }
-        }
-        for new in now_on_post.iter().filter(|new| !recorded.iter().any(|old| same(old, new))) {
-            if self.record_vote(plan, new, at).await? {
-                changes.push(VoteChange::Seen(new.clone()));
-            }
-        }
-        Ok(changes)
+    /// The plan's version: it moves with every change of its votes or state.
+    pub async fn plan_version(&self, id: i64) -> anyhow::Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT version FROM plans WHERE id = $1").bind(id).fetch_optional(self.pool()).await?)
+    }
+
+    /// The check read the post while a vote changed: it runs again at the next pass.
+    pub async fn check_again(&self, id: i64, at: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query("UPDATE plans SET check_ms = $2 WHERE id = $1 AND state = 'pending'")
+            .bind(id)
+            .bind(millis(at))
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Plans still waiting for approval at `now`, newest first.
