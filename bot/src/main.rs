@@ -309,18 +309,34 @@ async fn shell(
         tokio::spawn(bellhop::scheduler::run(core, port))
     });
     match editor {
-        Some(editor) => converse(&mut shell, editor).await?,
+        Some(editor) => converse(&mut shell, editor, real_time).await?,
         None => {
             let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-            while let Some(line) = lines.next_line().await.context("cannot read stdin")? {
-                if shell.line(&line).await?.is_break() {
-                    break;
+            loop {
+                tokio::select! {
+                    line = lines.next_line() => {
+                        let Some(line) = line.context("cannot read stdin")? else { break };
+                        if shell.line(&line).await?.is_break() {
+                            break;
+                        }
+                    }
+                    () = woken_without_scheduler(shell.core(), real_time) => shell.drain().await?,
                 }
             }
         }
     }
     presence.release().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// With the virtual clock no scheduler runs, so samples and webhooks that arrive between lines
+/// wake the shell itself (time still moves only on `:advance`). With the real clock the
+/// scheduler answers every wake, and this never resolves.
+async fn woken_without_scheduler(core: &Arc<bellhop_commands::Core>, real_time: bool) {
+    match real_time {
+        true => std::future::pending().await,
+        false => core.woken().await,
+    }
 }
 
 /// The line editor, with Tab completion and history across runs, and where the shell prints.
@@ -341,7 +357,7 @@ struct Editor {
 }
 
 /// A person at a terminal: each line typed, answered before the next prompt.
-async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, mut editor: Editor) -> anyhow::Result<()> {
+async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, mut editor: Editor, real_time: bool) -> anyhow::Result<()> {
     loop {
         let codes = shell
             .core()
@@ -350,7 +366,14 @@ async fn converse<W: std::io::Write + Send + 'static>(shell: &mut Shell<W>, mut 
         if let Ok(mut known) = editor.incidents.lock() {
             *known = codes.into_iter().map(|(_, code)| code).collect();
         }
-        let Some(line) = editor.lines.recv().await else { break };
+        let line = tokio::select! {
+            line = editor.lines.recv() => line,
+            () = woken_without_scheduler(shell.core(), real_time) => {
+                shell.drain().await?;
+                continue;
+            }
+        };
+        let Some(line) = line else { break };
         if shell.line(&line).await?.is_break() {
             break;
         }

@@ -305,3 +305,52 @@ fn a_bot_refuses_the_store_a_running_shell_uses() {
     });
     assert_eq!(held, 0, "the shell gave the store up when it ended");
 }
+
+/// With the virtual clock no scheduler runs: a webhook that arrives while nobody types is still
+/// posted at once, without waiting for the next line.
+#[tokio::test]
+async fn a_webhook_reaches_a_virtual_clock_shell_without_a_keystroke() {
+    use std::io::BufRead as _;
+    let store = tempfile::tempdir().unwrap();
+    let mut shell = Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .args(["shell", "--virtual-clock"])
+        .current_dir(store.path())
+        .env_clear()
+        .env("FRONTEND_URL", "http://127.0.0.1:9")
+        .env("BELLHOP_DATABASE_URL", format!("sqlite:{}", store.path().join("bellhop.sqlite").display()))
+        .env("BELLHOP_HTTP_ADDR", "127.0.0.1:0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the shell starts");
+    let (lines, mut printed) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let stdout = std::io::BufReader::new(shell.stdout.take().unwrap());
+    std::thread::spawn(move || stdout.lines().map_while(Result::ok).try_for_each(|line| lines.send(line)));
+    async fn next(printed: &mut tokio::sync::mpsc::UnboundedReceiver<String>, wanted: &str) -> String {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), printed.recv()).await {
+                Ok(Some(line)) if line.contains(wanted) => return line,
+                Ok(Some(_)) => {}
+                _ => panic!("no line with {wanted:?}"),
+            }
+        }
+    }
+    let banner = next(&mut printed, "samples and webhooks: http://").await;
+    let events = banner.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches(',');
+    let hook = events.replace("/events", "/hooks/alertmanager");
+    let payload = serde_json::json!({
+        "version": "4", "groupKey": "{}:{alertname=\"DiskFull\"}", "status": "firing", "receiver": "bellhop",
+        "groupLabels": {"alertname": "DiskFull"}, "commonLabels": {"alertname": "DiskFull", "severity": "critical"},
+        "commonAnnotations": {}, "externalURL": "http://alertmanager",
+        "alerts": [{"status": "firing", "labels": {"alertname": "DiskFull", "severity": "critical"},
+            "annotations": {"summary": "Disk 95% full"}, "startsAt": "2026-12-03T01:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus", "fingerprint": "abc"}]
+    });
+    let answer = reqwest::Client::new().post(&hook).json(&payload).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let post = next(&mut printed, "Alertmanager: DiskFull").await;
+    assert!(post.starts_with("#1 [#ops]"), "{post}");
+    drop(shell.stdin.take());
+    assert!(shell.wait().unwrap().success());
+}

@@ -319,11 +319,17 @@ async fn metrics_move_with_a_conversation_and_every_series_is_described() {
     server.core.handle(&alice, &bellhop_commands::Invocation::new("health")).await;
     server.clock.advance(Duration::hours(2));
     server.tick().await;
+    let failing: Vec<String> = (0..30).map(|i| sample(i % 2 == 0, "hotel-1")).collect();
+    server.post("/events", format!("[{}]", failing.join(",")), &[]).await;
+    server.tick().await;
+    assert_eq!(server.port.titles().len(), 1, "15 failures in a minute fire: {:?}", server.port.titles());
     let (_, metrics) = server.get("/metrics").await;
     // The recorder is the process's: other tests of this binary may add to the same series.
     let count = |series: &str| metrics.lines().find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
     assert!(count("bellhop_command_duration_seconds_count{command=\"health\"}") >= 1.0, "{metrics}");
     assert!(count("bellhop_sweep_duration_seconds_count") >= 1.0, "the scheduled sweep is timed: {metrics}");
+    assert!(count("bellhop_alert_announcements_total{change=\"fired\"}") >= 1.0, "the alert's post is counted: {metrics}");
+    assert!(count("bellhop_samples_ingested_total") >= 30.0, "{metrics}");
     let typed: Vec<&str> = metrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
     assert!(typed.len() >= 5, "{metrics}");
     for name in typed {

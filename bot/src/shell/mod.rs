@@ -108,7 +108,7 @@ impl<W: Write + Send + 'static> Shell<W> {
 
     /// Runs the core's loop until what the line set off is done and printed: a tick, the plan
     /// checks it started, and a tick to print their outcome.
-    async fn drain(&self) -> anyhow::Result<()> {
+    pub async fn drain(&self) -> anyhow::Result<()> {
         let port: Arc<dyn bellhop_commands::ChatPort> = self.printer.clone();
         for _ in 0..2 {
             self.core.tick(&port).await;

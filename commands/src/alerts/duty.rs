@@ -156,6 +156,7 @@ impl Alerting<'_> {
             match self.announce(proposal, window.as_ref()).await {
                 Ok(Some((version, id))) => {
                     self.duty.engine.commit(proposal, version, id);
+                    crate::metrics::alert_announced(proposal.change.key());
                     announced += 1;
                 }
                 Ok(None) => {

@@ -25,7 +25,10 @@ impl Alerting<'_> {
         let mut done = 0;
         for (id, version) in self.store.pending_groups(50).await? {
             match self.announce_group(id, version).await {
-                Ok(true) => done += 1,
+                Ok(true) => {
+                    crate::metrics::alert_announced("webhook");
+                    done += 1;
+                }
                 Ok(false) => {}
                 Err(error) => tracing::error!(group = id, error = format!("{error:#}"), "cannot announce a webhook group"),
             }

@@ -196,7 +196,7 @@ impl GroupFigures {
 pub fn parse(source: Source, body: &[u8]) -> Result<Notification, String> {
     let wire: WireNotification = serde_json::from_slice(body).map_err(|e| format!("invalid webhook JSON: {e}"))?;
     if wire.version != source.version() {
-        return Err(format!("expected a {} webhook of version {}, got version {:?}", source.key(), source.version(), wire.version));
+        return Err(format!("expected {} webhook version {}, got version {:?}", source.label(), source.version(), wire.version));
     }
     let alerts = wire.alerts.into_iter().enumerate().map(|(index, alert)| convert(index, alert)).collect::<Result<Vec<_>, _>>()?;
     // Without a group key (a hand-made payload), each alert is its own group.
