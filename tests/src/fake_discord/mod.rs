@@ -5,10 +5,12 @@
 mod gateway;
 mod multipart;
 pub mod payloads;
+mod ratelimit;
 mod rest;
 mod rules;
 mod state;
 
+pub use ratelimit::RateLimit;
 pub use state::{AnswerScan, Frame, Request, State};
 
 use serde_json::Value;
@@ -153,6 +155,12 @@ impl FakeDiscord {
     /// Changes the fake's state, e.g. to make it refuse registration.
     pub fn update(&self, f: impl FnOnce(&mut State)) {
         self.shared.update(f)
+    }
+
+    /// Switches Discord's per-channel message rate limit on (`RateLimit::DISCORD`: 5 per 5 s):
+    /// a post or edit beyond it is answered 429, and counted in `State::rate_limited`.
+    pub fn limit_messages(&self, limit: RateLimit) {
+        self.shared.update(|state| state.rate_limit = Some(limit));
     }
 
     pub fn add_member(&self, member: Value) {
