@@ -1,7 +1,9 @@
 //! bellhop's ingest server alone, for `scripts/bench-ingest`: the real router in front of a real
-//! core (SQLite in a temporary directory) whose loop runs as in `bellhop run`, sharing its sample
-//! counts through the store every second. Prints its address, then serves until Ctrl-C.
-//! Usage: ingest_server TOKEN
+//! core whose loop runs as in `bellhop run` (`bellhop::scheduler::run`, posting into a collecting
+//! port instead of Discord), flushing its sample counts to the store every second as replicas
+//! do. Prints its address, then serves until Ctrl-C; then says how many samples it took and how
+//! many its flushes had put in the store, so a run without flushes shows.
+//! Usage: ingest_server TOKEN [STORE_URL] (default: SQLite in a temporary directory)
 
 use bellhop::config::Config;
 use bellhop_commands::SystemClock;
@@ -11,11 +13,13 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let token = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: ingest_server TOKEN"))?;
+    let mut args = std::env::args().skip(1);
+    let token = args.next().ok_or_else(|| anyhow::anyhow!("usage: ingest_server TOKEN [STORE_URL]"))?;
     let dir = tempfile::tempdir()?;
+    let store = args.next().unwrap_or_else(|| format!("sqlite:{}", dir.path().join("bellhop.sqlite").display()));
     let env: HashMap<String, String> = [
         ("FRONTEND_URL", "http://127.0.0.1:9".to_string()),
-        ("BELLHOP_DATABASE_URL", format!("sqlite:{}", dir.path().join("bellhop.sqlite").display())),
+        ("BELLHOP_DATABASE_URL", store),
         ("BELLHOP_HTTP_ADDR", "127.0.0.1:0".to_string()),
         ("BELLHOP_INGEST_TOKEN", token),
         ("BELLHOP_SWEEP_EVERY", "1h".to_string()),
@@ -29,6 +33,14 @@ async fn main() -> anyhow::Result<()> {
     println!("{addr}");
     let _loop = tokio::spawn(bellhop::scheduler::run(core.clone(), Arc::new(CollectingPort::default())));
     let _ = tokio::signal::ctrl_c().await;
-    eprintln!("ingest_server: {} samples taken", core.alert_engine().ingested());
+    // Read before the last flush on the way out: what the once-a-second flushes stored.
+    let flushed = flushed(&core).await?;
+    eprintln!("ingest_server: {} samples taken, {flushed} of them flushed to the store while serving", core.alert_engine().ingested());
     Ok(())
+}
+
+/// The samples counted in the store's shared buckets (every replica's: this one's is the only one).
+async fn flushed(core: &bellhop_commands::Core) -> anyhow::Result<u64> {
+    let rows = core.store().read_buckets("", i64::MIN, i64::MIN).await?;
+    Ok(rows.iter().map(|(_, row)| row.counts.total).sum())
 }

@@ -3,6 +3,7 @@
 
 use bellhop::simulated::{Behaviour, Script};
 use bellhop_tests::fake_discord::payloads::{self, member, APPROVER_ROLE, RESPONDER_ROLE};
+use bellhop_tests::fake_discord::{FakeDiscord, RateLimit};
 use bellhop_tests::{BellhopTester, KEY};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -317,7 +318,7 @@ async fn after_the_gateway_closes_the_bot_resumes_and_the_next_command_works() {
 
 #[tokio::test]
 async fn a_failed_registration_stops_the_bot_with_a_clear_error() {
-    let fake = bellhop_tests::fake_discord::FakeDiscord::start().await;
+    let fake = FakeDiscord::start().await;
     fake.update(|s| s.refuse_registration = true);
     let t = BellhopTester::boot_on(fake, Script::new(KEY), &["f"], &[]).await;
     let error = t.ended().await.expect_err("the bot stops");
@@ -380,4 +381,28 @@ async fn a_command_bellhop_does_not_know_gets_a_short_private_answer() {
         callback.body["data"]["content"],
         "bellhop does not know /frobnicate; its commands may have just changed. /help lists them."
     );
+}
+
+/// Switched on, the fake refuses a channel's sixth message within 5 s as Discord does (429, how
+/// long to wait, the bucket's headers) and counts it: the alert benchmark reads that count.
+#[tokio::test]
+async fn the_fakes_rate_limit_answers_429_to_a_sixth_message_within_five_seconds() {
+    let fake = FakeDiscord::start().await;
+    fake.limit_messages(RateLimit::DISCORD);
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v10/channels/{}/messages", fake.rest_url, payloads::OPS_CHANNEL);
+    let post = |i: usize| client.post(&url).json(&json!({"content": format!("message {i}")})).send();
+    for i in 0..5 {
+        let passed = post(i).await.expect("the fake answers");
+        assert_eq!(passed.status(), 200);
+        assert_eq!(passed.headers()["x-ratelimit-remaining"], (4 - i).to_string().as_str());
+    }
+    let refused = post(5).await.expect("the fake answers");
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["x-ratelimit-remaining"], "0");
+    let body: Value = refused.json().await.expect("a JSON body");
+    assert_eq!(body["message"], "You are being rate limited.");
+    assert_eq!(body["global"], false);
+    assert!(body["retry_after"].as_f64().is_some_and(|s| s > 4.0 && s <= 5.0), "{body}");
+    assert_eq!(fake.read(|s| (s.rate_limited, s.messages.len())), (1, 5), "counted, and not posted");
 }

@@ -5,7 +5,7 @@ use bellhop_commands::incident::TimelineKind;
 use bellhop_commands::{Actor, Invocation, Role};
 use bellhop_tests::gate::{alice, approval_number, bob, carol, dave, erin_admin, shell_on_fixture, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::Connection as _;
+use sqlx::{ConnectOptions as _, Connection as _};
 
 fn disable(names: &str) -> Invocation {
     Invocation::new("flags disable").option("names", names)
@@ -228,6 +228,30 @@ async fn the_purge_deletes_in_batches_and_its_cascade_counts_match(_: PgPoolOpti
     let progress = gate.port.edited.lock().unwrap().iter().filter(|(_, post)| post.body.contains("so far")).count();
     let most = 1 + started.elapsed().as_secs() as usize / 5;
     assert!((1..=most).contains(&progress), "{progress} progress edit(s) in {:?}", started.elapsed());
+}
+
+/// A server that keeps no statistics (`track_counts` off) cannot count the cascade for the purge:
+/// each batch then counts its sessions' refresh tokens and MFA claims before deleting them.
+#[sqlx::test(migrations = false)]
+async fn without_statistics_the_purge_counts_its_cascade_itself(_: PgPoolOptions, admin: PgConnectOptions) {
+    let database = admin.get_database().unwrap().to_string();
+    sqlx::raw_sql(&format!("ALTER DATABASE \"{database}\" SET track_counts = off"))
+        .execute(&mut admin.connect().await.unwrap())
+        .await
+        .unwrap();
+    let gate = Gate::with(&admin, |s| s.purge_batch = 300).await;
+    let counts = "SELECT (SELECT count(*) FROM auth.sessions), (SELECT count(*) FROM auth.refresh_tokens), (SELECT count(*) FROM auth.mfa_amr_claims)";
+    let before: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(&mut gate.su().await).await.unwrap();
+    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
+    gate.approve(1, &[bob(), carol()]).await;
+    let after: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(&mut gate.su().await).await.unwrap();
+    let outcome = gate.plan(1).await.outcome.unwrap();
+    assert_eq!(
+        (outcome.figures["sessions"], outcome.figures["refresh_tokens"], outcome.figures["mfa_claims"]),
+        (before.0 - after.0, before.1 - after.1, before.2 - after.2)
+    );
+    assert!(outcome.figures["mfa_claims"] > 0, "{outcome:?}");
+    assert_eq!(outcome.verification, "0 session(s) in scope remain");
 }
 
 #[sqlx::test(migrations = false)]

@@ -78,12 +78,38 @@ impl Gate {
         tune: impl FnOnce(&mut RemediationSettings),
     ) -> Gate {
         fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
+        Gate::assemble(admin, dir, store_url, fixture_target(admin), bellhop::shell::virtual_start(), tune).await
+    }
+
+    /// A gate on a target that is loaded already (a benchmark's seeded copy), reached through
+    /// `target`, with the clock at `now`: a purge's cutoff is frozen from it, so it must agree
+    /// with the clock the target's rows were stamped with. Replicas reach the target as the
+    /// tests do.
+    pub async fn on_loaded(
+        admin: &PgConnectOptions,
+        target: TargetDb,
+        now: chrono::DateTime<chrono::Utc>,
+        tune: impl FnOnce(&mut RemediationSettings),
+    ) -> Gate {
+        let dir = tempfile::tempdir().unwrap();
+        let store_url = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+        Gate::assemble(admin, dir, store_url, target, now, tune).await
+    }
+
+    async fn assemble(
+        admin: &PgConnectOptions,
+        dir: tempfile::TempDir,
+        store_url: String,
+        target: TargetDb,
+        now: chrono::DateTime<chrono::Utc>,
+        tune: impl FnOnce(&mut RemediationSettings),
+    ) -> Gate {
         let rollbacks = dir.path().join("rollbacks");
         fixture::write_rollbacks(&rollbacks).unwrap();
         let mut remediation = RemediationSettings { rollbacks_dir: Some(rollbacks.clone()), ..RemediationSettings::default() };
         tune(&mut remediation);
-        let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
-        let core = core(&store_url, admin, clock.clone(), remediation.clone()).await;
+        let clock = Arc::new(ManualClock::new(now));
+        let core = core_on(&store_url, target, clock.clone(), remediation.clone()).await;
         Gate { core, clock, port: Arc::default(), admin: admin.clone(), store_url, remediation, rollbacks, dir }
     }
 
@@ -207,10 +233,14 @@ fn store_database(admin: &PgConnectOptions) -> String {
 }
 
 async fn core(store_url: &str, admin: &PgConnectOptions, clock: Arc<ManualClock>, remediation: RemediationSettings) -> Arc<Core> {
+    core_on(store_url, fixture_target(admin), clock, remediation).await
+}
+
+async fn core_on(store_url: &str, target: TargetDb, clock: Arc<ManualClock>, remediation: RemediationSettings) -> Arc<Core> {
     let store = Store::connect(store_url).await.unwrap();
     store.migrate().await.unwrap();
     let core = Core::new(settings("http://127.0.0.1:9", &[]), Templates::load(None).unwrap(), store, clock).unwrap();
-    Arc::new(core.with_target(Some(fixture_target(admin))).with_remediation(remediation))
+    Arc::new(core.with_target(Some(target)).with_remediation(remediation))
 }
 
 /// The fixture as bellhop's login sees it, with the tests' statement timeout.

@@ -29,7 +29,8 @@ pub struct RemediationSettings {
     pub drift_rows: i64,
     /// Who the approval post pings.
     pub approver_ping: Ping,
-    /// Rows a purge deletes per transaction.
+    /// The most rows a purge deletes per transaction; below it, each batch is sized to hold its
+    /// locks about a tenth of a second.
     pub purge_batch: i64,
     /// Where `/migrations rollback` finds `<version>.down.sql` (none: the command explains).
     pub rollbacks_dir: Option<PathBuf>,
@@ -48,7 +49,7 @@ impl Default for RemediationSettings {
             drift_percent: 10,
             drift_rows: 100,
             approver_ping: crate::post::Ping::role("approver"),
-            purge_batch: 5_000,
+            purge_batch: 25_000,
             rollbacks_dir: None,
             rollback_tolerance_percent: 1,
         }

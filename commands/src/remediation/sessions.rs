@@ -5,6 +5,7 @@ use super::plan::{Cutoff, Executed, Preview, Progress};
 use crate::error::UserError;
 use crate::target_db::TargetDb;
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 /// Shortest and longest `older_than:` accepted.
 const MIN_AGE_SECS: i64 = 3_600;
@@ -32,7 +33,9 @@ pub fn parse_age(text: &str) -> Result<i64, UserError> {
     Ok(secs)
 }
 
-/// Counts sessions, refresh tokens and MFA claims in scope.
+/// Counts sessions, refresh tokens and MFA claims in scope. Each count joins its table to the
+/// sessions in scope, so the planner sees both sides' sizes and picks a hash join: one pass over
+/// each table, where a lookup per session took ten times as long on a million.
 pub async fn preview(target: &TargetDb, cutoff: Cutoff, user: Option<&str>) -> Result<Preview, UserError> {
     let sentence = |e: crate::target_db::TargetError| UserError::new(e.to_string());
     let mut tx = target.read().await.map_err(sentence)?;
@@ -42,12 +45,11 @@ pub async fn preview(target: &TargetDb, cutoff: Cutoff, user: Option<&str>) -> R
             return Err(UserError::new(format!("No auth user has the id or e-mail {}.", crate::text::quote(user))));
         }
     }
+    let scope = scope();
     let sql = format!(
-        "WITH doomed AS MATERIALIZED (SELECT s.id FROM auth.sessions s WHERE {})
-         SELECT (SELECT count(*) FROM doomed),
-                (SELECT count(*) FROM auth.refresh_tokens WHERE session_id IN (SELECT id FROM doomed)),
-                (SELECT count(*) FROM auth.mfa_amr_claims WHERE session_id IN (SELECT id FROM doomed))",
-        scope()
+        "SELECT (SELECT count(*) FROM auth.sessions s WHERE {scope}),
+                (SELECT count(*) FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id WHERE {scope}),
+                (SELECT count(*) FROM auth.mfa_amr_claims c JOIN auth.sessions s ON s.id = c.session_id WHERE {scope})"
     );
     let (sessions, tokens, claims): (i64, i64, i64) = sqlx::query_as(&sql)
         .bind(cutoff.at_ms)
@@ -64,66 +66,174 @@ pub async fn preview(target: &TargetDb, cutoff: Cutoff, user: Option<&str>) -> R
     Ok(Preview { rows: sessions, lines, figures: figures(sessions, tokens, claims) })
 }
 
-/// Deletes in batches of `batch`, each its own transaction with the timeouts, reporting progress
-/// against `expected` (the count the drift guard just made), and never more than `most` sessions
-/// (what was approved, with the drift guard's margin). Each batch deletes the rows it picked by
-/// their physical address: no second trip through the primary key. A row updated meanwhile has
-/// moved and is left for a later batch. Once a batch committed, the purge is done: a read-back
-/// that fails says so in its verification.
+/// How long one batch should hold its row locks: a session refreshed while its row is in a
+/// batch waits until the batch commits, and that wait must stay under a quarter second even
+/// when a busy server runs a batch twice as slowly as the ones it was sized from.
+const BATCH_TARGET: Duration = Duration::from_millis(100);
+/// The first batch, before any has been timed: small enough on a cold cache.
+const FIRST_BATCH: i64 = 1_000;
+/// Batches never shrink below this (unless `purge_batch` is smaller): a one-off stall must not
+/// leave the purge crawling.
+const SMALLEST_BATCH: i64 = 100;
+
+/// Deletes in batches, each its own transaction with the timeouts, reporting progress against
+/// `expected` (the count the drift guard just made), and never more than `most` sessions (what
+/// was approved, with the drift guard's margin). Each batch is sized from the one before so its
+/// transaction lasts about [`BATCH_TARGET`], never more than `largest` rows.
+///
+/// The batches walk the table in physical order: each picks up where the last one stopped
+/// (`ctid` at or after the last row it picked), so no batch reads again the dead rows of the
+/// ones before it, and deletes the rows it picked by their physical address. A row updated meanwhile
+/// has moved and is skipped; a row that moved behind the walk, or a session backdated into
+/// scope, is left by it: when the read-back finds any, one more walk from the start takes them.
+/// Once a batch committed, the purge is done: a read-back that fails says so in its
+/// verification.
 pub async fn execute(
     target: &TargetDb,
     cutoff: Cutoff,
     user: Option<&str>,
-    batch: i64,
+    largest: i64,
     expected: i64,
     most: i64,
     progress: &dyn Progress,
 ) -> Result<Executed, String> {
-    let sql = format!(
-        "WITH doomed AS MATERIALIZED (SELECT s.ctid AS at, s.id FROM auth.sessions s WHERE {} LIMIT $3),
-              tokens AS (SELECT count(*) AS n FROM auth.refresh_tokens WHERE session_id IN (SELECT id FROM doomed)),
-              claims AS (SELECT count(*) AS n FROM auth.mfa_amr_claims WHERE session_id IN (SELECT id FROM doomed)),
-              gone AS (DELETE FROM auth.sessions WHERE ctid = ANY(ARRAY(SELECT at FROM doomed)) RETURNING 1)
-         SELECT (SELECT count(*) FROM gone), (SELECT n FROM tokens), (SELECT n FROM claims), (SELECT count(*) FROM doomed)",
-        scope()
-    );
-    let (mut sessions, mut tokens, mut claims) = (0i64, 0i64, 0i64);
-    let mut capped = false;
-    loop {
-        let room = most.saturating_sub(sessions);
-        if room <= 0 {
-            capped = true;
-            break;
+    let largest = largest.max(1);
+    let mut done = Done::default();
+    let failed = |done: &Done, error: String| match done.sessions {
+        0 => error,
+        gone => format!("{error} ({gone} session(s) were deleted by the batches before it, which stay deleted)"),
+    };
+    let by_statistics = counts_deletes(target).await.map_err(|e| e.to_string())?;
+    let batch = batch_sql(by_statistics);
+    let (mut size, mut pace) = (FIRST_BATCH.min(largest), Pace::default());
+    let mut walks = 0;
+    let left = loop {
+        walks += 1;
+        let mut from = "(0,0)".to_string();
+        loop {
+            let room = most.saturating_sub(done.sessions);
+            if room <= 0 {
+                done.capped = true;
+                break;
+            }
+            let take = size.min(room);
+            let started = Instant::now();
+            let mut tx = target.write().await.map_err(|e| failed(&done, e.to_string()))?;
+            let (gone, picked, last, tokens_before, claims_before): (i64, i64, Option<String>, i64, i64) = sqlx::query_as(&batch)
+                .bind(cutoff.at_ms)
+                .bind(user)
+                .bind(take)
+                .bind(cutoff.older_than_secs)
+                .bind(&from)
+                .fetch_one(tx.conn())
+                .await
+                .map_err(|e| failed(&done, tx.error(e).to_string()))?;
+            let (tokens, claims) = if by_statistics {
+                // The cascade runs after the statement, so its deletions are read after it.
+                let after: (i64, i64) =
+                    sqlx::query_as(DELETED_SO_FAR).fetch_one(tx.conn()).await.map_err(|e| failed(&done, tx.error(e).to_string()))?;
+                (after.0 - tokens_before, after.1 - claims_before)
+            } else {
+                (tokens_before, claims_before)
+            };
+            tx.commit().await.map_err(|e| failed(&done, e.to_string()))?;
+            done.add(gone, tokens, claims);
+            if gone > 0 {
+                progress.report(done.sessions, expected.max(done.sessions)).await;
+            }
+            let Some(last) = last.filter(|_| picked == take) else { break };
+            from = last;
+            size = pace.next(take, gone, started.elapsed(), largest);
         }
-        let size = batch.max(1).min(room);
-        let failed = |error: String| match sessions {
-            0 => error,
-            done => format!("{error} ({done} session(s) were deleted by the batches before it, which stay deleted)"),
-        };
-        let mut tx = target.write().await.map_err(|e| failed(e.to_string()))?;
-        let (gone, t, c, picked): (i64, i64, i64, i64) = sqlx::query_as(&sql)
-            .bind(cutoff.at_ms)
-            .bind(user)
-            .bind(size)
-            .bind(cutoff.older_than_secs)
-            .fetch_one(tx.conn())
-            .await
-            .map_err(|e| failed(tx.error(e).to_string()))?;
-        tx.commit().await.map_err(|e| failed(e.to_string()))?;
-        (sessions, tokens, claims) = (sessions.saturating_add(gone), tokens.saturating_add(t), claims.saturating_add(c));
-        if picked < size || gone == 0 {
-            break;
+        let left = left_in_scope(target, cutoff, user).await;
+        if done.capped || walks == 2 || !matches!(left, Ok(n) if n > 0) {
+            break left;
         }
-        progress.report(sessions, expected.max(sessions)).await;
-    }
-    let mut verification = match left_in_scope(target, cutoff, user).await {
+    };
+    let mut verification = match left {
         Ok(left) => format!("{left} session(s) in scope remain"),
         Err(error) => format!("done; read-back failed: {error}"),
     };
-    if capped {
+    if done.capped {
         verification.push_str(&format!("; stopped at {most}, the approved count and the drift margin"));
     }
-    Ok(Executed { rows: sessions, figures: figures(sessions, tokens, claims), verification, saved: None })
+    Ok(Executed { rows: done.sessions, figures: figures(done.sessions, done.tokens, done.claims), verification, saved: None })
+}
+
+/// What the batches deleted so far.
+#[derive(Default)]
+struct Done {
+    sessions: i64,
+    tokens: i64,
+    claims: i64,
+    capped: bool,
+}
+
+impl Done {
+    fn add(&mut self, sessions: i64, tokens: i64, claims: i64) {
+        self.sessions = self.sessions.saturating_add(sessions);
+        self.tokens = self.tokens.saturating_add(tokens);
+        self.claims = self.claims.saturating_add(claims);
+    }
+}
+
+/// This transaction's deletions in the two tables the cascade reaches. PostgreSQL's figures
+/// also hold earlier transactions' until they are flushed, so a batch reads them before and
+/// after and keeps the difference.
+const DELETED_SO_FAR: &str = "SELECT pg_stat_get_xact_tuples_deleted('auth.refresh_tokens'::regclass),
+        pg_stat_get_xact_tuples_deleted('auth.mfa_amr_claims'::regclass)";
+
+/// Whether the server counts deletions (`track_counts`, on unless someone turned it off): then
+/// the cascade is counted by its own statistics, for nothing; otherwise every batch looks its
+/// sessions' tokens and claims up before deleting them.
+async fn counts_deletes(target: &TargetDb) -> Result<bool, crate::target_db::TargetError> {
+    let mut tx = target.read().await?;
+    let on = sqlx::query_scalar("SELECT current_setting('track_counts')::boolean").fetch_one(tx.conn()).await;
+    on.map_err(|e| tx.error(e))
+}
+
+/// A batch: up to `$3` sessions in scope from the row at `$5` on, deleted by address. It answers
+/// the sessions deleted and picked, the last picked row's address, and the refresh tokens and
+/// MFA claims: counted, or the statistics as they were before the cascade.
+fn batch_sql(by_statistics: bool) -> String {
+    let (tokens, claims) = if by_statistics {
+        (
+            "pg_stat_get_xact_tuples_deleted('auth.refresh_tokens'::regclass)",
+            "pg_stat_get_xact_tuples_deleted('auth.mfa_amr_claims'::regclass)",
+        )
+    } else {
+        (
+            "(SELECT count(*) FROM auth.refresh_tokens WHERE session_id IN (SELECT id FROM doomed))",
+            "(SELECT count(*) FROM auth.mfa_amr_claims WHERE session_id IN (SELECT id FROM doomed))",
+        )
+    };
+    format!(
+        "WITH doomed AS MATERIALIZED (SELECT s.ctid AS at, s.id FROM auth.sessions s WHERE s.ctid >= $5::tid AND {} LIMIT $3),
+              gone AS (DELETE FROM auth.sessions WHERE ctid = ANY(ARRAY(SELECT at FROM doomed)) RETURNING 1)
+         SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM doomed),
+                (SELECT max(at) FROM doomed)::text, {tokens}, {claims}",
+        scope()
+    )
+}
+
+/// The pace batches are sized from: the slower of the last two, so one batch that ran fast
+/// while the server was idle does not size the next for a server that is busy again.
+#[derive(Default)]
+struct Pace {
+    last: Option<f64>,
+}
+
+impl Pace {
+    /// The next batch's size after one of `size` rows deleted `gone` in `took`: as many rows as
+    /// the slower recent pace fits in [`BATCH_TARGET`], growing at most by half at a time,
+    /// between [`SMALLEST_BATCH`] and `largest`.
+    fn next(&mut self, size: i64, gone: i64, took: Duration, largest: i64) -> i64 {
+        let secs_per_row = took.as_secs_f64() / gone.max(1) as f64;
+        let slower = self.last.map_or(secs_per_row, |last| last.max(secs_per_row));
+        self.last = Some(secs_per_row);
+        let fits = (BATCH_TARGET.as_secs_f64() / slower.max(1e-7)) as i64;
+        fits.min(size.saturating_add(size / 2)).clamp(SMALLEST_BATCH.min(largest), largest)
+    }
 }
 
 /// The verification: sessions still in scope, counted alone.
@@ -153,5 +263,22 @@ mod tests {
             "`older_than:` `'; DROP TABLE users; --` is not an age like 7d, 36h or 2w."
         );
         assert!(parse_age("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn batches_are_sized_to_the_slower_recent_pace() {
+        let mut pace = Pace::default();
+        // 1,000 rows in 25 ms: 4,000 would fit, but a batch grows by half at most.
+        assert_eq!(pace.next(1_000, 1_000, Duration::from_millis(25), 25_000), 1_500);
+        // Slower now (1,500 in 75 ms): 2,000 fit in the target.
+        assert_eq!(pace.next(1_500, 1_500, Duration::from_millis(75), 25_000), 2_000);
+        // Fast again, but the slower of the last two still sizes it; then this one does.
+        assert_eq!(pace.next(2_000, 2_000, Duration::from_millis(20), 25_000), 2_000);
+        assert_eq!(pace.next(2_000, 2_000, Duration::from_millis(20), 25_000), 3_000);
+        // A stall shrinks the next batch at once, never below the smallest batch.
+        assert_eq!(pace.next(3_000, 3_000, Duration::from_secs(30), 25_000), SMALLEST_BATCH);
+        // Never more than the configured largest, nor fewer than it when it is tiny.
+        assert_eq!(Pace::default().next(20_000, 20_000, Duration::from_millis(1), 25_000), 25_000);
+        assert_eq!(Pace::default().next(20, 20, Duration::from_secs(1), 20), 20);
     }
 }

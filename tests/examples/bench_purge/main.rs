@@ -1,9 +1,13 @@
-//! Benchmark: `/sessions purge` as bellhop runs it (the real code path, batches of 5,000 rows,
-//! each its own transaction) against the runbook's one `DELETE FROM auth.sessions WHERE
-//! created_at < …`, on the Supabase-shaped fixture seeded with 1,000,000 sessions, each with a
-//! refresh token (every tenth with an MFA claim). For each: the total time and how long other
-//! writers to `auth.sessions` were blocked (see `watch`). Every run starts from the same data: a
-//! copy of a template database seeded once. Runs alternate between the two.
+//! Benchmark: `/sessions purge` as bellhop runs it against the runbook's one `DELETE FROM
+//! auth.sessions WHERE created_at < …`, on the Supabase-shaped fixture seeded with 1,000,000
+//! sessions, each with a refresh token (every tenth with an MFA claim). bellhop's purge goes the
+//! production way: asked in the chat, approved by two people, checked and run by the plan loop
+//! with its drift guard, its batches (each its own transaction, sized to the time they hold
+//! their locks), its read-back, and its progress reporter editing the approval post through a
+//! chat whose every edit takes as long as a slow Discord edit, so an edit that held the batches
+//! back would show in the total. For each: the total time and how long other writers to
+//! `auth.sessions` were blocked (see `watch`). Every run starts from the same data: a copy of a
+//! template database seeded once. Runs alternate between the two.
 //!
 //! `bench_purge [superuser URL] [sessions] [runs]` (default 1,000,000 and 2); `scripts/bench`
 //! runs it with PURGE_SESSIONS and PURGE_RUNS.
@@ -11,12 +15,16 @@
 mod watch;
 
 use bellhop::demo::fixture::{self, Scale};
-use bellhop_commands::remediation::plan::Progress;
-use bellhop_commands::remediation::{sessions, Cutoff, RemediationSettings};
+use bellhop_commands::remediation::{sessions, Action, Cutoff};
 use bellhop_commands::target_db::{TargetDb, TargetSettings};
+use bellhop_commands::{ChatPort, DeliveryError, Invocation, MessageRef, Place, Post, Reactor};
+use bellhop_tests::gate::{alice, bob, carol, Gate};
+use bellhop_tests::CollectingPort;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use watch::{Holds, Waits};
 
@@ -34,13 +42,17 @@ enum Variant {
 }
 
 impl Variant {
-    fn name(self, batch: i64) -> String {
+    fn name(self) -> &'static str {
         match self {
-            Variant::Batched => format!("batched ({} per transaction)", thousands(batch)),
-            Variant::OneDelete => "one DELETE".to_string(),
+            Variant::Batched => "bellhop's purge",
+            Variant::OneDelete => "one DELETE",
         }
     }
 }
+
+/// How long each of the chat's edits takes: a slow Discord edit, or one queued behind the
+/// channel's rate limit.
+const EDIT_TAKES: Duration = Duration::from_millis(300);
 
 /// One purge, measured.
 #[derive(Clone, Copy, Debug)]
@@ -53,14 +65,42 @@ struct Measured {
     refresh: Waits,
     sign_in: Waits,
     holds: Holds,
+    /// bellhop's progress edits of the approval post while it ran.
+    progress_edits: usize,
 }
 
-/// The batched purge reports progress after each batch; nobody reads it here.
-struct Quiet;
+/// The chat the plan loop holds: the tests' collecting port, whose edits each take
+/// [`EDIT_TAKES`].
+struct SlowEdits {
+    chat: Arc<CollectingPort>,
+    progress_edits: AtomicUsize,
+}
 
 #[async_trait::async_trait]
-impl Progress for Quiet {
-    async fn report(&self, _: i64, _: i64) {}
+impl ChatPort for SlowEdits {
+    async fn post(&self, place: &Place, post: &Post) -> Result<MessageRef, DeliveryError> {
+        self.chat.post(place, post).await
+    }
+
+    async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
+        tokio::time::sleep(EDIT_TAKES).await;
+        if post.body.contains("so far") {
+            self.progress_edits.fetch_add(1, Ordering::Relaxed);
+        }
+        self.chat.edit(message, post).await
+    }
+
+    async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError> {
+        self.chat.react(message, emoji).await
+    }
+
+    async fn open_thread(&self, from: &MessageRef, slug: &str, title: &str) -> Result<String, DeliveryError> {
+        self.chat.open_thread(from, slug, title).await
+    }
+
+    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError> {
+        self.chat.reactions(message, emoji).await
+    }
 }
 
 #[tokio::main]
@@ -95,19 +135,22 @@ async fn bench(root: &mut PgConnection, server: &PgConnectOptions, template: &st
         thousands(i64::from(users)),
         started.elapsed().as_secs_f64()
     );
-    let batch = RemediationSettings::default().purge_batch;
     let mut measured = Vec::new();
     for run in 1..=runs {
         let order = if run % 2 == 1 { [Variant::Batched, Variant::OneDelete] } else { [Variant::OneDelete, Variant::Batched] };
         for variant in order {
             let copy = format!("{template}_run");
             sqlx::raw_sql(&format!("CREATE DATABASE {copy} TEMPLATE {template} STRATEGY FILE_COPY")).execute(&mut *root).await?;
-            let result = purge(&server.clone().database(&copy), variant, batch).await;
+            let result = purge(&server.clone().database(&copy), variant).await;
             sqlx::raw_sql(&format!("DROP DATABASE {copy} WITH (FORCE)")).execute(&mut *root).await?;
             let m = result?;
+            let edits = match variant {
+                Variant::Batched => format!("  {} progress edit(s)", m.progress_edits),
+                Variant::OneDelete => String::new(),
+            };
             println!(
-                "  run {run}  {:<32} {:>8}  refresh waited ≤ {:>8} ({} of {} probes ≥ 100 ms)  longest write transaction {:>8} ({} seen)  sign-in ≤ {}",
-                variant.name(batch),
+                "  run {run}  {:<16} {:>8}  refresh waited ≤ {:>8} ({} of {} probes ≥ 100 ms)  longest write transaction {:>8} ({} seen)  sign-in ≤ {}{edits}",
+                variant.name(),
                 secs(m.total),
                 secs(m.refresh.longest),
                 m.refresh.blocked,
@@ -118,44 +161,79 @@ async fn bench(root: &mut PgConnection, server: &PgConnectOptions, template: &st
             );
             measured.push(m);
         }
+        let ran = |variant: Variant| measured.iter().rev().find(|m| m.variant == variant).map(|m| m.total.as_secs_f64());
+        if let (Some(purge), Some(one)) = (ran(Variant::Batched), ran(Variant::OneDelete)) {
+            println!("  run {run}  bellhop's purge ÷ one DELETE: {:.2}x", purge / one.max(1e-6));
+        }
     }
-    report(&measured, batch, runs);
+    report(&measured, runs);
     Ok(())
 }
 
 /// Purges one fresh copy while the watchers run, and checks the purge really happened.
-async fn purge(admin: &PgConnectOptions, variant: Variant, batch: i64) -> anyhow::Result<Measured> {
+async fn purge(admin: &PgConnectOptions, variant: Variant) -> anyhow::Result<Measured> {
     let ops = fixture::as_bellhop(admin);
     let url = SecretString::from(ops.to_url_lossy().to_string());
     let target =
         TargetDb::new(&TargetSettings { url, statement_timeout: Duration::from_secs(120), write_timeout: Duration::from_secs(120) })?;
-    // Both variants start from the same warm cache: bellhop's own count, untimed.
-    let before = sessions::preview(&target, Cutoff::new(None, OLDER_THAN_SECS), None).await?;
+    let mut su = admin.connect().await?;
+    // The clock bellhop freezes a cutoff from is the one the sessions were stamped with.
+    let now_ms: i64 = sqlx::query_scalar("SELECT (extract(epoch FROM now()) * 1000)::bigint").fetch_one(&mut su).await?;
+    let now = chrono::DateTime::from_timestamp_millis(now_ms).ok_or_else(|| anyhow::anyhow!("the server's clock reads {now_ms} ms"))?;
+    let gate = Gate::on_loaded(admin, target.clone(), now, |_| {}).await;
+    // Both variants start from the same warm cache, with bellhop's own count, untimed: for
+    // bellhop the preview the approvers see, for the one DELETE the same count.
+    let (before, cutoff_ms) = match variant {
+        Variant::Batched => {
+            let asked = gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "1h")).await;
+            anyhow::ensure!(asked.post.title.contains("PLAN-1"), "the purge was not asked: {:?}", asked.post);
+            let plan = gate.plan(1).await;
+            let Action::PurgeSessions { before: Some(before), .. } = plan.action else {
+                anyhow::bail!("the plan froze no cutoff: {:?}", plan.action)
+            };
+            gate.approve(1, &[bob()]).await;
+            (plan.preview, before.timestamp_millis())
+        }
+        Variant::OneDelete => {
+            // Its cutoff is its own now(), never earlier than this.
+            (sessions::preview(&target, Cutoff::new(None, OLDER_THAN_SECS), None).await?, now_ms - OLDER_THAN_SECS * 1000)
+        }
+    };
     let figure = |name: &str| before.figures.get(name).copied().unwrap_or(0);
     let (in_scope, tokens_before, claims_before) = (figure("sessions"), figure("refresh_tokens"), figure("mfa_claims"));
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let application = if variant == Variant::Batched { "bellhop" } else { ONE_DELETE_APP };
-    let refresh = tokio::spawn(watch::refreshes(admin.connect().await?, OLDER_THAN_SECS, stopped.clone()));
+    let refresh = tokio::spawn(watch::refreshes(admin.connect().await?, cutoff_ms, stopped.clone()));
     let sign_in = tokio::spawn(watch::sign_ins(admin.connect().await?, stopped.clone()));
     let holds = tokio::spawn({
         let conn = admin.connect().await?;
         async move { watch::locks(conn, application, stopped).await }
     });
     let mut one = ops.application_name(ONE_DELETE_APP).connect().await?;
-    // Both variants cut off at their own now(), never earlier than this.
-    let mut su = admin.connect().await?;
-    let start: String = sqlx::query_scalar("SELECT now()::text").fetch_one(&mut su).await?;
+    let chat = Arc::new(SlowEdits { chat: gate.port.clone(), progress_edits: AtomicUsize::new(0) });
 
     let started = Instant::now();
     let deleted = match variant {
         Variant::Batched => {
-            // What bellhop does once a plan is approved: the drift guard's count, then the batches.
-            let fresh = sessions::preview(&target, Cutoff::new(None, OLDER_THAN_SECS), None).await?;
-            sessions::execute(&target, Cutoff::new(None, OLDER_THAN_SECS), None, batch, fresh.rows, i64::MAX, &Quiet)
-                .await
-                .map_err(anyhow::Error::msg)?
-                .rows
+            // The second approval, then what the plan loop does with it: the check of the post,
+            // the drift guard's count, the batches with their progress edits, the read-back.
+            let message = gate.approval(1).await;
+            gate.port.set_reaction(&message, "✅", &carol(), true);
+            gate.core.reaction(&carol(), &message, "✅", true).await;
+            let loop_chat: Arc<dyn ChatPort> = chat.clone();
+            gate.core.check_plans(&loop_chat).await?;
+            gate.core.plan_runs_finished().await;
+            let plan = gate.plan(1).await;
+            let outcome = plan.outcome.clone().unwrap_or_default();
+            anyhow::ensure!(plan.state == "done", "the purge ended {}: {outcome:?}", plan.state);
+            let counted = |name: &str| outcome.figures.get(name).copied().unwrap_or(-1);
+            anyhow::ensure!(
+                (counted("refresh_tokens"), counted("mfa_claims")) == (tokens_before, claims_before),
+                "the purge counted {:?}, the preview {tokens_before} refresh tokens and {claims_before} MFA claims",
+                outcome.figures
+            );
+            outcome.rows
         }
         Variant::OneDelete => {
             let done = sqlx::query(ONE_DELETE).bind(OLDER_THAN_SECS).execute(&mut one).await?;
@@ -165,26 +243,36 @@ async fn purge(admin: &PgConnectOptions, variant: Variant, batch: i64) -> anyhow
     let total = started.elapsed();
     stop.send(true)?;
     let (refresh, sign_in, holds) = (refresh.await??, sign_in.await??, holds.await??);
+    gate.core.deliver_outbox(&gate.port).await?;
 
-    // Sessions that came of age while it ran may remain; none older than the earliest cutoff may,
-    // and no refresh token or MFA claim may outlive its session.
+    // Sessions that came of age while it ran may remain; none older than the cutoff may, and no
+    // refresh token or MFA claim may outlive its session.
     let (left, tokens_left, claims_left): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM auth.sessions WHERE created_at < $1::timestamptz - make_interval(secs => $2::double precision)),
+        "SELECT (SELECT count(*) FROM auth.sessions WHERE created_at < to_timestamp($1::double precision / 1000)),
                 (SELECT count(*) FROM auth.refresh_tokens t WHERE NOT EXISTS (SELECT 1 FROM auth.sessions s WHERE s.id = t.session_id)),
                 (SELECT count(*) FROM auth.mfa_amr_claims c WHERE NOT EXISTS (SELECT 1 FROM auth.sessions s WHERE s.id = c.session_id))",
     )
-    .bind(start)
-    .bind(OLDER_THAN_SECS)
+    .bind(cutoff_ms)
     .fetch_one(&mut su)
     .await?;
     anyhow::ensure!(left == 0, "{left} sessions in scope remain after the {variant:?} purge");
     anyhow::ensure!(tokens_left == 0 && claims_left == 0, "refresh tokens or MFA claims outlived their sessions");
     anyhow::ensure!(deleted >= in_scope, "deleted {deleted} sessions, {in_scope} were in scope");
-    Ok(Measured { variant, total, sessions: deleted, tokens: tokens_before, claims: claims_before, refresh, sign_in, holds })
+    Ok(Measured {
+        variant,
+        total,
+        sessions: deleted,
+        tokens: tokens_before,
+        claims: claims_before,
+        refresh,
+        sign_in,
+        holds,
+        progress_edits: chat.progress_edits.load(Ordering::Relaxed),
+    })
 }
 
 /// Side by side: the median total time, the longest waits over all runs, and their ratios.
-fn report(measured: &[Measured], batch: i64, runs: usize) {
+fn report(measured: &[Measured], runs: usize) {
     let of = |variant: Variant| measured.iter().filter(move |m| m.variant == variant);
     let median = |variant: Variant| {
         let mut totals: Vec<Duration> = of(variant).map(|m| m.total).collect();
@@ -206,10 +294,10 @@ fn report(measured: &[Measured], batch: i64, runs: usize) {
         thousands(b.tokens),
         thousands(b.claims)
     );
-    println!("  {:<44} {:>18} {:>14} {:>22}", "", Variant::Batched.name(batch), Variant::OneDelete.name(batch), "one DELETE ÷ batched");
+    println!("  {:<44} {:>16} {:>14} {:>28}", "", Variant::Batched.name(), Variant::OneDelete.name(), "bellhop's purge ÷ one DELETE");
     let row = |what: &str, batched: Duration, one: Duration| {
-        let ratio = one.as_secs_f64() / batched.as_secs_f64().max(1e-6);
-        println!("  {what:<44} {:>18} {:>14} {:>21.1}x", secs(batched), secs(one), ratio);
+        let ratio = batched.as_secs_f64() / one.as_secs_f64().max(1e-6);
+        println!("  {what:<44} {:>16} {:>14} {:>27.2}x", secs(batched), secs(one), ratio);
     };
     row("total time (median)", median(Variant::Batched), median(Variant::OneDelete));
     row(
@@ -227,9 +315,16 @@ fn report(measured: &[Measured], batch: i64, runs: usize) {
         longest(Variant::Batched, |m| m.sign_in.longest),
         longest(Variant::OneDelete, |m| m.sign_in.longest),
     );
-    println!("  {:<44} {:>18} {:>14}", "sessions deleted", thousands(b.sessions), thousands(o.sessions));
+    println!("  {:<44} {:>16} {:>14}", "sessions deleted", thousands(b.sessions), thousands(o.sessions));
+    let edits: Vec<String> = of(Variant::Batched).map(|m| m.progress_edits.to_string()).collect();
+    println!("  {:<44} {:>16}", "progress edits (each run)", edits.join(", "));
     println!();
-    println!("How the waits are measured (each from its own connection, while the purge runs):");
+    println!("How it is measured:");
+    println!("- bellhop's purge: from the second approval to the plan's outcome, the way the plan loop runs it: the check of");
+    println!("  the post, the drift guard's count, the batches (each its own transaction, sized to hold its locks about");
+    println!("  0.12 s), the read-back count, and the progress edits of the approval post (at most one per 5 s, each");
+    println!("  taking {} ms here, sent beside the batches). The one DELETE is the runbook's statement alone.", EDIT_TAKES.as_millis());
+    println!("Waits, each from its own connection, while the purge runs:");
     println!("- blocked refresh: every 5 ms, BEGIN; SET lock_timeout; pick the in-scope session that comes first in the");
     println!("  table; UPDATE its refreshed_at as a token refresh does; ROLLBACK. Both variants delete in table order, so");
     println!("  that row is the one the purge's current transaction locked first: the UPDATE waits until that transaction");
@@ -241,7 +336,6 @@ fn report(measured: &[Measured], batch: i64, runs: usize) {
     println!("  row stays locked until its transaction commits, so the longest transaction bounds every row lock (a lower");
     println!("  bound, short by up to one sample). That table lock itself blocks only DDL, VACUUM FULL and explicit LOCKs.");
     println!("- sign-in: INSERT a session and its refresh token, rolled back. No purge lock conflicts with it: its time is load.");
-    println!("- batched total includes bellhop's own count before and verification count after; the one DELETE has neither.");
 }
 
 fn secs(duration: Duration) -> String {

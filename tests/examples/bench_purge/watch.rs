@@ -41,8 +41,10 @@ pub struct Holds {
 /// A token refresh of the in-scope session that comes first in the table: the purge deletes in
 /// table order, so that row is the one its current transaction locked first and holds longest.
 /// The UPDATE waits until that transaction commits; the wait is what a user refreshing a
-/// session being purged waits. Rolled back, so it changes nothing.
-pub async fn refreshes(mut conn: PgConnection, older_than_secs: i64, stop: watch::Receiver<bool>) -> anyhow::Result<Waits> {
+/// session being purged waits. Rolled back, so it changes nothing. In scope means created before
+/// `cutoff_ms`, the purge's own cutoff: a session that ages past a moving one while the purge
+/// runs is not the purge's, and would hold the probe on a row nobody locks.
+pub async fn refreshes(mut conn: PgConnection, cutoff_ms: i64, stop: watch::Receiver<bool>) -> anyhow::Result<Waits> {
     let mut waits = Waits::default();
     // The block to look from: everything before it is already deleted or out of scope.
     let mut from = "(0,0)".to_string();
@@ -56,11 +58,11 @@ pub async fn refreshes(mut conn: PgConnection, older_than_secs: i64, stop: watch
             .await?;
         let first: Option<(String, String)> = sqlx::query_as(
             "SELECT ctid::text, id::text FROM auth.sessions
-             WHERE ctid >= $1::tid AND created_at < now() - make_interval(secs => $2::double precision)
+             WHERE ctid >= $1::tid AND created_at < to_timestamp($2::double precision / 1000)
              LIMIT 1",
         )
         .bind(&from)
-        .bind(older_than_secs)
+        .bind(cutoff_ms)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((ctid, id)) = first {

@@ -5,11 +5,13 @@
 mod gateway;
 mod multipart;
 pub mod payloads;
+mod ratelimit;
 mod rest;
 mod rules;
 mod state;
 mod tls;
 
+pub use ratelimit::RateLimit;
 pub use state::{AnswerScan, Frame, RateLimits, Request, State};
 pub use tls::DiscordCom;
 
@@ -171,6 +173,12 @@ impl FakeDiscord {
     /// Changes the fake's state, e.g. to make it refuse registration.
     pub fn update(&self, f: impl FnOnce(&mut State)) {
         self.shared.update(f)
+    }
+
+    /// Switches Discord's per-channel message rate limit on (`RateLimit::DISCORD`: 5 per 5 s):
+    /// a post or edit beyond it is answered 429, and counted in `State::rate_limited`.
+    pub fn limit_messages(&self, limit: RateLimit) {
+        self.shared.update(|state| state.rate_limit = Some(limit));
     }
 
     pub fn add_member(&self, member: Value) {

@@ -2,6 +2,7 @@
 //! the fake's state like Discord would. An unknown route answers 404 and says so loudly.
 
 use super::payloads::{self, APP};
+use super::ratelimit::{self, RateLimit, Verdict};
 use super::state::Request;
 use super::Shared;
 use axum::body::Bytes;
@@ -36,9 +37,29 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, method: Method, ur
         shared.update(|state| state.requests.push(request));
         return std::future::pending().await;
     }
-    let response = answer(&shared, method.as_str(), &segments, &body);
+    let limited = rate_limit(&shared, method.as_str(), &segments);
+    if let Some((limit, bucket, Verdict::Limited { retry_after })) = &limited {
+        shared.update(|state| {
+            state.rate_limited += 1;
+            state.requests.push(request);
+        });
+        return ratelimit::too_many(*limit, bucket, *retry_after);
+    }
+    let mut response = answer(&shared, method.as_str(), &segments, &body);
+    if let Some((limit, bucket, Verdict::Passed { remaining, reset_after })) = &limited {
+        ratelimit::headers(&mut response, *limit, bucket, *remaining, *reset_after);
+    }
     shared.update(|state| state.requests.push(request));
     response
+}
+
+/// Counts a posted or edited message against its channel's bucket, when the test switched the
+/// rate limit on: the limit, the bucket's name and whether the request passes.
+fn rate_limit(shared: &Shared, method: &str, segments: &[&str]) -> Option<(RateLimit, String, Verdict)> {
+    let limit = shared.read(|s| s.rate_limit)?;
+    let channel = ratelimit::limited_channel(method, segments)?;
+    let verdict = shared.state.lock().expect("the fake's state lock").buckets.take(limit, method, channel, Instant::now());
+    Some((limit, format!("{method}-{channel}"), verdict))
 }
 
 fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Response {

@@ -75,6 +75,12 @@ pub struct State {
     pub commands: Vec<Value>,
     /// Record REST requests but never answer them.
     pub hang_rest: bool,
+    /// Discord's per-channel message rate limit; off unless a test sets it
+    /// ([`super::FakeDiscord::limit_messages`]).
+    pub rate_limit: Option<super::RateLimit>,
+    /// How many requests the rate limit answered with 429.
+    pub rate_limited: usize,
+    pub(super) buckets: super::ratelimit::Buckets,
     /// Answer command registration with 400, as Discord does for an invalid command.
     pub refuse_registration: bool,
     /// Discord's rate limits on channel posts; off unless a test sets them.
