@@ -161,7 +161,9 @@ impl AlertEngine {
         let mut new_names = BTreeSet::new();
         for (index, sample) in samples.iter().enumerate() {
             sample.check(now, self.retention).map_err(|e| (index, e))?;
-            if !self.windows.tracks(&sample.function)
+            let same_as_before = index > 0 && samples[index - 1].function == sample.function;
+            if !same_as_before
+                && !self.windows.tracks(&sample.function)
                 && new_names.insert(sample.function.as_str())
                 && !self.windows.room_for(new_names.len())
             {
@@ -169,11 +171,7 @@ impl AlertEngine {
                 return Err((index, SampleError::TooManyFunctions(self.settings.max_functions)));
             }
         }
-        let mut taken = 0;
-        for sample in samples {
-            let at = sample.at.unwrap_or(now);
-            taken += u64::from(self.windows.record(&sample.function, sample.ok, sample.latency_ms, sample.tenant.as_deref(), at));
-        }
+        let taken = self.windows.record_all(samples, now);
         self.ingested.fetch_add(taken, Ordering::Relaxed);
         Ok(samples.len())
     }

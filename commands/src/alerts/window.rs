@@ -95,13 +95,34 @@ impl Windows {
     /// Counts one sample; false when it is older than the ring keeps. The limit on functions is
     /// the caller's to check ([`Windows::room_for`]), for a whole batch at once.
     pub fn record(&self, function: &str, ok: bool, latency_ms: u64, tenant: Option<&str>, at: DateTime<Utc>) -> bool {
-        let slot = at.timestamp().div_euclid(BUCKET_SECS);
-        let index = self.index(slot);
-        let mut ring = match self.series.get_mut(function) {
+        let mut ring = self.ring(function);
+        self.count(&mut ring, ok, latency_ms, tenant, at)
+    }
+
+    /// Counts a batch, taking each function's ring once per run of its samples (a batch is
+    /// mostly one function's); returns how many were counted.
+    pub fn record_all(&self, samples: &[super::Sample], now: DateTime<Utc>) -> u64 {
+        let mut taken = 0;
+        for run in samples.chunk_by(|a, b| a.function == b.function) {
+            let mut ring = self.ring(&run[0].function);
+            for sample in run {
+                let at = sample.at.unwrap_or(now);
+                taken += u64::from(self.count(&mut ring, sample.ok, sample.latency_ms, sample.tenant.as_deref(), at));
+            }
+        }
+        taken
+    }
+
+    fn ring(&self, function: &str) -> dashmap::mapref::one::RefMut<'_, String, Vec<Bucket>> {
+        match self.series.get_mut(function) {
             Some(ring) => ring,
             None => self.series.entry(function.to_string()).or_insert_with(|| vec![Bucket::default(); self.slots]),
-        };
-        let bucket = &mut ring[index];
+        }
+    }
+
+    fn count(&self, ring: &mut [Bucket], ok: bool, latency_ms: u64, tenant: Option<&str>, at: DateTime<Utc>) -> bool {
+        let slot = at.timestamp().div_euclid(BUCKET_SECS);
+        let bucket = &mut ring[self.index(slot)];
         if bucket.slot > slot {
             return false;
         }
