@@ -67,6 +67,32 @@ async fn a_long_purge_holds_back_no_other_plan(_: PgPoolOptions, admin: PgConnec
     assert!(!gate.flag("housekeeping-board").await);
 }
 
+/// A long purge and a plan approved a minute before its expiry, both at quorum when the loop gets
+/// to them after that expiry: the plan still runs while the purge goes on, and neither expires.
+#[sqlx::test(migrations = false)]
+async fn a_long_purge_delays_no_plan_past_its_expiry(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::with(&admin, |s| s.purge_batch = 20).await;
+    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
+    gate.ask(&alice(), disable("housekeeping-board")).await;
+    gate.clock.advance(chrono::Duration::minutes(14));
+    for id in [1, 2] {
+        let message = gate.approval(id).await;
+        for approver in [bob(), carol()] {
+            gate.port.set_reaction(&message, "✅", &approver, true);
+            gate.core.reaction(&approver, &message, "✅", true).await;
+        }
+    }
+    gate.clock.advance(chrono::Duration::minutes(2));
+    let chat: Arc<dyn ChatPort> = gate.port.clone();
+    let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), chat));
+    until(&gate, "the flag plan's outcome", |port| edited(port, "PLAN-2 done")).await;
+    assert_eq!(gate.plan(1).await.state, "executing", "the purge is still running beside it");
+    until(&gate, "the purge's outcome", |port| edited(port, "PLAN-1 done")).await;
+    looping.abort();
+    assert!(!gate.flag("housekeeping-board").await);
+    assert!(!gate.port.edits.lock().unwrap().iter().any(|(_, title)| title.contains("expired")), "{:?}", gate.port.edits.lock().unwrap());
+}
+
 /// A check that cannot read who reacted is retried; after three in a row, the ops channel and the
 /// approval post say so, once; when the chat answers again, the plan runs.
 #[sqlx::test(migrations = false)]
