@@ -7,7 +7,7 @@ use super::figures::{AlertFigures, Peak};
 use super::posts;
 use super::Alerting;
 use crate::outbox::{Binding, Op, Part};
-use crate::post::{ChannelName, Destination, Post, Tone};
+use crate::post::{ChannelName, Destination, Post};
 use crate::store::{Maintenance, Tx, ORIGIN_RULES};
 use crate::subject::{Subject, SubjectKind};
 use chrono::{DateTime, Utc};
@@ -96,8 +96,7 @@ impl Alerting<'_> {
             let closed = async {
                 let mut tx = self.store.begin(now).await?;
                 if tx.close_legacy_alert(id).await? {
-                    let post = Post::new(Tone::Info, format!("Superseded (alert {id})"))
-                        .body("bellhop now posts one alert per function, naming every rule it breaches; the function's alert follows if it still fails.");
+                    let post = posts::superseded(id);
                     tx.enqueue(&Op::Edit { of: alert_binding(id), post }).await?;
                 }
                 tx.commit().await

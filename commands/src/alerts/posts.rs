@@ -185,3 +185,9 @@ pub fn group_thread_line(
     lines.extend(resolved.iter().map(|name| format!("🟢 {name} resolved")));
     (!lines.is_empty()).then(|| Post::new(Tone::Info, format!("📈 alert {id}: {}", group.name())).body(lines.join("\n")))
 }
+
+/// An alert of the old kind (one per rule), closed when the engine moved to one per function.
+pub fn superseded(id: i64) -> Post {
+    Post::new(Tone::Info, format!("Superseded (alert {id})"))
+        .body("bellhop now posts one alert per function, naming every rule it breaches; the function's alert follows if it still fails.")
+}

@@ -224,6 +224,33 @@ pub fn review_due(incident: &Incident) -> Post {
         .body(format!("The runbook asks for a review within 24 hours; /incident postmortem id:{} drafts it.", incident.code()))
 }
 
+/// `/incident escalate`: the runbook's P1 template, filled with what bellhop knows.
+pub fn escalation_draft(incident: &Incident, text: String) -> Post {
+    Post::new(Tone::Warning, format!("P1 escalation draft for {}", incident.code()))
+        .body(text)
+        .field("Blanks", "Fill in what is in [brackets].")
+}
+
+/// `/incident list`: one line each, newest first.
+pub fn list(label: &str, incidents: &[Incident], now: DateTime<Utc>) -> Post {
+    if incidents.is_empty() {
+        return Post::new(Tone::Good, format!("{label}: none"));
+    }
+    let mut post = Post::new(Tone::Info, format!("{label}: {}", incidents.len()));
+    for incident in incidents {
+        let state = match (&incident.resolved, &incident.acked) {
+            (Some(at), _) => format!("resolved {}", time(*at, now)),
+            (None, Some(_)) => format!("open {} · acknowledged", span(now - incident.declared)),
+            (None, None) => format!("open {}", span(now - incident.declared)),
+        };
+        post = post.field(
+            format!("{} {}", incident.code(), incident.severity),
+            format!("{} · {} · {state}", incident.title, incident.commander.mention()),
+        );
+    }
+    post
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +358,24 @@ mod tests {
         insta::assert_snapshot!(review_due(&inc), @r#"
             [info] 📝 INC-7 post-incident review is due
             The runbook asks for a review within 24 hours; /incident postmortem id:INC-7 drafts it.
+            "#);
+    }
+
+    #[test]
+    fn lists_and_the_escalation_draft() {
+        let now = incident().declared + chrono::Duration::minutes(42);
+        insta::assert_snapshot!(list("Open incidents", &[], now), @"[good] Open incidents: none");
+        let mut acked = incident();
+        acked.acked = Some((now, person("carol")));
+        insta::assert_snapshot!(list("Incidents", &[incident(), acked], now), @r#"
+            [info] Incidents: 2
+            INC-7 P1: Invites failing · @alice · open 42 min
+            INC-7 P1: Invites failing · @alice · open 42 min · acknowledged
+            "#);
+        insta::assert_snapshot!(escalation_draft(&incident(), "Escalating INC-7 …".into()), @r#"
+            [warning] P1 escalation draft for INC-7
+            Escalating INC-7 …
+            Blanks: Fill in what is in [brackets].
             "#);
     }
 

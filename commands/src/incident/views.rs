@@ -2,10 +2,10 @@
 //! change nothing.
 
 use super::Ctx;
-use super::{Incident, ListState, Severity, TimelineKind};
+use super::{posts, Incident, ListState, Severity, TimelineKind};
 use crate::error::CommandError;
-use crate::post::{Post, Reply, Tone};
-use crate::text::{span, time};
+use crate::post::Reply;
+use crate::text::span;
 use chrono::{DateTime, Utc};
 
 /// The runbook's P1 internal escalation, filled with what bellhop knows; blanks stay marked.
@@ -38,11 +38,7 @@ pub(super) async fn escalate(cx: &Ctx<'_>, now: DateTime<Utc>, incident: Inciden
         }
     }
     let text = cx.templates.render("p1-alert", &values).map_err(anyhow::Error::from)?;
-    Ok(Reply::invoker(
-        Post::new(Tone::Warning, format!("P1 escalation draft for {}", incident.code()))
-            .body(text)
-            .field("Blanks", "Fill in what is in [brackets]."),
-    ))
+    Ok(Reply::invoker(posts::escalation_draft(&incident, text)))
 }
 
 pub(super) async fn list(cx: &Ctx<'_>, now: DateTime<Utc>, state: ListState) -> Result<Reply, CommandError> {
@@ -52,20 +48,5 @@ pub(super) async fn list(cx: &Ctx<'_>, now: DateTime<Utc>, state: ListState) -> 
         ListState::Resolved => "Resolved incidents",
         ListState::All => "Incidents",
     };
-    if incidents.is_empty() {
-        return Ok(Reply::invoker(Post::new(Tone::Good, format!("{label}: none"))));
-    }
-    let mut post = Post::new(Tone::Info, format!("{label}: {}", incidents.len()));
-    for incident in &incidents {
-        let state = match (&incident.resolved, &incident.acked) {
-            (Some(at), _) => format!("resolved {}", time(*at, now)),
-            (None, Some(_)) => format!("open {} · acknowledged", span(now - incident.declared)),
-            (None, None) => format!("open {}", span(now - incident.declared)),
-        };
-        post = post.field(
-            format!("{} {}", incident.code(), incident.severity),
-            format!("{} · {} · {state}", incident.title, incident.commander.mention()),
-        );
-    }
-    Ok(Reply::invoker(post))
+    Ok(Reply::invoker(posts::list(label, &incidents, now)))
 }

@@ -65,7 +65,7 @@ pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, id: i64, reason: &str) -> R
         cx.store.want_plan_check(id, now).await?;
     }
     audit(cx, actor, id, format!("break-glass during {}: {reason}; {runs}", incident.code())).await;
-    Ok(Reply::invoker(Post::new(Tone::Warning, format!("Break-glass on {code}")).body(format!("{}: {runs}.", incident.code()))))
+    Ok(Reply::invoker(posts::break_glass_used(&code, &incident.code(), &runs)))
 }
 
 /// The loud post in the incident's thread: what runs, why, by whom, and who was paged for it.

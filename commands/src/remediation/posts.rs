@@ -166,6 +166,17 @@ pub fn requested(code: &str) -> Post {
         .body(format!("The approval post is in this channel; approvers react {APPROVE} (or {REJECT} to reject)."))
 }
 
+/// In the ops channel when the approvals of a plan cannot be read, checks after checks.
+pub fn checks_failing(code: &str, tries: i64, why: &str) -> Post {
+    Post::new(Tone::Bad, format!("⚠️ bellhop cannot read the approvals of {code}"))
+        .body(format!("{tries} checks in a row failed: {why}\nIt keeps trying; the plan runs once its approvals can be read."))
+}
+
+/// The answer to the admin who used break-glass.
+pub fn break_glass_used(code: &str, incident: &str, runs: &str) -> Post {
+    Post::new(Tone::Warning, format!("Break-glass on {code}")).body(format!("{incident}: {runs}."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +238,18 @@ mod tests {
         ] {
             assert!(!approval(&plan("pending"), &[], &two).fields.iter().any(|f| f.name == "One-person gate"), "{two:?}");
         }
+    }
+
+    #[test]
+    fn what_the_gate_says_beside_the_approval_post() {
+        insta::assert_snapshot!(checks_failing("PLAN-4", 3, "the chat timed out"), @r#"
+            [bad] ⚠️ bellhop cannot read the approvals of PLAN-4
+            3 checks in a row failed: the chat timed out
+            It keeps trying; the plan runs once its approvals can be read.
+            "#);
+        insta::assert_snapshot!(break_glass_used("PLAN-4", "INC-2", "it runs now"), @r#"
+            [warning] Break-glass on PLAN-4
+            INC-2: it runs now.
+            "#);
     }
 }

@@ -12,7 +12,7 @@ use crate::actor::Actor;
 use crate::chat_port::{ChatPort, MessageRef};
 use crate::incident::Severity;
 use crate::outbox::Op;
-use crate::post::{ChannelName, Destination, Post, Tone};
+use crate::post::{ChannelName, Destination};
 use crate::store::{Vote, VoteChange};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -160,8 +160,7 @@ async fn checking_failed(cx: &Ctx<'_>, id: i64, error: &anyhow::Error) {
         let votes = cx.store.votes(id).await?;
         let code = plan.code();
         let why = crate::text::ellipsize(&format!("{error:#}"), 300);
-        let notice = Post::new(Tone::Bad, format!("⚠️ bellhop cannot read the approvals of {code}"))
-            .body(format!("{FAILURES_SAID} checks in a row failed: {why}\nIt keeps trying; the plan runs once its approvals can be read."));
+        let notice = posts::checks_failing(&code, FAILURES_SAID, &why);
         let warned = posts::approval(&plan, &votes, cx.settings)
             .field("⚠️ Checks failing", format!("bellhop cannot read this post's reactions ({FAILURES_SAID} tries); it keeps trying."));
         let mut tx = cx.store.begin(cx.clock.now()).await?;
