@@ -4,8 +4,9 @@
 //! signature cannot be replayed. Bytes "read by the server" are counted in the stream it reads.
 
 use bellhop::http::{self, CoreIngest, HttpSettings, Ingest};
+use bellhop_commands::alerts::Receipt;
 use bellhop_commands::alerts::{Notification, Sample, SampleError};
-use bellhop_commands::store::{Receipt, Store};
+use bellhop_commands::store::Store;
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{Clock, Core, ManualClock};
 use bellhop_tests::settings;

@@ -3,8 +3,9 @@
 //! and every mistake gets one line and keeps nothing.
 
 use bellhop::http::{self, CoreIngest, HttpSettings, Ingest};
+use bellhop_commands::alerts::Receipt;
 use bellhop_commands::alerts::{AlertSettings, Level, Notification, Sample, SampleError};
-use bellhop_commands::store::{Receipt, Store};
+use bellhop_commands::store::Store;
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{ChatPort, Clock, Core, ManualClock};
 use bellhop_tests::{settings, CollectingPort};

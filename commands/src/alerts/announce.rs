@@ -6,9 +6,10 @@ use super::engine::{Change, Proposal};
 use super::figures::{AlertFigures, Peak};
 use super::posts;
 use super::Alerting;
+use super::ORIGIN_RULES;
 use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination, Post};
-use crate::store::{Maintenance, Tx, ORIGIN_RULES};
+use crate::store::{Maintenance, Tx};
 use crate::subject::{Subject, SubjectKind};
 use chrono::{DateTime, Utc};
 
@@ -112,7 +113,7 @@ impl Alerting<'_> {
 /// incident's worst figures up to date with `take`.
 pub(super) async fn tell_incidents(
     tx: &mut Tx<'_>,
-    linked: &[crate::store::LinkedIncident],
+    linked: &[super::LinkedIncident],
     line: Option<Post>,
     take: impl Fn(&mut Peak),
 ) -> anyhow::Result<()> {

@@ -7,9 +7,9 @@ use super::figures::AlertFigures;
 use super::posts;
 use super::webhook::{GroupFigures, Level, Notification};
 use super::Alerting;
+use super::Receipt;
 use crate::outbox::{Binding, Op, Part};
 use crate::post::{ChannelName, Destination};
-use crate::store::Receipt;
 
 impl Alerting<'_> {
     /// Keeps a webhook notification; its post follows from the next tick.

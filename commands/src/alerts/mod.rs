@@ -8,6 +8,7 @@
 //! from the loop (`groups.rs`).
 
 mod announce;
+mod buckets_store;
 mod duty;
 mod engine;
 mod figures;
@@ -17,7 +18,9 @@ pub mod posts;
 mod rules;
 mod sample;
 mod state;
+mod store;
 mod webhook;
+mod webhook_store;
 mod window;
 
 #[cfg(test)]
@@ -31,7 +34,9 @@ pub use management::{ManagementPoller, ManagementSettings, PollError};
 pub use rules::{Reading, Rule, RuleKind, Verdict};
 pub use sample::{Sample, SampleError};
 pub use state::{step, Phase, Timing};
+pub use store::{AlertRow, LinkedIncident, ORIGIN_LEGACY, ORIGIN_RULES};
 pub use webhook::{parse as parse_webhook, GroupFigures, Level, Notification, Source, WebhookAlert, WebhookSettings, MAX_ALERTS};
+pub use webhook_store::{GroupRow, Receipt};
 pub use window::{BucketRow, Counts, WindowStats, Windows, BUCKET_SECS};
 
 /// What the alert duties work with: the core's context, this replica's engine and lease, the

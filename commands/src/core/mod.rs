@@ -109,7 +109,7 @@ impl Core {
         self.alerting().alerts_busy()
     }
 
-    pub async fn receive_webhook(&self, notification: &crate::alerts::Notification) -> anyhow::Result<crate::store::Receipt> {
+    pub async fn receive_webhook(&self, notification: &crate::alerts::Notification) -> anyhow::Result<crate::alerts::Receipt> {
         self.alerting().receive_webhook(notification).await
     }
 

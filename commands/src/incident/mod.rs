@@ -6,6 +6,7 @@ pub mod plan;
 pub mod posts;
 mod settings;
 mod severity;
+mod store;
 mod views;
 
 pub use handlers::IncidentCommand;

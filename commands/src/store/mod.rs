@@ -1,25 +1,21 @@
 //! bellhop's own state: SQLite by default, PostgreSQL for teams running several replicas.
 //! One set of queries (sqlx's Any driver, `$N` parameters) runs on both; migrations are per backend.
 
-mod alerts;
 mod audit;
+mod leases;
 mod messages;
 mod migrate;
 mod outbox;
 mod plans;
 mod reads;
 mod retention;
-mod sharing;
 mod tx;
-mod webhooks;
 
-pub use alerts::{AlertRow, LinkedIncident, ORIGIN_LEGACY, ORIGIN_RULES};
 pub use audit::AuditEntry;
 pub use outbox::OutboxEntry;
 pub use plans::{NewPlan, PlanRow, Vote, VoteChange};
 pub use reads::{Maintenance, MaintenanceKind};
 pub use tx::{NewIncident, Tx};
-pub use webhooks::{GroupRow, Receipt};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};

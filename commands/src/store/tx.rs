@@ -32,7 +32,7 @@ impl<'a> Tx<'a> {
     }
 
     /// The transaction's connection, for the store's other modules.
-    pub(super) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
 
@@ -104,19 +104,6 @@ impl<'a> Tx<'a> {
             .execute(&mut *self.tx)
             .await?;
         Ok(done.rows_affected() == 1)
-    }
-
-    pub async fn timeline(&mut self, incident: i64, actor: &Person, kind: crate::incident::TimelineKind, text: &str) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO timeline (incident_id, at_ms, actor, actor_id, kind, text) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(incident)
-            .bind(millis(self.now))
-            .bind(&actor.name)
-            .bind(&actor.id)
-            .bind(kind.as_str())
-            .bind(text)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
     }
 
     pub async fn insert_maintenance(

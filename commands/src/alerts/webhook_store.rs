@@ -1,8 +1,8 @@
 //! Webhook notification groups: each notification folded into its group in one transaction (a
 //! change bumps the group's version), and each version announced once, by whoever claims it.
 
-use super::{from_millis, millis, Store, Tx};
-use crate::alerts::{GroupFigures, Notification, Source, WebhookAlert, MAX_ALERTS};
+use super::{GroupFigures, Notification, Source, WebhookAlert, MAX_ALERTS};
+use crate::store::{from_millis, millis, Store, Tx};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

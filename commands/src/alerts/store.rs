@@ -1,8 +1,8 @@
 //! Alerts in the store: each function's state claimed by version (two evaluators: one wins),
 //! alerts (one row per post) with their figures and peaks, and the incidents declared from them.
 
-use super::{from_millis, millis, Store, Tx};
-use crate::alerts::{AlertFigures, Peak, Series};
+use super::{AlertFigures, Peak, Series};
+use crate::store::{from_millis, millis, Store, Tx};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
@@ -213,5 +213,5 @@ impl Tx<'_> {
 }
 
 #[cfg(test)]
-#[path = "alerts_tests.rs"]
+#[path = "store_tests.rs"]
 mod tests;
