@@ -6,7 +6,7 @@
 use crate::chat_port::{ChatPort, DeliveryError, MessageRef, Place};
 use crate::core::Core;
 use crate::outbox::{Binding, Op, Part, Queued};
-use crate::post::{ChannelName, Destination, Post, Tone};
+use crate::post::{ChannelName, Destination};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
 use tracing::Instrument as _;
@@ -137,12 +137,7 @@ impl Core {
             tracing::error!(op = queued.id, reason, "a notice for the ops channel could not be delivered");
             return Ok(());
         }
-        let post = Post::new(Tone::Bad, format!("📭 bellhop could not deliver {}", queued.op.describe()))
-            .body(format!(
-                "{}\n`bellhop outbox` or /outbox list shows it; retry it once the cause is fixed.",
-                crate::text::ellipsize(reason, 300)
-            ))
-            .field("Outbox id", queued.id.to_string());
+        let post = super::posts::undeliverable(&queued.op.describe(), reason, queued.id);
         self.notify_ops(now, post).await
     }
 }

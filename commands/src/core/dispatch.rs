@@ -3,7 +3,7 @@
 
 use crate::core::Core;
 use crate::outbox::Op;
-use crate::post::{ChannelName, Destination, Post, Tone};
+use crate::post::{ChannelName, Destination, Post};
 use crate::subject::SubjectKind;
 use crate::timers::{Timer, TimerOutcome};
 use chrono::{DateTime, Duration, Utc};
@@ -71,8 +71,7 @@ impl Core {
         let reason = format!("{error:#}");
         let recorded = if timer.attempts + 1 >= TIMER_ATTEMPTS {
             tracing::error!(error = reason, "a timer failed too often; giving it up");
-            let notice = Post::new(Tone::Bad, format!("⚠️ A {} timer of {} could not fire", timer.job.kind(), timer.owner))
-                .body(format!("bellhop tried {TIMER_ATTEMPTS} times and gave up: {}", crate::text::ellipsize(&reason, 300)));
+            let notice = super::posts::timer_given_up(timer.job.kind(), &timer.owner.to_string(), TIMER_ATTEMPTS, &reason);
             match self.store.give_up_timer(timer.id, now, &reason).await {
                 Ok(()) => self.notify_ops(now, notice).await,
                 Err(error) => Err(error),

@@ -3,6 +3,7 @@
 mod delivery;
 mod dispatch;
 mod plan_runs;
+mod posts;
 mod tick;
 
 pub use tick::TickReport;
