@@ -255,6 +255,23 @@ fn a_shell_refuses_the_store_a_running_bot_uses() {
     assert!(stderr.contains("`bellhop run` (replica bot-replica-1) is using this store"), "{stderr}");
 }
 
+/// A virtual-clock shell on `store` with its HTTP server on a free port, waiting on stdin until the
+/// test closes it.
+fn waiting_shell(dir: &std::path::Path, store: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_bellhop"))
+        .args(["shell", "--virtual-clock"])
+        .current_dir(dir)
+        .env_clear()
+        .env("FRONTEND_URL", "http://127.0.0.1:9")
+        .env("BELLHOP_DATABASE_URL", store)
+        .env("BELLHOP_HTTP_ADDR", "127.0.0.1:0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the shell starts")
+}
+
 /// The other way round: a bot started on a store a shell is using refuses to start, naming it,
 /// and the shell gives the store up when it ends.
 #[test]
@@ -262,18 +279,7 @@ fn a_bot_refuses_the_store_a_running_shell_uses() {
     use std::io::BufRead as _;
     let store = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", store.path().join("bellhop.sqlite").display());
-    let mut shell = Command::new(env!("CARGO_BIN_EXE_bellhop"))
-        .args(["shell", "--virtual-clock"])
-        .current_dir(store.path())
-        .env_clear()
-        .env("FRONTEND_URL", "http://127.0.0.1:9")
-        .env("BELLHOP_DATABASE_URL", &url)
-        .env("BELLHOP_HTTP_ADDR", "127.0.0.1:0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the shell starts");
+    let mut shell = waiting_shell(store.path(), &url);
     let mut stdout = std::io::BufReader::new(shell.stdout.take().unwrap());
     let mut line = String::new();
     // The banner follows the presence: once it is printed, the store says a shell is there.
@@ -312,18 +318,7 @@ fn a_bot_refuses_the_store_a_running_shell_uses() {
 async fn a_webhook_reaches_a_virtual_clock_shell_without_a_keystroke() {
     use std::io::BufRead as _;
     let store = tempfile::tempdir().unwrap();
-    let mut shell = Command::new(env!("CARGO_BIN_EXE_bellhop"))
-        .args(["shell", "--virtual-clock"])
-        .current_dir(store.path())
-        .env_clear()
-        .env("FRONTEND_URL", "http://127.0.0.1:9")
-        .env("BELLHOP_DATABASE_URL", format!("sqlite:{}", store.path().join("bellhop.sqlite").display()))
-        .env("BELLHOP_HTTP_ADDR", "127.0.0.1:0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the shell starts");
+    let mut shell = waiting_shell(store.path(), &format!("sqlite:{}", store.path().join("bellhop.sqlite").display()));
     let (lines, mut printed) = tokio::sync::mpsc::unbounded_channel::<String>();
     let stdout = std::io::BufReader::new(shell.stdout.take().unwrap());
     std::thread::spawn(move || stdout.lines().map_while(Result::ok).try_for_each(|line| lines.send(line)));

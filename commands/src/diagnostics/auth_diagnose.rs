@@ -229,4 +229,30 @@ mod tests {
             assert_eq!(post.tone, Tone::Good);
         }
     }
+
+    #[test]
+    fn the_post_as_people_read_it() {
+        let mut leaky = diagnosis([AnonProbe::RowsVisible(12), AnonProbe::NoRows, AnonProbe::Refused]);
+        leaky.helpers.push(Helper { name: "get_user_tenant_id".into(), answer: HelperAnswer::Missing });
+        leaky.policies.push(Policy {
+            table: "users".into(),
+            name: "users_read_own".into(),
+            permissive: "PERMISSIVE".into(),
+            roles: vec!["authenticated".into()],
+            command: "SELECT".into(),
+            using: Some("(id = auth.uid())".into()),
+        });
+        insta::assert_snapshot!(post(&leaky), @r#"
+            [bad] Auth diagnosis
+            2 sign-up(s) in the last hour. LEAK: the anon role can read rows of users.
+            Helper functions: is_super_admin() → false
+            get_user_tenant_id() is missing
+            RLS policies: users: users_read_own (permissive SELECT to authenticated)
+            tenants: no policy
+            roles: no policy
+            Anonymous probe: users: 12 rows visible — a leak
+            tenants: no rows visible
+            roles: refused (permission denied)
+            "#);
+    }
 }

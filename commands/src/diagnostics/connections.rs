@@ -108,4 +108,29 @@ mod tests {
         assert_eq!(age(7260.0), "2 h 1 min");
         assert_eq!(age(f64::MAX), format!("{} h {} min", u64::MAX / 3600, u64::MAX / 60 % 60));
     }
+
+    #[test]
+    fn the_post_as_people_read_it() {
+        let busy = Connections {
+            by_state: vec![("idle".into(), 41), ("active".into(), 6), ("idle in transaction".into(), 2)],
+            longest_active: Some(ActiveQuery {
+                pid: 4242,
+                user: Some("authenticator".into()),
+                application: Some("postgrest".into()),
+                seconds: 185.0,
+                query: "SELECT * FROM public.users WHERE tenant_id = $1".into(),
+            }),
+        };
+        insta::assert_snapshot!(post(&busy), @r#"
+            [warning] Database connections
+            49 client connection(s) besides bellhop's own: idle 41, active 6, idle in transaction 2.
+            Longest active query: 3 min 5 s (pid 4242, authenticator, postgrest)
+            `SELECT * FROM public.users WHERE tenant_id = $1`
+            "#);
+        insta::assert_snapshot!(post(&Connections { by_state: vec![("idle".into(), 3)], longest_active: None }), @r#"
+            [info] Database connections
+            3 client connection(s) besides bellhop's own: idle 3.
+            Longest active query: none running
+            "#);
+    }
 }

@@ -130,4 +130,20 @@ mod tests {
         assert_eq!(post.attachments[0].filename, "new-tenants-24h.png");
         assert_eq!(tenant_summary(&[0; 24]), "No new tenants in the last 24 hours.");
     }
+
+    #[test]
+    fn the_post_as_people_read_it() {
+        let health = DbHealth {
+            counts: vec![("users".into(), Some(211)), ("tenants".into(), Some(40))],
+            tenants_per_hour: vec![1; 24],
+            tables_without_rls: vec!["audit_log".into()],
+        };
+        insta::assert_snapshot!(post(&health), @r#"
+            [warning] Database health
+            24 new tenants in the last 24 hours; busiest hour: 1 (0–1 hours ago); last hour: 1. The chart shows each hour, oldest on the left.
+            Rows: users 211 · tenants 40
+            Public tables without RLS: audit_log
+            attached new-tenants-24h.png (61538 bytes)
+            "#);
+    }
 }

@@ -27,3 +27,24 @@ pub fn post(flags: &[Flag]) -> Post {
         flags.iter().map(|f| format!("{} `{}`", if f.enabled { "on " } else { "off" }, crate::text::ellipsize(&f.name, 80))).collect();
     Post::new(Tone::Info, "Feature flags").body(format!("{on} of {} on:\n{}", flags.len(), lines.join("\n")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_post_as_people_read_it() {
+        let flags =
+            [Flag { name: "enhanced-invite-system".into(), enabled: true }, Flag { name: "trial-signup-v2".into(), enabled: false }];
+        insta::assert_snapshot!(post(&flags), @r#"
+            [info] Feature flags
+            1 of 2 on:
+            on  `enhanced-invite-system`
+            off `trial-signup-v2`
+            "#);
+        insta::assert_snapshot!(post(&[]), @r#"
+            [info] Feature flags
+            public.feature_flags has no rows.
+            "#);
+    }
+}

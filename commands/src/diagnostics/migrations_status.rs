@@ -48,3 +48,26 @@ pub fn post(status: &MigrationsStatus) -> Post {
     };
     Post::new(Tone::Info, "Migrations").body(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_post_as_people_read_it() {
+        let status = MigrationsStatus {
+            total: Some(42),
+            latest: vec![("20250922140000".into(), Some("add_trial_plans".into())), ("20250915090000".into(), None)],
+        };
+        insta::assert_snapshot!(post(&status), @r#"
+            [info] Migrations
+            42 applied; the latest 2, newest first:
+            `20250922140000` add_trial_plans
+            `20250915090000` (no name)
+            "#);
+        insta::assert_snapshot!(post(&MigrationsStatus { total: None, latest: Vec::new() }), @r#"
+            [warning] Migrations
+            There is no migration history: supabase_migrations.schema_migrations does not exist (the Supabase CLI creates it on the first `supabase db push`).
+            "#);
+    }
+}

@@ -152,4 +152,28 @@ mod tests {
         let post = post(&SlowQueries::NotInstalled, SlowQueryArgs::default());
         assert!(post.body.contains("CREATE EXTENSION pg_stat_statements WITH SCHEMA extensions;"), "{}", post.body);
     }
+
+    #[test]
+    fn the_post_as_people_read_it() {
+        let found = SlowQueries::Found {
+            schema: "extensions".into(),
+            queries: vec![SlowQuery {
+                query: "SELECT * FROM public.users WHERE email = $1".into(),
+                calls: 1200,
+                total_exec_ms: 98_400.0,
+                mean_exec_ms: 82.0,
+                rows: 1200,
+            }],
+        };
+        insta::assert_snapshot!(post(&found, SlowQueryArgs::default()), @r#"
+            [info] Slow queries
+            The 1 slowest statements by mean time, called at least 100 times:
+            1. 82.0 ms mean: `SELECT * FROM public.users WHERE email = $1`
+            1200 calls · 98400 ms total · 1200 rows
+            "#);
+        insta::assert_snapshot!(post(&SlowQueries::NotLoaded { schema: "extensions".into() }, SlowQueryArgs::default()), @r#"
+            [warning] Slow queries
+            pg_stat_statements is installed (schema extensions) but the server does not load it: add it to shared_preload_libraries and restart PostgreSQL (Supabase projects load it already).
+            "#);
+    }
 }
