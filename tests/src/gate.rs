@@ -162,12 +162,14 @@ impl Gate {
         }
     }
 
-    /// What the loop does after an event: checks the plans at quorum, runs what may run, and
-    /// delivers the edits.
+    /// What the loop does after an event, as the shell drains it: a tick (which starts the plan
+    /// checks), the plans it started run to their end, and a tick that posts what they did.
     pub async fn settle(&self) {
-        self.core.check_plans(&self.chat()).await.unwrap();
-        self.core.plan_runs_finished().await;
-        self.core.deliver_outbox(&self.port).await.unwrap();
+        for _ in 0..2 {
+            let report = self.core.tick(&self.chat()).await;
+            assert!(report.failed.is_empty(), "a step of the loop failed: {report:?}");
+            self.core.plan_runs_finished().await;
+        }
     }
 
     /// The chat as the loop holds it.

@@ -19,7 +19,7 @@ pub use super::posts::BREAK_GLASS;
 
 pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, id: i64, reason: &str) -> Result<Reply, CommandError> {
     let now = cx.clock.now();
-    let code = super::plan::code(id);
+    let code = super::effects::code(id);
     let Some(plan) = gate::load(cx, id).await? else {
         return Err(CommandError::user(format!("There is no {code}.")));
     };

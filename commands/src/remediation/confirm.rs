@@ -2,7 +2,8 @@
 //! email users only. The runbook's own statement also confirms phone-only and anonymous users;
 //! the preview counts those it leaves alone, and the verification counts what is still stuck.
 
-use super::plan::{Cutoff, Executed, Preview};
+use super::action::Cutoff;
+use super::effects::{Executed, Preview};
 use crate::error::UserError;
 use crate::target_db::TargetDb;
 use std::collections::BTreeMap;

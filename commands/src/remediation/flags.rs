@@ -1,7 +1,7 @@
 //! `/flags disable` and `/flags enable`: the runbook's feature-flag rollback, with its preview
 //! (each flag's current state) and its verification (the flags read back) beside it.
 
-use super::plan::{Executed, Preview};
+use super::effects::{Executed, Preview};
 use crate::error::UserError;
 use crate::target_db::TargetDb;
 use std::collections::BTreeMap;

@@ -1,7 +1,8 @@
 //! The two-person gate: a request becomes a plan and its approval post; ✅ and ❌ from people
 //! holding the approver role decide it; the plan runs at most once, and never after expiry.
 
-use super::plan::{hash, Action, Plan};
+use super::action::Action;
+use super::plan::{hash, Plan};
 use super::posts::{self, APPROVE, REJECT};
 use super::{Ctx, PlanState};
 use crate::actor::{Actor, Role};
@@ -232,7 +233,7 @@ pub(crate) fn entry(cx: &Ctx<'_>, actor: &Actor, id: i64, outcome: String) -> Au
         at: cx.clock.now(),
         actor_id: actor.id.clone(),
         actor_name: cx.audit_name(&actor.name),
-        command: format!("/plan {}", super::plan::code(id)),
+        command: format!("/plan {}", super::effects::code(id)),
         outcome: crate::text::ellipsize(&outcome, 500),
     }
 }

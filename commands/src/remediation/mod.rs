@@ -1,8 +1,10 @@
 //! Approval-gated remediation: the runbook's destructive SQL as actions, each run only after
 //! two people holding the approver role (never the requester) approve that exact plan.
 
+mod action;
 pub mod break_glass;
 pub mod confirm;
+mod effects;
 pub mod flags;
 mod gate;
 pub mod plan;
@@ -12,11 +14,15 @@ pub mod rollback;
 pub mod rollback_file;
 mod runs;
 pub mod sessions;
+mod settings;
 pub mod state;
 
 pub(crate) use runs::{claim_ready_plans, execute, Claimed, RUNNING_PLANS};
 
-pub use plan::{Action, Cutoff, Outcome, Plan, Preview, RemediationSettings};
+pub use action::{Action, Cutoff};
+pub use effects::{code, Executed, Preview, Progress};
+pub use plan::{Outcome, Plan};
+pub use settings::RemediationSettings;
 pub use state::PlanState;
 
 /// What the remediation commands, timers and runs work with: the core's context, the gate's

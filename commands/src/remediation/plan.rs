@@ -1,141 +1,19 @@
 //! A plan: an action with its normalised parameters and preview, who asked, when it expires,
 //! and a hash of all of it, so what runs is exactly what was approved.
 
+use super::action::{Action, Cutoff};
+pub use super::effects::code;
+use super::effects::{Executed, Preview, Progress};
+use super::settings::RemediationSettings;
 use super::{confirm, flags, rls, rollback, sessions};
 use crate::actor::Person;
 use crate::error::UserError;
-use crate::post::Ping;
 use crate::store::PlanRow;
 use crate::target_db::TargetDb;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
-
-/// How the gate decides; read once from the configuration.
-#[derive(Clone, Debug)]
-pub struct RemediationSettings {
-    /// Distinct approvers needed (default 2).
-    pub approvals_required: usize,
-    /// Whether the requester's own ✅ counts (default false).
-    pub requester_may_approve: bool,
-    /// A plan not approved by then can never run (default 15 min).
-    pub expiry: Duration,
-    /// The drift guard: abort when the rows to touch grew by more than this percentage …
-    pub drift_percent: i64,
-    /// … and by more than this many rows.
-    pub drift_rows: i64,
-    /// Who the approval post pings.
-    pub approver_ping: Ping,
-    /// The most rows a purge deletes per transaction; below it, each batch is sized to hold its
-    /// locks about a tenth of a second.
-    pub purge_batch: i64,
-    /// Where `/migrations rollback` finds `<version>.down.sql` (none: the command explains).
-    pub rollbacks_dir: Option<PathBuf>,
-    /// A rollback rolls itself back when users or tenants drop by more than this percentage
-    /// (default 1: a schema rollback should delete no one; the margin absorbs the platform's own
-    /// sign-ups and deletions committed while it runs; 0 allows no drop at all).
-    pub rollback_tolerance_percent: i64,
-}
-
-impl Default for RemediationSettings {
-    fn default() -> Self {
-        RemediationSettings {
-            approvals_required: 2,
-            requester_may_approve: false,
-            expiry: Duration::from_secs(15 * 60),
-            drift_percent: 10,
-            drift_rows: 100,
-            approver_ping: crate::post::Ping::role("approver"),
-            purge_batch: 25_000,
-            rollbacks_dir: None,
-            rollback_tolerance_percent: 1,
-        }
-    }
-}
-
-impl RemediationSettings {
-    /// Whether one person can pass the gate alone: one approval, and the requester's own counts.
-    /// bellhop starts so only when `BELLHOP_ALLOW_ONE_PERSON_GATE` says it is meant, and every
-    /// approval post says so.
-    pub fn one_person(&self) -> bool {
-        self.approvals_required <= 1 && self.requester_may_approve
-    }
-
-    /// Whether `now` rows exceed the `approved` ones by more than both margins.
-    pub fn drifted(&self, approved: i64, now: i64) -> bool {
-        let excess = now.saturating_sub(approved);
-        excess > self.drift_rows && excess.saturating_mul(100) > approved.saturating_mul(self.drift_percent)
-    }
-
-    /// The rows beyond `approved` that the drift guard lets through: the larger of its margins.
-    pub fn margin(&self, approved: i64) -> i64 {
-        self.drift_rows.max(approved.saturating_mul(self.drift_percent) / 100)
-    }
-}
-
-/// Where an age cuts: a time frozen in the plan, or (a plan stored before cutoffs were frozen)
-/// the age counted back from the database's clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cutoff {
-    /// Milliseconds since the epoch, when frozen.
-    pub at_ms: Option<i64>,
-    pub older_than_secs: i64,
-}
-
-impl Cutoff {
-    pub fn new(before: Option<DateTime<Utc>>, older_than_secs: i64) -> Cutoff {
-        Cutoff { at_ms: before.map(|at| at.timestamp_millis()), older_than_secs }
-    }
-
-    /// The SQL for `column` older than the cutoff, binding `$at` (ms, or NULL) and `$age` (s).
-    pub fn sql(column: &str, at: usize, age: usize) -> String {
-        format!(
-            "{column} < COALESCE(to_timestamp(${at}::double precision / 1000), now() - make_interval(secs => ${age}::double precision))"
-        )
-    }
-}
-
-/// A destructive remediation with its normalised parameters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
-    /// `/flags disable` (`enable: false`) and `/flags enable`.
-    SetFlags { names: Vec<String>, enable: bool, reason: Option<String> },
-    /// `/sessions purge`: sessions created before `before` (`older_than_secs` before the request),
-    /// of one user (id or email) or all. The cutoff is a time, frozen when the plan is made: it
-    /// does not move while the plan waits or runs. Plans stored before it counted from their
-    /// creation ([`Plan::runnable_action`]).
-    PurgeSessions {
-        older_than_secs: i64,
-        user: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        before: Option<DateTime<Utc>>,
-    },
-    /// `/auth confirm-stuck`: email users who signed up before `before` (`older_than_secs` before
-    /// the request) and are still unconfirmed.
-    ConfirmStuck {
-        older_than_secs: i64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        before: Option<DateTime<Utc>>,
-    },
-    /// `/migrations rollback`: the down file of `version`, frozen by its name, size and SHA-256,
-    /// and its text, which the approval post shows (plans stored before it have none).
-    RollbackMigration {
-        version: String,
-        file: String,
-        bytes: u64,
-        sha256: String,
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        sql: String,
-    },
-    /// `/rls lockdown`: the runbook's REVOKE of anon on the public tables, its grants recorded.
-    RlsLockdown,
-    /// `/rls restore`: grants back what the lockdown plan `lockdown` recorded (filled by resolve).
-    RlsRestore { lockdown: i64, grants: Vec<rls::Grant> },
-}
 
 impl Action {
     /// The command that asked for it, as people type it.
@@ -252,25 +130,6 @@ impl Action {
     }
 }
 
-/// What the preview counted: the rows the action would touch, lines to show, named figures.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Preview {
-    pub rows: i64,
-    pub lines: Vec<String>,
-    pub figures: BTreeMap<String, i64>,
-}
-
-/// What an action did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Executed {
-    pub rows: i64,
-    pub figures: BTreeMap<String, i64>,
-    pub verification: String,
-    /// What a later action needs to undo this one (the grants a lockdown revoked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub saved: Option<serde_json::Value>,
-}
-
 /// How a plan ended, stored before it is posted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -281,12 +140,6 @@ pub struct Outcome {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved: Option<serde_json::Value>,
-}
-
-/// Where a long action says how far it got (the purge edits the approval post).
-#[async_trait::async_trait]
-pub trait Progress: Send + Sync {
-    async fn report(&self, done: i64, total: i64);
 }
 
 /// A plan read back from the store.
@@ -370,11 +223,6 @@ impl Plan {
 /// An age as people say it: `7 days`, `1 day 3 h`.
 fn age(secs: i64) -> String {
     crate::text::span(chrono::Duration::try_seconds(secs).unwrap_or(chrono::Duration::MAX))
-}
-
-/// How people name a plan: `PLAN-3`.
-pub fn code(id: i64) -> String {
-    format!("PLAN-{id}")
 }
 
 /// SHA-256 over the plan's canonical JSON (action, parameters, preview, requester, times).

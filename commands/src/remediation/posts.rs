@@ -1,6 +1,9 @@
 //! What people read about a plan: the approval post in each of its states, and the dry run.
 
-use super::plan::{Action, Outcome, Plan, Preview, RemediationSettings};
+use super::action::Action;
+use super::effects::Preview;
+use super::plan::{Outcome, Plan};
+use super::settings::RemediationSettings;
 use super::PlanState;
 use crate::post::{Post, Tone};
 use crate::store::Vote;

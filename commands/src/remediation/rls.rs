@@ -2,7 +2,7 @@
 //! SCHEMA public FROM anon`, with the grants it takes away recorded so that `/rls restore` can
 //! give back exactly those, and each checked as anon (`SET LOCAL ROLE anon`) before it commits.
 
-use super::plan::{code, Executed, Preview};
+use super::effects::{code, Executed, Preview};
 use crate::error::UserError;
 use crate::target_db::TargetDb;
 use serde::{Deserialize, Serialize};

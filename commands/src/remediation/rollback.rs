@@ -8,8 +8,10 @@
 //! `ROLLBACK` and `SAVEPOINT` (and procedures that commit), and the connection it ran on is
 //! closed afterwards, so no session setting, temporary table or lock it made outlives it.
 
-use super::plan::{Action, Executed, Preview, RemediationSettings};
+use super::action::Action;
+use super::effects::{Executed, Preview};
 use super::rollback_file::{self, DownFile};
+use super::settings::RemediationSettings;
 use crate::error::UserError;
 use crate::target_db::{TargetDb, WriteTx};
 use sqlx::Executor as _;

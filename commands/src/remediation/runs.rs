@@ -4,8 +4,9 @@
 //! counts after the restart, and only then is the plan claimed. Each claimed plan runs in a task
 //! of its own, so a long purge holds back no other plan and no check.
 
+use super::effects::Progress;
 use super::gate::{self, approval_binding, approvals, audit, entry, judge, subject};
-use super::plan::{Outcome, Plan, Progress};
+use super::plan::{Outcome, Plan};
 use super::posts::{self, APPROVE, REJECT};
 use super::{Ctx, PlanState};
 use crate::actor::Actor;

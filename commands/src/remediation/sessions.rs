@@ -1,7 +1,8 @@
 //! `/sessions purge`: the runbook's "clear problematic sessions", counted first (with the
 //! refresh tokens and MFA claims that cascade) and deleted in batches so no lock is held long.
 
-use super::plan::{Cutoff, Executed, Preview, Progress};
+use super::action::Cutoff;
+use super::effects::{Executed, Preview, Progress};
 use crate::error::UserError;
 use crate::target_db::TargetDb;
 use std::collections::BTreeMap;
