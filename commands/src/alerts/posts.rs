@@ -191,3 +191,64 @@ pub fn superseded(id: i64) -> Post {
     Post::new(Tone::Info, format!("Superseded (alert {id})"))
         .body("bellhop now posts one alert per function, naming every rule it breaches; the function's alert follows if it still fails.")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::{Reading, RuleFigure, TenantImpact};
+    use chrono::Duration;
+
+    fn figures(failing: bool) -> FunctionFigures {
+        let at: DateTime<Utc> = "2026-11-26T12:10:00Z".parse().unwrap();
+        let (failures, rate) = if failing { (16, 20.0) } else { (0, 0.0) };
+        let rule = |rule: RuleKind, threshold: f64, value: f64, firing: bool| RuleFigure {
+            rule,
+            threshold,
+            window_minutes: 5,
+            reading: Some(Reading { value, threshold, samples: 80, failures }),
+            firing,
+        };
+        FunctionFigures {
+            function: "invite-user".into(),
+            at,
+            since: at - Duration::minutes(10),
+            rules: vec![rule(RuleKind::ErrorRate, 5.0, rate, failing), rule(RuleKind::Latency, 10_000.0, 180.0, false)],
+            samples: 80,
+            failures,
+            window_minutes: 5,
+            top_tenants: if failing { vec![TenantImpact { tenant: "hotel-7".into(), failures: 9, samples: 20 }] } else { Vec::new() },
+        }
+    }
+
+    #[test]
+    fn a_functions_alert_from_firing_to_resolved() {
+        insta::assert_snapshot!(function_firing(&figures(true), 3, None), @r#"
+            [bad] 🚨 P1 alert: invite-user (alert 3)
+            Error rate 20% (16 of 80 calls failed in the last 5 min).
+            Breached:
+            • Error Rate 20% (threshold 5%, 5 min)
+            Since: <time:1795694400:t>
+            Most affected: hotel-7 (9/20)
+            React: 🚨 on this post declares an incident from it
+            "#);
+        insta::assert_snapshot!(function_reminder(&figures(true), 3), @r#"
+            [warning] ⏰ invite-user still failing after 10 min (alert 3)
+            Error rate 20% (16 of 80 calls failed in the last 5 min). 🚨 on the alert's post declares an incident.
+            "#);
+        let mut peak = Peak::default();
+        peak.take(&figures(true));
+        insta::assert_snapshot!(function_resolved(&figures(false), 3, &peak), @r#"
+            [good] ✅ Resolved: invite-user (alert 3)
+            Lasted 10 min. Worst: error rate 20%, average latency 0.2 s.
+            Now: error rate 0% (0 of 80 calls failed in the last 5 min)
+            "#);
+        insta::assert_snapshot!(function_resolve_notice(&figures(false), 3, &peak), @r#"
+            [good] ✅ invite-user is back within its thresholds (alert 3)
+            It lasted 10 min. Worst: error rate 20%, average latency 0.2 s. Now: error rate 0% (0 of 80 calls failed in the last 5 min).
+            "#);
+        insta::assert_snapshot!(superseded(2), @r#"
+            [info] Superseded (alert 2)
+            bellhop now posts one alert per function, naming every rule it breaches; the function's alert follows if it still fails.
+            "#);
+    }
+}

@@ -255,4 +255,62 @@ mod tests {
             INC-2: it runs now.
             "#);
     }
+
+    #[test]
+    fn the_approval_post_through_its_life() {
+        let settings = RemediationSettings::default();
+        let bob = Vote {
+            person: crate::actor::Person { id: "shell:bob".into(), name: "bob".into() },
+            emoji: APPROVE.into(),
+            counted: true,
+            reason: String::new(),
+        };
+        let dave = Vote {
+            person: crate::actor::Person { id: "shell:dave".into(), name: "dave".into() },
+            emoji: APPROVE.into(),
+            counted: false,
+            reason: "has no approver role".into(),
+        };
+        insta::assert_snapshot!(asking(&plan("pending"), &settings), @r#"
+            [warning] Approval needed: PLAN-1 · /flags disable
+            Disable the feature flag(s) `new-tenant-flow`.
+            1 flag on now.
+            Needs 2 more ✅ from approvers other than @alice. ❌ from an approver rejects it; @alice's ❌ withdraws it. Expires <time:1767600900:t>.
+            Plan: requested by @alice · hash 0123456789ab
+            "#);
+        insta::assert_snapshot!(approval(&plan("pending"), &[bob.clone(), dave], &settings), @r#"
+            [warning] Approval needed: PLAN-1 · /flags disable
+            Disable the feature flag(s) `new-tenant-flow`.
+            1 flag on now.
+            Needs 1 more ✅ from approvers other than @alice. ❌ from an approver rejects it; @alice's ❌ withdraws it. Expires <time:1767600900:t>.
+            Plan: requested by @alice · hash 0123456789ab
+            Approved by: @bob
+            Not counted: @dave ✅: has no approver role
+            "#);
+        insta::assert_snapshot!(progress(&plan("executing"), 2_500, 10_000), @r#"
+            [info] PLAN-1 approved: running
+            Disable the feature flag(s) `new-tenant-flow`.
+            Deleted 2500 of about 10000 session(s) so far.
+            "#);
+        let mut done = plan("done");
+        done.outcome = Some(Outcome { rows: 1, verification: "read back: off".into(), duration_ms: 42, ..Outcome::default() });
+        insta::assert_snapshot!(approval(&done, &[bob], &settings), @r#"
+            [good] PLAN-1 done
+            Disable the feature flag(s) `new-tenant-flow`.
+            1 flag on now.
+            1 row(s) touched (); read back: off; 42 ms.
+            Plan: requested by @alice · hash 0123456789ab
+            Approved by: @bob
+            "#);
+        insta::assert_snapshot!(dry_run(&plan("pending").action, &plan("pending").preview), @r#"
+            [info] Dry run: /flags disable
+            Disable the feature flag(s) `new-tenant-flow`.
+            1 flag on now.
+            Nothing was asked and nothing ran.
+            "#);
+        insta::assert_snapshot!(requested("PLAN-1"), @r#"
+            [info] PLAN-1 waits for approval
+            The approval post is in this channel; approvers react ✅ (or ❌ to reject).
+            "#);
+    }
 }
