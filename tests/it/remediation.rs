@@ -2,6 +2,7 @@
 //! PostgreSQL: who counts, exactly once, expiry, drift, hostile input, dry runs, the purge.
 
 use bellhop_commands::incident::TimelineKind;
+use bellhop_commands::remediation::PlanState;
 use bellhop_commands::{Actor, Invocation, Role};
 use bellhop_tests::gate::{alice, approval_number, bob, carol, dave, erin_admin, shell_on_fixture, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -25,7 +26,7 @@ async fn the_requester_and_a_non_approver_are_not_counted_and_one_approver_is_no
         gate.react(&actor, 1, "✅", true).await;
     }
     assert!(gate.flag("new-tenant-flow").await, "nothing ran");
-    assert_eq!(gate.plan(1).await.state, "pending");
+    assert_eq!(gate.plan(1).await.state, PlanState::Pending);
     let post = gate.post(1).await;
     assert!(post.body.contains("Needs 1 more ✅ from approvers other than @alice."), "{}", post.body);
     let not_counted = &post.fields.iter().find(|f| f.name == "Not counted").unwrap().value;
@@ -46,7 +47,7 @@ async fn two_distinct_approvers_execute_once_and_the_post_shows_the_outcome(_: P
     assert!(!gate.flag("new-tenant-flow").await && !gate.flag("enhanced-invite-system").await);
     assert!(gate.flag("housekeeping-board").await, "only the named flags");
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "done");
+    assert_eq!(plan.state, PlanState::Done);
     let outcome = plan.outcome.unwrap();
     assert_eq!((outcome.rows, outcome.verification.as_str()), (2, "read back: 2 flag(s) off"));
     assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 done");
@@ -61,11 +62,11 @@ async fn a_cross_from_an_approver_rejects_and_nothing_runs(_: PgPoolOptions, adm
     let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&dave(), 1, "❌", true).await;
-    assert_eq!(gate.plan(1).await.state, "pending", "dave's ❌ does not count");
+    assert_eq!(gate.plan(1).await.state, PlanState::Pending, "dave's ❌ does not count");
     gate.react(&bob(), 1, "❌", true).await;
     gate.react(&carol(), 1, "✅", true).await;
     gate.react(&bob(), 1, "✅", true).await;
-    assert_eq!(gate.plan(1).await.state, "rejected");
+    assert_eq!(gate.plan(1).await.state, PlanState::Rejected);
     assert!(gate.flag("new-tenant-flow").await);
     assert_eq!(gate.executions().await, 0);
 }
@@ -80,7 +81,7 @@ async fn an_expired_plan_is_closed_by_its_timer_and_never_runs(_: PgPoolOptions,
     gate.clock.advance(chrono::Duration::minutes(2));
     assert_eq!(gate.core.run_due().await.unwrap(), 0, "the expiry closes the plan and cancels its own timer");
     gate.core.deliver_outbox(&gate.port).await.unwrap();
-    assert_eq!(gate.plan(1).await.state, "expired");
+    assert_eq!(gate.plan(1).await.state, PlanState::Expired);
     assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 expired");
     gate.react(&carol(), 1, "✅", true).await;
     assert!(gate.flag("new-tenant-flow").await);
@@ -104,7 +105,7 @@ async fn a_hundred_concurrent_approvals_execute_once(_: PgPoolOptions, admin: Pg
     let ran: usize = futures::future::join_all(passes).await.into_iter().map(Result::unwrap).sum();
     assert_eq!(ran, 1);
     gate.core.plan_runs_finished().await;
-    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
     assert_eq!(gate.executions().await, 1);
 }
 
@@ -133,7 +134,7 @@ async fn a_hundred_approvals_at_two_replicas_on_one_postgres_store_execute_once(
     assert_eq!(ran, 1);
     gate.core.plan_runs_finished().await;
     replica.plan_runs_finished().await;
-    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
     assert_eq!(gate.executions().await, 1, "one execution between the two replicas");
     assert!(!gate.flag("new-tenant-flow").await);
     drop(replica);
@@ -171,7 +172,7 @@ async fn the_drift_guard_aborts_when_many_more_rows_would_go(_: PgPoolOptions, a
     gate.react(&bob(), 1, "✅", true).await;
     gate.react(&carol(), 1, "✅", true).await;
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "aborted");
+    assert_eq!(plan.state, PlanState::Aborted);
     let error = plan.outcome.unwrap().error.unwrap();
     assert!(error.starts_with(&format!("Drift: {} rows now, {approved} approved", approved + 500)), "{error}");
     assert_eq!(gate.count(OLD_SESSIONS).await, approved + 500, "nothing deleted");
@@ -217,7 +218,7 @@ async fn the_purge_deletes_in_batches_and_its_cascade_counts_match(_: PgPoolOpti
     let after: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(&mut gate.su().await).await.unwrap();
     let plan = gate.plan(1).await;
     let outcome = plan.outcome.clone().unwrap();
-    assert_eq!(plan.state, "done", "{outcome:?}");
+    assert_eq!(plan.state, PlanState::Done, "{outcome:?}");
     assert_eq!(outcome.figures["sessions"], before.0 - after.0);
     assert_eq!(outcome.figures["refresh_tokens"], before.1 - after.1);
     assert_eq!(outcome.figures["mfa_claims"], before.2 - after.2);
@@ -288,7 +289,7 @@ async fn confirming_stuck_users_touches_email_users_only(_: PgPoolOptions, admin
     let before = gate.count(unconfirmed_others).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.react(&carol(), 1, "✅", true).await;
-    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
     let stuck = "SELECT count(*) FROM auth.users WHERE email_confirmed_at IS NULL AND email IS NOT NULL AND NOT is_anonymous
                  AND created_at < now() - interval '1 day'";
     assert_eq!(gate.count(stuck).await, 0, "no email user is stuck any more");
@@ -309,7 +310,7 @@ async fn roles_are_checked_again_when_the_plan_would_run(_: PgPoolOptions, admin
     gate.port.set_roles(&Actor::new("shell:bob", "bob", []));
     gate.react(&carol(), 1, "✅", true).await;
     assert!(gate.flag("new-tenant-flow").await, "bob's role was taken away before the plan ran");
-    assert_eq!(gate.plan(1).await.state, "pending");
+    assert_eq!(gate.plan(1).await.state, PlanState::Pending);
     let post = gate.post(1).await;
     let not_counted = &post.fields.iter().find(|f| f.name == "Not counted").unwrap().value;
     assert_eq!(not_counted, "@bob ✅: has no approver role");
@@ -321,7 +322,7 @@ async fn roles_are_checked_again_when_the_plan_would_run(_: PgPoolOptions, admin
     );
     let erin = Actor::new("shell:erin", "erin", [Role::Approver]);
     gate.react(&erin, 1, "✅", true).await;
-    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
     assert!(!gate.flag("new-tenant-flow").await);
 }
 
@@ -333,10 +334,10 @@ async fn an_approval_given_while_bellhop_was_down_counts_after_the_restart(_: Pg
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.port.set_reaction(&gate.approval(1).await, "✅", &carol(), true);
-    assert_eq!(gate.plan(1).await.state, "pending", "no event, nothing heard");
+    assert_eq!(gate.plan(1).await.state, PlanState::Pending, "no event, nothing heard");
     gate.restart().await;
     gate.settle().await;
-    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
     assert!(!gate.flag("new-tenant-flow").await);
     assert_eq!(gate.executions().await, 1);
     let audit = gate.plan_audit().await;
@@ -354,7 +355,7 @@ async fn an_approval_withdrawn_while_bellhop_was_down_does_not_count(_: PgPoolOp
     gate.port.set_reaction(&gate.approval(1).await, "✅", &bob(), false);
     gate.restart().await;
     gate.react(&carol(), 1, "✅", true).await;
-    assert_eq!(gate.plan(1).await.state, "pending");
+    assert_eq!(gate.plan(1).await.state, PlanState::Pending);
     assert!(gate.flag("new-tenant-flow").await);
     let approved: Vec<String> = gate.core.store().votes(1).await.unwrap().into_iter().map(|v| v.person.name).collect();
     assert_eq!(approved, ["carol"]);
@@ -383,11 +384,11 @@ async fn a_plan_whose_runner_stopped_is_marked_interrupted_and_not_run_again(_: 
     killed_runner(&gate, true).await;
     gate.restart().await;
     gate.settle().await;
-    assert_eq!(gate.plan(1).await.state, "executing", "its lease has not run out: the runner may be alive");
+    assert_eq!(gate.plan(1).await.state, PlanState::Executing, "its lease has not run out: the runner may be alive");
     gate.clock.advance(chrono::Duration::minutes(11));
     gate.settle().await;
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "interrupted");
+    assert_eq!(plan.state, PlanState::Interrupted);
     assert!(plan.outcome.unwrap().error.unwrap().starts_with("bellhop stopped while this plan ran."));
     assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 interrupted");
     gate.react(&carol(), 1, "✅", true).await;
@@ -407,7 +408,7 @@ async fn a_plan_stopped_before_its_first_write_says_nothing_changed(_: PgPoolOpt
     gate.clock.advance(chrono::Duration::minutes(11));
     gate.settle().await;
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "aborted");
+    assert_eq!(plan.state, PlanState::Aborted);
     assert_eq!(
         plan.outcome.unwrap().error.unwrap(),
         "bellhop stopped before this plan's first write; nothing changed. Ask again if it is still needed."
@@ -433,7 +434,7 @@ async fn break_glass_in_a_p0_runs_a_plan_on_the_admins_approval_loudly(_: PgPool
     assert_eq!(reply.post.title, "Break-glass on PLAN-1");
     assert_eq!(reply.post.body, "INC-1: it runs now on @erin's approval.");
     gate.settle().await;
-    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
     assert!(!gate.flag("new-tenant-flow").await);
     assert_eq!(gate.executions().await, 1);
     let posts = gate.port.posts.lock().unwrap().clone();
@@ -484,11 +485,11 @@ async fn break_glass_needs_an_open_p0_and_a_second_person(_: PgPoolOptions, admi
     let own = gate.ask_in(&p0, &erin_admin(), break_glass("PLAN-3")).await;
     assert_eq!(own.post.body, "INC-2: @erin asked for it, so one ✅ from another approver runs it.");
     gate.settle().await;
-    assert_eq!(gate.plan(3).await.state, "pending", "the requester's own break-glass is not an approval");
+    assert_eq!(gate.plan(3).await.state, PlanState::Pending, "the requester's own break-glass is not an approval");
     gate.react(&erin_admin(), 3, "✅", true).await;
-    assert_eq!(gate.plan(3).await.state, "pending", "nor is the requester's ✅");
+    assert_eq!(gate.plan(3).await.state, PlanState::Pending, "nor is the requester's ✅");
     gate.react(&bob(), 3, "✅", true).await;
-    assert_eq!(gate.plan(3).await.state, "done", "one other approver is enough");
+    assert_eq!(gate.plan(3).await.state, PlanState::Done, "one other approver is enough");
     assert_eq!(gate.executions().await, 1);
     let again = gate.ask_in(&p0, &erin_admin(), break_glass("PLAN-3")).await;
     assert_eq!(again.post.body, "PLAN-3 is done; break-glass only lets a pending plan run.");
@@ -511,7 +512,7 @@ async fn the_requester_withdraws_a_plan_with_a_cross(_: PgPoolOptions, admin: Pg
     );
     assert!(gate.post(1).await.body.contains("❌ from an approver rejects it; @dave's ❌ withdraws it."));
     gate.react(&dave_responder(), 1, "❌", true).await;
-    assert_eq!(gate.plan(1).await.state, "withdrawn");
+    assert_eq!(gate.plan(1).await.state, PlanState::Withdrawn);
     assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 withdrawn");
     assert_eq!(gate.post(1).await.body.lines().last().unwrap(), "Withdrawn by @dave; nothing ran.");
     gate.approve(1, &[bob(), carol()]).await;
@@ -533,7 +534,7 @@ async fn a_withdrawal_given_while_bellhop_was_down_closes_the_plan_after_the_res
     gate.port.set_reaction(&message, "✅", &carol(), true);
     gate.restart().await;
     gate.settle().await;
-    assert_eq!(gate.plan(1).await.state, "withdrawn", "the requester's ❌ wins over a quorum");
+    assert_eq!(gate.plan(1).await.state, PlanState::Withdrawn, "the requester's ❌ wins over a quorum");
     assert_eq!(gate.executions().await, 0);
     assert!(gate.flag("new-tenant-flow").await);
 }

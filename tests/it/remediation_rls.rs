@@ -3,6 +3,7 @@
 //! gives back exactly the grants the lockdown recorded.
 
 use bellhop_commands::remediation::Plan;
+use bellhop_commands::remediation::PlanState;
 use bellhop_commands::Invocation;
 use bellhop_tests::gate::{alice, approval_number, bob, carol, shell_on_fixture, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -60,13 +61,13 @@ async fn a_lockdown_needs_two_approvers_then_anon_is_refused_on_users(_: PgPoolO
     assert!(plan.preview.lines.iter().any(|l| l.starts_with(&caveat)), "{:?}", plan.preview.lines);
 
     rls.approve(1, &[bob()]).await;
-    assert_eq!(rls.plan(1).await.state, "pending", "one approver is not enough");
+    assert_eq!(rls.plan(1).await.state, PlanState::Pending, "one approver is not enough");
     assert_eq!(anon_reads_users(&rls).await, Ok(0), "nothing ran");
 
     rls.approve(1, &[carol()]).await;
     let plan = rls.plan(1).await;
     let outcome = plan.outcome.clone().unwrap();
-    assert_eq!(plan.state, "done", "{outcome:?}");
+    assert_eq!(plan.state, PlanState::Done, "{outcome:?}");
     assert_eq!(anon_reads_users(&rls).await, Err("42501".to_string()), "permission denied, not 0 rows");
     assert!(anon_grants(&rls).await.is_empty());
     assert_eq!(outcome.rows, before.len() as i64);
@@ -109,7 +110,7 @@ async fn a_dry_run_changes_nothing_and_names_default_privileges_only_when_they_g
 async fn the_restore_gives_back_exactly_the_recorded_grants_once(_: PgPoolOptions, admin: PgConnectOptions) {
     let rls = Gate::start(&admin).await;
     let before = anon_grants(&rls).await;
-    assert_eq!(approved(&rls, lockdown(), 1).await.state, "done");
+    assert_eq!(approved(&rls, lockdown(), 1).await.state, PlanState::Done);
     assert!(anon_grants(&rls).await.is_empty());
     // What the caveat warns of: a table made after the lockdown is anon's again by default.
     sqlx::raw_sql("CREATE TABLE public.guest_notes (id int)").execute(&mut rls.su().await).await.unwrap();
@@ -124,7 +125,7 @@ async fn the_restore_gives_back_exactly_the_recorded_grants_once(_: PgPoolOption
     );
     let plan = approved(&rls, restore(), 2).await;
     let outcome = plan.outcome.clone().unwrap();
-    assert_eq!(plan.state, "done", "{outcome:?}");
+    assert_eq!(plan.state, PlanState::Done, "{outcome:?}");
     assert_eq!(outcome.rows, before.len() as i64);
     assert_eq!(
         outcome.verification,

@@ -4,6 +4,7 @@
 //! approval post shows.
 
 use bellhop::demo::fixture;
+use bellhop_commands::remediation::PlanState;
 use bellhop_commands::remediation::{rollback, rollback_file};
 use bellhop_commands::Invocation;
 use bellhop_tests::gate::{alice, bob, carol, fixture_target, Gate};
@@ -40,7 +41,7 @@ async fn an_approved_rollback_runs_the_down_file_and_deletes_the_version(_: PgPo
     gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
     let outcome = plan.outcome.clone().unwrap();
-    assert_eq!(plan.state, "done", "{outcome:?}");
+    assert_eq!(plan.state, PlanState::Done, "{outcome:?}");
     assert!(!gate.flag("enhanced-invite-system").await, "the down file ran");
     assert_eq!(gate.count(VERSION_APPLIED).await, 0, "the version is forgotten");
     assert_eq!(gate.count("SELECT count(*) FROM supabase_migrations.schema_migrations").await, 7, "only that version");
@@ -67,7 +68,7 @@ async fn a_down_file_deleting_users_beyond_the_tolerance_leaves_the_database_unc
     gate.ask(&alice(), rollback(VERSION)).await;
     gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "failed");
+    assert_eq!(plan.state, PlanState::Failed);
     assert_eq!(
         plan.outcome.unwrap().error.unwrap(),
         "Verification failed: users 490 → 440, tenants 40 → 40 (tolerance 1 %). Rolled back; nothing changed."
@@ -85,7 +86,7 @@ async fn a_drop_within_the_tolerance_commits(_: PgPoolOptions, admin: PgConnectO
     gate.ask(&alice(), rollback(VERSION)).await;
     gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "done", "{:?}", plan.outcome);
+    assert_eq!(plan.state, PlanState::Done, "{:?}", plan.outcome);
     assert!(plan.outcome.unwrap().verification.ends_with("users 490 → 440, tenants 40 → 40 (tolerance 20 %)"));
     assert_eq!(gate.count("SELECT count(*) FROM public.users").await, 440);
     assert_eq!(gate.count(VERSION_APPLIED).await, 0);
@@ -101,7 +102,7 @@ async fn a_failing_statement_in_the_file_rolls_back_what_ran_before_it(_: PgPool
     gate.ask(&alice(), rollback(VERSION)).await;
     gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "failed");
+    assert_eq!(plan.state, PlanState::Failed);
     let error = plan.outcome.unwrap().error.unwrap();
     assert!(error.starts_with(&format!("`{FILE}` failed: ")), "{error}");
     assert!(error.contains("column \"no_such_column\" does not exist") && error.ends_with("Rolled back; nothing changed."), "{error}");
@@ -183,7 +184,7 @@ async fn a_file_changed_after_approval_is_not_run(_: PgPoolOptions, admin: PgCon
     write(&gate, "DELETE FROM public.users;");
     gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "failed");
+    assert_eq!(plan.state, PlanState::Failed);
     let error = plan.outcome.unwrap().error.unwrap();
     let bellhop_commands::remediation::Action::RollbackMigration { sha256, .. } = &approved.action else { panic!("{approved:?}") };
     let expected_tail = format!("approved `{}`); nothing ran. Ask again to approve the new file.", &sha256[..12]);
@@ -329,7 +330,7 @@ async fn look_alikes_of_transaction_control_run_as_written(_: PgPoolOptions, adm
         assert_eq!(reply.post.title, format!("PLAN-{id} waits for approval"), "{file}: {}", reply.post.body);
         gate.approve(id, &[bob(), carol()]).await;
         let plan = gate.plan(id).await;
-        assert_eq!(plan.state, "done", "{file}: {:?}", plan.outcome);
+        assert_eq!(plan.state, PlanState::Done, "{file}: {:?}", plan.outcome);
         let now: String = sqlx::query_scalar("SELECT description FROM public.feature_flags WHERE flag_name = 'new-tenant-flow'")
             .fetch_one(&mut gate.su().await)
             .await
@@ -351,7 +352,7 @@ async fn session_settings_a_down_file_makes_do_not_outlive_it(_: PgPoolOptions, 
     gate.ask(&alice(), rollback(VERSION)).await;
     gate.approve(1, &[bob(), carol()]).await;
     let plan = gate.plan(1).await;
-    assert_eq!(plan.state, "done", "{:?}", plan.outcome);
+    assert_eq!(plan.state, PlanState::Done, "{:?}", plan.outcome);
     assert!(!gate.flag("new-tenant-flow").await);
     // Both of the pool's connections at once (it holds at most two): neither carries the settings.
     let target = gate.core.target().unwrap();

@@ -2,6 +2,7 @@
 //! a task of its own (a long purge holds back no other), approval in time is judged at quorum,
 //! checks that keep failing are said, and a plan's cutoff does not move.
 
+use bellhop_commands::remediation::PlanState;
 use bellhop_commands::{ChatPort, DeliveryError, Invocation, MessageRef, Place, Post, Reactor};
 use bellhop_tests::gate::{alice, bob, carol, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -37,9 +38,9 @@ async fn an_approval_in_time_runs_even_if_its_check_comes_after_the_expiry(_: Pg
     }
     gate.clock.advance(chrono::Duration::minutes(16));
     gate.core.run_due().await.unwrap();
-    assert_eq!(gate.plan(1).await.state, "pending", "the expiry left a plan approved in time to its check");
+    assert_eq!(gate.plan(1).await.state, PlanState::Pending, "the expiry left a plan approved in time to its check");
     gate.settle().await;
-    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
     assert!(!gate.flag("new-tenant-flow").await);
 }
 
@@ -60,7 +61,7 @@ async fn a_long_purge_holds_back_no_other_plan(_: PgPoolOptions, admin: PgConnec
     let chat: Arc<dyn ChatPort> = gate.port.clone();
     let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), chat));
     until(&gate, "the flag plan's outcome", |port| edited(port, "PLAN-2 done")).await;
-    assert_eq!(gate.plan(1).await.state, "executing", "the purge, twenty sessions a batch, is still running");
+    assert_eq!(gate.plan(1).await.state, PlanState::Executing, "the purge, twenty sessions a batch, is still running");
     until(&gate, "the purge's outcome", |port| edited(port, "PLAN-1 done")).await;
     looping.abort();
     assert_eq!(gate.count("SELECT count(*) FROM auth.sessions WHERE created_at < now() - interval '7 days'").await, 0);
@@ -86,7 +87,7 @@ async fn a_long_purge_delays_no_plan_past_its_expiry(_: PgPoolOptions, admin: Pg
     let chat: Arc<dyn ChatPort> = gate.port.clone();
     let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), chat));
     until(&gate, "the flag plan's outcome", |port| edited(port, "PLAN-2 done")).await;
-    assert_eq!(gate.plan(1).await.state, "executing", "the purge is still running beside it");
+    assert_eq!(gate.plan(1).await.state, PlanState::Executing, "the purge is still running beside it");
     until(&gate, "the purge's outcome", |port| edited(port, "PLAN-1 done")).await;
     looping.abort();
     assert!(!gate.flag("housekeeping-board").await);
@@ -111,11 +112,11 @@ async fn checks_that_keep_failing_are_said_once_then_the_plan_runs(_: PgPoolOpti
     assert_eq!(notices, ["⚠️ bellhop cannot read the approvals of PLAN-1"], "said once in #ops");
     let warned = gate.port.edited.lock().unwrap().iter().any(|(_, post)| post.fields.iter().any(|f| f.name == "⚠️ Checks failing"));
     assert!(warned, "the approval post says so too");
-    assert_eq!(gate.plan(1).await.state, "pending");
+    assert_eq!(gate.plan(1).await.state, PlanState::Pending);
     gate.port.reactions_down.store(false, Ordering::SeqCst);
     gate.clock.advance(chrono::Duration::seconds(61));
     gate.settle().await;
-    assert_eq!(gate.plan(1).await.state, "done", "approved in time, it runs once the post can be read");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done, "approved in time, it runs once the post can be read");
 }
 
 /// A purge's cutoff is a time frozen in the plan when it is asked: a session that ages into
@@ -138,7 +139,7 @@ async fn the_purge_cutoff_does_not_move_after_approval(_: PgPoolOptions, admin: 
     .await
     .unwrap();
     gate.approve(1, &[bob(), carol()]).await;
-    assert_eq!(gate.plan(1).await.state, "done");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
     let kept = format!(
         "SELECT count(*) FROM auth.sessions WHERE created_at = to_timestamp({}::double precision / 1000)",
         before.timestamp_millis() + 1
@@ -207,6 +208,6 @@ async fn an_approval_given_while_a_check_reads_the_post_is_kept(_: PgPoolOptions
     assert!(votes.iter().any(|v| v.person.name == "bob" && v.counted), "bob's ✅ is kept: {votes:?}");
 
     gate.react(&carol(), 1, "✅", true).await;
-    assert_eq!(gate.plan(1).await.state, "done", "bob and carol approved it");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done, "bob and carol approved it");
     assert!(!gate.flag("housekeeping-board").await);
 }

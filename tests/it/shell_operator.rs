@@ -5,6 +5,7 @@
 use bellhop::config::default_shell_users;
 use bellhop::demo::fixture::{self, Scale};
 use bellhop::shell::{virtual_start, Operator, Shell};
+use bellhop_commands::remediation::PlanState;
 use bellhop_commands::store::Store;
 use bellhop_commands::templates::Templates;
 use bellhop_commands::{Core, ManualClock};
@@ -47,7 +48,7 @@ async fn against_a_real_target_the_shell_is_one_person(_: PgPoolOptions, admin: 
     let own = type_line(&mut shell, &format!("react {number} ✅")).await;
     assert!(!own.contains("PLAN-1 done"), "{own}");
     let plan = bellhop_commands::remediation::Plan::from_stored(core.store(), 1).await.unwrap().unwrap();
-    assert_eq!(plan.state, "pending", "nothing ran");
+    assert_eq!(plan.state, PlanState::Pending, "nothing ran");
     let audit = core.store().recent_audit(20).await.unwrap();
     let asked = audit.iter().find(|e| e.command == "/flags disable").expect("the request is audited");
     assert_eq!((asked.actor_id.as_str(), asked.actor_name.as_str()), ("host:ops-7", "ops-7 · uid 4242"), "login and uid");

@@ -31,13 +31,6 @@ impl PlanState {
     }
 }
 
-/// Compared with how it is spelled (`plan.state == "done"`), as the audit and the store say it.
-impl PartialEq<&str> for PlanState {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@
 mod watch;
 
 use bellhop::demo::fixture::{self, Scale};
+use bellhop_commands::remediation::PlanState;
 use bellhop_commands::remediation::{sessions, Action, Cutoff};
 use bellhop_commands::target_db::{TargetDb, TargetSettings};
 use bellhop_commands::{ChatPort, DeliveryError, Invocation, MessageRef, Place, Post, Reactor};
@@ -226,7 +227,7 @@ async fn purge(admin: &PgConnectOptions, variant: Variant) -> anyhow::Result<Mea
             gate.core.plan_runs_finished().await;
             let plan = gate.plan(1).await;
             let outcome = plan.outcome.clone().unwrap_or_default();
-            anyhow::ensure!(plan.state == "done", "the purge ended {}: {outcome:?}", plan.state);
+            anyhow::ensure!(plan.state == PlanState::Done, "the purge ended {}: {outcome:?}", plan.state);
             let counted = |name: &str| outcome.figures.get(name).copied().unwrap_or(-1);
             anyhow::ensure!(
                 (counted("refresh_tokens"), counted("mfa_claims")) == (tokens_before, claims_before),
