@@ -157,7 +157,8 @@ impl Tx<'_> {
                 .context("cannot read a webhook group")?;
         let source = match source.as_str() {
             "grafana" => Source::Grafana,
-            _ => Source::Alertmanager,
+            "alertmanager" => Source::Alertmanager,
+            other => anyhow::bail!("webhook group {id} has an unknown source `{other}`"),
         };
         let detail: Detail = serde_json::from_str(&detail).context("a webhook group does not read")?;
         let alerts = self.group_alerts(id).await?;

@@ -44,13 +44,10 @@ impl Store {
                 .bind(&message.message)
                 .fetch_optional(self.pool())
                 .await?;
-        Ok(match row {
-            Some((Some(subject), Some(role))) => match (subject.parse(), role.parse()) {
-                (Ok(subject), Ok(role)) => Some(Binding { subject, role }),
-                _ => None,
-            },
-            _ => None,
-        })
+        let Some((Some(subject), Some(role))) = row else { return Ok(None) };
+        let subject = subject.parse().map_err(|e| anyhow::anyhow!("a message's subject `{subject}` does not read: {e}"))?;
+        let role = role.parse().map_err(|_| anyhow::anyhow!("a message's part `{role}` is not one bellhop knows"))?;
+        Ok(Some(Binding { subject, role }))
     }
 
     /// The newest message bound to `binding`.
