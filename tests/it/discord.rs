@@ -277,14 +277,16 @@ async fn reactions_on_the_bots_messages_reach_the_core_with_the_right_actor() {
         t.fake.wait_request("the kickoff", 1, |r| r.is("POST", &format!("/channels/{}/messages", payloads::INCIDENTS_CHANNEL))).await;
     let message = t.fake.wait("the kickoff's id", |s| s.newest_post()).await;
     assert_eq!(kickoff.body["embeds"][0]["title"], "🚨 INC-1 · P2 · Reports slow");
+    let mut handled = t.core.reactions_handled();
+    let before = *handled.borrow();
     t.fake.dispatch("MESSAGE_REACTION_ADD", payloads::reaction(payloads::INCIDENTS_CHANNEL, &message, "✅", &bob(), true));
-    let added = eventually_audited(&t, &format!("/react {message} ✅")).await;
+    let added = audited_once(&t, &mut handled, before + 1, &format!("/react {message} ✅")).await;
     assert_eq!((added.actor_id.as_str(), added.actor_name.as_str()), ("discord:500000000000000002", "bob"));
     assert_eq!(added.outcome, "ok on incident:1, by a person with approver", "bob's Discord role reached the core as a bellhop role");
     // Discord sends no member with a removal: the bot fetches it.
     t.fake.dispatch("MESSAGE_REACTION_REMOVE", payloads::reaction(payloads::INCIDENTS_CHANNEL, &message, "✅", &bob(), false));
     t.fake.wait_request("GET member", 1, |r| r.is("GET", &format!("/guilds/{}/members/500000000000000002", payloads::GUILD))).await;
-    let removal = eventually_audited(&t, &format!("/unreact {message} ✅")).await;
+    let removal = audited_once(&t, &mut handled, before + 2, &format!("/unreact {message} ✅")).await;
     assert_eq!((removal.actor_id.as_str(), removal.actor_name.as_str()), ("discord:500000000000000002", "bob"));
     assert_eq!(removal.outcome, "ok on incident:1, by a person with approver", "the fetched member's roles too");
 }
@@ -340,19 +342,20 @@ async fn the_bot_stops_cleanly_when_asked() {
     t.stop().await.expect("a clean stop");
 }
 
-/// Waits (polling the store; the core has no signal for it) until the newest audit entry is `command`.
-async fn eventually_audited(t: &BellhopTester, command: &str) -> bellhop_commands::store::AuditEntry {
-    let polling = async {
-        let mut tick = tokio::time::interval(Duration::from_millis(10));
-        loop {
-            tick.tick().await;
-            let newest = t.core.store().recent_audit(1).await.unwrap();
-            if let Some(entry) = newest.into_iter().find(|e| e.command == command) {
-                return entry;
-            }
-        }
-    };
-    tokio::time::timeout(bellhop_tests::fake_discord::WAIT, polling).await.unwrap_or_else(|_| panic!("{command} was never audited"))
+/// Waits until the core has handled `count` reaction events, then reads the audit entry the last
+/// one wrote.
+async fn audited_once(
+    t: &BellhopTester,
+    handled: &mut tokio::sync::watch::Receiver<u64>,
+    count: u64,
+    command: &str,
+) -> bellhop_commands::store::AuditEntry {
+    tokio::time::timeout(bellhop_tests::fake_discord::WAIT, handled.wait_for(|n| *n >= count))
+        .await
+        .unwrap_or_else(|_| panic!("no reaction was handled for {command}"))
+        .unwrap();
+    let newest = t.core.store().recent_audit(1).await.unwrap();
+    newest.into_iter().find(|e| e.command == command).unwrap_or_else(|| panic!("{command} is not the newest audit entry"))
 }
 
 #[tokio::test]

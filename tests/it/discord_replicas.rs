@@ -37,18 +37,17 @@ async fn two_replicas_declare_one_incident_and_count_a_reaction_once(_: sqlx::po
     let bob = member("500000000000000002", "bob", &[APPROVER_ROLE]);
     t.fake.add_member(bob.clone());
     let message = t.fake.wait("the kickoff's id", |s| s.newest_post()).await;
+    let (mut one, mut two) = (t.core.reactions_handled(), second.core.reactions_handled());
+    let (seen_one, seen_two) = (*one.borrow(), *two.borrow());
     t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(INCIDENTS_CHANNEL, &message, "✅", &bob, true));
-    let on = bellhop_commands::MessageRef::new(INCIDENTS_CHANNEL, message.clone());
-    let polling = async {
-        loop {
-            let people = t.core.store().reactions_on(&on, "✅").await.unwrap();
-            if !people.is_empty() {
-                return people;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+    // Each replica gets the event from its own gateway connection; both have handled it.
+    let both = async {
+        let (first, other) = tokio::join!(one.wait_for(|n| *n > seen_one), two.wait_for(|n| *n > seen_two));
+        first.is_ok() && other.is_ok()
     };
-    let people = tokio::time::timeout(bellhop_tests::fake_discord::WAIT, polling).await.expect("the reaction is recorded");
+    assert!(tokio::time::timeout(bellhop_tests::fake_discord::WAIT, both).await.expect("both replicas handle the reaction"));
+    let on = bellhop_commands::MessageRef::new(INCIDENTS_CHANNEL, message.clone());
+    let people = t.core.store().reactions_on(&on, "✅").await.unwrap();
     assert_eq!(people.len(), 1);
     let help = t.fake.slash(&alice, "help", &[]);
     t.fake.answer(&help).await;

@@ -49,6 +49,8 @@ pub struct Core {
     pub(crate) pruned_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
     /// People whose suggestion is reading the target now.
     pub(crate) suggesting: dashmap::DashSet<String>,
+    /// Counts the reaction events handled (see [`Core::reactions_handled`]).
+    reactions_handled: tokio::sync::watch::Sender<u64>,
 }
 
 impl Core {
@@ -144,6 +146,7 @@ impl Core {
             retention: chrono::Duration::days(30),
             pruned_day: Default::default(),
             suggesting: Default::default(),
+            reactions_handled: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -272,10 +275,18 @@ impl Core {
     /// arrives; what it means is up to the message's subject (approvals build on it).
     pub async fn reaction(&self, actor: &Actor, message: &MessageRef, emoji: &str, added: bool) -> ReactionOutcome {
         let span = tracing::info_span!("reaction", actor = %actor.id, message = %message.message, emoji, added);
-        self.record_reaction(actor, message, emoji, added).instrument(span).await.unwrap_or_else(|error| {
+        let outcome = self.record_reaction(actor, message, emoji, added).instrument(span).await.unwrap_or_else(|error| {
             tracing::error!(error = format!("{error:#}"), "cannot record a reaction");
             ReactionOutcome::Failed
-        })
+        });
+        self.reactions_handled.send_modify(|handled| *handled += 1);
+        outcome
+    }
+
+    /// How many reaction events this core has handled (recorded, repeated, or not its own), for
+    /// whoever waits on one: an adapter's tests wait on this, not on the store.
+    pub fn reactions_handled(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reactions_handled.subscribe()
     }
 
     async fn record_reaction(&self, actor: &Actor, message: &MessageRef, emoji: &str, added: bool) -> anyhow::Result<ReactionOutcome> {
