@@ -109,7 +109,7 @@ impl Settings {
 }
 
 /// `bellhop run`: builds the core and runs the bot until SIGINT or SIGTERM.
-pub async fn serve(config: &Config) -> anyhow::Result<()> {
+pub async fn run_from_config(config: &Config) -> anyhow::Result<()> {
     let settings = Settings::from_config(config)?;
     let unset: Vec<&str> = [
         (config.discord.incidents_channel, "DISCORD_INCIDENTS_CHANNEL"),
