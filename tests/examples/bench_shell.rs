@@ -90,7 +90,7 @@ fn first_answer(binary: &Path, dir: &Path, terminal: bool, measure: bool) -> any
     let answered = started.elapsed();
     let rss = if measure {
         std::thread::sleep(Duration::from_secs(1));
-        let pid = if terminal { child_of(child.0.id()) } else { Some(child.0.id()) };
+        let pid = if terminal { descendant_named(child.0.id(), "bellhop") } else { Some(child.0.id()) };
         pid.map_or(0, |pid| memory(pid, "VmRSS"))
     } else {
         0
@@ -98,10 +98,17 @@ fn first_answer(binary: &Path, dir: &Path, terminal: bool, measure: bool) -> any
     Ok((answered, rss))
 }
 
-/// The bellhop under `script`.
-fn child_of(pid: u32) -> Option<u32> {
+/// The first process named `name` under `pid`: `script` runs a shell, which runs bellhop.
+fn descendant_named(pid: u32, name: &str) -> Option<u32> {
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
-    children.split_whitespace().next()?.parse().ok()
+    children.split_whitespace().filter_map(|child| child.parse().ok()).find_map(|child: u32| {
+        let comm = std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
+        if comm.trim() == name {
+            Some(child)
+        } else {
+            descendant_named(child, name)
+        }
+    })
 }
 
 fn spread(durations: &[Duration]) -> String {
