@@ -3,6 +3,7 @@
 //! real Alertmanager as a child process.
 
 pub mod alertmanager;
+pub mod bot_process;
 mod collecting_port;
 pub mod fake_discord;
 pub mod gate;
