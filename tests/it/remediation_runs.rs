@@ -3,7 +3,7 @@
 //! checks that keep failing are said, and a plan's cutoff does not move.
 
 use bellhop_commands::remediation::PlanState;
-use bellhop_commands::{ChatPort, DeliveryError, Invocation, MessageRef, Place, Post, Reactor};
+use bellhop_commands::{ChatPort, Invocation};
 use bellhop_tests::gate::{alice, bob, carol, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::sync::atomic::Ordering;
@@ -147,44 +147,6 @@ async fn the_purge_cutoff_does_not_move_after_approval(_: PgPoolOptions, admin: 
     assert_eq!(gate.count(&kept).await, 1, "the session younger than the frozen cutoff stays");
 }
 
-/// The chat as the loop holds it, whose reading of who reacted waits, when asked, until the test
-/// lets it go: a reaction can then land while a check reads the post.
-#[derive(Default)]
-struct SlowReader {
-    chat: Arc<bellhop_tests::CollectingPort>,
-    hold: std::sync::atomic::AtomicBool,
-    reading: tokio::sync::Notify,
-    go: tokio::sync::Notify,
-}
-
-#[async_trait::async_trait]
-impl ChatPort for SlowReader {
-    async fn post(&self, place: &Place, post: &Post) -> Result<MessageRef, DeliveryError> {
-        self.chat.post(place, post).await
-    }
-
-    async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
-        self.chat.edit(message, post).await
-    }
-
-    async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError> {
-        self.chat.react(message, emoji).await
-    }
-
-    async fn open_thread(&self, from: &MessageRef, slug: &str, title: &str) -> Result<String, DeliveryError> {
-        self.chat.open_thread(from, slug, title).await
-    }
-
-    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError> {
-        let people = self.chat.reactions(message, emoji).await;
-        if self.hold.swap(false, Ordering::SeqCst) {
-            self.reading.notify_one();
-            self.go.notified().await;
-        }
-        people
-    }
-}
-
 /// A ✅ given while a check reads the post (the post as read does not show it yet) is kept: the
 /// check does not write its older reading over it, and reads the post again.
 #[sqlx::test(migrations = false)]
@@ -192,17 +154,16 @@ async fn an_approval_given_while_a_check_reads_the_post_is_kept(_: PgPoolOptions
     let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("housekeeping-board")).await;
     let message = gate.approval(1).await;
-    let reader = Arc::new(SlowReader { chat: gate.port.clone(), ..SlowReader::default() });
-    reader.hold.store(true, Ordering::SeqCst);
+    gate.port.hold_next_reading();
     // The first pass reads every pending plan against its post (as after a restart).
     let pass = tokio::spawn({
-        let (core, chat) = (gate.core.clone(), reader.clone() as Arc<dyn ChatPort>);
+        let (core, chat) = (gate.core.clone(), gate.chat());
         async move { core.check_plans(&chat).await.unwrap() }
     });
-    reader.reading.notified().await;
+    gate.port.reading_held().await;
     gate.port.set_reaction(&message, "✅", &bob(), true);
     gate.core.reaction(&bob(), &message, "✅", true).await;
-    reader.go.notify_one();
+    gate.port.release_reading();
     pass.await.unwrap();
     let votes = gate.core.store().votes(1).await.unwrap();
     assert!(votes.iter().any(|v| v.person.name == "bob" && v.counted), "bob's ✅ is kept: {votes:?}");

@@ -30,6 +30,12 @@ pub struct CollectingPort {
     /// People's reactions as the chat shows them, by (message key, emoji), in order given.
     reactions: Mutex<BTreeMap<(String, String), Vec<Actor>>>,
     delivered: tokio::sync::Notify,
+    /// How long each edit takes (a slow Discord edit); none by default.
+    pub edit_takes: Mutex<Duration>,
+    /// The next reading of who reacted waits, once read, until `release_reading`.
+    hold_reading: std::sync::atomic::AtomicBool,
+    reading: tokio::sync::Notify,
+    released: tokio::sync::Notify,
 }
 
 impl CollectingPort {
@@ -51,6 +57,21 @@ impl CollectingPort {
             }
             delivered.await;
         }
+    }
+
+    /// Makes the next reading of who reacted pause after it read, until [`Self::release_reading`]:
+    /// a reaction can then land while a check holds an older reading.
+    pub fn hold_next_reading(&self) {
+        self.hold_reading.store(true, Ordering::SeqCst);
+    }
+
+    /// Resolves once a held reading has read who reacted.
+    pub async fn reading_held(&self) {
+        self.reading.notified().await
+    }
+
+    pub fn release_reading(&self) {
+        self.released.notify_one();
     }
 
     pub fn titles(&self) -> Vec<String> {
@@ -123,6 +144,10 @@ impl ChatPort for CollectingPort {
     }
 
     async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
+        let takes = *self.edit_takes.lock().unwrap();
+        if !takes.is_zero() {
+            tokio::time::sleep(takes).await;
+        }
         self.check()?;
         self.edits.lock().unwrap().push((message.message.clone(), post.title.clone()));
         self.edited.lock().unwrap().push((message.message.clone(), post.clone()));
@@ -148,13 +173,20 @@ impl ChatPort for CollectingPort {
             return Err(DeliveryError::Retry(anyhow::anyhow!("the chat does not answer who reacted")));
         }
         let people = self.reactions.lock().unwrap().get(&(message.message.clone(), emoji.to_string())).cloned().unwrap_or_default();
-        let departed = self.departed.lock().unwrap();
-        Ok(people
-            .into_iter()
-            .map(|actor| match departed.contains(&actor.id) {
-                true => Reactor::Departed(actor.person()),
-                false => Reactor::Member(actor),
-            })
-            .collect())
+        let read: Vec<Reactor> = {
+            let departed = self.departed.lock().unwrap();
+            people
+                .into_iter()
+                .map(|actor| match departed.contains(&actor.id) {
+                    true => Reactor::Departed(actor.person()),
+                    false => Reactor::Member(actor),
+                })
+                .collect()
+        };
+        if self.hold_reading.swap(false, Ordering::SeqCst) {
+            self.reading.notify_one();
+            self.released.notified().await;
+        }
+        Ok(read)
     }
 }

@@ -18,14 +18,11 @@ use bellhop::demo::fixture::{self, Scale};
 use bellhop_commands::remediation::PlanState;
 use bellhop_commands::remediation::{sessions, Action, Cutoff};
 use bellhop_commands::target_db::{TargetDb, TargetSettings};
-use bellhop_commands::{ChatPort, DeliveryError, Invocation, MessageRef, Place, Post, Reactor};
+use bellhop_commands::Invocation;
 use bellhop_tests::gate::{alice, bob, carol, Gate};
-use bellhop_tests::CollectingPort;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use watch::{Holds, Waits};
 
@@ -68,40 +65,6 @@ struct Measured {
     holds: Holds,
     /// bellhop's progress edits of the approval post while it ran.
     progress_edits: usize,
-}
-
-/// The chat the plan loop holds: the tests' collecting port, whose edits each take
-/// [`EDIT_TAKES`].
-struct SlowEdits {
-    chat: Arc<CollectingPort>,
-    progress_edits: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl ChatPort for SlowEdits {
-    async fn post(&self, place: &Place, post: &Post) -> Result<MessageRef, DeliveryError> {
-        self.chat.post(place, post).await
-    }
-
-    async fn edit(&self, message: &MessageRef, post: &Post) -> Result<(), DeliveryError> {
-        tokio::time::sleep(EDIT_TAKES).await;
-        if post.body.contains("so far") {
-            self.progress_edits.fetch_add(1, Ordering::Relaxed);
-        }
-        self.chat.edit(message, post).await
-    }
-
-    async fn react(&self, message: &MessageRef, emoji: &str) -> Result<(), DeliveryError> {
-        self.chat.react(message, emoji).await
-    }
-
-    async fn open_thread(&self, from: &MessageRef, slug: &str, title: &str) -> Result<String, DeliveryError> {
-        self.chat.open_thread(from, slug, title).await
-    }
-
-    async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError> {
-        self.chat.reactions(message, emoji).await
-    }
 }
 
 #[tokio::main]
@@ -212,7 +175,7 @@ async fn purge(admin: &PgConnectOptions, variant: Variant) -> anyhow::Result<Mea
         async move { watch::locks(conn, application, stopped).await }
     });
     let mut one = ops.application_name(ONE_DELETE_APP).connect().await?;
-    let chat = Arc::new(SlowEdits { chat: gate.port.clone(), progress_edits: AtomicUsize::new(0) });
+    *gate.port.edit_takes.lock().unwrap() = EDIT_TAKES;
 
     let started = Instant::now();
     let deleted = match variant {
@@ -222,8 +185,7 @@ async fn purge(admin: &PgConnectOptions, variant: Variant) -> anyhow::Result<Mea
             let message = gate.approval(1).await;
             gate.port.set_reaction(&message, "✅", &carol(), true);
             gate.core.reaction(&carol(), &message, "✅", true).await;
-            let loop_chat: Arc<dyn ChatPort> = chat.clone();
-            gate.core.check_plans(&loop_chat).await?;
+            gate.core.check_plans(&gate.chat()).await?;
             gate.core.plan_runs_finished().await;
             let plan = gate.plan(1).await;
             let outcome = plan.outcome.clone().unwrap_or_default();
@@ -259,6 +221,7 @@ async fn purge(admin: &PgConnectOptions, variant: Variant) -> anyhow::Result<Mea
     anyhow::ensure!(left == 0, "{left} sessions in scope remain after the {variant:?} purge");
     anyhow::ensure!(tokens_left == 0 && claims_left == 0, "refresh tokens or MFA claims outlived their sessions");
     anyhow::ensure!(deleted >= in_scope, "deleted {deleted} sessions, {in_scope} were in scope");
+    let progress_edits = gate.port.edited.lock().unwrap().iter().filter(|(_, post)| post.body.contains("so far")).count();
     Ok(Measured {
         variant,
         total,
@@ -268,7 +231,7 @@ async fn purge(admin: &PgConnectOptions, variant: Variant) -> anyhow::Result<Mea
         refresh,
         sign_in,
         holds,
-        progress_edits: chat.progress_edits.load(Ordering::Relaxed),
+        progress_edits,
     })
 }
 
