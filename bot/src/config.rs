@@ -5,6 +5,9 @@ mod alerts;
 mod discord;
 mod incidents;
 mod remediation;
+mod slack;
+
+pub use slack::{slack_id, SLACK_API};
 
 use crate::http::HttpSettings;
 use bellhop_commands::alerts::AlertSettings;
@@ -82,6 +85,19 @@ const KEYS: &[Key] = &[
     Key { env: "DISCORD_RESPONDER_ROLES", toml: "discord_responder_roles", secret: false },
     Key { env: "DISCORD_APPROVER_ROLES", toml: "discord_approver_roles", secret: false },
     Key { env: "DISCORD_ADMIN_ROLES", toml: "discord_admin_roles", secret: false },
+    Key { env: "SLACK_BOT_TOKEN", toml: "slack_bot_token", secret: true },
+    Key { env: "SLACK_APP_TOKEN", toml: "slack_app_token", secret: true },
+    Key { env: "SLACK_API_URL", toml: "slack_api_url", secret: false },
+    Key { env: "SLACK_INCIDENTS_CHANNEL", toml: "slack_incidents_channel", secret: false },
+    Key { env: "SLACK_STATUS_CHANNEL", toml: "slack_status_channel", secret: false },
+    Key { env: "SLACK_OPS_CHANNEL", toml: "slack_ops_channel", secret: false },
+    Key { env: "SLACK_RESPONDER_GROUPS", toml: "slack_responder_groups", secret: false },
+    Key { env: "SLACK_APPROVER_GROUPS", toml: "slack_approver_groups", secret: false },
+    Key { env: "SLACK_ADMIN_GROUPS", toml: "slack_admin_groups", secret: false },
+    Key { env: "SLACK_PAGE_ONCALL", toml: "slack_page_oncall", secret: false },
+    Key { env: "SLACK_PAGE_SYSADMIN", toml: "slack_page_sysadmin", secret: false },
+    Key { env: "SLACK_PAGE_INFRA", toml: "slack_page_infra", secret: false },
+    Key { env: "SLACK_PAGE_APPROVERS", toml: "slack_page_approvers", secret: false },
 ];
 /// Secrets that open a door: set, they must be a real token, so a value left empty (in the
 /// environment or the file alike) is refused rather than taken as "none" or as a token.
@@ -113,6 +129,25 @@ pub struct DiscordConfig {
     pub admin_roles: Vec<u64>,
 }
 
+/// The Slack adapter's tokens, where it posts, which user groups hold which bellhop role, and
+/// whom its pages mention when Discord runs beside it.
+#[derive(Clone, Debug, Default)]
+pub struct SlackConfig {
+    /// Both tokens, when Slack is configured: the bot's (`xoxb-`, the Web API) and the app's
+    /// (`xapp-`, Socket Mode).
+    pub tokens: Option<(SecretString, SecretString)>,
+    /// The Web API's base, `https://slack.com/api` unless a test points it elsewhere.
+    pub api_url: String,
+    pub incidents_channel: Option<String>,
+    pub status_channel: Option<String>,
+    pub ops_channel: Option<String>,
+    pub responder_groups: Vec<String>,
+    pub approver_groups: Vec<String>,
+    pub admin_groups: Vec<String>,
+    /// User groups to mention for each page, by the page's label (`on-call`), beside Discord's.
+    pub pages: BTreeMap<String, String>,
+}
+
 #[derive(Debug)]
 pub struct Config {
     pub health: HealthSettings,
@@ -122,6 +157,7 @@ pub struct Config {
     pub discord_token: Option<SecretString>,
     pub discord_guild_id: Option<u64>,
     pub discord: DiscordConfig,
+    pub slack: SlackConfig,
     /// The people of `bellhop shell`, in the order they are listed.
     pub shell_users: Vec<Actor>,
     /// Whether `[shell.users]` was given: against a real target only those logins get roles
@@ -243,6 +279,7 @@ impl Reader {
                 .push("BELLHOP_DATABASE_URL must start with sqlite: (a file) or postgres:// (a server); e.g. sqlite:bellhop.sqlite".into());
         }
         let discord = self.discord();
+        let slack = self.slack();
         let management = self.management(&health.functions);
         let incidents = self.incident_settings(table.get("phases"));
         let remediation = self.remediation_settings(&discord.approver_roles);
@@ -259,6 +296,7 @@ impl Reader {
             discord_guild_id: self.guild_id(),
             remediation,
             discord,
+            slack,
             shell_users: self.shell_users(table.get("shell")),
             shell_users_configured: table.get("shell").and_then(|s| s.get("users")).is_some(),
             incidents,

@@ -36,6 +36,7 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
         discord_token: None,
         discord_guild_id: None,
         discord: Default::default(),
+        slack: Default::default(),
         shell_users: default_shell_users(),
         shell_users_configured: false,
         incidents: Default::default(),

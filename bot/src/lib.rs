@@ -10,3 +10,4 @@ pub mod presence;
 pub mod scheduler;
 pub mod shell;
 pub mod simulated;
+pub mod slack;

@@ -37,6 +37,9 @@ pub enum DeliveryError {
     /// The chat is unreachable, slow or rate-limiting: try again later.
     #[error("{0:#}")]
     Retry(anyhow::Error),
+    /// The chat asks to wait this long before trying again (Slack's `Retry-After`).
+    #[error("{1:#}")]
+    Throttled(std::time::Duration, anyhow::Error),
     /// Trying again cannot help: no such channel, missing access, a body the chat refuses.
     #[error("{0:#}")]
     Permanent(anyhow::Error),
@@ -49,6 +52,7 @@ impl DeliveryError {
     pub fn kind(&self) -> &'static str {
         match self {
             DeliveryError::Retry(_) => "retry",
+            DeliveryError::Throttled(..) => "throttled",
             DeliveryError::Permanent(_) => "permanent",
             DeliveryError::Gone(_) => "gone",
         }

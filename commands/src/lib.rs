@@ -6,6 +6,7 @@
 pub mod actor;
 pub mod alerts;
 pub mod chat_port;
+pub mod chats;
 pub mod clock;
 pub mod command;
 pub mod context;
@@ -29,6 +30,7 @@ pub mod timers;
 pub use crate::actor::{Actor, Person, Role};
 pub use crate::alerts::alert_subject;
 pub use crate::chat_port::{ChatPort, DeliveryError, MessageRef, Place, Reactor};
+pub use crate::chats::{Chats, Origin};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::command::{Command, Invocation, Value};
 pub use crate::context::Context;

@@ -79,6 +79,16 @@ impl Op {
         }
     }
 
+    /// The subject it is about, if any.
+    pub fn subject(&self) -> Option<Subject> {
+        match self {
+            Op::Post { bind: Some(binding), .. } => Some(binding.subject),
+            Op::Post { to: Destination::Place { subject }, .. } => Some(*subject),
+            Op::Post { .. } => None,
+            Op::Edit { of: binding, .. } | Op::React { on: binding, .. } | Op::OpenThread { from: binding, .. } => Some(binding.subject),
+        }
+    }
+
     /// A few words for logs and dead-letter notices.
     pub fn describe(&self) -> String {
         match self {
@@ -97,6 +107,8 @@ pub struct Queued {
     pub lane: String,
     pub attempts: i64,
     pub op: Op,
+    /// The chat it goes to; none for the home chat.
+    pub chat: Option<String>,
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ async fn rows_from_the_previous_release_migrate_in_place(url: &str) {
     let namesake = Actor::new("shell:bob", "bob", []);
     let reply = core.handle(&namesake, &Invocation::new("incident update").option("id", "INC-1").option("text", "x")).await;
     assert_eq!(reply.post.body, "`/incident update` is for a responder; ask an admin for the role.");
-    let port = bellhop_tests::CollectingPort::default();
+    let port = std::sync::Arc::new(bellhop_tests::CollectingPort::default());
     core.deliver_outbox(&port).await.unwrap();
     assert_eq!(port.titles(), ["Left over"]);
 }

@@ -33,7 +33,7 @@ on_both_stores!(a_dead_status_channel_holds_back_nothing);
 /// and the incident's thread and the next incident go on as if nothing happened.
 async fn a_dead_status_channel_holds_back_nothing(url: &str) {
     let (core, _clock) = core(url).await;
-    let port = CollectingPort::default();
+    let port = std::sync::Arc::new(CollectingPort::default());
     port.kill("#status-updates");
     core.handle(&alice(), &declare("P2", "Reports slow")).await;
     core.handle(&alice(), &resolve("INC-1")).await;
@@ -55,7 +55,7 @@ on_both_stores!(a_flaky_channel_waits_alone_and_is_given_up_then_retried);
 /// retries with one notice; an admin sends it again once the channel is back.
 async fn a_flaky_channel_waits_alone_and_is_given_up_then_retried(url: &str) {
     let (core, clock) = core(url).await;
-    let port = CollectingPort::default();
+    let port = std::sync::Arc::new(CollectingPort::default());
     port.flaky.lock().unwrap().insert("#status-updates".into());
     core.handle(&alice(), &declare("P2", "Reports slow")).await;
     core.handle(&alice(), &Invocation::new("incident status-post").option("id", "INC-1")).await;
@@ -99,7 +99,7 @@ on_both_stores!(an_abandoned_claim_runs_out);
 /// operation goes, once.
 async fn an_abandoned_claim_runs_out(url: &str) {
     let (core, clock) = core(url).await;
-    let port = CollectingPort::default();
+    let port = std::sync::Arc::new(CollectingPort::default());
     core.handle(&alice(), &declare("P3", "Logo blurry")).await;
     let first = core.store().outbox_entries(1).await.unwrap()[0].id;
     assert!(core.store().claim_op(first, clock.now()).await.unwrap(), "a replica claims it, then vanishes");
@@ -115,7 +115,7 @@ on_both_stores!(a_poisoned_timer_does_not_stop_the_next_escalation);
 async fn a_poisoned_timer_does_not_stop_the_next_escalation(url: &str) {
     sqlx::any::install_default_drivers();
     let (core, clock) = core(url).await;
-    let port = CollectingPort::default();
+    let port = std::sync::Arc::new(CollectingPort::default());
     core.handle(&alice(), &declare("P1", "Invites failing")).await;
     core.handle(&alice(), &declare("P1", "Checkout slow")).await;
     let raw = sqlx::AnyPool::connect(url).await.unwrap();
@@ -146,7 +146,7 @@ async fn a_poisoned_timer_does_not_stop_the_next_escalation(url: &str) {
 async fn old_events_operations_and_reactions_are_pruned_and_the_audit_kept(url: &str) {
     let clock = Arc::new(ManualClock::new(bellhop::shell::virtual_start()));
     let core = bellhop_tests::core_on(url, clock.clone()).await;
-    let port = CollectingPort::default();
+    let port = std::sync::Arc::new(CollectingPort::default());
     core.handle(&bellhop_commands::Actor::new("shell:alice", "alice", [bellhop_commands::Role::Responder]), &declare("P2", "Reports slow"))
         .await;
     core.deliver_outbox(&port).await.unwrap();

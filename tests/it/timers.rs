@@ -28,7 +28,7 @@ fn sqlite_url(dir: &tempfile::TempDir) -> String {
 /// same store: the two timers that fell due while it was down fire once, marked late.
 async fn restart_contract(url: &str) {
     let clock = Arc::new(ManualClock::new(start()));
-    let port = CollectingPort::default();
+    let port = std::sync::Arc::new(CollectingPort::default());
     {
         let before = core_on(url, clock.clone()).await;
         before.handle(&alice(), &declare("P0", "Logins failing")).await;
@@ -77,7 +77,7 @@ async fn two_bellhops_on_one_postgres_store_fire_each_timer_once(_: sqlx::postgr
     clock.advance(chrono::Duration::minutes(31));
     let (fired_one, fired_two) = tokio::join!(one.run_due(), two.run_due());
     assert_eq!(fired_one.unwrap() + fired_two.unwrap(), 4 * 6, "every due timer fired, none twice");
-    let port = CollectingPort::default();
+    let port = std::sync::Arc::new(CollectingPort::default());
     let (sent_one, sent_two) = tokio::join!(one.deliver_outbox(&port), two.deliver_outbox(&port));
     assert_eq!(sent_one.unwrap() + sent_two.unwrap(), 4 * 8, "kickoffs, threads and nudges, each done once");
     let mut titles = port.titles();
@@ -91,7 +91,7 @@ async fn two_bellhops_on_one_postgres_store_fire_each_timer_once(_: sqlx::postgr
 async fn outbox_contract(url: &str) {
     let clock = Arc::new(ManualClock::new(start()));
     let core = core_on(url, clock.clone()).await;
-    let port = CollectingPort::default();
+    let port = std::sync::Arc::new(CollectingPort::default());
     port.down.store(true, Ordering::SeqCst);
     core.handle(&alice(), &declare("P1", "Invites failing")).await;
     core.handle(&alice(), &Invocation::new("incident update").option("id", "INC-1").option("text", "looking")).await;

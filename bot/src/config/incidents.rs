@@ -53,10 +53,12 @@ impl Reader {
         }
     }
 
-    /// A role to page: a Discord role id (a number), shown as `label`; or, in the shell, a name.
+    /// A role to page: a Discord role id (a number) or a Slack user group id (S0123ABCD), shown
+    /// as `label`; or, in the shell, a name.
     pub(super) fn page(&mut self, env: &'static str, label: &str) -> Ping {
         match self.text(env) {
             Some(id) if id.chars().all(|c| c.is_ascii_digit()) && !id.is_empty() => Ping::Role { id, name: label.to_string() },
+            Some(id) if super::slack::slack_id(&id, &['S']) => Ping::Role { id, name: label.to_string() },
             Some(name) if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') => {
                 Ping::Role { id: name.clone(), name }
             }

@@ -106,7 +106,7 @@ fn settle_note(deferred: Visibility, name: &str) -> Post {
 
 /// Options as the core reads them; a user option becomes a person by id, shown by their name.
 fn invocation(spec: &CommandSpec, args: &[serenity::ResolvedOption<'_>]) -> Invocation {
-    args.iter().fold(Invocation::new(spec.name), |invocation, option| match &option.value {
+    args.iter().fold(Invocation::new(spec.name).from_chat(super::CHAT), |invocation, option| match &option.value {
         serenity::ResolvedValue::String(text) => invocation.option(option.name, *text),
         serenity::ResolvedValue::Integer(number) => invocation.option(option.name, number.to_string()),
         serenity::ResolvedValue::Boolean(flag) => invocation.option(option.name, flag.to_string()),

@@ -34,6 +34,9 @@ pub struct Data {
 
 pub type Error = anyhow::Error;
 
+/// How the core knows this chat (see `bellhop_commands::chats`).
+pub const CHAT: &str = "discord";
+
 /// Idle connections kept to Discord's REST host, and for how long: enough for steady traffic.
 const DISCORD_IDLE_PER_HOST: usize = 16;
 const DISCORD_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -171,7 +174,8 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
     let shards = client.shard_manager.clone();
     // Timers and the outbox run beside the gateway, through the same REST client.
     let port: Arc<dyn bellhop_commands::ChatPort> = Arc::new(settings.port(client.http.clone()));
-    let _scheduler = AbortOnDrop(tokio::spawn(crate::scheduler::run(scheduler_core, port)));
+    let chats = bellhop_commands::Chats::home(CHAT, port);
+    let _scheduler = AbortOnDrop(tokio::spawn(crate::scheduler::run(scheduler_core, chats)));
     let mut running = tokio::spawn(async move { client.start().await });
     tokio::select! {
         finished = &mut running => match finished {

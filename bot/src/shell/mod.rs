@@ -7,7 +7,7 @@ mod printer;
 mod render;
 
 pub use operator::Operator;
-pub use parse::{parse_line, Line, Meta};
+pub use parse::{parse_command, parse_line, Line, Meta};
 pub use printer::{Printer, Seen};
 pub use render::Style;
 

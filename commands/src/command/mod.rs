@@ -46,11 +46,20 @@ pub struct Invocation {
     /// The adapter's key of the channel it was typed in (a Discord channel or thread id, a shell
     /// channel name): inside an incident's place, the incident is implied.
     pub channel: Option<String>,
+    /// The chat it was typed in (`discord`, `slack`), when a process runs more than one: what it
+    /// starts belongs to that chat.
+    pub chat: Option<String>,
 }
 
 impl Invocation {
     pub fn new(path: &str) -> Self {
-        Invocation { path: path.split_whitespace().map(str::to_string).collect(), options: Vec::new(), channel: None }
+        Invocation { path: path.split_whitespace().map(str::to_string).collect(), options: Vec::new(), channel: None, chat: None }
+    }
+
+    /// Typed in `chat` (see [`crate::chats`]).
+    pub fn from_chat(mut self, chat: &str) -> Self {
+        self.chat = Some(chat.to_string());
+        self
     }
 
     pub fn in_channel(mut self, key: impl Into<String>) -> Self {

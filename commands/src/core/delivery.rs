@@ -4,6 +4,7 @@
 //! before recording it will do it again when the lease runs out.
 
 use crate::chat_port::{ChatPort, DeliveryError, MessageRef, Place};
+use crate::chats::Chats;
 use crate::core::Core;
 use crate::outbox::{Binding, Op, Part, Queued};
 use crate::post::{ChannelName, Destination};
@@ -18,11 +19,13 @@ const LONGEST_BACKOFF_S: i64 = 300;
 impl Core {
     /// Does what waits in the outbox, in order within each lane; returns how many operations
     /// were done. One that fails waits (or dies) alone: other lanes go on.
-    pub async fn deliver_outbox(&self, port: &dyn ChatPort) -> anyhow::Result<usize> {
+    pub async fn deliver_outbox(&self, chats: impl Into<Chats>) -> anyhow::Result<usize> {
+        let chats = chats.into();
         let mut done = 0;
         let mut tried = HashSet::new();
+        let filter = chats.filter();
         loop {
-            let ready = self.store.ready_ops(self.clock.now(), 50).await?;
+            let ready = self.store.ready_ops(self.clock.now(), 50, &filter).await?;
             let fresh: Vec<_> = ready.into_iter().filter(|item| tried.insert(item.as_ref().map_or_else(|(id, _)| *id, |q| q.id))).collect();
             if fresh.is_empty() {
                 return Ok(done);
@@ -30,8 +33,10 @@ impl Core {
             for item in fresh {
                 match item {
                     Ok(queued) => {
-                        let span = tracing::info_span!("deliver", op = queued.id, lane = %queued.lane);
-                        if self.deliver_one(port, &queued).instrument(span).await {
+                        // The store selected this process's chats only.
+                        let Some(port) = chats.port(queued.chat.as_deref()) else { continue };
+                        let span = tracing::info_span!("deliver", op = queued.id, lane = %queued.lane, chat = queued.chat.as_deref());
+                        if self.deliver_one(port.as_ref(), &queued).instrument(span).await {
                             done += 1;
                         }
                     }
@@ -116,11 +121,16 @@ impl Core {
                 tracing::warn!(error = reason, attempts = queued.attempts + 1, retry_in = %backoff, "cannot deliver; it waits for a retry");
                 self.store.op_retry(queued.id, now + backoff, &reason).await
             }
+            DeliveryError::Throttled(after, _) if queued.attempts + 1 < MAX_ATTEMPTS => {
+                let wait = Duration::from_std(*after).unwrap_or(Duration::seconds(LONGEST_BACKOFF_S)).max(Duration::seconds(1));
+                tracing::warn!(error = reason, retry_in = %wait, "the chat asks to wait; the operation waits that long");
+                self.store.op_retry(queued.id, now + wait, &reason).await
+            }
             DeliveryError::Gone(_) => {
                 tracing::info!(error = reason, "the message is gone; dropping the operation");
                 self.store.op_dead(queued.id, now, &reason).await
             }
-            DeliveryError::Retry(_) | DeliveryError::Permanent(_) => {
+            DeliveryError::Retry(_) | DeliveryError::Throttled(..) | DeliveryError::Permanent(_) => {
                 tracing::error!(error = reason, kind = error.kind(), "cannot deliver; giving the operation up");
                 self.store.op_dead(queued.id, now, &reason).await?;
                 crate::metrics::op_dead();

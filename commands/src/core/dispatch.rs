@@ -95,10 +95,10 @@ impl Core {
 
     /// When the core next has something to do on its own: a timer, an operation that can run,
     /// the scheduled sweep, or the alerts' next share of counts (every second).
-    pub async fn next_wake(&self) -> anyhow::Result<DateTime<Utc>> {
+    pub async fn next_wake(&self, chats: &crate::chats::Chats) -> anyhow::Result<DateTime<Utc>> {
         let now = self.clock.now();
         let mut next = self.next_sweep().min(now + Duration::seconds(1));
-        for at in [self.store.next_due().await?, self.store.next_op().await?].into_iter().flatten() {
+        for at in [self.store.next_due().await?, self.store.next_op(&chats.filter()).await?].into_iter().flatten() {
             next = next.min(at);
         }
         if self.store.groups_waiting().await? {

@@ -208,7 +208,10 @@ impl Core {
         let span = tracing::info_span!("command", name = %invocation.name(), actor = %actor.id, channel = invocation.channel.as_deref());
         let started = std::time::Instant::now();
         let result = match Command::parse(invocation) {
-            Ok((command, spec)) => self.execute(actor, command, spec, invocation.channel.as_deref()).instrument(span).await,
+            Ok((command, spec)) => {
+                let running = self.execute(actor, command, spec, invocation.channel.as_deref()).instrument(span);
+                crate::chats::Origin::scope(invocation.chat.clone(), running).await
+            }
             Err(error) => Err(error.into()),
         };
         let (reply, outcome) = match result {

@@ -2,6 +2,7 @@
 //! of its own within a bound. What a check and a run do is the remediation feature's.
 
 use crate::chat_port::ChatPort;
+use crate::chats::Chats;
 use crate::core::Core;
 use crate::remediation::{self, Claimed};
 use chrono::Duration;
@@ -21,7 +22,8 @@ impl Core {
     /// Reads pending plans against their posts (at quorum, every few minutes, and after a
     /// restart or a reconnection), marks the plans whose runner stopped, and starts each plan
     /// that may run in a task of its own. Returns how many it started.
-    pub async fn check_plans(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> anyhow::Result<usize> {
+    pub async fn check_plans(self: &Arc<Self>, chats: impl Into<Chats>) -> anyhow::Result<usize> {
+        let chats = chats.into();
         let now = self.clock.now();
         let recheck = {
             let mut last = self.plans_rechecked.lock().unwrap_or_else(|e| e.into_inner());
@@ -31,10 +33,10 @@ impl Core {
             }
             due
         };
-        let ready = remediation::claim_ready_plans(&self.remediation_ctx(), port.as_ref(), recheck).await?;
+        let ready = remediation::claim_ready_plans(&self.remediation_ctx(), &chats, recheck).await?;
         let started = ready.len();
-        for claimed in ready {
-            self.start_plan(port, claimed);
+        for (claimed, port) in ready {
+            self.start_plan(&port, claimed);
         }
         Ok(started)
     }

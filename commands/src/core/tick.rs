@@ -2,7 +2,7 @@
 //! its own (one failing is logged and counted, and never skips the others). Adapters call
 //! [`Core::tick`] when woken and nothing else; a new duty is one step here.
 
-use crate::chat_port::ChatPort;
+use crate::chats::Chats;
 use crate::core::Core;
 use std::sync::Arc;
 
@@ -33,7 +33,8 @@ impl Core {
     /// Runs everything that is due: timers, the scheduled sweep, alert evaluation, webhook
     /// announcements, plan checks (started beside the loop: a purge may take minutes), the
     /// retention job, then the outbox.
-    pub async fn tick(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> TickReport {
+    pub async fn tick(self: &Arc<Self>, chats: impl Into<Chats>) -> TickReport {
+        let chats = chats.into();
         let mut report = TickReport::default();
         fn step<T: Default>(report: &mut TickReport, name: &'static str, result: anyhow::Result<T>) -> T {
             result.unwrap_or_else(|error| {
@@ -47,9 +48,9 @@ impl Core {
         report.alerts = step(&mut report, "alerts", self.evaluate_alerts().await);
         report.webhooks = step(&mut report, "webhooks", self.announce_webhooks().await);
         report.reactions = step(&mut report, "reactions", self.retry_reaction_effects().await);
-        report.plans = self.start_plan_checks(port);
+        report.plans = self.start_plan_checks(&chats);
         report.pruned = step(&mut report, "retention", self.prune_when_due().await);
-        report.delivered = step(&mut report, "outbox", self.deliver_outbox(port.as_ref()).await);
+        report.delivered = step(&mut report, "outbox", self.deliver_outbox(&chats).await);
         report
     }
 
@@ -57,14 +58,14 @@ impl Core {
     /// reactions takes as long as the chat takes); each plan that may run starts in a task of its
     /// own. When the pass ends the loop is woken to post what it did. False when a pass is
     /// still running.
-    fn start_plan_checks(self: &Arc<Self>, port: &Arc<dyn ChatPort>) -> bool {
+    fn start_plan_checks(self: &Arc<Self>, chats: &Chats) -> bool {
         let mut running = self.plan_pass.lock().unwrap_or_else(|e| e.into_inner());
         if running.as_ref().is_some_and(|task| !task.is_finished()) {
             return false;
         }
-        let (core, port) = (self.clone(), port.clone());
+        let (core, chats) = (self.clone(), chats.clone());
         *running = Some(tokio::spawn(async move {
-            if let Err(error) = core.check_plans(&port).await {
+            if let Err(error) = core.check_plans(&chats).await {
                 tracing::error!(error = format!("{error:#}"), "cannot check the plans at quorum");
             }
             core.wake();

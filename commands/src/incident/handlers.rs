@@ -101,7 +101,8 @@ pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, channel: Option<&str>, comm
     }
 }
 
-/// The incident a command is about: named by `id:`, or implied by the place it was typed in.
+/// The incident a command is about: named by `id:`, implied by the place it was typed in, or
+/// else the only open one (Slack runs no command inside a thread: there it is the usual way).
 async fn find(cx: &Ctx<'_>, id: IncidentRef, channel: Option<&str>) -> Result<Incident, CommandError> {
     let found = match (id, channel) {
         (Some(id), _) => cx.store.incident(id).await?,
@@ -111,7 +112,24 @@ async fn find(cx: &Ctx<'_>, id: IncidentRef, channel: Option<&str>) -> Result<In
     match (found, id) {
         (Some(incident), _) => Ok(incident),
         (None, Some(id)) => Err(CommandError::user(format!("There is no incident {}; /incident list shows them.", super::code(id)))),
-        (None, None) => Err(CommandError::user("Say which incident with id:INC-N (inside an incident's thread it is implied).")),
+        (None, None) => the_only_open(cx).await,
+    }
+}
+
+/// With no incident named, the only open one; when there are several, which ids to name.
+async fn the_only_open(cx: &Ctx<'_>) -> Result<Incident, CommandError> {
+    let mut open = cx.store.incidents(ListState::Open, 11).await?;
+    match open.len() {
+        0 => Err(CommandError::user("No incident is open; name a resolved one with id:INC-N.")),
+        1 => Ok(open.remove(0)),
+        n => {
+            let codes: Vec<String> = open.iter().take(10).map(|i| i.code()).collect();
+            let more = if n > 10 { ", …" } else { "" };
+            Err(CommandError::user(format!(
+                "Say which incident with id: — open now: {}{more} (inside an incident's thread it is implied).",
+                codes.join(", ")
+            )))
+        }
     }
 }
 

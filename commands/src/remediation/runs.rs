@@ -11,6 +11,7 @@ use super::posts::{self, APPROVE, REJECT};
 use super::{Ctx, PlanState};
 use crate::actor::Actor;
 use crate::chat_port::{ChatPort, MessageRef};
+use crate::chats::Chats;
 use crate::incident::Severity;
 use crate::outbox::Op;
 use crate::post::{ChannelName, Destination};
@@ -45,7 +46,7 @@ pub(crate) struct Claimed {
 /// and returns those that may run now, claimed. Each plan is handled on its own: one failing
 /// holds back no other. `recheck`: every pending plan is due a check (every few minutes, and
 /// after a restart or a reconnection).
-pub(crate) async fn claim_ready_plans(cx: &Ctx<'_>, port: &dyn ChatPort, recheck: bool) -> anyhow::Result<Vec<Claimed>> {
+pub(crate) async fn claim_ready_plans(cx: &Ctx<'_>, chats: &Chats, recheck: bool) -> anyhow::Result<Vec<(Claimed, Arc<dyn ChatPort>)>> {
     let now = cx.clock.now();
     if recheck {
         let pending = cx.store.want_all_plan_checks(now).await?;
@@ -60,9 +61,12 @@ pub(crate) async fn claim_ready_plans(cx: &Ctx<'_>, port: &dyn ChatPort, recheck
     }
     let until = now + Duration::seconds(CHECK_LEASE_S);
     let mut ready = Vec::new();
-    for id in cx.store.claim_plan_checks(now, until).await? {
-        match check(cx, port, id, until).await {
-            Ok(Some(claimed)) => ready.push(claimed),
+    for id in cx.store.claim_plan_checks(now, until, &chats.filter()).await? {
+        let chat = cx.store.chat_of(subject(id)).await?;
+        // Claimed for this process's chats only, so its port is here.
+        let Some(port) = chats.port(chat.as_deref()) else { continue };
+        match check(cx, port.as_ref(), id, until).await {
+            Ok(Some(claimed)) => ready.push((claimed, port.clone())),
             Ok(None) => {}
             // The claim stays until `until`: the check is tried again then.
             Err(error) => checking_failed(cx, id, &error).await,

@@ -3,17 +3,20 @@
 //! recorded on that operation alone: retried later, or dead with its reason.
 
 use super::{from_millis, millis, Store};
+use crate::chats::ChatFilter;
 use crate::outbox::{Op, Queued};
+use crate::subject::Subject;
 use chrono::{DateTime, Duration, Utc};
 
 /// How long a claim lasts before another bellhop may try the operation.
 const LEASE: Duration = Duration::seconds(60);
 
-/// Lane heads: the oldest operation of each lane that is neither done nor dead. Only a head may
-/// run, so order holds within a lane while other lanes go on.
+/// Lane heads: the oldest operation of each lane (in each chat) that is neither done nor dead.
+/// Only a head may run, so order holds within a lane while other lanes go on.
 const LANE_HEAD: &str = "done_ms IS NULL AND dead_ms IS NULL
      AND NOT EXISTS (SELECT 1 FROM chat_ops earlier
-                     WHERE earlier.lane = chat_ops.lane AND earlier.id < chat_ops.id
+                     WHERE earlier.lane = chat_ops.lane AND COALESCE(earlier.chat, '') = COALESCE(chat_ops.chat, '')
+                       AND earlier.id < chat_ops.id
                        AND earlier.done_ms IS NULL AND earlier.dead_ms IS NULL)";
 
 type EntryRow = (i64, String, String, i64, i64, Option<i64>, Option<String>);
@@ -33,20 +36,27 @@ pub struct OutboxEntry {
 impl Store {
     /// Lane heads ready to run now, oldest first. An operation whose text no longer reads (from
     /// an older bellhop) is returned as `Err` with its id so the caller can bury it.
-    pub async fn ready_ops(&self, now: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<Result<Queued, (i64, String)>>> {
-        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(&format!(
-            "SELECT id, lane, op, attempts FROM chat_ops
-             WHERE {LANE_HEAD} AND next_attempt_ms <= $1 AND (claimed_until_ms IS NULL OR claimed_until_ms < $1)
-             ORDER BY id LIMIT $2"
-        ))
-        .bind(millis(now))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+    pub async fn ready_ops(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        chats: &ChatFilter,
+    ) -> anyhow::Result<Vec<Result<Queued, (i64, String)>>> {
+        let sql = format!(
+            "SELECT id, lane, op, attempts, chat FROM chat_ops
+             WHERE {LANE_HEAD} AND next_attempt_ms <= $1 AND (claimed_until_ms IS NULL OR claimed_until_ms < $1) AND {}
+             ORDER BY id LIMIT $2",
+            chat_condition("chat", chats, 3)
+        );
+        let mut query = sqlx::query_as(&sql).bind(millis(now)).bind(limit);
+        for name in chat_names(chats) {
+            query = query.bind(name);
+        }
+        let rows: Vec<(i64, String, String, i64, Option<String>)> = query.fetch_all(self.pool()).await?;
         Ok(rows
             .into_iter()
-            .map(|(id, lane, op, attempts)| match serde_json::from_str::<Op>(&op) {
-                Ok(op) => Ok(Queued { id, lane, attempts, op }),
+            .map(|(id, lane, op, attempts, chat)| match serde_json::from_str::<Op>(&op) {
+                Ok(op) => Ok(Queued { id, lane, attempts, op, chat }),
                 Err(error) => Err((id, format!("its stored text does not read: {error}"))),
             })
             .collect())
@@ -100,15 +110,29 @@ impl Store {
     }
 
     /// When the earliest lane head may run (a retry, or one claimed by a bellhop that vanished).
-    pub async fn next_op(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let at: Option<i64> = sqlx::query_scalar(&format!(
+    /// Only the chats given count: another chat's operations wait for a process that delivers them.
+    pub async fn next_op(&self, chats: &ChatFilter) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let sql = format!(
             "SELECT MIN(CASE WHEN claimed_until_ms IS NOT NULL AND claimed_until_ms > next_attempt_ms
                              THEN claimed_until_ms ELSE next_attempt_ms END)
-             FROM chat_ops WHERE {LANE_HEAD}"
-        ))
-        .fetch_one(self.pool())
-        .await?;
+             FROM chat_ops WHERE {LANE_HEAD} AND {}",
+            chat_condition("chat", chats, 1)
+        );
+        let mut query = sqlx::query_scalar(&sql);
+        for name in chat_names(chats) {
+            query = query.bind(name);
+        }
+        let at: Option<i64> = query.fetch_one(self.pool()).await?;
         Ok(at.map(from_millis))
+    }
+
+    /// The chat a subject belongs to (none: the home chat, or no operation about it yet).
+    pub async fn chat_of(&self, subject: Subject) -> anyhow::Result<Option<String>> {
+        let chat: Option<String> = sqlx::query_scalar("SELECT chat FROM subject_chats WHERE subject = $1")
+            .bind(subject.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(chat.filter(|chat| !chat.is_empty()))
     }
 
     /// How many operations wait (neither done nor dead).
@@ -166,5 +190,24 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+/// The condition on a chat column (NULL or '' for the home chat) that selects `chats`' own, its
+/// names bound from `$first` on.
+pub(super) fn chat_condition(column: &str, chats: &ChatFilter, first: usize) -> String {
+    match chats {
+        ChatFilter::Every => "1 = 1".to_string(),
+        ChatFilter::Named(names) => {
+            let names: Vec<String> = (first..first + names.len()).map(|n| format!("${n}")).collect();
+            format!("COALESCE({column}, '') IN ('', {})", names.join(", "))
+        }
+    }
+}
+
+pub(super) fn chat_names(chats: &ChatFilter) -> Vec<String> {
+    match chats {
+        ChatFilter::Every => Vec::new(),
+        ChatFilter::Named(names) => names.clone(),
     }
 }

@@ -343,13 +343,23 @@ impl Store {
     }
 
     /// Claims the checks due by `now` until `until`: one statement, so one bellhop gets each.
-    pub async fn claim_plan_checks(&self, now: DateTime<Utc>, until: DateTime<Utc>) -> anyhow::Result<Vec<i64>> {
-        let mut ids: Vec<i64> =
-            sqlx::query_scalar("UPDATE plans SET check_ms = $2 WHERE state = 'pending' AND check_ms <= $1 RETURNING id")
-                .bind(millis(now))
-                .bind(millis(until))
-                .fetch_all(self.pool())
-                .await?;
+    /// Only plans of `chats` are claimed: another chat's wait for a process that reads its posts.
+    pub async fn claim_plan_checks(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        chats: &crate::chats::ChatFilter,
+    ) -> anyhow::Result<Vec<i64>> {
+        let chat = "(SELECT chat FROM subject_chats WHERE subject = 'plan:' || CAST(plans.id AS TEXT))";
+        let sql = format!(
+            "UPDATE plans SET check_ms = $2 WHERE state = 'pending' AND check_ms <= $1 AND {} RETURNING id",
+            super::outbox::chat_condition(chat, chats, 3)
+        );
+        let mut query = sqlx::query_scalar(&sql).bind(millis(now)).bind(millis(until));
+        for name in super::outbox::chat_names(chats) {
+            query = query.bind(name);
+        }
+        let mut ids: Vec<i64> = query.fetch_all(self.pool()).await?;
         ids.sort_unstable();
         Ok(ids)
     }

@@ -177,15 +177,38 @@ impl<'a> Tx<'a> {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Queues a chat operation; it runs only after this transaction commits.
+    /// Queues a chat operation; it runs only after this transaction commits, in the chat its
+    /// subject belongs to.
     pub async fn enqueue(&mut self, op: &Op) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO chat_ops (lane, op, created_ms, next_attempt_ms) VALUES ($1, $2, $3, $3)")
+        let chat = self.chat_for(op).await?;
+        sqlx::query("INSERT INTO chat_ops (lane, op, created_ms, next_attempt_ms, chat) VALUES ($1, $2, $3, $3, $4)")
             .bind(op.lane())
             .bind(serde_json::to_string(op)?)
             .bind(millis(self.now))
+            .bind(chat)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+
+    /// The chat an operation goes to: its subject's, which the subject's first operation records
+    /// (the chat of the command that queued it, or none for the home chat); an operation about no
+    /// subject goes to the command's chat.
+    async fn chat_for(&mut self, op: &Op) -> anyhow::Result<Option<String>> {
+        let origin = crate::chats::Origin::current();
+        let Some(subject) = op.subject() else { return Ok(origin) };
+        let subject = subject.to_string();
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT chat FROM subject_chats WHERE subject = $1").bind(&subject).fetch_optional(&mut *self.tx).await?;
+        if let Some(owner) = owner {
+            return Ok(Some(owner).filter(|chat| !chat.is_empty()));
+        }
+        sqlx::query("INSERT INTO subject_chats (subject, chat) VALUES ($1, $2)")
+            .bind(&subject)
+            .bind(origin.as_deref().unwrap_or_default())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(origin)
     }
 
     /// Queues a plain post.
