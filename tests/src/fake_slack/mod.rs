@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     /// `ws://127.0.0.1:Q`, for `apps.connections.open`.
     ws: String,
     tasks: Mutex<Vec<AbortHandle>>,
+    /// Set when the fake is dropped: the Web API closes its connections, kept-alive ones too.
+    stopped: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -76,6 +78,7 @@ struct Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        self.shared.stopped.send_replace(true);
         for task in self.shared.tasks.lock().expect("the fake's task list").drain(..) {
             task.abort();
         }
@@ -104,10 +107,18 @@ impl FakeSlack {
             http: format!("http://{}", http.local_addr().expect("the Web API's address")),
             ws: format!("ws://{}", ws.local_addr().expect("the socket's address")),
             tasks: Mutex::new(Vec::new()),
+            stopped: watch::channel(false).0,
         });
         let app = axum::Router::new().fallback(api::handle).with_state(shared.clone());
-        shared.spawn(async move {
-            let _ = axum::serve(http, app).await;
+        let mut stopped = shared.stopped.subscribe();
+        // Not aborted with the other tasks: a graceful shutdown also ends the connections axum
+        // spawned, which a client's pool would otherwise keep using.
+        tokio::spawn(async move {
+            let _ = axum::serve(http, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|stopped| *stopped).await;
+                })
+                .await;
         });
         shared.spawn(socket::serve(ws, shared.clone()));
         FakeSlack { running: Arc::new(Running { shared }) }
