@@ -265,6 +265,12 @@ impl FakeSlack {
         self.shared().wait(timeout, |s| s.acks.iter().find(|a| a.envelope_id == envelope_id).cloned()).await
     }
 
+    /// Waits until a delivery of `envelope_id` has gone unacked for the ack timeout (a slash
+    /// command's person then sees `operation_timeout`; an event is delivered again).
+    pub async fn wait_timed_out(&self, envelope_id: &str, timeout: Duration) -> bool {
+        self.shared().wait(timeout, |s| s.timed_out.iter().any(|id| id == envelope_id).then_some(())).await.is_some()
+    }
+
     // ---- What bellhop did ----
 
     /// The bodies POSTed to `envelope`'s `response_url`, in order.

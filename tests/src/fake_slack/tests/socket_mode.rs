@@ -37,6 +37,21 @@ async fn an_unacked_event_is_delivered_again_until_acked() {
 }
 
 #[tokio::test]
+async fn an_unacked_slash_command_times_out_without_a_retry() {
+    let fake = FakeSlack::start().await;
+    fake.set_ack_timeout(Duration::from_millis(100));
+    let mut ws = raw_socket(&fake).await;
+    let late = fake.slash("U1", "C0OPS", "slow").await;
+    assert_eq!(next(&mut ws).await["envelope_id"], late.envelope_id.as_str());
+    assert!(fake.wait_timed_out(&late.envelope_id, WAIT).await);
+    let after = fake.slash("U1", "C0OPS", "next").await;
+    assert_eq!(next(&mut ws).await["envelope_id"], after.envelope_id.as_str(), "Slack does not retry slash commands");
+    fake.redeliver(&late).await;
+    let again = next(&mut ws).await;
+    assert_eq!((again["envelope_id"].as_str(), again.get("retry_attempt")), (Some(late.envelope_id.as_str()), None));
+}
+
+#[tokio::test]
 async fn each_envelope_goes_to_one_socket() {
     let fake = FakeSlack::start().await;
     let (mut one, mut two) = (raw_socket(&fake).await, raw_socket(&fake).await);
