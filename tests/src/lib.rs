@@ -6,6 +6,7 @@ pub mod alertmanager;
 pub mod bot_process;
 mod collecting_port;
 pub mod fake_discord;
+pub mod fake_slack;
 pub mod gate;
 mod tester;
 
