@@ -7,6 +7,7 @@ pub mod demo;
 pub mod discord;
 pub mod http;
 pub mod presence;
+pub mod run;
 pub mod scheduler;
 pub mod shell;
 pub mod simulated;

@@ -153,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Run => {
             bellhop::discord::Settings::from_config(&config)?;
             require_targets(&config)?;
-            bellhop::discord::run_from_config(&config).await.map(|()| ExitCode::SUCCESS)
+            bellhop::run::run_from_config(&config).await.map(|()| ExitCode::SUCCESS)
         }
         Cmd::Demo { .. } | Cmd::Simulate { .. } => unreachable!("handled above"),
     }

@@ -143,11 +143,29 @@ fn migrate_creates_the_sqlite_store() {
 }
 
 #[test]
-fn run_without_a_token_is_a_config_error_naming_discord_token() {
+fn run_without_a_token_is_a_config_error_naming_both_chats() {
     let output = bellhop(&["run"], &vars(&[("FRONTEND_URL", "http://127.0.0.1:9")]), "");
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("DISCORD_TOKEN is not set"), "{stderr}");
+    assert!(stderr.contains("DISCORD_TOKEN is not set") && stderr.contains("SLACK_BOT_TOKEN and SLACK_APP_TOKEN"), "{stderr}");
+}
+
+#[test]
+fn slack_tokens_of_the_wrong_kind_or_missing_channels_are_named() {
+    let swapped = vars(&[("SLACK_BOT_TOKEN", "xapp-1-A0000-0000000000-abcdef"), ("SLACK_APP_TOKEN", "xoxb-0000-0000-abcdefabcdef")]);
+    let output = bellhop(&["run"], &swapped, "");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("SLACK_BOT_TOKEN: must be the bot token") && stderr.contains("(this is an app-level token)"), "{stderr}");
+    assert!(stderr.contains("SLACK_APP_TOKEN: must be an app-level token") && stderr.contains("(this is a bot token)"), "{stderr}");
+    assert!(!stderr.contains("xoxb-0000"), "a token is never shown: {stderr}");
+    let no_channels = vars(&[("SLACK_BOT_TOKEN", "xoxb-0000-0000-abcdefabcdef"), ("SLACK_APP_TOKEN", "xapp-1-A0000-0000000000-abcdef")]);
+    let output = bellhop(&["run"], &no_channels, "");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    for key in ["SLACK_INCIDENTS_CHANNEL", "SLACK_STATUS_CHANNEL", "SLACK_OPS_CHANNEL"] {
+        assert!(stderr.contains(&format!("{key} is not set")), "{stderr}");
+    }
 }
 
 #[test]

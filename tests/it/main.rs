@@ -27,4 +27,5 @@ mod remediation_runs;
 mod replica_processes;
 mod shell;
 mod shell_operator;
+mod slack;
 mod timers;

@@ -8,9 +8,11 @@ mod collecting_port;
 pub mod fake_discord;
 pub mod fake_slack;
 pub mod gate;
+pub mod slack_tester;
 mod tester;
 
 pub use collecting_port::{key as place_key, CollectingPort};
+pub use slack_tester::SlackTester;
 pub use tester::{BellhopTester, Bot};
 
 use bellhop::config::default_shell_users;

@@ -65,7 +65,7 @@ impl Reader {
     /// named, never shown.
     fn token(&mut self, env: &'static str, prefix: &str, what: &str) -> Option<SecretString> {
         let text = self.text(env)?;
-        if text.starts_with(prefix) && text.len() > prefix.len() + 8 && !text.contains(char::is_whitespace) {
+        if text.starts_with(prefix) && text.len() > prefix.len() + 3 && !text.contains(char::is_whitespace) {
             return Some(SecretString::from(text));
         }
         let kind = match text.get(..5) {
@@ -107,7 +107,7 @@ const GROUP: &str =
 pub fn slack_id(text: &str, first: &[char]) -> bool {
     let mut chars = text.chars();
     chars.next().is_some_and(|c| first.contains(&c))
-        && text.len() >= 5
+        && text.len() >= 2
         && text.len() <= 24
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }

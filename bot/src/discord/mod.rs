@@ -111,32 +111,22 @@ impl Settings {
     }
 }
 
-/// `bellhop run`: builds the core and runs the bot until SIGINT or SIGTERM.
-pub async fn run_from_config(config: &Config) -> anyhow::Result<()> {
-    let settings = Settings::from_config(config)?;
-    let unset: Vec<&str> = [
+/// Checks that the channels bellhop posts to on its own are set; unset, each such post would be
+/// given up.
+pub fn check_channels(config: &Config) -> Result<(), ConfigError> {
+    let unset: Vec<String> = [
         (config.discord.incidents_channel, "DISCORD_INCIDENTS_CHANNEL"),
         (config.discord.status_channel, "DISCORD_STATUS_CHANNEL"),
         (config.discord.ops_channel, "DISCORD_OPS_CHANNEL"),
     ]
     .into_iter()
-    .filter_map(|(id, key)| id.is_none().then_some(key))
+    .filter(|(id, _)| id.is_none())
+    .map(|(_, key)| format!("{key} is not set: `bellhop run` posts there on its own (Discord → right-click the channel → Copy ID)"))
     .collect();
-    // Posts bellhop makes on its own go to these; unset, each such post would be given up.
-    if !unset.is_empty() {
-        return Err(ConfigError(
-            unset
-                .iter()
-                .map(|key| format!("{key} is not set: `bellhop run` posts there on its own (Discord → right-click the channel → Copy ID)"))
-                .collect(),
-        )
-        .into());
+    match unset.is_empty() {
+        true => Ok(()),
+        false => Err(ConfigError(unset)),
     }
-    let core = Arc::new(crate::app::build_core(config, Arc::new(bellhop_commands::SystemClock)).await?);
-    let (_, http) = crate::app::start_http(config, &core).await?;
-    let _http = AbortOnDrop(http);
-    let _management = crate::app::start_management(config, &core)?.map(AbortOnDrop);
-    run(settings, core, stop_signal()).await
 }
 
 /// Connects, registers the commands, runs the core's loop and answers until `shutdown`
@@ -144,6 +134,17 @@ pub async fn run_from_config(config: &Config) -> anyhow::Result<()> {
 /// commands fails: a bot that cannot register would ignore every command (poise waits forever
 /// on a failed setup).
 pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    run_beside(settings, core, Vec::new(), shutdown).await
+}
+
+/// Like [`run`], with the core's loop also delivering the operations of other chats running in
+/// this process (Slack), through their ports.
+pub async fn run_beside(
+    settings: Settings,
+    core: Arc<Core>,
+    beside: Vec<(&'static str, Arc<dyn bellhop_commands::ChatPort>)>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let presence = crate::presence::claim(&core, crate::presence::Adapter::Discord).await?;
     let (setup_failed, mut setup_failure) = tokio::sync::oneshot::channel::<anyhow::Error>();
     let guild_id = settings.guild_id;
@@ -174,8 +175,8 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
     let shards = client.shard_manager.clone();
     // Timers and the outbox run beside the gateway, through the same REST client.
     let port: Arc<dyn bellhop_commands::ChatPort> = Arc::new(settings.port(client.http.clone()));
-    let chats = bellhop_commands::Chats::home(CHAT, port);
-    let _scheduler = AbortOnDrop(tokio::spawn(crate::scheduler::run(scheduler_core, chats)));
+    let chats = beside.into_iter().fold(bellhop_commands::Chats::home(CHAT, port), |chats, (name, port)| chats.and(name, port));
+    let looping = crate::scheduler::Loop::start(scheduler_core, chats);
     let mut running = tokio::spawn(async move { client.start().await });
     tokio::select! {
         finished = &mut running => match finished {
@@ -190,6 +191,7 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
         }
         () = shutdown => {
             tracing::info!("stopping: closing the Discord connection");
+            looping.stop().await;
             stopping_core.release_alerts().await;
             presence.release().await;
             shards.shutdown_all().await;
@@ -204,7 +206,7 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
 }
 
 /// Stops a background task when the adapter stops.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -260,7 +262,7 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     }
 }
 
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -85,8 +85,8 @@ mod tests {
 
     #[test]
     fn the_text_reads_like_the_shells() {
-        let invocation = invocation(r#"incident declare severity:P1 title:“Invites &amp; logins failing”"#).unwrap();
-        assert_eq!(invocation, Invocation::new("incident declare").option("severity", "P1").option("title", "Invites & logins failing"));
+        let declared = invocation(r#"incident declare severity:P1 title:“Invites &amp; logins failing”"#).unwrap();
+        assert_eq!(declared, Invocation::new("incident declare").option("severity", "P1").option("title", "Invites & logins failing"));
         assert_eq!(invocation("  ").unwrap(), Invocation::new("help"));
         let commander = invocation("incident commander user:<@U0BOB1|bob>").unwrap();
         assert_eq!(commander.options[0].1, Value::User(Person::new("slack:U0BOB1", "bob")));

@@ -2,8 +2,10 @@
 //! posts and edits through the Web API, on the same core and store as Discord.
 //!
 //! slack-morphism acknowledges an envelope only when its callback returns, and reads a
-//! connection's envelopes one after another: every callback here hands its work to a task and
-//! returns at once, so the ack is never late and one slow command holds back no other.
+//! connection's envelopes one after another: every callback here hands its work on and returns
+//! at once, so the ack is never late. Each command runs in a task of its own (one slow command
+//! holds back no other); events are handled one after another, in the order they came, since a
+//! reaction's removal handled before its addition would leave a vote that was taken back.
 
 mod api;
 mod command;
@@ -71,6 +73,7 @@ impl Settings {
 /// What the callbacks reach, through slack-morphism's user state.
 pub(crate) struct App {
     core: Arc<Core>,
+    events: tokio::sync::mpsc::UnboundedSender<SlackPushEventCallback>,
     api: Arc<Api>,
     people: Arc<Directory>,
     pages: mrkdwn::Pages,
@@ -80,6 +83,7 @@ pub(crate) struct App {
 pub struct Slack {
     listener: SlackClientSocketModeListener<SlackClientHyperHttpsConnector>,
     port: Arc<SlackPort>,
+    events: tokio::task::JoinHandle<()>,
 }
 
 impl Slack {
@@ -91,6 +95,7 @@ impl Slack {
     /// Closes the sockets; a listener dropped without this would leave one open that nobody reads.
     pub async fn stop(self) {
         self.listener.shutdown().await;
+        self.events.abort();
     }
 }
 
@@ -128,7 +133,14 @@ pub async fn start(settings: Settings, core: Arc<Core>) -> anyhow::Result<Slack>
     };
     let pages = settings.config.pages.clone();
     let port = Arc::new(SlackPort::new(api.clone(), channels, pages.clone(), people.clone()));
-    let app = Arc::new(App { core, api: api.clone(), people, pages });
+    let (events, mut queued) = tokio::sync::mpsc::unbounded_channel();
+    let app = Arc::new(App { core, events, api: api.clone(), people, pages });
+    let handler = app.clone();
+    let events = tokio::spawn(async move {
+        while let Some(event) = queued.recv().await {
+            handler.push(event).await;
+        }
+    });
     let callbacks = SlackSocketModeListenerCallbacks::new()
         // Reactions given while the socket was down are not replayed: every pending plan is read
         // against its post again.
@@ -148,7 +160,7 @@ pub async fn start(settings: Settings, core: Arc<Core>) -> anyhow::Result<Slack>
     listener.listen_for(&app_token).await.map_err(|error| anyhow::anyhow!("cannot listen on Slack's socket: {error}"))?;
     listener.start().await;
     tracing::info!("listening to Slack over Socket Mode");
-    Ok(Slack { listener, port })
+    Ok(Slack { listener, port, events })
 }
 
 /// `bellhop run` with Slack alone: the adapter and the core's loop until `shutdown` completes.
@@ -156,10 +168,10 @@ pub async fn run(settings: Settings, core: Arc<Core>, shutdown: impl Future<Outp
     let presence = crate::presence::claim(&core, crate::presence::Adapter::Discord).await?;
     let slack = start(settings, core.clone()).await?;
     let chats = bellhop_commands::Chats::home(CHAT, slack.port());
-    let scheduler = tokio::spawn(crate::scheduler::run(core.clone(), chats));
+    let looping = crate::scheduler::Loop::start(core.clone(), chats);
     shutdown.await;
     tracing::info!("stopping: closing the Slack connections");
-    scheduler.abort();
+    looping.stop().await;
     core.release_alerts().await;
     presence.release().await;
     slack.stop().await;
@@ -188,7 +200,7 @@ async fn on_push(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(app) = app_of(&state).await {
-        tokio::spawn(async move { app.push(event).await });
+        let _ = app.events.send(event);
     }
     Ok(())
 }

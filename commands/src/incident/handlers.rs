@@ -74,7 +74,7 @@ pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, channel: Option<&str>, comm
         }
         IncidentCommand::List { state } => super::views::list(cx, now, state).await,
         IncidentCommand::Ack { id } => ack(cx, actor, now, open(cx, id, channel).await?).await,
-        IncidentCommand::Update { id, text } => update(cx, actor, now, open(cx, id, channel).await?, text).await,
+        IncidentCommand::Update { id, text } => update(cx, actor, now, open(cx, id, channel).await?, text, channel).await,
         IncidentCommand::StatusPost { id, eta } => status_post(cx, actor, now, open(cx, id, channel).await?, eta).await,
         IncidentCommand::Severity { id, level } => change_severity(cx, actor, now, open(cx, id, channel).await?, level).await,
         IncidentCommand::Commander { id, user } => change_commander(cx, actor, now, open(cx, id, channel).await?, user).await,
@@ -120,7 +120,7 @@ async fn find(cx: &Ctx<'_>, id: IncidentRef, channel: Option<&str>) -> Result<In
 async fn the_only_open(cx: &Ctx<'_>) -> Result<Incident, CommandError> {
     let mut open = cx.store.incidents(ListState::Open, 11).await?;
     match open.len() {
-        0 => Err(CommandError::user("No incident is open; name a resolved one with id:INC-N.")),
+        0 => Err(CommandError::user("No incident is open; name one with id:INC-N.")),
         1 => Ok(open.remove(0)),
         n => {
             let codes: Vec<String> = open.iter().take(10).map(|i| i.code()).collect();
@@ -253,12 +253,30 @@ async fn reset_reminder(cx: &Ctx<'_>, tx: &mut Tx<'_>, incident: &Incident, now:
     Ok(())
 }
 
-async fn update(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, incident: Incident, text: String) -> Result<Reply, CommandError> {
+/// The update is the answer where it was typed; typed anywhere else than the incident's own place
+/// (always, in Slack, which runs no command in a thread), it is posted there too, so the thread
+/// keeps the whole story.
+async fn update(
+    cx: &Ctx<'_>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    incident: Incident,
+    text: String,
+    typed_in: Option<&str>,
+) -> Result<Reply, CommandError> {
+    let post = posts::update(&incident, &actor.name, &text);
+    let in_place = match typed_in {
+        Some(channel) => cx.store.place_of(incident.subject()).await?.as_deref() == Some(channel),
+        None => false,
+    };
     let mut tx = cx.store.begin(now).await?;
     tx.timeline(incident.id, &actor.person(), TimelineKind::Update, &text).await?;
     reset_reminder(cx, &mut tx, &incident, now).await?;
+    if !in_place {
+        tx.post(place(&incident), post.clone()).await?;
+    }
     tx.commit().await?;
-    Ok(Reply::channel(posts::update(&incident, &actor.name, &text)))
+    Ok(Reply::channel(post))
 }
 
 async fn status_post(

@@ -1,0 +1,57 @@
+//! `bellhop run`: the chat adapters the configuration names, on one core and one store. Discord
+//! runs when its token is set, Slack when both its tokens are, both in one process when both are;
+//! each subject's posts go to the chat it started in (see `bellhop_commands::chats`).
+
+use crate::config::{Config, ConfigError};
+use crate::discord::{self, AbortOnDrop};
+use crate::slack;
+use bellhop_commands::Core;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Checks the configuration of every chat it names, builds the core and runs until SIGINT or SIGTERM.
+pub async fn run_from_config(config: &Config) -> anyhow::Result<()> {
+    let wants_discord = config.discord_token.is_some();
+    let wants_slack = config.slack.tokens.is_some();
+    if !wants_discord && !wants_slack {
+        return Err(ConfigError(vec![
+            "DISCORD_TOKEN is not set, nor SLACK_BOT_TOKEN and SLACK_APP_TOKEN: `bellhop run` needs one chat (Discord or Slack) or both; `bellhop demo` needs neither"
+                .into(),
+        ])
+        .into());
+    }
+    let mut problems = Vec::new();
+    let discord_settings = wants_discord.then(|| discord::Settings::from_config(config).and_then(|s| discord::check_channels(config).map(|()| s)));
+    let slack_settings = wants_slack.then(|| slack::Settings::from_config(config));
+    let discord_settings = discord_settings.and_then(|s| s.map_err(|e| problems.extend(e.0)).ok());
+    let slack_settings = slack_settings.and_then(|s| s.map_err(|e| problems.extend(e.0)).ok());
+    if !problems.is_empty() {
+        return Err(ConfigError(problems).into());
+    }
+    let core = Arc::new(crate::app::build_core(config, Arc::new(bellhop_commands::SystemClock)).await?);
+    let (_, http) = crate::app::start_http(config, &core).await?;
+    let _http = AbortOnDrop(http);
+    let _management = crate::app::start_management(config, &core)?.map(AbortOnDrop);
+    run_chats(core, discord_settings, slack_settings, discord::stop_signal()).await
+}
+
+/// Runs the chats given on `core` until `shutdown` completes.
+pub async fn run_chats(
+    core: Arc<Core>,
+    discord: Option<discord::Settings>,
+    slack: Option<slack::Settings>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    match (discord, slack) {
+        (Some(discord), None) => discord::run(discord, core, shutdown).await,
+        (None, Some(slack)) => slack::run(slack, core, shutdown).await,
+        (Some(discord), Some(slack)) => {
+            // Discord's adapter holds the store's presence and runs the loop for both chats.
+            let slack = slack::start(slack, core.clone()).await?;
+            let ran = discord::run_beside(discord, core, vec![(slack::CHAT, slack.port())], shutdown).await;
+            slack.stop().await;
+            ran
+        }
+        (None, None) => Err(anyhow::anyhow!("no chat to run")),
+    }
+}

@@ -1,0 +1,202 @@
+//! The Slack adapter end to end: the real slack-morphism client (Socket Mode and the Web API)
+//! against the fake Slack, bellhop's whole core and store behind it. Slash commands are
+//! acknowledged at once and answered through their `response_url`; incidents get a thread under
+//! their kickoff; the two-person gate counts Slack reactions; what Slack refuses for good goes
+//! dead with one notice; a redelivered envelope acts once; Discord and Slack share one process.
+
+use bellhop::demo::fixture::{self, Scale};
+use bellhop::simulated::Script;
+use bellhop_tests::fake_slack::{Message, BOT_USER, WAIT};
+use bellhop_tests::slack_tester::{INCIDENTS, OPS, STATUS};
+use bellhop_tests::{SlackTester, KEY};
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::ConnectOptions;
+use std::time::Duration;
+
+const ALICE: &str = "U1";
+const BOB: &str = "U2";
+const CAROL: &str = "U3";
+const DAVE: &str = "U4";
+
+/// Everything a message shows: its text and each block's text.
+fn shown(message: &Message) -> String {
+    let mut parts = vec![message.text.clone()];
+    if let Some(blocks) = message.blocks.as_array() {
+        parts.extend(blocks.iter().filter_map(|b| b["text"]["text"].as_str().map(str::to_string)));
+    }
+    parts.join("\n")
+}
+
+fn answer_text(answer: &Value) -> String {
+    let mut parts = vec![answer["text"].as_str().unwrap_or_default().to_string()];
+    if let Some(blocks) = answer["blocks"].as_array() {
+        parts.extend(blocks.iter().filter_map(|b| b["text"]["text"].as_str().map(str::to_string)));
+    }
+    parts.join("\n")
+}
+
+/// Runs `/bellhop text` as `user` in `channel` and returns bellhop's answer.
+async fn ask(t: &SlackTester, user: &str, channel: &str, text: &str) -> Value {
+    let envelope = t.fake.slash(user, channel, text).await;
+    let ack = t.fake.wait_ack(&envelope.envelope_id, WAIT).await.expect("the envelope is acknowledged");
+    assert!(ack.latency < Duration::from_millis(2500), "acknowledged within Slack's 3 s: {:?}", ack.latency);
+    t.fake.wait_response(&envelope, WAIT).await.unwrap_or_else(|| panic!("no answer to /bellhop {text}"))
+}
+
+#[tokio::test]
+async fn health_is_acknowledged_at_once_and_answered_where_it_was_asked() {
+    let t = SlackTester::start(Script::new(KEY), &[]).await;
+    let answer = ask(&t, ALICE, OPS, "health").await;
+    assert_eq!(answer["response_type"], "in_channel", "{answer}");
+    let text = answer_text(&answer);
+    assert!(text.contains("invite-user"), "the sweep names the function: {text}");
+
+    let help = ask(&t, ALICE, OPS, "help").await;
+    assert!(answer_text(&help).contains("/incident declare"), "{help}");
+    let unknown = ask(&t, ALICE, OPS, "frobnicate now").await;
+    assert_eq!(unknown["response_type"], "ephemeral", "errors go only to who typed: {unknown}");
+    assert!(answer_text(&unknown).contains("frobnicate"), "{unknown}");
+    let malformed = ask(&t, ALICE, OPS, r#"incident declare severity:P1 title:"open"#).await;
+    assert!(answer_text(&malformed).contains("closing \""), "{malformed}");
+    let refused = ask(&t, DAVE, OPS, "incident declare severity:P2 title:x").await;
+    assert_eq!(refused["response_type"], "ephemeral");
+    assert!(answer_text(&refused).contains("is for a responder"), "dave holds no group: {refused}");
+    assert!(t.fake.read(|s| s.unknown_methods.is_empty()));
+}
+
+#[tokio::test]
+async fn an_incident_declared_in_slack_has_its_thread_and_pages_the_group() {
+    let t = SlackTester::start(Script::new(KEY), &[("BELLHOP_PAGE_ONCALL", "S0ONCALL")]).await;
+    let answer = ask(&t, ALICE, OPS, r#"incident declare severity:P1 title:"Invites failing <!channel> @here""#).await;
+    assert_eq!(answer["response_type"], "in_channel", "{answer}");
+    let kickoff = t.fake.wait_message(INCIDENTS, |m| m.thread_ts.is_none() && m.text.contains("INC-1"), WAIT).await.expect("the kickoff");
+    let kickoff_text = shown(&kickoff);
+    assert!(kickoff.text.starts_with("<!subteam^S0ONCALL>"), "the on-call group is paged: {}", kickoff.text);
+    assert!(!kickoff_text.contains("<!channel>") && kickoff_text.contains("&lt;!channel&gt;"), "typed text pings nobody: {kickoff_text}");
+
+    // No command runs inside a Slack thread: with one incident open, it is the one meant.
+    let update = ask(&t, ALICE, OPS, r#"incident update text:"Rolled back the invite change""#).await;
+    assert!(!answer_text(&update).contains('✗'), "{update}");
+    t.fake
+        .wait_message(INCIDENTS, |m| m.thread_ts.as_deref() == Some(kickoff.ts.as_str()) && shown(m).contains("Rolled back"), WAIT)
+        .await
+        .expect("the update in the thread");
+    ask(&t, ALICE, OPS, "incident declare severity:P3 title:second").await;
+    let which = ask(&t, ALICE, OPS, "incident ack").await;
+    let which = answer_text(&which);
+    assert!(which.contains("INC-1") && which.contains("INC-2"), "two open: the error names both: {which}");
+}
+
+/// The fixture loaded and bellhop on Slack against it.
+async fn on_fixture(admin: &PgConnectOptions, store: Option<&str>) -> SlackTester {
+    fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
+    let target = fixture::as_bellhop(admin).to_url_lossy().to_string();
+    let mut env = vec![("SUPABASE_DB_URL", target.as_str()), ("BELLHOP_PAGE_APPROVERS", "S0APPROVERS")];
+    if let Some(store) = store {
+        env.push(("BELLHOP_DATABASE_URL", store));
+    }
+    SlackTester::start(Script::new(KEY), &env).await
+}
+
+/// Alice asks to disable `flag` in #ops; returns the approval post once bellhop's own ✅ and ❌ are on it.
+async fn ask_to_disable(t: &SlackTester, flag: &str) -> Message {
+    ask(t, ALICE, OPS, &format!("flags disable names:{flag}")).await;
+    let post = t.fake.wait_message(OPS, |m| m.text.contains("Approval needed: PLAN-1"), WAIT).await.expect("the approval post");
+    let mine = |m: &Message| m.ts == post.ts && m.reacted("white_check_mark").contains(&BOT_USER.to_string()) && m.reacted("x").contains(&BOT_USER.to_string());
+    t.fake.wait_message(OPS, mine, WAIT).await.expect("bellhop's own ✅ and ❌")
+}
+
+async fn flag_on(admin: &PgConnectOptions, name: &str) -> bool {
+    let mut su = admin.connect().await.unwrap();
+    sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = $1").bind(name).fetch_one(&mut su).await.unwrap()
+}
+
+async fn outcome(t: &SlackTester, ts: &str) -> Message {
+    t.fake.wait_message(OPS, |m| m.ts == ts && m.text.contains("PLAN-1 done"), WAIT).await.expect("the post showing the outcome")
+}
+
+async fn runs(t: &SlackTester) -> usize {
+    t.core.store().recent_audit(100).await.unwrap().into_iter().filter(|e| e.outcome.starts_with("done")).count()
+}
+
+#[sqlx::test(migrations = false)]
+async fn two_slack_approvers_run_a_plan_once_and_the_post_shows_it(_: PgPoolOptions, admin: PgConnectOptions) {
+    let t = on_fixture(&admin, None).await;
+    let post = ask_to_disable(&t, "new-tenant-flow").await;
+    assert!(post.text.starts_with("<!subteam^S0APPROVERS>"), "it pages the approvers' group: {}", post.text);
+
+    t.fake.react(ALICE, OPS, &post.ts, "white_check_mark", true).await.expect("delivered");
+    let requester = t.fake.wait_message(OPS, |m| m.ts == post.ts && m.edits >= 1, WAIT).await.expect("the post edited for alice");
+    assert!(flag_on(&admin, "new-tenant-flow").await, "the requester's ✅ does not count");
+    assert!(shown(&requester).contains("alice"), "{}", shown(&requester));
+    t.fake.react(BOB, OPS, &post.ts, "white_check_mark", true).await.expect("delivered");
+    t.fake.wait_message(OPS, |m| m.ts == post.ts && shown(m).contains("bob"), WAIT).await.expect("the post counts bob");
+    assert!(flag_on(&admin, "new-tenant-flow").await, "one approver is not enough");
+    t.fake.react(CAROL, OPS, &post.ts, "white_check_mark", true).await.expect("delivered");
+    outcome(&t, &post.ts).await;
+    assert!(!flag_on(&admin, "new-tenant-flow").await, "the flag is off");
+
+    // Taking a ✅ back and giving it again, after the run, runs nothing again.
+    t.fake.react(BOB, OPS, &post.ts, "white_check_mark", false).await;
+    t.fake.react(BOB, OPS, &post.ts, "white_check_mark", true).await;
+    ask(&t, ALICE, OPS, "help").await;
+    assert_eq!(runs(&t).await, 1, "ran once");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_approval_given_while_bellhop_was_down_counts_after_the_restart(_: PgPoolOptions, admin: PgConnectOptions) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+    let mut t = on_fixture(&admin, Some(&store)).await;
+    let post = ask_to_disable(&t, "housekeeping-board").await;
+    t.fake.react(BOB, OPS, &post.ts, "white_check_mark", true).await.expect("delivered");
+    t.fake.wait_message(OPS, |m| m.ts == post.ts && shown(m).contains("bob"), WAIT).await.expect("the post counts bob");
+    t.stop_bot().await.expect("a clean stop");
+    t.fake.disconnect_all().await;
+    assert!(t.fake.react(CAROL, OPS, &post.ts, "white_check_mark", true).await.is_none(), "nobody is connected to hear it");
+    t.restart().await;
+    outcome(&t, &post.ts).await;
+    assert!(!flag_on(&admin, "housekeeping-board").await, "bob's and carol's ✅ ran it");
+    assert_eq!(runs(&t).await, 1);
+}
+
+#[tokio::test]
+async fn a_deleted_channel_goes_dead_with_one_notice_in_ops() {
+    let t = SlackTester::start(Script::new(KEY), &[]).await;
+    t.fake.delete_channel(STATUS);
+    ask(&t, ALICE, OPS, r#"incident declare severity:P2 title:"Slow logins""#).await;
+    ask(&t, ALICE, OPS, "incident status-post").await;
+    let notice = t.fake.wait_message(OPS, |m| m.text.contains("could not deliver"), WAIT).await.expect("a notice in ops");
+    assert!(shown(&notice).contains("channel_not_found"), "{}", shown(&notice));
+    ask(&t, ALICE, OPS, "help").await;
+    let notices = t.fake.messages(OPS).iter().filter(|m| m.text.contains("could not deliver")).count();
+    assert_eq!(notices, 1, "one notice, and the post is not retried");
+    assert_eq!(t.core.store().dead_ops().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_redelivered_envelope_does_nothing_twice() {
+    let t = SlackTester::start(Script::new(KEY), &[]).await;
+    let envelope = t.fake.slash(ALICE, OPS, "incident declare severity:P2 title:once").await;
+    t.fake.wait_response(&envelope, WAIT).await.expect("answered");
+    t.fake.redeliver(&envelope).await;
+    ask(&t, ALICE, OPS, "help").await;
+    assert_eq!(t.fake.responses(&envelope).len(), 1, "answered once");
+    let incidents = t.core.store().incidents(bellhop_commands::incident::ListState::All, 10).await.unwrap();
+    assert_eq!(incidents.len(), 1, "declared once");
+
+    // A reaction event redelivered after the person took the reaction back brings nothing back.
+    let kickoff = t.fake.wait_message(INCIDENTS, |m| m.text.contains("INC-1"), WAIT).await.expect("the kickoff");
+    // An update in the thread: by then bellhop has recorded the kickoff as its own.
+    ask(&t, ALICE, OPS, "incident update text:looking").await;
+    t.fake.wait_message(INCIDENTS, |m| m.thread_ts.as_deref() == Some(kickoff.ts.as_str()), WAIT).await.expect("the update in the thread");
+    let added = t.fake.react(BOB, INCIDENTS, &kickoff.ts, "white_check_mark", true).await.expect("delivered");
+    let removed = t.fake.react(BOB, INCIDENTS, &kickoff.ts, "white_check_mark", false).await.expect("delivered");
+    t.fake.wait_ack(&removed.envelope_id, WAIT).await.expect("acknowledged");
+    t.fake.redeliver(&added).await;
+    t.fake.wait_ack(&added.envelope_id, WAIT).await;
+    ask(&t, ALICE, OPS, "help").await;
+    let reacts = t.core.store().recent_audit(100).await.unwrap().into_iter().filter(|e| e.command.starts_with("/react ")).count();
+    assert_eq!(reacts, 1, "the add was recorded once");
+}
