@@ -21,7 +21,8 @@ pub async fn run_from_config(config: &Config) -> anyhow::Result<()> {
         .into());
     }
     let mut problems = Vec::new();
-    let discord_settings = wants_discord.then(|| discord::Settings::from_config(config).and_then(|s| discord::check_channels(config).map(|()| s)));
+    let discord_settings =
+        wants_discord.then(|| discord::Settings::from_config(config).and_then(|s| discord::check_channels(config).map(|()| s)));
     let slack_settings = wants_slack.then(|| slack::Settings::from_config(config));
     let discord_settings = discord_settings.and_then(|s| s.map_err(|e| problems.extend(e.0)).ok());
     let slack_settings = slack_settings.and_then(|s| s.map_err(|e| problems.extend(e.0)).ok());

@@ -103,7 +103,9 @@ async fn on_fixture(admin: &PgConnectOptions, store: Option<&str>) -> SlackTeste
 async fn ask_to_disable(t: &SlackTester, flag: &str) -> Message {
     ask(t, ALICE, OPS, &format!("flags disable names:{flag}")).await;
     let post = t.fake.wait_message(OPS, |m| m.text.contains("Approval needed: PLAN-1"), WAIT).await.expect("the approval post");
-    let mine = |m: &Message| m.ts == post.ts && m.reacted("white_check_mark").contains(&BOT_USER.to_string()) && m.reacted("x").contains(&BOT_USER.to_string());
+    let mine = |m: &Message| {
+        m.ts == post.ts && m.reacted("white_check_mark").contains(&BOT_USER.to_string()) && m.reacted("x").contains(&BOT_USER.to_string())
+    };
     t.fake.wait_message(OPS, mine, WAIT).await.expect("bellhop's own ✅ and ❌")
 }
 
@@ -191,12 +193,81 @@ async fn a_redelivered_envelope_does_nothing_twice() {
     // An update in the thread: by then bellhop has recorded the kickoff as its own.
     ask(&t, ALICE, OPS, "incident update text:looking").await;
     t.fake.wait_message(INCIDENTS, |m| m.thread_ts.as_deref() == Some(kickoff.ts.as_str()), WAIT).await.expect("the update in the thread");
+    let mut handled = t.core.reactions_handled();
     let added = t.fake.react(BOB, INCIDENTS, &kickoff.ts, "white_check_mark", true).await.expect("delivered");
-    let removed = t.fake.react(BOB, INCIDENTS, &kickoff.ts, "white_check_mark", false).await.expect("delivered");
-    t.fake.wait_ack(&removed.envelope_id, WAIT).await.expect("acknowledged");
+    t.fake.react(BOB, INCIDENTS, &kickoff.ts, "white_check_mark", false).await.expect("delivered");
+    tokio::time::timeout(WAIT, handled.wait_for(|n| *n >= 2)).await.expect("both handled").unwrap();
     t.fake.redeliver(&added).await;
-    t.fake.wait_ack(&added.envelope_id, WAIT).await;
-    ask(&t, ALICE, OPS, "help").await;
-    let reacts = t.core.store().recent_audit(100).await.unwrap().into_iter().filter(|e| e.command.starts_with("/react ")).count();
-    assert_eq!(reacts, 1, "the add was recorded once");
+    // Events are handled in order: once carol's is, the redelivered one before it was too.
+    t.fake.react(CAROL, INCIDENTS, &kickoff.ts, "white_check_mark", true).await.expect("delivered");
+    tokio::time::timeout(WAIT, handled.wait_for(|n| *n >= 3)).await.expect("carol's handled").unwrap();
+    let audit = t.core.store().recent_audit(100).await.unwrap();
+    let mut reacts: Vec<String> =
+        audit.iter().filter(|e| e.command.contains("react ")).map(|e| format!("{} {}", e.actor_name, e.command)).collect();
+    reacts.sort();
+    let ts = &kickoff.ts;
+    assert_eq!(
+        reacts,
+        [format!("bob /react {ts} ✅"), format!("bob /unreact {ts} ✅"), format!("carol /react {ts} ✅")],
+        "bob's ✅ is not back"
+    );
+}
+
+/// Discord and Slack in one process, on one core and one store: an incident declared in each
+/// chat is announced, threaded and answered in that chat only.
+#[tokio::test]
+async fn both_chats_in_one_process_keep_each_incident_in_its_own_chat() {
+    use bellhop_tests::fake_discord::payloads::{member, INCIDENTS_CHANNEL, RESPONDER_ROLE};
+    use bellhop_tests::fake_discord::FakeDiscord;
+    use bellhop_tests::slack_tester::{config, platform_env, slack_env};
+    use serde_json::json;
+
+    let (discord, slack) = (FakeDiscord::start().await, bellhop_tests::fake_slack::FakeSlack::start().await);
+    let platform = bellhop_tests::platform(Script::new(KEY)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+    let env =
+        platform_env(&platform, &store, "invite-user").into_iter().chain(bellhop_tests::discord_env(&discord)).chain(slack_env(&slack));
+    let config = config(env);
+    let core = std::sync::Arc::new(bellhop::app::build_core(&config, std::sync::Arc::new(bellhop_commands::SystemClock)).await.unwrap());
+    let discord_settings = bellhop_tests::discord_settings(&discord, &config);
+    let slack_settings = bellhop::slack::Settings::from_config(&config).unwrap().with_connections(1, 1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(bellhop::run::run_chats(core.clone(), Some(discord_settings), Some(slack_settings), async move {
+        let _ = stopped.await;
+    }));
+    discord.ready().await;
+    assert!(slack.wait_connected(WAIT).await);
+
+    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
+    let declared = discord.slash_with(&alice, "incident declare", &[("severity", json!("P2")), ("title", json!("Discord one"))]);
+    discord.answer(&declared).await;
+    let kickoff = discord
+        .wait_request("the Discord kickoff", 1, |r| {
+            r.method == "POST" && r.body["embeds"][0]["title"].as_str().is_some_and(|t| t.contains("Discord one"))
+        })
+        .await;
+    assert_eq!(kickoff.path, format!("/channels/{INCIDENTS_CHANNEL}/messages"));
+    discord.wait_request("the Discord thread", 1, |r| r.path.ends_with("/threads")).await;
+
+    let envelope = slack.slash(ALICE, OPS, r#"incident declare severity:P2 title:"Slack one""#).await;
+    slack.wait_response(&envelope, WAIT).await.expect("answered in Slack");
+    let slack_kickoff = slack.wait_message(INCIDENTS, |m| m.text.contains("INC-2") && m.text.contains("Slack one"), WAIT).await;
+    assert!(slack_kickoff.is_some(), "the Slack incident is announced in Slack");
+    let update = slack.slash(ALICE, OPS, r#"incident update id:INC-2 text:"Slack side""#).await;
+    slack.wait_response(&update, WAIT).await.expect("answered");
+    let ts = slack_kickoff.unwrap().ts;
+    slack
+        .wait_message(INCIDENTS, |m| m.thread_ts.as_deref() == Some(ts.as_str()) && shown(m).contains("Slack side"), WAIT)
+        .await
+        .expect("in its Slack thread");
+
+    assert!(slack.messages(INCIDENTS).iter().all(|m| !m.text.contains("Discord one")), "the Discord incident stays in Discord");
+    let in_discord = discord.read(|s| s.requests.iter().filter(|r| r.method == "POST" && r.body.to_string().contains("Slack one")).count());
+    assert_eq!(in_discord, 0, "the Slack incident stays in Slack");
+    let owners: Vec<_> = [1, 2].iter().map(|id| bellhop_commands::Subject::incident(*id)).collect();
+    assert_eq!(core.store().chat_of(owners[0]).await.unwrap().as_deref(), Some("discord"));
+    assert_eq!(core.store().chat_of(owners[1]).await.unwrap().as_deref(), Some("slack"));
+    let _ = stop.send(());
+    running.await.unwrap().expect("a clean stop");
 }

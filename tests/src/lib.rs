@@ -13,7 +13,7 @@ mod tester;
 
 pub use collecting_port::{key as place_key, CollectingPort};
 pub use slack_tester::SlackTester;
-pub use tester::{BellhopTester, Bot};
+pub use tester::{discord_env, discord_settings, BellhopTester, Bot};
 
 use bellhop::config::default_shell_users;
 use bellhop::shell::{virtual_start, Shell};

@@ -3,11 +3,9 @@
 
 use crate::fake_discord::payloads::{self, ADMIN_ROLE, APPROVER_ROLE, RESPONDER_ROLE};
 use crate::fake_discord::FakeDiscord;
-use crate::KEY;
 use bellhop::config::Config;
 use bellhop::simulated::{Script, SimulatedPlatform};
 use bellhop_commands::{Core, SystemClock};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub struct BellhopTester {
@@ -66,6 +64,34 @@ impl BellhopTester {
     }
 }
 
+/// What bellhop needs to run on `fake`'s guild. With the fake serving discord.com, REST goes
+/// there with serenity's rate limiter on, rather than through the proxy.
+pub fn discord_env(fake: &FakeDiscord) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("DISCORD_TOKEN", "fake-token"),
+        ("DISCORD_GUILD_ID", payloads::GUILD),
+        ("DISCORD_RESPONDER_ROLES", RESPONDER_ROLE),
+        ("DISCORD_APPROVER_ROLES", APPROVER_ROLE),
+        ("DISCORD_ADMIN_ROLES", ADMIN_ROLE),
+        ("DISCORD_INCIDENTS_CHANNEL", payloads::INCIDENTS_CHANNEL),
+        ("DISCORD_STATUS_CHANNEL", payloads::STATUS_CHANNEL),
+        ("DISCORD_OPS_CHANNEL", payloads::OPS_CHANNEL),
+    ];
+    if fake.discord_com.is_none() {
+        env.push(("DISCORD_HTTP_PROXY", fake.rest_url.as_str()));
+    }
+    env.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// The Discord adapter's settings for `fake`.
+pub fn discord_settings(fake: &FakeDiscord, config: &Config) -> bellhop::discord::Settings {
+    let settings = bellhop::discord::Settings::from_config(config).expect("the Discord settings are valid");
+    match fake.discord_com.clone() {
+        Some(discord_com) => settings.with_client_setup(move |builder| discord_com.client(builder)),
+        None => settings,
+    }
+}
+
 /// One running bot: its core, and the way to stop it.
 pub struct Bot {
     pub core: Arc<Core>,
@@ -75,39 +101,13 @@ pub struct Bot {
 
 impl Bot {
     async fn spawn(fake: &FakeDiscord, platform: &SimulatedPlatform, store: &str, functions: &[&str], extra: &[(&str, &str)]) -> Bot {
-        let functions = functions.join(",");
-        let mut env: HashMap<String, String> = [
-            ("DISCORD_TOKEN", "fake-token"),
-            ("DISCORD_HTTP_PROXY", fake.rest_url.as_str()),
-            ("DISCORD_GUILD_ID", payloads::GUILD),
-            ("DISCORD_RESPONDER_ROLES", RESPONDER_ROLE),
-            ("DISCORD_APPROVER_ROLES", APPROVER_ROLE),
-            ("DISCORD_ADMIN_ROLES", ADMIN_ROLE),
-            ("DISCORD_INCIDENTS_CHANNEL", payloads::INCIDENTS_CHANNEL),
-            ("DISCORD_STATUS_CHANNEL", payloads::STATUS_CHANNEL),
-            ("DISCORD_OPS_CHANNEL", payloads::OPS_CHANNEL),
-            ("FRONTEND_URL", platform.url().as_str()),
-            ("SUPABASE_URL", platform.url().as_str()),
-            ("SUPABASE_ANON_KEY", KEY),
-            ("BELLHOP_FUNCTIONS", functions.as_str()),
-            ("BELLHOP_PROBE_TIMEOUT", "1500ms"),
-            ("BELLHOP_SLOW_AFTER", "400ms"),
-            ("BELLHOP_DATABASE_URL", store),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        if fake.discord_com.is_some() {
-            // Without the proxy, serenity's rate limiter is on and talks to discord.com.
-            env.remove("DISCORD_HTTP_PROXY");
-        }
-        let config = Config::from_sources(&toml::Table::new(), &env).expect("the test configuration is valid");
+        let env = crate::slack_tester::platform_env(platform, store, &functions.join(","))
+            .into_iter()
+            .chain(discord_env(fake))
+            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = crate::slack_tester::config(env);
         let core = Arc::new(bellhop::app::build_core(&config, Arc::new(SystemClock)).await.expect("the core builds"));
-        let mut settings = bellhop::discord::Settings::from_config(&config).expect("the Discord settings are valid");
-        if let Some(discord_com) = fake.discord_com.clone() {
-            settings = settings.with_client_setup(move |builder| discord_com.client(builder));
-        }
+        let settings = discord_settings(fake, &config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(bellhop::discord::run(settings, core.clone(), async move {
             let _ = stopped.await;
