@@ -151,7 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             shell(&config, virtual_clock, None, None, cast).await
         }
         Cmd::Run => {
-            bellhop::discord::Settings::from_config(&config)?;
+            bellhop::run::chats(&config)?;
             require_targets(&config)?;
             bellhop::run::run_from_config(&config).await.map(|()| ExitCode::SUCCESS)
         }

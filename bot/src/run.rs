@@ -9,16 +9,15 @@ use bellhop_commands::Core;
 use std::future::Future;
 use std::sync::Arc;
 
-/// Checks the configuration of every chat it names, builds the core and runs until SIGINT or SIGTERM.
-pub async fn run_from_config(config: &Config) -> anyhow::Result<()> {
+/// The chats the configuration names, each checked; every problem of both at once.
+pub fn chats(config: &Config) -> Result<(Option<discord::Settings>, Option<slack::Settings>), ConfigError> {
     let wants_discord = config.discord_token.is_some();
     let wants_slack = config.slack.tokens.is_some();
     if !wants_discord && !wants_slack {
         return Err(ConfigError(vec![
             "DISCORD_TOKEN is not set, nor SLACK_BOT_TOKEN and SLACK_APP_TOKEN: `bellhop run` needs one chat (Discord or Slack) or both; `bellhop demo` needs neither"
                 .into(),
-        ])
-        .into());
+        ]));
     }
     let mut problems = Vec::new();
     let discord_settings =
@@ -26,9 +25,15 @@ pub async fn run_from_config(config: &Config) -> anyhow::Result<()> {
     let slack_settings = wants_slack.then(|| slack::Settings::from_config(config));
     let discord_settings = discord_settings.and_then(|s| s.map_err(|e| problems.extend(e.0)).ok());
     let slack_settings = slack_settings.and_then(|s| s.map_err(|e| problems.extend(e.0)).ok());
-    if !problems.is_empty() {
-        return Err(ConfigError(problems).into());
+    match problems.is_empty() {
+        true => Ok((discord_settings, slack_settings)),
+        false => Err(ConfigError(problems)),
     }
+}
+
+/// Checks the configuration of every chat it names, builds the core and runs until SIGINT or SIGTERM.
+pub async fn run_from_config(config: &Config) -> anyhow::Result<()> {
+    let (discord_settings, slack_settings) = chats(config)?;
     let core = Arc::new(crate::app::build_core(config, Arc::new(bellhop_commands::SystemClock)).await?);
     let (_, http) = crate::app::start_http(config, &core).await?;
     let _http = AbortOnDrop(http);

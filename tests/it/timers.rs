@@ -97,11 +97,13 @@ async fn outbox_contract(url: &str) {
     core.handle(&alice(), &Invocation::new("incident update").option("id", "INC-1").option("text", "looking")).await;
     core.handle(&alice(), &Invocation::new("maintenance emergency").option("summary", "hotfix")).await;
     assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0);
-    assert_eq!(core.store().pending_ops().await.unwrap(), 4, "the kickoff, its thread and the two maintenance notices wait");
+    let waiting =
+        "the kickoff, its thread, the update (typed outside the thread, so posted there too) and the two maintenance notices wait";
+    assert_eq!(core.store().pending_ops().await.unwrap(), 5, "{waiting}");
     port.down.store(false, Ordering::SeqCst);
     assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0, "not before the retry is due");
     clock.advance(chrono::Duration::seconds(6));
-    assert_eq!(core.deliver_outbox(&port).await.unwrap(), 4);
+    assert_eq!(core.deliver_outbox(&port).await.unwrap(), 5);
     assert_eq!(core.deliver_outbox(&port).await.unwrap(), 0, "and only once");
     let titles = port.titles();
     assert!(titles[0].starts_with("🚨 INC-1 · P1"), "the oldest post first: {titles:?}");

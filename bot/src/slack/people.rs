@@ -29,6 +29,9 @@ impl RoleGroups {
     }
 }
 
+/// The members of each configured user group.
+type Members = HashMap<String, HashSet<String>>;
+
 /// Someone as Slack knows them now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Who {
@@ -50,7 +53,7 @@ pub struct Directory {
     roles: RoleGroups,
     /// bellhop's own user id (`auth.test`).
     pub me: String,
-    groups: tokio::sync::Mutex<Option<(Instant, HashMap<String, HashSet<String>>)>>,
+    groups: tokio::sync::Mutex<Option<(Instant, Members)>>,
     names: Mutex<HashMap<String, (Instant, Known)>>,
 }
 
