@@ -106,8 +106,9 @@ impl Backup {
 impl Backups {
     /// The completed backups, newest first.
     pub fn completed(&self) -> Vec<(DateTime<Utc>, &Backup)> {
-        let mut done: Vec<(DateTime<Utc>, &Backup)> = self.backups.iter().filter(|b| b.completed()).filter_map(|b| Some((b.at()?, b))).collect();
-        done.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut done: Vec<(DateTime<Utc>, &Backup)> =
+            self.backups.iter().filter(|b| b.completed()).filter_map(|b| Some((b.at()?, b))).collect();
+        done.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
         done
     }
 
@@ -115,7 +116,7 @@ impl Backups {
     /// point-in-time recovery on, the latest recovery point when it is newer.
     pub fn newest(&self) -> Option<DateTime<Utc>> {
         let backup = self.completed().first().map(|(at, _)| *at);
-        let pitr = self.pitr_enabled.then(|| self.physical_backup_data.latest_physical_backup_date_unix).flatten().and_then(unix);
+        let pitr = self.pitr_enabled.then_some(self.physical_backup_data.latest_physical_backup_date_unix).flatten().and_then(unix);
         backup.into_iter().chain(pitr).max()
     }
 }

@@ -121,7 +121,8 @@ async fn a_deploy_is_recorded_once_and_the_alert_after_it_names_it(url: &str) {
         field(&alert, "Deploy"),
         "invite-user v42 was deployed 1 min before this alert started — /functions recent lists the last deploys"
     );
-    let declared = Invocation::new("incident declare").option("severity", "P1").option("title", "Invites failing").option("from_alert", "1");
+    let declared =
+        Invocation::new("incident declare").option("severity", "P1").option("title", "Invites failing").option("from_alert", "1");
     run(&a, &alice(), declared).await;
     tick(&a, &port).await;
     let kickoff = posts_titled(&port, "🚨 INC-1").pop().expect("the kickoff");
@@ -174,7 +175,9 @@ async fn backups_are_checked_once_a_day_and_flagged_when_older_than_26_hours() {
     tick(&a, &port).await;
     let flagged = posts_titled(&port, "📋 Pre-deploy checklist DC-1").pop().unwrap();
     assert!(
-        flagged.body.contains("⚠️ 5. Validate backup/restore procedures — bellhop flagged: newest backup 2 days 8 h old, over 26 h (PITR off)"),
+        flagged
+            .body
+            .contains("⚠️ 5. Validate backup/restore procedures — bellhop flagged: newest backup 2 days 8 h old, over 26 h (PITR off)"),
         "{}",
         flagged.body
     );
@@ -182,7 +185,11 @@ async fn backups_are_checked_once_a_day_and_flagged_when_older_than_26_hours() {
     run(&a, &alice(), Invocation::new("deploy checklist").option("what", "v2.3")).await;
     tick(&a, &port).await;
     let ticked = posts_titled(&port, "📋 Pre-deploy checklist DC-2").pop().unwrap();
-    assert!(ticked.body.contains("✅ 5. Validate backup/restore procedures — bellhop: newest backup 2 h old (PITR off)"), "{}", ticked.body);
+    assert!(
+        ticked.body.contains("✅ 5. Validate backup/restore procedures — bellhop: newest backup 2 h old (PITR off)"),
+        "{}",
+        ticked.body
+    );
 }
 
 /// The target's checks against the fixture: RLS flagged for the table without it, then ticked;
@@ -194,7 +201,8 @@ async fn backups_are_checked_once_a_day_and_flagged_when_older_than_26_hours() {
 async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_: PgPoolOptions, admin: PgConnectOptions) {
     fixture::load(&admin, Scale::TEST).await.expect("the fixture loads");
     let url = SecretString::from(fixture::as_bellhop(&admin).to_url_lossy().to_string());
-    let settings = TargetSettings { url, statement_timeout: std::time::Duration::from_secs(5), write_timeout: std::time::Duration::from_secs(5) };
+    let settings =
+        TargetSettings { url, statement_timeout: std::time::Duration::from_secs(5), write_timeout: std::time::Duration::from_secs(5) };
     let target = TargetDb::new(&settings).expect("a valid target URL");
     let dir = tempfile::tempdir().unwrap();
     let rollbacks = dir.path().join("rollbacks");
@@ -209,7 +217,10 @@ async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_
     let first = posts_titled(&port, "📋 Pre-deploy checklist DC-1").pop().unwrap();
     let lines: Vec<&str> = first.body.lines().collect();
     assert_eq!(lines[2], "⚠️ 3. Verify RLS policies with test users — bellhop flagged: public tables without RLS: import_staging; react 3️⃣ or /deploy check item:3");
-    assert_eq!(lines[3], "✅ 4. Check edge function performance — bellhop: last 15 min within thresholds: invite-user error rate 1% of 100, 120 ms");
+    assert_eq!(
+        lines[3],
+        "✅ 4. Check edge function performance — bellhop: last 15 min within thresholds: invite-user error rate 1% of 100, 120 ms"
+    );
     assert_eq!(
         lines[4],
         "❔ 5. Validate backup/restore procedures — bellhop could not check: no Management API (SUPABASE_ACCESS_TOKEN, SUPABASE_PROJECT_REF); react 5️⃣ or /deploy check item:5"
@@ -232,7 +243,11 @@ async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_
     };
     let lines: Vec<&str> = second.body.lines().collect();
     assert_eq!(lines[0], "⏸ Reason to wait: INC-1 (P1) is open: Logins failing");
-    assert!(lines[3].starts_with("✅ 3. Verify RLS policies with test users — bellhop: every public table has RLS; anon probe: "), "{}", lines[3]);
+    assert!(
+        lines[3].starts_with("✅ 3. Verify RLS policies with test users — bellhop: every public table has RLS; anon probe: "),
+        "{}",
+        lines[3]
+    );
     assert!(lines[4].starts_with("⚠️ 4. Check edge function performance — bellhop flagged: over the runbook's thresholds in the last 15 min: invite-user error rate 50.5% of 200"), "{}", lines[4]);
     assert_eq!(
         lines[6],

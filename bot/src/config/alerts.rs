@@ -107,12 +107,7 @@ impl Reader {
         };
         match (self.text("SUPABASE_ACCESS_TOKEN"), self.text("SUPABASE_PROJECT_REF")) {
             (Some(token), Some(project_ref)) if !project_ref.is_empty() && project_ref.chars().all(|c| c.is_ascii_alphanumeric()) => {
-                let settings = ManagementSettings {
-                    token: SecretString::from(token),
-                    project_ref,
-                    base,
-                    functions: functions.to_vec(),
-                };
+                let settings = ManagementSettings { token: SecretString::from(token), project_ref, base, functions: functions.to_vec() };
                 Some((settings, every))
             }
             (Some(_), Some(_)) => {
@@ -290,7 +285,9 @@ fn api_base(text: &str) -> Result<String, &'static str> {
     match url.scheme() {
         "https" => Ok(text.trim_end_matches('/').to_string()),
         "http" if loopback => Ok(text.trim_end_matches('/').to_string()),
-        "http" => Err("receives SUPABASE_ACCESS_TOKEN, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https://"),
+        "http" => {
+            Err("receives SUPABASE_ACCESS_TOKEN, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https://")
+        }
         _ => Err(SHAPE),
     }
 }

@@ -4,8 +4,8 @@
 //! and can put an `error` in a 200 body: both are reported, never turned into samples.
 
 use super::{AlertEngine, Sample};
-pub use crate::management_api::{ManagementSettings, PollError};
 use crate::management_api::{timestamp, ManagementApi};
+pub use crate::management_api::{ManagementSettings, PollError};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;

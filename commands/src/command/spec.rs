@@ -209,8 +209,12 @@ pub const SPECS: &[CommandSpec] = &[
                 i64::MAX,
             )
             .optional(),
-            OptionSpec::choice("kind", "security: the runbook's data breach response instead of the severity's clock", &["service", "security"])
-                .optional(),
+            OptionSpec::choice(
+                "kind",
+                "security: the runbook's data breach response instead of the severity's clock",
+                &["service", "security"],
+            )
+            .optional(),
         ],
         RESPONDER,
         incident::declare,
@@ -416,7 +420,13 @@ pub const SPECS: &[CommandSpec] = &[
         RESPONDER,
         deploy::check,
     ),
-    public(spec("deploy done", "Mark a deploy as out: the figures before it are kept for /deploy validate", &[WHAT], RESPONDER, deploy::done)),
+    public(spec(
+        "deploy done",
+        "Mark a deploy as out: the figures before it are kept for /deploy validate",
+        &[WHAT],
+        RESPONDER,
+        deploy::done,
+    )),
     network(public(spec(
         "deploy validate",
         "After a deploy: a fresh sweep, and each function better, same or worse than before it",

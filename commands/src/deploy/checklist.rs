@@ -131,7 +131,9 @@ pub(crate) async fn backups(cx: &Ctx<'_>, now: DateTime<Utc>) -> Evidence {
                 Some(at) if now - at <= BACKUP_MAX_AGE => {
                     Evidence::new(Verified::Ticked, format!("newest backup {} old ({pitr})", crate::text::span(now - at)))
                 }
-                Some(at) => Evidence::new(Verified::Flagged, format!("newest backup {} old, over 26 h ({pitr})", crate::text::span(now - at))),
+                Some(at) => {
+                    Evidence::new(Verified::Flagged, format!("newest backup {} old, over 26 h ({pitr})", crate::text::span(now - at)))
+                }
                 None => Evidence::new(Verified::Flagged, format!("no completed backup ({pitr})")),
             }
         }
@@ -152,7 +154,10 @@ pub(crate) async fn rollback(cx: &Ctx<'_>) -> Evidence {
         return Evidence::new(Verified::Unknown, "no migration is recorded in supabase_migrations.schema_migrations");
     };
     if !version.chars().all(|c| c.is_ascii_digit()) {
-        return Evidence::new(Verified::Flagged, format!("the newest migration `{}` is not a version of digits", crate::text::ellipsize(version, 40)));
+        return Evidence::new(
+            Verified::Flagged,
+            format!("the newest migration `{}` is not a version of digits", crate::text::ellipsize(version, 40)),
+        );
     }
     let file = crate::remediation::rollback_file::read(dir, version).await.and_then(|file| {
         crate::remediation::rollback_file::check(&file)?;

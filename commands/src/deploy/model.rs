@@ -106,4 +106,3 @@ impl Checklist {
         format!("{} {}: {}", code(self.id), self.what, items.join("; "))
     }
 }
-

@@ -100,7 +100,9 @@ pub fn backups(backups: &Backups, now: DateTime<Utc>) -> Post {
         .completed()
         .iter()
         .take(5)
-        .map(|(at, b)| format!("• {} — {} ({} old)", time(*at, now), if b.is_physical_backup { "physical" } else { "logical" }, span(now - *at)))
+        .map(|(at, b)| {
+            format!("• {} — {} ({} old)", time(*at, now), if b.is_physical_backup { "physical" } else { "logical" }, span(now - *at))
+        })
         .collect();
     let pitr = match (backups.pitr_enabled, backups.physical_backup_data.latest_physical_backup_date_unix) {
         (true, Some(_)) => "on: any point up to the latest restore point above".to_string(),
@@ -158,10 +160,8 @@ pub struct Compared {
 /// `/deploy validate`: the fresh sweep, then each function better, same or worse.
 pub fn validation(since: &str, minutes: usize, sweep: &str, compared: &[Compared], rollback: &[String]) -> Post {
     let worse = compared.iter().any(|c| c.verdict == super::figures::Verdict::Worse);
-    let lines: Vec<String> = compared
-        .iter()
-        .map(|c| format!("• {}: {} — {} → {}", c.function, c.verdict.word(), c.before.line(), c.after.line()))
-        .collect();
+    let lines: Vec<String> =
+        compared.iter().map(|c| format!("• {}: {} — {} → {}", c.function, c.verdict.word(), c.before.line(), c.after.line())).collect();
     let tone = match (rollback.is_empty(), worse) {
         (false, _) => Tone::Bad,
         (true, true) => Tone::Warning,

@@ -33,15 +33,14 @@ impl Tx<'_> {
 
     pub(crate) async fn insert_checklist(&mut self, what: &str, by: &Person, evidence: &[Option<Evidence>]) -> anyhow::Result<i64> {
         let now = millis(self.now());
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO checklists (what, created_by_id, created_by, created_ms) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(what)
-        .bind(&by.id)
-        .bind(&by.name)
-        .bind(now)
-        .fetch_one(&mut *self.conn())
-        .await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO checklists (what, created_by_id, created_by, created_ms) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(what)
+                .bind(&by.id)
+                .bind(&by.name)
+                .bind(now)
+                .fetch_one(&mut *self.conn())
+                .await?;
         for (index, found) in evidence.iter().enumerate().take(ITEMS.len()) {
             sqlx::query("INSERT INTO checklist_items (checklist_id, item, verified, evidence) VALUES ($1, $2, $3, $4)")
                 .bind(id)
@@ -166,5 +165,12 @@ async fn load(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<Checkl
             _ => None,
         };
     }
-    Ok(Some(Checklist { id, what, created_by: Person::new(by_id, by_name), created: from_millis(created), ready: ready.map(from_millis), items }))
+    Ok(Some(Checklist {
+        id,
+        what,
+        created_by: Person::new(by_id, by_name),
+        created: from_millis(created),
+        ready: ready.map(from_millis),
+        items,
+    }))
 }

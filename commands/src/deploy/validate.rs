@@ -98,7 +98,8 @@ async fn rollback_paths(cx: &Ctx<'_>, worse: &[&str]) -> Vec<String> {
     let (flags, newest) = match cx.target() {
         Some(target) => {
             let flags = crate::diagnostics::flags_list::run(target).await.ok();
-            let newest = crate::diagnostics::migrations_status::run(target).await.ok().and_then(|s| s.latest.first().map(|(v, _)| v.clone()));
+            let newest =
+                crate::diagnostics::migrations_status::run(target).await.ok().and_then(|s| s.latest.first().map(|(v, _)| v.clone()));
             (flags, newest)
         }
         None => (None, None),

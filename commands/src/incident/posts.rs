@@ -40,7 +40,8 @@ pub fn kickoff(incident: &Incident, settings: &IncidentSettings, deploy: Option<
         post = post.field("Deploy", format!("{deploy} — /functions recent lists the last deploys"));
     }
     if security && concerns_data_exposure(incident) {
-        post = post.field("Data exposure", "/rls lockdown revokes anon's access to every public table (two approvers); /rls restore undoes it.");
+        post = post
+            .field("Data exposure", "/rls lockdown revokes anon's access to every public table (two approvers); /rls restore undoes it.");
     }
     if security {
         if let Some(team) = &settings.security {

@@ -62,8 +62,10 @@ impl Store {
 
     /// Whether bellhop has seen any version of `function` yet.
     pub async fn knows_function(&self, function: &str) -> anyhow::Result<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM function_deploys WHERE function = $1 LIMIT 1").bind(function).fetch_optional(self.pool()).await?;
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM function_deploys WHERE function = $1 LIMIT 1")
+            .bind(function)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(found.is_some())
     }
 
