@@ -60,6 +60,7 @@ pub async fn build_core(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         .with_target(target)
         .with_remediation(config.remediation.clone())
         .with_alerts(config.alerts.clone(), config.sweep_every)
+        .with_management(config.management.clone())?
         .with_retention(config.retention);
     Ok(core)
 }

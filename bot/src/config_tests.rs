@@ -361,3 +361,32 @@ fn the_example_files_values_are_accepted_as_written() {
     };
     assert!(!found.iter().any(|p| p.contains("must be a string")), "{found:#?}");
 }
+
+#[test]
+fn the_management_api_is_where_supabase_api_url_says_and_plain_http_stays_on_this_machine() {
+    let token = [("SUPABASE_ACCESS_TOKEN", "sbp_0123456789abcdef"), ("SUPABASE_PROJECT_REF", "abcdefghijklmnopqrst")];
+    let config = Config::from_sources(&toml::Table::new(), &env(&token)).unwrap();
+    assert_eq!(config.management.unwrap().0.base, "https://api.supabase.com");
+    let local = [token[0], token[1], ("SUPABASE_API_URL", "http://127.0.0.1:9100/")];
+    assert_eq!(Config::from_sources(&toml::Table::new(), &env(&local)).unwrap().management.unwrap().0.base, "http://127.0.0.1:9100");
+    let remote = [token[0], token[1], ("SUPABASE_API_URL", "http://api.example.com")];
+    let refused = problems("", &remote);
+    assert_eq!(
+        refused,
+        ["SUPABASE_API_URL = \"http://api.example.com\": receives SUPABASE_ACCESS_TOKEN, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https://"]
+    );
+    assert!(!refused[0].contains("sbp_0123456789abcdef"));
+    assert_eq!(
+        problems("", &[("SUPABASE_API_URL", "https://api.example.com/v1")]),
+        ["SUPABASE_API_URL = \"https://api.example.com/v1\": must be a base URL without a path, like https://api.supabase.com"]
+    );
+}
+
+#[test]
+fn discord_security_role_is_who_a_security_incident_pages() {
+    let config = Config::from_sources(&toml::Table::new(), &env(&[("DISCORD_SECURITY_ROLE", "123456789012345678")])).unwrap();
+    assert_eq!(
+        config.incidents.security,
+        Some(bellhop_commands::post::Ping::Role { id: "123456789012345678".into(), name: "security".into() })
+    );
+}

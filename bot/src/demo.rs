@@ -42,7 +42,16 @@ pub fn demo_config(url: &str, store_dir: &std::path::Path, target: Option<Secret
         incidents: Default::default(),
         // `run_demo` writes the fixture's down files there (fixture::write_rollbacks).
         remediation: RemediationSettings { rollbacks_dir: Some(store_dir.join("rollbacks")), ..Default::default() },
-        management: None,
+        // The simulated platform answers as the Management API too: function versions, backups.
+        management: Some((
+            bellhop_commands::alerts::ManagementSettings {
+                token: SecretString::from("sbp_demo"),
+                project_ref: "demo".into(),
+                base: url.to_string(),
+                functions: RUNBOOK_FUNCTIONS.iter().map(|f| f.to_string()).collect(),
+            },
+            Duration::from_secs(30),
+        )),
         alerts: demo_alerts(),
         sweep_every: Duration::from_secs(15),
         retention: Duration::from_secs(30 * 86_400),
@@ -109,7 +118,12 @@ fn demo_alerts() -> AlertSettings {
 }
 
 pub async fn start_platform() -> std::io::Result<SimulatedPlatform> {
-    SimulatedPlatform::start(Script::demo(DEMO_KEY, Duration::from_millis(300))).await
+    let platform = SimulatedPlatform::start(Script::demo(DEMO_KEY, Duration::from_millis(300))).await?;
+    // Every function at v41, deployed three days ago; a daily backup at 03:00, the newest 6 h old.
+    let day = chrono::Duration::days(1);
+    let backups = vec![chrono::Duration::hours(6), chrono::Duration::hours(6) + day, chrono::Duration::hours(6) + day * 2];
+    platform.faults.management.seed(&RUNBOOK_FUNCTIONS, 41, day * 3, backups);
+    Ok(platform)
 }
 
 /// The banner; `database` says what the target database is, or in one line why there is none.
@@ -120,6 +134,7 @@ pub fn banner(platform: &SimulatedPlatform, database: &str) -> String {
          Try:  /health    /incident declare severity:P1 title:\"Invites failing\"    :advance 6m (with --virtual-clock)    :help\n\
          Rollback: /migrations rollback version:20250922140000 (add dry_run:true to see the plan only).\n\
          Alerts: with --virtual-clock, :advance 30m sweeps every 15 s; :fail invite-user and :recover invite-user switch its failures.\n\
+         Deploys: /deploy checklist (bellhop ticks what it can check), :deploy invite-user then :fail invite-user and :advance 6m: the alert names the deploy.\n\
          Approvals: /flags disable names:new-tenant-flow, then @bob react N ✅ and @carol react N ✅ (N: the approval post's number).\n\
          You type as @alice (responder); @bob and @carol are approvers; @erin is an admin (/break-glass in a P0); @dave has no role.",
         platform.addr

@@ -93,18 +93,115 @@ pub struct Script {
 }
 
 /// Endpoints made to fail, or to recover, while the platform runs: `true` fails every call,
-/// `false` answers every call as the endpoint's behaviour would without its flakiness.
+/// `false` answers every call as the endpoint's behaviour would without its flakiness. It also
+/// holds the simulated Management API's deploys (the demo's `:deploy`).
 #[derive(Clone, Debug, Default)]
-pub struct Faults(Arc<std::sync::Mutex<HashMap<String, bool>>>);
+pub struct Faults {
+    failing: Arc<std::sync::Mutex<HashMap<String, bool>>>,
+    pub management: Management,
+}
 
 impl Faults {
     /// Makes `endpoint` fail every call (`true`) or none (`false`).
     pub fn set(&self, endpoint: &str, failing: bool) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(endpoint.to_string(), failing);
+        self.failing.lock().unwrap_or_else(|e| e.into_inner()).insert(endpoint.to_string(), failing);
     }
 
     fn get(&self, endpoint: &str) -> Option<bool> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(endpoint).copied()
+        self.failing.lock().unwrap_or_else(|e| e.into_inner()).get(endpoint).copied()
+    }
+}
+
+/// The simulated Management API: each function's version and when it was deployed, and daily
+/// backups taken at the given ages. Times follow the clock it is given (the demo's, virtual or
+/// not), so ages read right against bellhop's own clock.
+#[derive(Clone, Default)]
+pub struct Management(Arc<std::sync::Mutex<ManagementState>>);
+
+#[derive(Default)]
+struct ManagementState {
+    clock: Option<Arc<dyn bellhop_commands::Clock>>,
+    /// function → (version, deployed at; or, seeded, how long before now).
+    functions: std::collections::BTreeMap<String, (i64, Result<chrono::DateTime<chrono::Utc>, chrono::Duration>)>,
+    /// How long ago each completed backup was taken.
+    backup_ages: Vec<chrono::Duration>,
+    pitr: bool,
+}
+
+impl std::fmt::Debug for Management {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Management")
+    }
+}
+
+impl Management {
+    fn state(&self) -> std::sync::MutexGuard<'_, ManagementState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.state().clock.as_ref().map_or_else(chrono::Utc::now, |c| c.now())
+    }
+
+    /// Times from now on follow `clock`.
+    pub fn use_clock(&self, clock: Arc<dyn bellhop_commands::Clock>) {
+        self.state().clock = Some(clock);
+    }
+
+    /// `functions` at version `version`, deployed `ago` before whatever the clock says; completed
+    /// backups of the given ages.
+    pub fn seed(&self, functions: &[&str], version: i64, ago: chrono::Duration, backup_ages: Vec<chrono::Duration>) {
+        let mut state = self.state();
+        state.functions = functions.iter().map(|f| (f.to_string(), (version, Err(ago)))).collect();
+        state.backup_ages = backup_ages;
+    }
+
+    /// A new version of `function`, deployed now; returns it.
+    pub fn deploy(&self, function: &str) -> i64 {
+        let now = self.now();
+        let mut state = self.state();
+        let entry = state.functions.entry(function.to_string()).or_insert((0, Ok(now)));
+        *entry = (entry.0 + 1, Ok(now));
+        entry.0
+    }
+
+    pub fn set_pitr(&self, on: bool) {
+        self.state().pitr = on;
+    }
+
+    fn functions_json(&self) -> serde_json::Value {
+        let now = self.now();
+        let state = self.state();
+        let list: Vec<serde_json::Value> = state
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(n, (slug, (version, at)))| {
+                let at = at.unwrap_or_else(|ago| now - ago);
+                serde_json::json!({"id": format!("fn-{n}"), "slug": slug, "name": slug, "status": "ACTIVE", "version": version,
+                                   "created_at": at.timestamp_millis(), "updated_at": at.timestamp_millis(), "verify_jwt": true})
+            })
+            .collect();
+        serde_json::Value::Array(list)
+    }
+
+    fn backups_json(&self) -> serde_json::Value {
+        let now = self.now();
+        let state = self.state();
+        let backups: Vec<serde_json::Value> = state
+            .backup_ages
+            .iter()
+            .map(|age| {
+                let at = (now - *age).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+                serde_json::json!({"is_physical_backup": true, "status": "COMPLETED", "inserted_at": at})
+            })
+            .collect();
+        let physical = match (state.pitr, state.backup_ages.iter().max()) {
+            (true, Some(oldest)) => serde_json::json!({"earliest_physical_backup_date_unix": (now - *oldest).timestamp(),
+                                                       "latest_physical_backup_date_unix": now.timestamp()}),
+            _ => serde_json::json!({}),
+        };
+        serde_json::json!({"region": "local", "pitr_enabled": state.pitr, "walg_enabled": true, "backups": backups, "physical_backup_data": physical})
     }
 }
 
@@ -147,6 +244,9 @@ impl SimulatedPlatform {
             .route("/auth/v1/health", get(auth))
             .route("/rest/v1/:table", get(rest))
             .route("/functions/v1/:name", post(function))
+            .route("/v1/projects/:project/functions", get(management_functions))
+            .route("/v1/projects/:project/database/backups", get(management_backups))
+            .route("/v1/projects/:project/analytics/endpoints/functions.combined-stats", get(management_stats))
             .with_state(Arc::new(script));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
@@ -194,6 +294,26 @@ async fn function(State(script): Shared, Path(name): Path<String>, headers: Head
         return response;
     }
     answer(&script, &name).await
+}
+
+/// The demo's Management API takes any bearer token and answers for any project.
+async fn management_functions(State(script): Shared, headers: HeaderMap) -> Response {
+    if !headers.contains_key("authorization") {
+        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"message": "Unauthorized"}))).into_response();
+    }
+    Json(script.faults.management.functions_json()).into_response()
+}
+
+async fn management_backups(State(script): Shared, headers: HeaderMap) -> Response {
+    if !headers.contains_key("authorization") {
+        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"message": "Unauthorized"}))).into_response();
+    }
+    Json(script.faults.management.backups_json()).into_response()
+}
+
+/// No statistics: the demo's samples come from its sweeps.
+async fn management_stats() -> Response {
+    Json(serde_json::json!({"result": [], "error": null})).into_response()
 }
 
 fn has_key(script: &Script, headers: &HeaderMap) -> bool {

@@ -33,6 +33,8 @@ pub enum Part {
     Alert,
     /// An alert's resolve notice.
     Resolved,
+    /// A pre-deploy checklist's one post, where keycaps tick its items.
+    Checklist,
 }
 
 impl Part {

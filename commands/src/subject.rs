@@ -12,10 +12,13 @@ pub enum SubjectKind {
     Maintenance,
     Plan,
     Alert,
+    /// A pre-deploy checklist (`/deploy checklist`).
+    Checklist,
 }
 
 impl SubjectKind {
-    pub const ALL: [SubjectKind; 4] = [SubjectKind::Incident, SubjectKind::Maintenance, SubjectKind::Plan, SubjectKind::Alert];
+    pub const ALL: [SubjectKind; 5] =
+        [SubjectKind::Incident, SubjectKind::Maintenance, SubjectKind::Plan, SubjectKind::Alert, SubjectKind::Checklist];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -23,6 +26,7 @@ impl SubjectKind {
             SubjectKind::Maintenance => "maintenance",
             SubjectKind::Plan => "plan",
             SubjectKind::Alert => "alert",
+            SubjectKind::Checklist => "checklist",
         }
     }
 }

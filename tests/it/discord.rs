@@ -63,6 +63,9 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
             "break-glass",
             "outbox",
             "audit",
+            "deploy",
+            "functions",
+            "backups",
             "help"
         ]
     );
@@ -108,7 +111,8 @@ async fn the_bot_connects_and_registers_exactly_its_commands_in_the_guild() {
             "list",
             "show",
             "timeline",
-            "postmortem"
+            "postmortem",
+            "evidence"
         ]
     );
     assert_eq!(subcommands("maintenance"), ["schedule", "emergency", "list", "cancel"]);

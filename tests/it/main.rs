@@ -4,6 +4,7 @@
 mod alerting;
 mod alertmanager;
 mod database;
+mod deploys;
 mod diagnostics;
 mod discord;
 mod discord_incidents;

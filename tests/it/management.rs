@@ -15,10 +15,14 @@ use std::sync::{Arc, Mutex};
 
 /// What the fake answers next, and how often it was asked.
 #[derive(Default)]
-struct Fake {
+pub(crate) struct Fake {
     mode: Mutex<&'static str>,
     rows: Mutex<Vec<Value>>,
     requests: Mutex<usize>,
+    /// The functions listed, when a test sets them (with their versions).
+    pub functions: Mutex<Option<Value>>,
+    /// `GET …/database/backups`.
+    pub backups: Mutex<Value>,
 }
 
 async fn functions(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
@@ -29,8 +33,19 @@ async fn functions(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Respons
     if *fake.mode.lock().unwrap() == "429" {
         return (StatusCode::TOO_MANY_REQUESTS, [("x-ratelimit-reset", "42")], "{}").into_response();
     }
+    if let Some(functions) = fake.functions.lock().unwrap().clone() {
+        return Json(functions).into_response();
+    }
     Json(json!([{"id": "f-1", "slug": "invite-user", "status": "ACTIVE"}, {"id": "f-2", "slug": "gone", "status": "REMOVED"}]))
         .into_response()
+}
+
+async fn backups(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
+    *fake.requests.lock().unwrap() += 1;
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer sbp_test") {
+        return (StatusCode::UNAUTHORIZED, "{\"message\":\"Unauthorized\"}").into_response();
+    }
+    Json(fake.backups.lock().unwrap().clone()).into_response()
 }
 
 async fn stats(State(fake): State<Arc<Fake>>, Query(query): Query<HashMap<String, String>>) -> Response {
@@ -43,8 +58,10 @@ async fn stats(State(fake): State<Arc<Fake>>, Query(query): Query<HashMap<String
     Json(json!({"result": fake.rows.lock().unwrap().clone(), "error": null})).into_response()
 }
 
-async fn start(fake: Arc<Fake>) -> String {
+/// The fake on 127.0.0.1; returns its base URL (what `SUPABASE_API_URL` would say).
+pub(crate) async fn start(fake: Arc<Fake>) -> String {
     let app = axum::Router::new()
+        .route("/v1/projects/abcdefghijklmnopqrst/database/backups", get(backups))
         .route("/v1/projects/abcdefghijklmnopqrst/functions", get(functions))
         .route("/v1/projects/abcdefghijklmnopqrst/analytics/endpoints/functions.combined-stats", get(stats))
         .with_state(fake);

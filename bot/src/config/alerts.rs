@@ -98,14 +98,16 @@ impl Reader {
                 }
             },
         };
+        let base = match self.text("SUPABASE_API_URL") {
+            None => bellhop_commands::management_api::DEFAULT_BASE.to_string(),
+            Some(text) => api_base(&text).unwrap_or_else(|what| {
+                self.problem("SUPABASE_API_URL", what);
+                bellhop_commands::management_api::DEFAULT_BASE.to_string()
+            }),
+        };
         match (self.text("SUPABASE_ACCESS_TOKEN"), self.text("SUPABASE_PROJECT_REF")) {
             (Some(token), Some(project_ref)) if !project_ref.is_empty() && project_ref.chars().all(|c| c.is_ascii_alphanumeric()) => {
-                let settings = ManagementSettings {
-                    token: SecretString::from(token),
-                    project_ref,
-                    base: "https://api.supabase.com".into(),
-                    functions: functions.to_vec(),
-                };
+                let settings = ManagementSettings { token: SecretString::from(token), project_ref, base, functions: functions.to_vec() };
                 Some((settings, every))
             }
             (Some(_), Some(_)) => {
@@ -263,6 +265,30 @@ impl Reader {
                 None
             }
         }
+    }
+}
+
+/// `SUPABASE_API_URL`: a base URL without a path. It receives the access token, so plain
+/// `http://` is for this machine only (a local fake, the demo).
+fn api_base(text: &str) -> Result<String, &'static str> {
+    const SHAPE: &str = "must be a base URL without a path, like https://api.supabase.com";
+    let url = url::Url::parse(text).map_err(|_| SHAPE)?;
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
+        return Err(SHAPE);
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => return Err(SHAPE),
+    };
+    match url.scheme() {
+        "https" => Ok(text.trim_end_matches('/').to_string()),
+        "http" if loopback => Ok(text.trim_end_matches('/').to_string()),
+        "http" => {
+            Err("receives SUPABASE_ACCESS_TOKEN, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https://")
+        }
+        _ => Err(SHAPE),
     }
 }
 

@@ -11,6 +11,7 @@ impl Reader {
         let defaults = IncidentSettings::default();
         let on_call = Some(self.page("BELLHOP_PAGE_ONCALL", "on-call"));
         let chain = [self.page("BELLHOP_PAGE_SYSADMIN", "sysadmin"), self.page("BELLHOP_PAGE_INFRA", "infrastructure")];
+        let security = Some(self.page("DISCORD_SECURITY_ROLE", "security"));
         let delays = self.escalation_delays();
         let escalation = chain.into_iter().zip(delays).map(|(ping, after)| EscalationStep { after, ping }).collect();
         let update_every = self.update_every().unwrap_or(defaults.update_every.clone());
@@ -18,7 +19,7 @@ impl Reader {
         if let Some(phases) = phases {
             self.phases(phases, &mut phases_by_severity);
         }
-        IncidentSettings { on_call, escalation, update_every, phases: phases_by_severity, ..defaults }
+        IncidentSettings { on_call, escalation, update_every, phases: phases_by_severity, security, ..defaults }
     }
 
     /// `[phases]` in the config file: per severity, the nudges after declaring, replacing the

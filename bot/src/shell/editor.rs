@@ -19,7 +19,7 @@ pub struct Completion {
     pub incidents: Arc<Mutex<Vec<String>>>,
 }
 
-const META: &[&str] = &[":help", ":users", ":advance ", ":fail ", ":recover ", ":quit"];
+const META: &[&str] = &[":help", ":users", ":advance ", ":fail ", ":recover ", ":deploy ", ":quit"];
 
 impl Completion {
     /// Where the word under the cursor starts, and what it may become.

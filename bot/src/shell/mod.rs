@@ -55,6 +55,7 @@ impl<W: Write + Send + 'static> Shell<W> {
 
     /// The simulated platform's faults, for `:fail` and `:recover` (the demo).
     pub fn with_faults(mut self, faults: crate::simulated::Faults) -> Self {
+        faults.management.use_clock(self.core.clock().clone());
         self.faults = Some(faults);
         self
     }
@@ -186,6 +187,13 @@ impl<W: Write + Send + 'static> Shell<W> {
                 }
                 None => self.print_error(user, ":fail and :recover work in bellhop demo, on its simulated platform")?,
             },
+            Meta::Deploy(function) => match &self.faults {
+                Some(faults) => {
+                    let version = faults.management.deploy(&function);
+                    self.printer.note(&format!("-- the simulated Management API now lists {function} v{version}, deployed now"))?;
+                }
+                None => self.print_error(user, ":deploy works in bellhop demo, on its simulated platform")?,
+            },
             Meta::Quit => {}
         }
         Ok(())
@@ -244,7 +252,8 @@ const HELP: &str = "\
 -- #inc-1 /incident update text:\"rolled back\"    typed in the incident's channel (its id is implied)
 -- @bob react 3 ✅   @bob unreact 3 ✅            react to message #3
 -- :users   :advance 16m (with --virtual-clock)   :quit
--- :fail invite-user   :recover invite-user     (demo) make a simulated function fail, or stop failing";
+-- :fail invite-user   :recover invite-user     (demo) make a simulated function fail, or stop failing
+-- :deploy invite-user                          (demo) a new version of a simulated function (/functions recent)";
 
 /// Where `--virtual-clock` starts, so transcripts are the same on every run.
 pub fn virtual_start() -> chrono::DateTime<chrono::Utc> {

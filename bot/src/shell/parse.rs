@@ -37,6 +37,8 @@ pub enum Meta {
         endpoint: String,
         failing: bool,
     },
+    /// A new version of a simulated function in the Management API (`:deploy invite-user`).
+    Deploy(String),
 }
 
 pub fn parse_line(line: &str) -> Result<Line, String> {
@@ -90,6 +92,8 @@ fn parse_meta(meta: &str) -> Result<Meta, String> {
         (Some("advance"), None) => Err("Say how far: :advance 16m.".into()),
         (Some(verb @ ("fail" | "recover")), Some(endpoint)) => Ok(Meta::Fault { endpoint: endpoint.to_string(), failing: verb == "fail" }),
         (Some(verb @ ("fail" | "recover")), None) => Err(format!("Say which function: :{verb} invite-user.")),
+        (Some("deploy"), Some(function)) => Ok(Meta::Deploy(function.to_string())),
+        (Some("deploy"), None) => Err("Say which function: :deploy invite-user.".into()),
         _ => Err(format!(
             "There is no meta command {}; they are :help, :users, :advance, :fail, :recover, :quit.",
             quote(&format!(":{meta}"))

@@ -53,9 +53,12 @@ impl Alerting<'_> {
             (false, None) => anyhow::bail!("a {} change of {} with no alert", proposal.change.key(), proposal.function),
         };
         let linked = tx.incidents_from_alert(id).await?;
+        // Which deploy broke it: the function's last version, when it went out shortly before.
+        let deploy = tx.last_deploy(&proposal.function).await?.and_then(|d| d.blamed(figures.since, "this alert"));
+        let deploy = deploy.as_deref();
         let ops = match proposal.change {
             Change::Fired => {
-                let mut post = posts::function_firing(figures, id, window);
+                let mut post = posts::function_firing(figures, id, window, deploy);
                 if let (None, Some(on_call)) = (window, self.on_call) {
                     post = post.ping(on_call.clone());
                 }
@@ -63,7 +66,7 @@ impl Alerting<'_> {
             }
             // Held during maintenance: said once when it fired, not edited again.
             Change::Updated if window.is_some() => Vec::new(),
-            Change::Updated => vec![Op::Edit { of: alert_binding(id), post: posts::function_firing(figures, id, None) }],
+            Change::Updated => vec![Op::Edit { of: alert_binding(id), post: posts::function_firing(figures, id, None, deploy) }],
             // An incident is the place for an alert someone took on; maintenance holds it.
             Change::Reminded if !linked.is_empty() || window.is_some() => Vec::new(),
             Change::Reminded => vec![Op::post(ops_channel(), posts::function_reminder(figures, id))],

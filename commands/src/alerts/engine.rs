@@ -181,6 +181,16 @@ impl AlertEngine {
         self.windows.stats(function, now, 15 * 60)
     }
 
+    /// One function's figures over the `window_secs` ending at `at` (whole ten-second buckets).
+    pub fn stats(&self, function: &str, at: DateTime<Utc>, window_secs: i64) -> super::WindowStats {
+        self.windows.stats(function, at, window_secs)
+    }
+
+    /// Every function with samples in the windows, here or at another replica.
+    pub fn functions(&self) -> Vec<String> {
+        self.windows.functions()
+    }
+
     /// Samples counted since start.
     pub fn ingested(&self) -> u64 {
         self.ingested.load(Ordering::Relaxed)

@@ -14,8 +14,9 @@ const DECLARE_HINT: &str = "🚨 on this post declares an incident from it";
 /// Alerts of a group listed on its post; the rest are counted.
 const LISTED: usize = 15;
 
-/// A function's one post while it fires (or is held during maintenance).
-pub fn function_firing(figures: &FunctionFigures, id: i64, window: Option<&Maintenance>) -> Post {
+/// A function's one post while it fires (or is held during maintenance); `deploy` names the
+/// function's version deployed shortly before the alert started.
+pub fn function_firing(figures: &FunctionFigures, id: i64, window: Option<&Maintenance>, deploy: Option<&str>) -> Post {
     // A rule back within its threshold still holds the alert until it stays clear (damping).
     let (breached, clearing): (Vec<&super::RuleFigure>, Vec<&super::RuleFigure>) = figures.breached().partition(|r| r.is_over());
     let list = |rules: &[&super::RuleFigure]| rules.iter().map(|r| format!("• {}", r.line())).collect::<Vec<_>>().join("\n");
@@ -32,6 +33,10 @@ pub fn function_firing(figures: &FunctionFigures, id: i64, window: Option<&Maint
         None => Post::new(Tone::Bad, format!("🚨 P1 alert: {} (alert {id})", figures.function)),
     };
     let post = post.body(body).field("Since", time(figures.since, figures.at));
+    let post = match deploy {
+        Some(deploy) => post.field("Deploy", format!("{deploy} — /functions recent lists the last deploys")),
+        None => post,
+    };
     let post = match figures.top_tenants.is_empty() {
         true => post,
         false => post.field("Most affected", tenants(figures)),
@@ -222,12 +227,23 @@ mod tests {
 
     #[test]
     fn a_functions_alert_from_firing_to_resolved() {
-        insta::assert_snapshot!(function_firing(&figures(true), 3, None), @r#"
+        insta::assert_snapshot!(function_firing(&figures(true), 3, None, None), @r#"
             [bad] 🚨 P1 alert: invite-user (alert 3)
             Error rate 20% (16 of 80 calls failed in the last 5 min).
             Breached:
             • Error Rate 20% (threshold 5%, 5 min)
             Since: <time:1795694400:t>
+            Most affected: hotel-7 (9/20)
+            React: 🚨 on this post declares an incident from it
+            "#);
+        let deployed = Some("invite-user v42 was deployed 12 min before this alert started");
+        insta::assert_snapshot!(function_firing(&figures(true), 3, None, deployed), @r#"
+            [bad] 🚨 P1 alert: invite-user (alert 3)
+            Error rate 20% (16 of 80 calls failed in the last 5 min).
+            Breached:
+            • Error Rate 20% (threshold 5%, 5 min)
+            Since: <time:1795694400:t>
+            Deploy: invite-user v42 was deployed 12 min before this alert started — /functions recent lists the last deploys
             Most affected: hotel-7 (9/20)
             React: 🚨 on this post declares an incident from it
             "#);

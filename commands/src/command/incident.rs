@@ -2,7 +2,7 @@
 
 use super::{Args, Command};
 use crate::error::UserError;
-use crate::incident::{IncidentCommand, ListState, Severity};
+use crate::incident::{IncidentCommand, IncidentKind, ListState, Severity};
 use crate::text::quote;
 
 fn incident(command: IncidentCommand) -> Result<Command, UserError> {
@@ -17,7 +17,12 @@ pub(super) fn declare(args: &Args) -> Result<Command, UserError> {
         affected: args.maybe("affected").map(|a| one_line(&a)),
         commander: args.person("commander"),
         from_alert: args.number("from_alert"),
+        kind: if args.maybe("kind").as_deref() == Some("security") { IncidentKind::Security } else { IncidentKind::Service },
     })
+}
+
+pub(super) fn evidence(args: &Args) -> Result<Command, UserError> {
+    incident(IncidentCommand::Evidence { id: id(args)? })
 }
 
 pub(super) fn ack(args: &Args) -> Result<Command, UserError> {

@@ -1,6 +1,7 @@
 //! Commands: parsed once from what a person typed, then run by the core.
 
 mod audit_recent;
+mod deploy;
 mod diagnose;
 mod health;
 mod help;
@@ -106,6 +107,8 @@ pub enum Command {
     },
     /// An approval-gated remediation (`/flags disable`, `/sessions purge`…).
     Remediate(crate::remediation::Request),
+    /// `/deploy …`, `/functions recent`, `/backups`.
+    Deploy(crate::deploy::DeployCommand),
     /// `/break-glass`: a pending plan in an open P0 runs with one approval.
     BreakGlass {
         plan: i64,

@@ -2,7 +2,7 @@
 //! run it and how it is parsed. The shell parses against it, `/help` prints it, and the Discord
 //! adapter builds its slash commands from it, so Discord enforces the same limits as people type.
 
-use super::{audit_recent, diagnose, incident, maintenance, outbox, remediation, Args, Command, Invocation, Value};
+use super::{audit_recent, deploy, diagnose, incident, maintenance, outbox, remediation, Args, Command, Invocation, Value};
 use crate::actor::{Actor, Role};
 use crate::error::UserError;
 use crate::post::Visibility;
@@ -160,6 +160,7 @@ const DRY_RUN: OptionSpec =
 const FLAG_NAMES: OptionSpec =
     OptionSpec::text("names", "Flag names, comma-separated, as /flags list shows them", 1000).suggest(Suggest::FlagNames);
 const RESPONDER: Access = Access::Role(Role::Responder);
+const WHAT: OptionSpec = OptionSpec::text("what", "What is being deployed, like v2.3 or invite-user", 100).optional();
 
 const fn spec(name: &'static str, description: &'static str, options: &'static [OptionSpec], access: Access, parse: Parse) -> CommandSpec {
     CommandSpec { name, description, options, access, public: false, waits_on_network: false, parse }
@@ -206,6 +207,12 @@ pub const SPECS: &[CommandSpec] = &[
                 "The alert it comes from (its post says alert N): its figures go on the timeline",
                 1,
                 i64::MAX,
+            )
+            .optional(),
+            OptionSpec::choice(
+                "kind",
+                "security: the runbook's data breach response instead of the severity's clock",
+                &["service", "security"],
             )
             .optional(),
         ],
@@ -265,6 +272,13 @@ pub const SPECS: &[CommandSpec] = &[
         &[ANY_INCIDENT_ID],
         Access::AnyRole,
         incident::postmortem,
+    ),
+    spec(
+        "incident evidence",
+        "Preserve evidence: timeline, audit and plans of its window in one file, SHA-256 on the timeline",
+        &[ANY_INCIDENT_ID],
+        RESPONDER,
+        incident::evidence,
     ),
     spec(
         "maintenance schedule",
@@ -392,6 +406,42 @@ pub const SPECS: &[CommandSpec] = &[
         Access::AnyRole,
         audit_recent::parse,
     ),
+    network(spec(
+        "deploy checklist",
+        "The runbook's pre-deploy checklist in ops: people tick items, bellhop checks four itself",
+        &[WHAT],
+        RESPONDER,
+        deploy::checklist,
+    )),
+    spec(
+        "deploy check",
+        "Tick an item of the newest pre-deploy checklist",
+        &[OptionSpec::integer("item", "The item's number on the checklist, 1-6", 1, 6)],
+        RESPONDER,
+        deploy::check,
+    ),
+    public(spec(
+        "deploy done",
+        "Mark a deploy as out: the figures before it are kept for /deploy validate",
+        &[WHAT],
+        RESPONDER,
+        deploy::done,
+    )),
+    network(public(spec(
+        "deploy validate",
+        "After a deploy: a fresh sweep, and each function better, same or worse than before it",
+        &[OptionSpec::integer("minutes", "The last N minutes against the N before the deploy (1-15, default 15)", 1, 15).optional()],
+        RESPONDER,
+        deploy::validate,
+    ))),
+    spec(
+        "functions recent",
+        "The last edge function deploys bellhop saw in the Management API",
+        &[OptionSpec::integer("limit", "How many (1-25, default 10)", 1, 25).optional()],
+        Access::AnyRole,
+        deploy::functions_recent,
+    ),
+    network(spec("backups", "The newest database backups and whether point-in-time recovery is on", &[], RESPONDER, deploy::backups)),
     spec("help", "List bellhop's commands", &[], Access::Anyone, |_| Ok(Command::Help)),
 ];
 
@@ -409,6 +459,9 @@ pub fn group_description(group: &str) -> &'static str {
         "audit" => "bellhop's audit trail",
         "sessions" => "Auth sessions (approval-gated)",
         "rls" => "Anon's access to the public tables (approval-gated)",
+        "deploy" => "The runbook's pre-deploy checklist and post-deploy validation",
+        "functions" => "Edge function deploys",
+        "backups" => "Database backups",
         _ => "bellhop commands",
     }
 }
@@ -459,7 +512,10 @@ mod tests {
                 "sessions purge",
                 "auth confirm-stuck",
                 "rls lockdown",
-                "rls restore"
+                "rls restore",
+                "deploy checklist",
+                "deploy validate",
+                "backups"
             ]
         );
     }

@@ -42,7 +42,7 @@ impl Core {
             SubjectKind::Incident => crate::incident::timer_posts(&self.incident_ctx(), timer, timer.owner.id, now).await?,
             SubjectKind::Maintenance => crate::maintenance::timer_posts(&self.maintenance_ctx(), timer, timer.owner.id, now).await?,
             SubjectKind::Plan => crate::remediation::timer(&self.remediation_ctx(), timer, now).await?,
-            SubjectKind::Alert => TimerOutcome::default(),
+            SubjectKind::Alert | SubjectKind::Checklist => TimerOutcome::default(),
         };
         let late = now - timer.due > Duration::from_std(self.incidents.late_after)?;
         let mut tx = self.store.begin(now).await?;

@@ -1,6 +1,7 @@
 //! The core: parses, checks access, runs, audits, and turns failures into one sentence.
 
 mod delivery;
+mod deploys;
 mod dispatch;
 mod plan_runs;
 mod posts;
@@ -36,6 +37,8 @@ pub struct Core {
     pub(crate) incidents: IncidentSettings,
     pub(crate) alerts: crate::alerts::AlertDuty,
     pub(crate) remediation: crate::remediation::RemediationSettings,
+    /// The Management API's deploys and backups (`deploys.rs`).
+    pub(crate) deploys: crate::deploy::DeployDuty,
     /// When every pending plan was last read against its post (none: at the next pass).
     pub(crate) plans_rechecked: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// The pass over the plans to check running beside the loop, if any.
@@ -139,6 +142,7 @@ impl Core {
             incidents: IncidentSettings::default(),
             alerts,
             remediation: Default::default(),
+            deploys: Default::default(),
             plans_rechecked: Default::default(),
             plan_pass: Default::default(),
             plan_runs: Default::default(),
@@ -247,6 +251,7 @@ impl Core {
             Command::Diagnose(which) => command::diagnose_run(self, which).await,
             Command::AuditRecent { limit } => command::audit_recent_run(self, limit).await,
             Command::Remediate(request) => crate::remediation::run(&self.remediation_ctx(), actor, channel, request).await,
+            Command::Deploy(command) => crate::deploy::run(&self.deploy_ctx(), actor, command).await,
             Command::BreakGlass { plan, reason } => {
                 crate::remediation::break_glass::run(&self.remediation_ctx(), actor, plan, &reason).await
             }
@@ -305,6 +310,10 @@ impl Core {
             (SubjectKind::Plan, Part::Approval) => crate::remediation::Plan::from_stored(&self.store, binding.subject.id).await?,
             _ => None,
         };
+        let waits = match binding.subject.kind {
+            SubjectKind::Checklist => Some(crate::deploy::reasons_to_wait(&self.deploy_ctx(), self.clock.now()).await?),
+            _ => None,
+        };
         let declares = added && emoji == DECLARE_EMOJI && binding.subject.kind == SubjectKind::Alert;
         let effect = declares
             .then(|| Effect::Declare { alert: binding.subject.id, roles: actor.roles.iter().map(|r| r.as_str().to_string()).collect() });
@@ -324,6 +333,12 @@ impl Core {
         if let Some(plan) = &plan {
             if let Some(said) = crate::remediation::on_reaction(&self.remediation_ctx(), &mut tx, plan, actor, emoji, added).await? {
                 tx.audit(&crate::remediation::audit_entry(&self.remediation_ctx(), actor, plan.id, said)).await?;
+            }
+        }
+        if let Some(waits) = &waits {
+            let id = binding.subject.id;
+            if let Some(said) = crate::deploy::on_reaction(&self.deploy_ctx(), &mut tx, id, actor, emoji, added, waits).await? {
+                tracing::info!(checklist = id, said, "a checklist's item changed");
             }
         }
         tx.commit().await?;

@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub struct TickReport {
     /// Timers fired.
     pub timers: usize,
+    /// Function deploys recorded from the Management API.
+    pub deploys: usize,
     /// Health sweeps run here.
     pub sweeps: usize,
     /// Alert changes announced (bellhop's own rules).
@@ -45,6 +47,8 @@ impl Core {
         }
         report.timers = step(&mut report, "timers", self.run_due().await);
         report.sweeps = step(&mut report, "sweeps", self.run_sweeps().await);
+        // Before the alerts: an alert firing now names a deploy seen in this same tick.
+        report.deploys = step(&mut report, "deploys", self.poll_platform().await);
         report.alerts = step(&mut report, "alerts", self.evaluate_alerts().await);
         report.webhooks = step(&mut report, "webhooks", self.announce_webhooks().await);
         report.reactions = step(&mut report, "reactions", self.retry_reaction_effects().await);

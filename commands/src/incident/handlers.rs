@@ -2,7 +2,7 @@
 //! entry, its timers and its posts in one transaction, so nothing is ever half-written.
 
 use super::Ctx;
-use super::{plan, posts, Incident, ListState, Severity, TimelineKind};
+use super::{plan, posts, Incident, IncidentKind, ListState, Severity, TimelineKind};
 use crate::actor::{Actor, Person, Role};
 use crate::error::CommandError;
 use crate::outbox::{Binding, Op, Part};
@@ -24,6 +24,7 @@ pub enum IncidentCommand {
         affected: Option<String>,
         commander: Option<Person>,
         from_alert: Option<i64>,
+        kind: IncidentKind,
     },
     Ack {
         id: IncidentRef,
@@ -63,13 +64,17 @@ pub enum IncidentCommand {
     Postmortem {
         id: IncidentRef,
     },
+    /// The incident's timeline, the audit of its window and its plans, as one file with its SHA-256.
+    Evidence {
+        id: IncidentRef,
+    },
 }
 
 pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, channel: Option<&str>, command: IncidentCommand) -> Result<Reply, CommandError> {
     let now = cx.clock.now();
     match command {
-        IncidentCommand::Declare { severity, title, impact, affected, commander, from_alert } => {
-            let new = Declared { severity, title, impact, affected: affected.unwrap_or_default(), commander, from_alert };
+        IncidentCommand::Declare { severity, title, impact, affected, commander, from_alert, kind } => {
+            let new = Declared { severity, title, impact, affected: affected.unwrap_or_default(), commander, from_alert, kind };
             declare(cx, actor, now, new).await
         }
         IncidentCommand::List { state } => super::views::list(cx, now, state).await,
@@ -90,6 +95,7 @@ pub(crate) async fn run(cx: &Ctx<'_>, actor: &Actor, channel: Option<&str>, comm
             let entries = cx.store.timeline(incident.id).await?;
             Ok(Reply::invoker(posts::timeline(&incident, &entries, now)))
         }
+        IncidentCommand::Evidence { id } => super::evidence::attach(cx, actor, now, find(cx, id, channel).await?).await,
         IncidentCommand::Postmortem { id } => {
             let incident = find(cx, id, channel).await?;
             let entries = cx.store.timeline(incident.id).await?;
@@ -158,10 +164,11 @@ struct Declared {
     affected: String,
     commander: Option<Person>,
     from_alert: Option<i64>,
+    kind: IncidentKind,
 }
 
 async fn declare(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, new: Declared) -> Result<Reply, CommandError> {
-    let Declared { severity, title, impact, affected, commander, from_alert } = new;
+    let Declared { severity, title, impact, affected, commander, from_alert, kind } = new;
     let alert = match from_alert {
         Some(id) => match cx.store.alert(id).await? {
             Some(found) => Some((id, found.figures)),
@@ -173,6 +180,7 @@ async fn declare(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, new: Declared)
         (Some((_, figures)), true) => figures.impact(),
         _ => impact,
     };
+    let deploy = blamed_deploy(cx, &alert, [&title, &impact, &affected], now).await?;
     let commander = commander.unwrap_or_else(|| actor.person());
     let declared_by = actor.person();
     let linked = match &alert {
@@ -191,6 +199,7 @@ async fn declare(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, new: Declared)
         commander: &commander,
         declared_by: &declared_by,
         alert: linked,
+        kind: kind.as_str(),
     };
     let id = tx.insert_incident(&row).await?;
     let incident = Incident {
@@ -207,23 +216,45 @@ async fn declare(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, new: Declared)
         root_cause: None,
         alert_id: alert.as_ref().map(|(id, _)| *id),
         channel_key: None,
+        kind,
     };
-    let summary = format!("{} {} (commander {})", severity, incident.title, incident.commander.mention());
+    let what = if kind == IncidentKind::Security { " security incident" } else { "" };
+    let summary = format!("{severity}{what} {} (commander {})", incident.title, incident.commander.mention());
     tx.timeline(id, &incident.declared_by, TimelineKind::Declared, &summary).await?;
+    if let Some(deploy) = &deploy {
+        tx.timeline(id, &incident.declared_by, TimelineKind::Deploy, deploy).await?;
+    }
     if let Some((alert_id, figures)) = &alert {
         tx.timeline(id, &incident.declared_by, TimelineKind::Alert, &figures.line(*alert_id, now)).await?;
     }
-    for (job, due) in plan::plan(cx.settings, severity, now, now, false) {
+    for (job, due) in plan::plan(cx.settings, (severity, kind), now, now, false) {
         tx.schedule(incident.subject(), &job, due).await?;
     }
     // The kickoff is announced in the incidents channel and the incident's thread opens from it:
     // a thread opened from a message is one per message, so a retry cannot open a second.
     let kickoff = Binding::new(incident.subject(), Part::Kickoff);
     let to = Destination::Channel { channel: ChannelName::Incidents };
-    tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, cx.settings), bind: Some(kickoff.clone()) }).await?;
+    tx.enqueue(&Op::Post { to, post: posts::kickoff(&incident, cx.settings, deploy.as_deref()), bind: Some(kickoff.clone()) }).await?;
     tx.enqueue(&Op::OpenThread { from: kickoff, slug: format!("inc-{id}"), title: incident.title.clone() }).await?;
     tx.commit().await?;
     Ok(Reply::channel(posts::declared(&incident)))
+}
+
+/// The function deploy that came shortly before this incident: the last deploy of its alert's
+/// function, else of a function its title, impact or affected names.
+async fn blamed_deploy(
+    cx: &Ctx<'_>,
+    alert: &Option<(i64, crate::alerts::AlertFigures)>,
+    texts: [&str; 3],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    let recent = cx.store.deploys_since(now - crate::store::RECENT_DEPLOY).await?;
+    if let Some((_, crate::alerts::AlertFigures::Function(figures))) = alert {
+        let found = recent.iter().find(|d| d.function == figures.function);
+        return Ok(found.and_then(|d| d.blamed(figures.since, "its alert")));
+    }
+    let named = |function: &str| texts.iter().any(|t| t.to_lowercase().contains(&function.to_lowercase()));
+    Ok(recent.iter().filter(|d| named(&d.function)).max_by_key(|d| d.deployed).and_then(|d| d.blamed(now, "this incident")))
 }
 
 async fn ack(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, incident: Incident) -> Result<Reply, CommandError> {
@@ -319,7 +350,7 @@ async fn change_severity(
     let mut tx = cx.store.begin(now).await?;
     tx.set_severity(incident.id, level.as_str()).await?;
     tx.cancel_timers(incident.subject(), &plan::REPLANNED).await?;
-    for (job, due) in plan::plan(cx.settings, level, incident.declared, now, incident.acked.is_some()) {
+    for (job, due) in plan::plan(cx.settings, (level, incident.kind), incident.declared, now, incident.acked.is_some()) {
         tx.schedule(incident.subject(), &job, due).await?;
     }
     tx.timeline(incident.id, &actor.person(), TimelineKind::Severity, &format!("{} → {}", incident.severity, level)).await?;

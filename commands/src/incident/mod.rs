@@ -1,5 +1,6 @@
 //! Incidents: declared with a severity, coordinated in their own place, kept on the runbook's clock.
 
+mod evidence;
 mod handlers;
 mod model;
 pub mod plan;
@@ -11,7 +12,7 @@ mod views;
 
 pub use handlers::IncidentCommand;
 pub(crate) use handlers::{run, timer_posts};
-pub use model::{code, Incident, ListState, TimelineEntry, TimelineKind};
+pub use model::{code, Incident, IncidentKind, ListState, TimelineEntry, TimelineKind};
 pub use settings::{EscalationStep, IncidentSettings, Phase};
 pub use severity::Severity;
 

@@ -21,6 +21,24 @@ pub struct Incident {
     /// The alert it was declared from, whose figures fill its escalation.
     pub alert_id: Option<i64>,
     pub channel_key: Option<String>,
+    /// A security incident runs the runbook's data breach response instead of the severity's clock.
+    pub kind: IncidentKind,
+}
+
+/// What kind of incident: the service is failing, or its data is at risk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
+pub enum IncidentKind {
+    #[default]
+    Service,
+    /// The runbook's *Security Incident Response*: a data breach's phases, the security team paged.
+    Security,
+}
+
+impl IncidentKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 impl Incident {
@@ -66,6 +84,10 @@ pub enum TimelineKind {
     Resolved,
     #[strum(serialize = "break-glass")]
     BreakGlass,
+    /// An evidence file attached, with its SHA-256.
+    Evidence,
+    /// The function deploy that came shortly before it.
+    Deploy,
 }
 
 impl TimelineKind {

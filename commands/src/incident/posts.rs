@@ -19,13 +19,35 @@ fn headline(incident: &Incident) -> String {
     format!("{} · {} · {}", incident.code(), incident.severity, incident.title)
 }
 
-/// The kickoff in the incident's place: definition, commander, checklist, and the page.
-pub fn kickoff(incident: &Incident, settings: &IncidentSettings) -> Post {
-    let mut post = Post::new(tone(incident), format!("🚨 {}", headline(incident)))
+/// The kickoff in the incident's place: definition, commander, checklist, and the page; a
+/// security incident's data breach phases and the security team's page; the function deploy
+/// that came shortly before, when there is one.
+pub fn kickoff(incident: &Incident, settings: &IncidentSettings, deploy: Option<&str>) -> Post {
+    let security = incident.kind == super::IncidentKind::Security;
+    let title = if security { format!("🔐 {} · security", headline(incident)) } else { format!("🚨 {}", headline(incident)) };
+    let mut post = Post::new(tone(incident), title)
         .body(incident.severity.definition())
         .field("Commander", incident.commander.mention())
-        .field("Impact", if incident.impact.is_empty() { "not stated yet".into() } else { incident.impact.clone() })
-        .field("Runbook", incident.severity.checklist());
+        .field("Impact", if incident.impact.is_empty() { "not stated yet".into() } else { incident.impact.clone() });
+    post = match security {
+        true => {
+            let phases: Vec<String> = settings.security_phases.iter().map(|p| p.name.clone()).collect();
+            post.field("Runbook", format!("Data breach response, each phase a nudge in the thread: {}.", phases.join(" → ")))
+        }
+        false => post.field("Runbook", incident.severity.checklist()),
+    };
+    if let Some(deploy) = deploy {
+        post = post.field("Deploy", format!("{deploy} — /functions recent lists the last deploys"));
+    }
+    if security && concerns_data_exposure(incident) {
+        post = post
+            .field("Data exposure", "/rls lockdown revokes anon's access to every public table (two approvers); /rls restore undoes it.");
+    }
+    if security {
+        if let Some(team) = &settings.security {
+            post = post.field("Security team", format!("{} — paged", team.label())).ping(team.clone());
+        }
+    }
     let cadence = match settings.update_every.get(&incident.severity) {
         Some(every) => format!("every {} (/incident update)", span(chrono::Duration::from_std(*every).unwrap_or_default())),
         None => "as needed (/incident update)".into(),
@@ -37,6 +59,12 @@ pub fn kickoff(incident: &Incident, settings: &IncidentSettings) -> Post {
         }
     }
     post
+}
+
+/// Whether a breach is about data being seen where it should not be, by its title and impact.
+pub fn concerns_data_exposure(incident: &Incident) -> bool {
+    let text = format!("{} {}", incident.title, incident.impact).to_lowercase();
+    ["data", "expos", "leak", "rls", "anon", "pii", "personal", "dump", "scrap", "records", "rows"].iter().any(|w| text.contains(w))
 }
 
 pub fn summary(incident: &Incident, now: DateTime<Utc>, pending: &[(String, DateTime<Utc>)]) -> Post {
@@ -202,6 +230,21 @@ pub fn postmortem_skeleton(incident: &Incident, markdown: String) -> Post {
         .attach(format!("postmortem-{}.md", incident.code()), markdown)
 }
 
+/// `/incident evidence`, in the incident's thread: the file, and its SHA-256 to check copies by.
+pub fn evidence(incident: &Incident, name: &str, bytes: Vec<u8>, sha256: &str, (timeline, audit, plans): (usize, usize, usize)) -> Post {
+    Post::new(Tone::Info, format!("🗄 Evidence preserved for {}", incident.code()))
+        .body(format!(
+            "The timeline ({timeline} entries), the audit trail of its window ({audit} rows) and the plans run during it ({plans}), as one file."
+        ))
+        .field("SHA-256", sha256.to_string())
+        .attach(name.to_string(), bytes)
+}
+
+pub fn evidence_attached(incident: &Incident, name: &str, sha256: &str) -> Post {
+    Post::new(Tone::Good, format!("Evidence of {} attached in its thread", incident.code()))
+        .body(format!("{name}, SHA-256 {sha256}; the hash is on the timeline."))
+}
+
 /// The clock's nudge when a phase of the severity's procedure begins.
 pub fn phase(incident: &Incident, since_declared: chrono::Duration, name: &str, what: &str) -> Post {
     Post::new(Tone::Info, format!("⏱ {} · {} in: {name}", incident.code(), span(since_declared))).body(what)
@@ -280,6 +323,7 @@ mod tests {
             root_cause: None,
             alert_id: None,
             channel_key: None,
+            kind: super::super::IncidentKind::Service,
         }
     }
 

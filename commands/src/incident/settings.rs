@@ -38,6 +38,10 @@ pub struct IncidentSettings {
     pub maintenance_notice: Duration,
     /// A timer sent later than this after its due time says so.
     pub late_after: Duration,
+    /// The security team, paged when a security incident is declared (`DISCORD_SECURITY_ROLE`).
+    pub security: Option<Ping>,
+    /// The runbook's *Data Breach Response*: a security incident's phases, the first at once.
+    pub security_phases: Vec<Phase>,
 }
 
 fn role(name: &str) -> Ping {
@@ -90,6 +94,25 @@ impl Default for IncidentSettings {
             review_after: Duration::from_secs(24 * 60 * MINUTE),
             maintenance_notice: Duration::from_secs(24 * 60 * MINUTE),
             late_after: Duration::from_secs(MINUTE),
+            security: Some(role("security")),
+            security_phases: vec![
+                phase(
+                    0,
+                    "Immediate actions (0–1 h)",
+                    "• Isolate affected systems\n• Preserve evidence and logs (/incident evidence)\n• Assess the scope of the breach\n• Notify the security team (paged with the kickoff)",
+                ),
+                phase(
+                    60,
+                    "Investigation (1–24 h)",
+                    "• Analyze audit logs (/audit recent)\n• Identify attack vectors\n• Determine the data accessed\n• Document the timeline (/incident update)",
+                ),
+                phase(
+                    24 * 60,
+                    "Recovery (24–72 h)",
+                    "• Patch vulnerabilities\n• Reset compromised credentials\n• Update security policies\n• Monitor for persistent threats",
+                ),
+                phase(72 * 60, "the recovery window has closed", "72 h since the breach was declared: resolve it, or say on the timeline why not."),
+            ],
         }
     }
 }

@@ -10,7 +10,7 @@ use sqlx::Row as _;
 
 const INCIDENT_COLUMNS: &str =
     "incidents.id, severity, title, impact, affected, commander_id, commander, declared_by_id, declared_by, declared_ms,
-     acked_ms, acked_by_id, acked_by, resolved_ms, root_cause, alert_id, places.channel_key";
+     acked_ms, acked_by_id, acked_by, resolved_ms, root_cause, alert_id, places.channel_key, kind";
 const INCIDENT_FROM: &str = "incidents LEFT JOIN places ON places.subject = 'incident:' || incidents.id";
 
 fn incident(row: &AnyRow) -> anyhow::Result<Incident> {
@@ -36,6 +36,7 @@ fn incident(row: &AnyRow) -> anyhow::Result<Incident> {
         root_cause: row.try_get("root_cause")?,
         alert_id: row.try_get("alert_id")?,
         channel_key: row.try_get("channel_key")?,
+        kind: row.try_get::<String, _>("kind")?.parse().unwrap_or_default(),
     })
 }
 

@@ -35,6 +35,29 @@ impl Store {
         Ok(())
     }
 
+    /// The entries from `from` to `to`, oldest first, at most `limit`.
+    pub async fn audit_between(&self, from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
+        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT at_ms, actor_id, actor_name, command, outcome
+             FROM audit WHERE at_ms >= $1 AND at_ms <= $2 ORDER BY at_ms, id LIMIT $3",
+        )
+        .bind(from.timestamp_millis())
+        .bind(to.timestamp_millis())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at_ms, actor_id, actor_name, command, outcome)| AuditEntry {
+                at: DateTime::from_timestamp_millis(at_ms).unwrap_or_default(),
+                actor_id,
+                actor_name,
+                command,
+                outcome,
+            })
+            .collect())
+    }
+
     /// The newest `limit` entries, newest first.
     pub async fn recent_audit(&self, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
         let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(

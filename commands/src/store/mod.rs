@@ -2,6 +2,7 @@
 //! One set of queries (sqlx's Any driver, `$N` parameters) runs on both; migrations are per backend.
 
 mod audit;
+mod deploys;
 mod leases;
 mod messages;
 mod migrate;
@@ -12,6 +13,7 @@ mod retention;
 mod tx;
 
 pub use audit::AuditEntry;
+pub use deploys::{FunctionDeploy, RECENT_DEPLOY};
 pub use outbox::OutboxEntry;
 pub use plans::{NewPlan, PlanRow, Vote, VoteChange};
 pub use reads::{Maintenance, MaintenanceKind};

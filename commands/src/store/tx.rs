@@ -24,6 +24,8 @@ pub struct NewIncident<'a> {
     pub declared_by: &'a Person,
     /// The alert it is declared from, with its figures now and the worst so far (JSON).
     pub alert: Option<(i64, String, Option<String>)>,
+    /// `service` or `security`.
+    pub kind: &'a str,
 }
 
 impl<'a> Tx<'a> {
@@ -48,8 +50,8 @@ impl<'a> Tx<'a> {
     pub async fn insert_incident(&mut self, new: &NewIncident<'_>) -> anyhow::Result<i64> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO incidents (severity, title, impact, affected, commander, commander_id, declared_by, declared_by_id, declared_ms,
-                 alert_id, alert_figures, alert_peak)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                 alert_id, alert_figures, alert_peak, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(new.severity)
         .bind(new.title)
@@ -63,6 +65,7 @@ impl<'a> Tx<'a> {
         .bind(new.alert.as_ref().map(|(id, _, _)| *id))
         .bind(new.alert.as_ref().map(|(_, figures, _)| figures.as_str()))
         .bind(new.alert.as_ref().and_then(|(_, _, peak)| peak.as_deref()))
+        .bind(new.kind)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
