@@ -100,6 +100,7 @@ const KEYS: &[Key] = &[
     Key { env: "SLACK_PAGE_SYSADMIN", toml: "slack_page_sysadmin", secret: false },
     Key { env: "SLACK_PAGE_INFRA", toml: "slack_page_infra", secret: false },
     Key { env: "SLACK_PAGE_APPROVERS", toml: "slack_page_approvers", secret: false },
+    Key { env: "SLACK_PAGE_SECURITY", toml: "slack_page_security", secret: false },
 ];
 /// Secrets that open a door: set, they must be a real token, so a value left empty (in the
 /// environment or the file alike) is refused rather than taken as "none" or as a token.

@@ -43,6 +43,7 @@ impl Reader {
             ("SLACK_PAGE_SYSADMIN", "sysadmin"),
             ("SLACK_PAGE_INFRA", "infrastructure"),
             ("SLACK_PAGE_APPROVERS", "approvers"),
+            ("SLACK_PAGE_SECURITY", "security"),
         ] {
             if let Some(group) = self.slack_ids(env, 'S', GROUP).into_iter().next() {
                 pages.insert(label.to_string(), group);

@@ -58,7 +58,19 @@ impl SlackPort {
 }
 
 /// bellhop's reactions as Slack names them.
-const EMOJI: &[(&str, &str)] = &[("✅", "white_check_mark"), ("❌", "x"), ("🚨", "rotating_light"), ("🔓", "unlock")];
+const EMOJI: &[(&str, &str)] = &[
+    ("✅", "white_check_mark"),
+    ("❌", "x"),
+    ("🚨", "rotating_light"),
+    ("🔓", "unlock"),
+    // The deploy checklist's items.
+    ("1️⃣", "one"),
+    ("2️⃣", "two"),
+    ("3️⃣", "three"),
+    ("4️⃣", "four"),
+    ("5️⃣", "five"),
+    ("6️⃣", "six"),
+];
 
 pub fn slack_name(emoji: &str) -> Option<&'static str> {
     EMOJI.iter().find(|(unicode, _)| *unicode == emoji).map(|(_, name)| *name)
@@ -149,7 +161,7 @@ mod tests {
 
     #[test]
     fn bellhops_reactions_have_slack_names_and_back() {
-        for emoji in ["✅", "❌", "🚨", "🔓"] {
+        for emoji in ["✅", "❌", "🚨", "🔓", "1️⃣", "6️⃣"] {
             assert_eq!(unicode(slack_name(emoji).unwrap()), emoji);
         }
         assert_eq!(unicode("white_check_mark::skin-tone-3"), "✅");
