@@ -271,3 +271,49 @@ async fn both_chats_in_one_process_keep_each_incident_in_its_own_chat() {
     let _ = stop.send(());
     running.await.unwrap().expect("a clean stop");
 }
+
+/// Against Slack the socket is `wss://`: the client must speak TLS there (a build without TLS for
+/// the socket fails only in production, since the fake's socket is plain `ws://`). A Web API
+/// answering `apps.connections.open` with a `wss://` address on loopback, and a listener there
+/// that reads the first bytes: they are a TLS handshake, and nothing panics.
+#[tokio::test]
+async fn the_socket_to_slack_speaks_tls() {
+    use tokio::io::AsyncReadExt;
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let wss = format!("wss://127.0.0.1:{}/link/?ticket=1", socket.local_addr().unwrap().port());
+    let api = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let wss = wss.clone();
+        async move {
+            let body = match uri.path() {
+                "/api/auth.test" => {
+                    serde_json::json!({"ok": true, "url": "https://fake.slack.com/", "team": "T", "team_id": "T1", "user_id": "UBOT"})
+                }
+                "/api/apps.connections.open" => serde_json::json!({"ok": true, "url": wss}),
+                _ => serde_json::json!({"ok": false, "error": "unknown_method"}),
+            };
+            axum::Json(body)
+        }
+    });
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_url = format!("http://127.0.0.1:{}/api", http.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(http, api).await.unwrap() });
+
+    let platform = bellhop_tests::platform(Script::new(KEY)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+    let fake = bellhop_tests::fake_slack::FakeSlack::start().await;
+    let env = bellhop_tests::slack_tester::platform_env(&platform, &store, "invite-user")
+        .into_iter()
+        .chain(bellhop_tests::slack_tester::slack_env(&fake))
+        .chain([("SLACK_API_URL".to_string(), api_url)]);
+    let config = bellhop_tests::slack_tester::config(env);
+    let core = std::sync::Arc::new(bellhop::app::build_core(&config, std::sync::Arc::new(bellhop_commands::SystemClock)).await.unwrap());
+    let settings = bellhop::slack::Settings::from_config(&config).unwrap().with_connections(1, 1);
+    let slack = bellhop::slack::start(settings, core).await.expect("the tokens are accepted");
+    let (mut stream, _) = tokio::time::timeout(WAIT, socket.accept()).await.expect("the client connects").unwrap();
+    let mut first = [0u8; 3];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut first)).await.expect("it writes").unwrap();
+    assert_eq!(first[0], 0x16, "a TLS handshake record, not plain HTTP: {first:?}");
+    assert_eq!(first[1], 0x03, "TLS 1.x: {first:?}");
+    slack.stop().await;
+}
