@@ -467,6 +467,37 @@ fn toml_text(item: &toml::Value) -> Option<String> {
     }
 }
 
+/// Why a base URL that receives a token was refused.
+#[derive(Debug, PartialEq, Eq)]
+enum BaseRefused {
+    /// Not a URL of the expected shape (credentials, query, fragment, a path where none belongs).
+    Shape,
+    /// Plain `http://` to another machine: the token would cross the network in clear text.
+    PlainHttp,
+}
+
+/// A base URL a token is sent to: `https://` anywhere, plain `http://` only on this machine (a
+/// local fake, a proxy beside bellhop). `path`: whether a path is part of it (`…/api`).
+fn token_base(text: &str, path: bool) -> Result<String, BaseRefused> {
+    let url = url::Url::parse(text).map_err(|_| BaseRefused::Shape)?;
+    let extra = !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some();
+    if extra || (!path && url.path() != "/") {
+        return Err(BaseRefused::Shape);
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => return Err(BaseRefused::Shape),
+    };
+    match url.scheme() {
+        "https" => Ok(text.trim_end_matches('/').to_string()),
+        "http" if loopback => Ok(text.trim_end_matches('/').to_string()),
+        "http" => Err(BaseRefused::PlainHttp),
+        _ => Err(BaseRefused::Shape),
+    }
+}
+
 fn reqwest_url_ok(text: &str) -> bool {
     (text.starts_with("http://") || text.starts_with("https://")) && text.len() > "https://".len() && !text.contains(char::is_whitespace)
 }

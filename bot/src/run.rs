@@ -25,10 +25,39 @@ pub fn chats(config: &Config) -> Result<(Option<discord::Settings>, Option<slack
     let slack_settings = wants_slack.then(|| slack::Settings::from_config(config));
     let discord_settings = discord_settings.and_then(|s| s.map_err(|e| problems.extend(e.0)).ok());
     let slack_settings = slack_settings.and_then(|s| s.map_err(|e| problems.extend(e.0)).ok());
+    problems.extend(page_problems(config, wants_discord, wants_slack));
     match problems.is_empty() {
         true => Ok((discord_settings, slack_settings)),
         false => Err(ConfigError(problems)),
     }
+}
+
+/// Pages given in the other chat's kind of id: a Discord role id with Slack alone, a Slack user
+/// group id where Discord runs (beside Slack, `SLACK_PAGE_*` name Slack's groups). Either would
+/// page nobody, silently.
+fn page_problems(config: &Config, discord: bool, slack: bool) -> Vec<String> {
+    let escalation = |n: usize| config.incidents.escalation.get(n).map(|step| &step.ping);
+    let pages = [
+        ("BELLHOP_PAGE_ONCALL", config.incidents.on_call.as_ref()),
+        ("BELLHOP_PAGE_SYSADMIN", escalation(0)),
+        ("BELLHOP_PAGE_INFRA", escalation(1)),
+        ("BELLHOP_PAGE_APPROVERS", Some(&config.remediation.approver_ping)),
+        ("DISCORD_SECURITY_ROLE", config.incidents.security.as_ref()),
+    ];
+    let mut problems = Vec::new();
+    for (key, ping) in pages {
+        let Some(bellhop_commands::post::Ping::Role { id, .. }) = ping else { continue };
+        let discord_id = !id.is_empty() && id.chars().all(|c| c.is_ascii_digit());
+        let slack_id = crate::config::slack_id(id, &['S']);
+        if slack && !discord && discord_id {
+            problems.push(format!("{key} = {id:?} is a Discord role id, but only Slack runs: give a Slack user group id (S…)"));
+        }
+        if discord && slack_id {
+            let beside = if slack { "; beside Slack, SLACK_PAGE_* name the Slack groups" } else { "" };
+            problems.push(format!("{key} = {id:?} is a Slack user group id, but Discord pages role ids{beside}"));
+        }
+    }
+    problems
 }
 
 /// Checks the configuration of every chat it names, builds the core and runs until SIGINT or SIGTERM.

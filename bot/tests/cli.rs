@@ -367,3 +367,38 @@ async fn a_webhook_reaches_a_virtual_clock_shell_without_a_keystroke() {
     drop(shell.stdin.take());
     assert!(shell.wait().unwrap().success());
 }
+
+#[test]
+fn slack_refuses_a_token_in_clear_text_and_pages_of_the_other_chat() {
+    let slack = [
+        ("SLACK_BOT_TOKEN", "xoxb-0000-0000-abcdefabcdef"),
+        ("SLACK_APP_TOKEN", "xapp-1-A0000-0000000000-abcdef"),
+        ("SLACK_INCIDENTS_CHANNEL", "C0INCIDENTS"),
+        ("SLACK_STATUS_CHANNEL", "C0STATUS"),
+        ("SLACK_OPS_CHANNEL", "C0OPS"),
+    ];
+    let mut env = slack.to_vec();
+    env.push(("SLACK_API_URL", "http://slack.example.com/api"));
+    let output = bellhop(&["run"], &vars(&env), "");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("SLACK_API_URL") && stderr.contains("plain http:// is only for this machine"), "{stderr}");
+    let mut env = slack.to_vec();
+    env.push(("BELLHOP_PAGE_ONCALL", "123456789012345678"));
+    let output = bellhop(&["run"], &vars(&env), "");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("BELLHOP_PAGE_ONCALL = \"123456789012345678\" is a Discord role id, but only Slack runs"), "{stderr}");
+    let mut both = slack.to_vec();
+    both.extend([("DISCORD_TOKEN", "fake-token"), ("BELLHOP_PAGE_ONCALL", "S0ONCALL")]);
+    let output = bellhop(&["run"], &vars(&both), "");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("BELLHOP_PAGE_ONCALL = \"S0ONCALL\" is a Slack user group id, but Discord pages role ids"), "{stderr}");
+    let mut two = slack.to_vec();
+    two.push(("SLACK_PAGE_INFRA", "S0INFRA,S0OTHER"));
+    let output = bellhop(&["run"], &vars(&two), "");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("SLACK_PAGE_INFRA") && stderr.contains("must be one user group id"), "{stderr}");
+}

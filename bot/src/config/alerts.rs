@@ -271,25 +271,12 @@ impl Reader {
 /// `SUPABASE_API_URL`: a base URL without a path. It receives the access token, so plain
 /// `http://` is for this machine only (a local fake, the demo).
 fn api_base(text: &str) -> Result<String, &'static str> {
-    const SHAPE: &str = "must be a base URL without a path, like https://api.supabase.com";
-    let url = url::Url::parse(text).map_err(|_| SHAPE)?;
-    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
-        return Err(SHAPE);
-    }
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => return Err(SHAPE),
-    };
-    match url.scheme() {
-        "https" => Ok(text.trim_end_matches('/').to_string()),
-        "http" if loopback => Ok(text.trim_end_matches('/').to_string()),
-        "http" => {
-            Err("receives SUPABASE_ACCESS_TOKEN, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https://")
+    super::token_base(text, false).map_err(|refused| match refused {
+        super::BaseRefused::Shape => "must be a base URL without a path, like https://api.supabase.com",
+        super::BaseRefused::PlainHttp => {
+            "receives SUPABASE_ACCESS_TOKEN, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https://"
         }
-        _ => Err(SHAPE),
-    }
+    })
 }
 
 fn toml_duration(value: &toml::Value) -> Option<Duration> {

@@ -61,26 +61,12 @@ impl Reader {
 /// A REST proxy base the bot token may be sent to: plain HTTP only on this machine (loopback),
 /// HTTPS anywhere. Anything else would carry the token in clear text across a network.
 fn proxy_base(text: &str) -> Result<String, &'static str> {
-    const SHAPE: &str = "must be a base URL without a path, like http://127.0.0.1:3000 or https://proxy.example.com";
-    let url = url::Url::parse(text).map_err(|_| SHAPE)?;
-    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
-        return Err(SHAPE);
-    }
-    if url.path() != "/" {
-        return Err(SHAPE);
-    }
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => return Err(SHAPE),
-    };
-    match url.scheme() {
-        "https" => Ok(text.trim_end_matches('/').to_string()),
-        "http" if loopback => Ok(text.trim_end_matches('/').to_string()),
-        "http" => Err("carries the bot token, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https:// for any other host"),
-        _ => Err(SHAPE),
-    }
+    super::token_base(text, false).map_err(|refused| match refused {
+        super::BaseRefused::Shape => "must be a base URL without a path, like http://127.0.0.1:3000 or https://proxy.example.com",
+        super::BaseRefused::PlainHttp => {
+            "carries the bot token, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https:// for any other host"
+        }
+    })
 }
 
 fn snowflake(text: &str) -> Option<u64> {

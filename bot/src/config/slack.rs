@@ -29,10 +29,17 @@ impl Reader {
             }
             _ => None,
         };
-        let api_url = match self.text("SLACK_API_URL") {
-            Some(text) if super::reqwest_url_ok(&text) => text.trim_end_matches('/').to_string(),
-            Some(_) => {
-                self.problem("SLACK_API_URL", "not an http(s) URL; it is https://slack.com/api unless a test points it elsewhere");
+        let api_url = match self.text("SLACK_API_URL").map(|text| super::token_base(&text, true)) {
+            Some(Ok(base)) => base,
+            Some(Err(super::BaseRefused::Shape)) => {
+                self.problem("SLACK_API_URL", "must be an https:// URL; it is https://slack.com/api unless a test points it elsewhere");
+                SLACK_API.to_string()
+            }
+            Some(Err(super::BaseRefused::PlainHttp)) => {
+                self.problem(
+                    "SLACK_API_URL",
+                    "receives the bot token, so plain http:// is only for this machine (127.0.0.1, localhost, [::1]); use https://",
+                );
                 SLACK_API.to_string()
             }
             None => SLACK_API.to_string(),
@@ -45,8 +52,12 @@ impl Reader {
             ("SLACK_PAGE_APPROVERS", "approvers"),
             ("SLACK_PAGE_SECURITY", "security"),
         ] {
-            if let Some(group) = self.slack_ids(env, 'S', GROUP).into_iter().next() {
-                pages.insert(label.to_string(), group);
+            match self.slack_ids(env, 'S', GROUP).as_slice() {
+                [] => {}
+                [group] => {
+                    pages.insert(label.to_string(), group.clone());
+                }
+                _ => self.problem(env, "must be one user group id (a page mentions one group)"),
             }
         }
         SlackConfig {

@@ -117,7 +117,29 @@ pub fn mrkdwn(text: &str) -> String {
         rest = &after[end + '\u{E001}'.len_utf8()..];
     }
     out.push_str(rest);
-    out.replace(['\u{E000}', '\u{E001}'], "")
+    slash_commands(&out.replace(['\u{E000}', '\u{E001}'], ""))
+}
+
+/// bellhop's commands as Slack spells them: what reads `/incident ack` elsewhere is
+/// `/bellhop incident ack` here, the one slash command Slack knows.
+fn slash_commands(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('/') {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let boundary = out.chars().next_back().is_none_or(|c| c.is_whitespace() || "`(*_\"“'".contains(c));
+        let word: String = from[1..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '-').collect();
+        let known = bellhop_commands::command::spec::SPECS.iter().any(|spec| spec.name.split(' ').next() == Some(word.as_str()));
+        if boundary && known && !word.is_empty() {
+            out.push_str("/bellhop ");
+        } else {
+            out.push('/');
+        }
+        rest = &from[1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `1767603900:t` → `<!date^1767603900^{time}|09:05 UTC>`.
@@ -181,6 +203,14 @@ mod tests {
             "*Starts* <!date^1767603900^{date_short_pretty} {time}|2026-01-05 09:05 UTC>, ends <!date^1767607500^{time}|10:05 UTC>"
         );
         assert_eq!(mrkdwn("\u{E000}99:t\u{E001} typed"), "99:t typed", "typed markers are dropped");
+    }
+
+    #[test]
+    fn commands_read_as_slacks_one_slash_command() {
+        assert_eq!(
+            mrkdwn("acknowledge with /incident ack; `/help` lists them; see https://x.io/health or a/b"),
+            "acknowledge with /bellhop incident ack; `/bellhop help` lists them; see https://x.io/health or a/b"
+        );
     }
 
     #[test]

@@ -131,10 +131,7 @@ async fn the_only_open(cx: &Ctx<'_>) -> Result<Incident, CommandError> {
         n => {
             let codes: Vec<String> = open.iter().take(10).map(|i| i.code()).collect();
             let more = if n > 10 { ", …" } else { "" };
-            Err(CommandError::user(format!(
-                "Say which incident with id: — open now: {}{more} (inside an incident's thread it is implied).",
-                codes.join(", ")
-            )))
+            Err(CommandError::user(format!("Say which incident with id: — open now: {}{more}.", codes.join(", "))))
         }
     }
 }
