@@ -312,7 +312,7 @@ async fn validation_compares_each_function_with_the_minutes_before_the_deploy() 
     assert_eq!(
         post.body,
         "The last 5 min against the 5 min before the deploy.\n\
-         • invite-user: worse — error rate 0% of 100, 120 ms → error rate 50% of 100, 120 ms\n\
+         • invite-user: worse — error rate 0% of 100, 120 ms → error rate 50% of 100, 120 ms — over the runbook's thresholds\n\
          • trial-signup: same — error rate 5% of 100, 120 ms → error rate 5% of 100, 120 ms"
     );
     let paths = field(&post, "Worse beyond the runbook's thresholds — rollback paths");
@@ -322,6 +322,39 @@ async fn validation_compares_each_function_with_the_minutes_before_the_deploy() 
          Migration rollback: /migrations rollback version:…\n\
          Edge function rollback: redeploy the previous version of invite-user with the Supabase CLI"
     );
+}
+
+/// Right after `/deploy done` there is no minute after the deploy: validation says when to try
+/// again rather than compare the minute before the mark with itself. A function with no samples
+/// before the mark is still shown, with its figures since, and flagged over the thresholds.
+#[tokio::test]
+async fn validation_right_after_the_mark_is_too_early_and_a_function_without_a_baseline_is_still_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+    let clock = clock();
+    let core = core(&url, clock.clone(), None, None).await;
+    clock.advance(Duration::minutes(15));
+    feed(&core, "trial-signup", 20, 1);
+    run(&core, &alice(), Invocation::new("deploy done").option("what", "v2")).await;
+    let early = run(&core, &alice(), Invocation::new("deploy validate")).await;
+    assert_eq!(early.title, "Too early to validate: v2 (marked by @alice just now)");
+    assert!(early.body.ends_with("Try /deploy validate again in 60 s."), "{}", early.body);
+    clock.advance(Duration::seconds(45));
+    let still = run(&core, &alice(), Invocation::new("deploy validate")).await;
+    assert!(still.body.ends_with("Try /deploy validate again in 15 s."), "{}", still.body);
+
+    clock.advance(Duration::seconds(15));
+    feed(&core, "invite-user", 20, 10);
+    let post = run(&core, &alice(), Invocation::new("deploy validate")).await;
+    assert_eq!(post.title, "Post-deployment validation: v2 (marked by @alice 1 min ago)");
+    assert_eq!(
+        post.body,
+        "The last 1 min against the 1 min before the deploy.\n\
+         • invite-user: cannot compare — no samples in the 1 min before the deploy; now error rate 50% of 20, 120 ms — over the runbook's thresholds\n\
+         • trial-signup: cannot compare — no samples in the last 1 min; before the deploy error rate 5% of 20, 120 ms"
+    );
+    let paths = field(&post, "Worse beyond the runbook's thresholds — rollback paths");
+    assert!(paths.ends_with("redeploy the previous version of invite-user with the Supabase CLI"), "{paths}");
 }
 
 /// `kind:security` runs the data breach response: the security team paged, /rls lockdown offered
