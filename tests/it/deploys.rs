@@ -132,6 +132,49 @@ async fn a_deploy_is_recorded_once_and_the_alert_after_it_names_it(url: &str) {
 }
 on_both_stores!(a_deploy_is_recorded_once_and_the_alert_after_it_names_it);
 
+/// v42 goes out, invite-user starts failing, v43 (the fix) goes out: the alert's next edit and
+/// the incident declared from it still name v42, the deploy before the alert started.
+async fn a_redeploy_after_the_alert_started_does_not_hide_the_deploy_that_broke_it(url: &str) {
+    let fake = Arc::new(Fake::default());
+    let base = start(fake.clone()).await;
+    let clock = clock();
+    let core = core(url, clock.clone(), Some(&base), None).await;
+    let port = Arc::new(CollectingPort::default());
+    *fake.backups.lock().unwrap() = backups(&[6], clock.now());
+    *fake.functions.lock().unwrap() = Some(function(41, clock.now() - Duration::days(3)));
+    tick(&core, &port).await;
+    clock.advance(Duration::minutes(1));
+    *fake.functions.lock().unwrap() = Some(function(42, clock.now()));
+    tick(&core, &port).await;
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(1));
+        feed(&core, "invite-user", 20, 4);
+        tick(&core, &port).await;
+    }
+    assert_eq!(posts_titled(&port, "🚨 P1 alert: invite-user").len(), 1, "the alert fired");
+    clock.advance(Duration::minutes(1));
+    *fake.functions.lock().unwrap() = Some(function(43, clock.now()));
+    tick(&core, &port).await;
+    let recent = run(&core, &alice(), Invocation::new("functions recent")).await;
+    assert!(recent.body.starts_with("• invite-user v43 — deployed"), "the fix is recorded: {}", recent.body);
+    clock.advance(Duration::minutes(1));
+    feed(&core, "invite-user", 20, 8);
+    tick(&core, &port).await;
+    let edited = port.edited.lock().unwrap().iter().rev().find(|(_, p)| p.title.starts_with("🚨 P1 alert: invite-user")).cloned();
+    let (_, edited) = edited.expect("the alert was edited after the fix went out");
+    assert_eq!(
+        field(&edited, "Deploy"),
+        "invite-user v42 was deployed 1 min before this alert started — /functions recent lists the last deploys"
+    );
+    let declared =
+        Invocation::new("incident declare").option("severity", "P1").option("title", "Invites failing").option("from_alert", "1");
+    run(&core, &alice(), declared).await;
+    tick(&core, &port).await;
+    let kickoff = posts_titled(&port, "🚨 INC-1").pop().expect("the kickoff");
+    assert!(field(&kickoff, "Deploy").starts_with("invite-user v42 was deployed 1 min before its alert started"), "{kickoff:?}");
+}
+on_both_stores!(a_redeploy_after_the_alert_started_does_not_hide_the_deploy_that_broke_it);
+
 fn backups(ages_hours: &[i64], now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
     let list: Vec<serde_json::Value> = ages_hours
         .iter()
