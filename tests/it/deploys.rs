@@ -400,7 +400,8 @@ async fn validation_right_after_the_mark_is_too_early_and_a_function_without_a_b
     assert!(paths.ends_with("redeploy the previous version of invite-user with the Supabase CLI"), "{paths}");
 }
 
-/// `kind:security` runs the data breach response: the security team paged, /rls lockdown offered
+/// `kind:security` runs the data breach response: the security team paged (here, said not to be:
+/// no role is configured), /rls lockdown offered
 /// for data exposure, a nudge per phase at 0, 1, 24 and 72 h; `/incident evidence` attaches one
 /// file whose SHA-256 is on the timeline.
 #[tokio::test]
@@ -418,8 +419,11 @@ async fn a_security_incident_runs_the_data_breach_clock_and_preserves_its_eviden
     run(&core, &alice(), declared).await;
     tick(&core, &port).await;
     let kickoff = posts_titled(&port, "🔐 INC-1 · P0 · Guest data exposed · security").pop().expect("the kickoff");
-    assert_eq!(field(&kickoff, "Security team"), "@security — paged");
-    assert!(kickoff.pings.iter().any(|p| p.label() == "@security"), "{:?}", kickoff.pings);
+    assert_eq!(
+        field(&kickoff, "Security team"),
+        "not paged: no security role is configured (DISCORD_SECURITY_ROLE, or SLACK_PAGE_SECURITY in Slack) — tell the security team yourself"
+    );
+    assert!(!kickoff.pings.iter().any(|p| p.label() == "@security"), "a name alone pings nobody: {:?}", kickoff.pings);
     assert!(field(&kickoff, "Data exposure").starts_with("/rls lockdown revokes anon's access"));
     let thread = "thread-inc-1";
     assert_eq!(port.titles_in(thread), ["⏱ INC-1 · under a minute in: Immediate actions (0–1 h)"]);

@@ -44,9 +44,10 @@ pub fn kickoff(incident: &Incident, settings: &IncidentSettings, deploy: Option<
             .field("Data exposure", "/rls lockdown revokes anon's access to every public table (two approvers); /rls restore undoes it.");
     }
     if security {
-        if let Some(team) = &settings.security {
-            post = post.field("Security team", format!("{} — paged", team.label())).ping(team.clone());
-        }
+        post = match &settings.security {
+            Some(team) => post.field("Security team", format!("{} — paged", team.label())).ping(team.clone()),
+            None => post.field("Security team", SECURITY_NOT_CONFIGURED),
+        };
     }
     let cadence = match settings.update_every.get(&incident.severity) {
         Some(every) => format!("every {} (/incident update)", span(chrono::Duration::from_std(*every).unwrap_or_default())),
@@ -60,6 +61,11 @@ pub fn kickoff(incident: &Incident, settings: &IncidentSettings, deploy: Option<
     }
     post
 }
+
+/// A security incident's kickoff when no security role or group is configured: a name alone
+/// would ping nobody, so bellhop says so rather than claim a page.
+const SECURITY_NOT_CONFIGURED: &str =
+    "not paged: no security role is configured (DISCORD_SECURITY_ROLE, or SLACK_PAGE_SECURITY in Slack) — tell the security team yourself";
 
 /// Whether a breach is about data being seen where it should not be, by its title and impact.
 pub fn concerns_data_exposure(incident: &Incident) -> bool {
@@ -325,6 +331,22 @@ mod tests {
             channel_key: None,
             kind: super::super::IncidentKind::Service,
         }
+    }
+
+    #[test]
+    fn a_security_kickoff_says_the_team_was_not_paged_when_no_role_is_configured() {
+        let inc = Incident { kind: super::super::IncidentKind::Security, severity: Severity::P0, ..incident() };
+        let team = |post: &Post| post.fields.iter().find(|f| f.name == "Security team").map(|f| f.value.clone());
+        let unset = kickoff(&inc, &IncidentSettings { on_call: None, ..Default::default() }, None);
+        assert_eq!(
+            team(&unset).as_deref(),
+            Some("not paged: no security role is configured (DISCORD_SECURITY_ROLE, or SLACK_PAGE_SECURITY in Slack) — tell the security team yourself")
+        );
+        assert!(unset.pings.is_empty(), "{:?}", unset.pings);
+        let security = Ping::Role { id: "2".into(), name: "security".into() };
+        let set = kickoff(&inc, &IncidentSettings { on_call: None, security: Some(security.clone()), ..Default::default() }, None);
+        assert_eq!(team(&set).as_deref(), Some("@security — paged"));
+        assert_eq!(set.pings, [security]);
     }
 
     #[test]
