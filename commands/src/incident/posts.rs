@@ -236,11 +236,27 @@ pub fn postmortem_skeleton(incident: &Incident, markdown: String) -> Post {
         .attach(format!("postmortem-{}.md", incident.code()), markdown)
 }
 
+/// What an evidence file holds, as its post counts it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvidenceCounts {
+    pub timeline: usize,
+    pub audit: usize,
+    /// Older audit rows of the window the file has no room for.
+    pub audit_left_out: usize,
+    pub plans: usize,
+}
+
 /// `/incident evidence`, in the incident's thread: the file, and its SHA-256 to check copies by.
-pub fn evidence(incident: &Incident, name: &str, bytes: Vec<u8>, sha256: &str, (timeline, audit, plans): (usize, usize, usize)) -> Post {
-    Post::new(Tone::Info, format!("🗄 Evidence preserved for {}", incident.code()))
+pub fn evidence(incident: &Incident, name: &str, bytes: Vec<u8>, sha256: &str, counts: EvidenceCounts) -> Post {
+    let EvidenceCounts { timeline, audit, audit_left_out, plans } = counts;
+    let audit = match audit_left_out {
+        0 => format!("{audit} rows"),
+        older => format!("the newest {audit} rows; {older} older rows are left out of the file and stay in the audit table"),
+    };
+    Post::new(if audit_left_out > 0 { Tone::Warning } else { Tone::Info }, format!("🗄 Evidence preserved for {}", incident.code()))
         .body(format!(
-            "The timeline ({timeline} entries), the audit trail of its window ({audit} rows) and the plans run during it ({plans}), as one file."
+            "The timeline ({timeline} {}), the audit trail of its window ({audit}) and the plans run or decided during it ({plans}), as one file.",
+            if timeline == 1 { "entry" } else { "entries" }
         ))
         .field("SHA-256", sha256.to_string())
         .attach(name.to_string(), bytes)
@@ -347,6 +363,24 @@ mod tests {
         let set = kickoff(&inc, &IncidentSettings { on_call: None, security: Some(security.clone()), ..Default::default() }, None);
         assert_eq!(team(&set).as_deref(), Some("@security — paged"));
         assert_eq!(set.pings, [security]);
+    }
+
+    #[test]
+    fn the_evidence_post_says_when_older_audit_rows_are_left_out() {
+        let counts = EvidenceCounts { timeline: 4, audit: 12, audit_left_out: 0, plans: 1 };
+        insta::assert_snapshot!(evidence(&incident(), "INC-7-evidence.json", b"{}".to_vec(), "ab12", counts), @r"
+        [info] 🗄 Evidence preserved for INC-7
+        The timeline (4 entries), the audit trail of its window (12 rows) and the plans run or decided during it (1), as one file.
+        SHA-256: ab12
+        attached INC-7-evidence.json (2 bytes)
+        ");
+        let capped = EvidenceCounts { timeline: 1, audit: 10_000, audit_left_out: 345, plans: 0 };
+        insta::assert_snapshot!(evidence(&incident(), "INC-7-evidence.json", b"{}".to_vec(), "ab12", capped), @r"
+        [warning] 🗄 Evidence preserved for INC-7
+        The timeline (1 entry), the audit trail of its window (the newest 10000 rows; 345 older rows are left out of the file and stay in the audit table) and the plans run or decided during it (0), as one file.
+        SHA-256: ab12
+        attached INC-7-evidence.json (2 bytes)
+        ");
     }
 
     #[test]
