@@ -255,7 +255,8 @@ async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_
     let core = core(&store, clock.clone(), None, Some((target, rollbacks.clone()))).await;
     let port = Arc::new(CollectingPort::default());
     feed(&core, "invite-user", 100, 1);
-    run(&core, &alice(), Invocation::new("deploy checklist").option("what", "v2.3")).await;
+    let answer = run(&core, &alice(), Invocation::new("deploy checklist").option("what", "v2.3")).await;
+    assert_eq!(answer.body, "Posted in the ops channel. bellhop ticked items 4, 6 itself, flagged item 3, could not check item 5.");
     tick(&core, &port).await;
     let first = posts_titled(&port, "📋 Pre-deploy checklist DC-1").pop().unwrap();
     let lines: Vec<&str> = first.body.lines().collect();
@@ -294,7 +295,7 @@ async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_
     assert!(lines[4].starts_with("⚠️ 4. Check edge function performance — bellhop flagged: over the runbook's thresholds in the last 15 min: invite-user error rate 50.5% of 200"), "{}", lines[4]);
     assert_eq!(
         lines[6],
-        "⚠️ 6. Test rollback procedures — bellhop flagged: There is no rollback file `20250922140000.down.sql` in the rollbacks folder (BELLHOP_ROLLBACKS_DIR).; react 6️⃣ or /deploy check item:6"
+        "⚠️ 6. Test rollback procedures — bellhop flagged: There is no rollback file `20250922140000.down.sql` in the rollbacks folder (BELLHOP_ROLLBACKS_DIR); react 6️⃣ or /deploy check item:6"
     );
 
     let message = MessageRef::new("#ops", (index + 1).to_string());

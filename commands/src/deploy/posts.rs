@@ -19,7 +19,7 @@ pub fn checklist(checklist: &Checklist, waits: &[String], now: DateTime<Utc>) ->
         let line = match (&state.ticked, &evidence) {
             (Some((person, at)), None) => format!("✅ {n}. {name} — @{} at {}", person.name, time(*at, now)),
             (Some((person, at)), Some((verified, text))) => {
-                format!("✅ {n}. {name} — @{} at {} (bellhop {}: {text})", person.name, time(*at, now), verified.as_str())
+                format!("✅ {n}. {name} — @{} at {} (bellhop {}: {text})", person.name, time(*at, now), verified.said())
             }
             (None, Some((Verified::Ticked, text))) => format!("✅ {n}. {name} — bellhop: {text}"),
             (None, Some((Verified::Flagged, text))) => format!("⚠️ {n}. {name} — bellhop flagged: {text}; {}", how(n)),
@@ -52,24 +52,37 @@ fn how(n: usize) -> String {
     format!("react {} or /deploy check item:{n}", KEYCAPS[n - 1])
 }
 
-/// The asker's answer: the checklist itself is in the ops channel.
+/// The asker's answer: the checklist itself is in the ops channel; which items bellhop ticked,
+/// flagged or could not check.
 pub fn checklist_started(checklist: &Checklist, waits: &[String]) -> Post {
-    let by_bellhop = checklist.items.iter().filter(|i| i.done()).count();
-    let flagged: Vec<String> = checklist
-        .items
-        .iter()
-        .filter(|i| i.verified.as_ref().is_some_and(|e| e.verified == Verified::Flagged))
-        .map(|i| i.item.to_string())
-        .collect();
-    let mut body = format!("Posted in the ops channel. bellhop ticked {by_bellhop} of 6 itself");
-    if !flagged.is_empty() {
-        body.push_str(&format!(" and flagged {}", flagged.join(", ")));
+    let by = |verified: Verified| -> Vec<usize> {
+        checklist.items.iter().filter(|i| i.verified.as_ref().is_some_and(|e| e.verified == verified)).map(|i| i.item).collect()
+    };
+    let ticked = by(Verified::Ticked);
+    let mut body = match ticked.is_empty() {
+        true => "Posted in the ops channel. bellhop ticked none of the six itself".to_string(),
+        false => format!("Posted in the ops channel. bellhop ticked {} itself", items(&ticked)),
+    };
+    for (verified, word) in [(Verified::Flagged, "flagged"), (Verified::Unknown, "could not check")] {
+        let found = by(verified);
+        if !found.is_empty() {
+            body.push_str(&format!(", {word} {}", items(&found)));
+        }
     }
     body.push('.');
     if !waits.is_empty() {
         body.push_str(&format!(" Reasons to wait: {}.", waits.join("; ")));
     }
     Post::new(Tone::Info, format!("Checklist {} for {}", code(checklist.id), checklist.what)).body(body)
+}
+
+/// "item 3", "items 3, 4".
+fn items(numbers: &[usize]) -> String {
+    let listed: Vec<String> = numbers.iter().map(usize::to_string).collect();
+    match numbers.len() {
+        1 => format!("item {}", listed[0]),
+        _ => format!("items {}", listed.join(", ")),
+    }
 }
 
 /// In the ops channel when the sixth item is ticked.
@@ -247,6 +260,54 @@ mod tests {
         ⚠️ 5. Validate backup/restore procedures — bellhop flagged: newest backup 30 h old, over 26 h (PITR off); react 5️⃣ or /deploy check item:5
         ❔ 6. Test rollback procedures — bellhop could not check: no rollbacks folder (BELLHOP_ROLLBACKS_DIR); react 6️⃣ or /deploy check item:6
         ");
+    }
+
+    fn list(items: Vec<ItemState>) -> Checklist {
+        Checklist { id: 1, what: "v2.3".into(), created_by: Person::new("shell:alice", "alice"), created: at(0), ready: None, items }
+    }
+
+    #[test]
+    fn the_asker_hears_which_items_bellhop_ticked_flagged_or_could_not_check() {
+        let mut items: Vec<ItemState> = (1..=6).map(ItemState::empty).collect();
+        items[2].verified = Some(Evidence::new(Verified::Ticked, "every public table has RLS"));
+        items[3].verified = Some(Evidence::new(Verified::Ticked, "last 15 min within thresholds"));
+        items[4].verified = Some(Evidence::new(Verified::Flagged, "newest backup 30 h old"));
+        items[5].verified = Some(Evidence::new(Verified::Unknown, "no rollbacks folder (BELLHOP_ROLLBACKS_DIR)"));
+        assert_eq!(
+            checklist_started(&list(items), &[]).body,
+            "Posted in the ops channel. bellhop ticked items 3, 4 itself, flagged item 5, could not check item 6."
+        );
+        let mut items: Vec<ItemState> = (1..=6).map(ItemState::empty).collect();
+        items[2].verified = Some(Evidence::new(Verified::Flagged, "public tables without RLS: import_staging"));
+        items[3].verified = Some(Evidence::new(Verified::Flagged, "over the runbook's thresholds"));
+        assert_eq!(
+            checklist_started(&list(items), &["INC-2 (P1) is open: Logins failing".into()]).body,
+            "Posted in the ops channel. bellhop ticked none of the six itself, flagged items 3, 4. Reasons to wait: INC-2 (P1) is open: Logins failing."
+        );
+    }
+
+    #[test]
+    fn bellhops_evidence_reads_as_what_it_did_and_goes_on_without_a_stray_full_stop() {
+        let mut items: Vec<ItemState> = (1..=6).map(ItemState::empty).collect();
+        let missing = "There is no rollback file `20250922140000.down.sql` in the rollbacks folder (BELLHOP_ROLLBACKS_DIR).";
+        items[4].verified = Some(Evidence::new(Verified::Unknown, "no Management API (SUPABASE_ACCESS_TOKEN, SUPABASE_PROJECT_REF)"));
+        items[4].ticked = Some((Person::new("shell:bob", "bob"), at(1)));
+        items[5].verified = Some(Evidence::new(Verified::Flagged, missing));
+        let list = list(items);
+        let post = checklist(&list, &[], at(2));
+        let body = crate::text::plain(&post.body);
+        let lines: Vec<&str> = body.lines().collect();
+        assert_eq!(
+            lines[4],
+            "✅ 5. Validate backup/restore procedures — @bob at 09:01 UTC (bellhop could not check: no Management API (SUPABASE_ACCESS_TOKEN, SUPABASE_PROJECT_REF))"
+        );
+        assert_eq!(
+            lines[5],
+            "⚠️ 6. Test rollback procedures — bellhop flagged: There is no rollback file `20250922140000.down.sql` in the rollbacks folder (BELLHOP_ROLLBACKS_DIR); react 6️⃣ or /deploy check item:6"
+        );
+        let account = list.account();
+        assert!(account.contains("5. ticked by @bob at 2026-01-05 09:01 UTC (bellhop could not check: no Management API"), "{account}");
+        assert!(!account.contains("bellhop unknown"), "{account}");
     }
 
     fn figures(samples: u64, failures: u64) -> Figures {
