@@ -329,6 +329,35 @@ async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_
     assert_eq!(late.body, "DC-2 is ready already; /deploy checklist starts a new one.");
 }
 
+/// The reason to wait is read again at each edit of the checklist's post: resolved, it goes at
+/// the next tick (a keycap); a new P0 appears at the one after (a command).
+#[tokio::test]
+async fn the_reason_to_wait_is_read_again_at_each_edit_of_the_checklist() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+    let clock = clock();
+    let core = core(&url, clock.clone(), None, None).await;
+    let port = Arc::new(CollectingPort::default());
+    run(&core, &alice(), Invocation::new("incident declare").option("severity", "P1").option("title", "Logins failing")).await;
+    run(&core, &alice(), Invocation::new("deploy checklist").option("what", "v2.4")).await;
+    tick(&core, &port).await;
+    let index = port.posts.lock().unwrap().iter().position(|(_, p)| p.title.starts_with("📋 Pre-deploy checklist DC-1")).unwrap();
+    let first = port.posts.lock().unwrap()[index].1.body.clone();
+    assert!(first.starts_with("⏸ Reason to wait: INC-1 (P1) is open: Logins failing\n"), "{first}");
+
+    run(&core, &alice(), Invocation::new("incident resolve").option("id", "INC-1").option("root_cause", "A bad deploy")).await;
+    core.reaction(&alice(), &MessageRef::new("#ops", (index + 1).to_string()), "1️⃣", true).await;
+    tick(&core, &port).await;
+    let edited = port.edited.lock().unwrap().last().unwrap().1.body.clone();
+    assert!(edited.starts_with("✅ 1. Run full Postman collection — @alice at "), "resolved, no reason to wait: {edited}");
+
+    run(&core, &alice(), Invocation::new("incident declare").option("severity", "P0").option("title", "Checkout down")).await;
+    run(&core, &alice(), Invocation::new("deploy check").option("item", "2")).await;
+    tick(&core, &port).await;
+    let edited = port.edited.lock().unwrap().last().unwrap().1.body.clone();
+    assert!(edited.starts_with("⏸ Reason to wait: INC-2 (P0) is open: Checkout down\n✅ 1."), "{edited}");
+}
+
 /// `/deploy done` keeps the figures before it; `/deploy validate` compares the minutes since,
 /// and worse beyond the thresholds offers the rollback paths.
 #[tokio::test]
