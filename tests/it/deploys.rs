@@ -31,7 +31,12 @@ pub(crate) fn alice() -> Actor {
 
 /// A core on the store at `url` with the runbook's error-rate rule, the Management API at
 /// `base` (none: not configured), and the target with its rollbacks folder when given.
-pub(crate) async fn core(url: &str, clock: Arc<ManualClock>, base: Option<&str>, target: Option<(TargetDb, std::path::PathBuf)>) -> Arc<Core> {
+pub(crate) async fn core(
+    url: &str,
+    clock: Arc<ManualClock>,
+    base: Option<&str>,
+    target: Option<(TargetDb, std::path::PathBuf)>,
+) -> Arc<Core> {
     let store = Store::connect(url).await.expect("the store opens");
     store.migrate().await.expect("the store migrates");
     let mut alerts = AlertSettings::default();

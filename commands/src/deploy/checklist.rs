@@ -324,7 +324,10 @@ mod tests {
         );
         assert_eq!(mixed.verified, Verified::Unknown);
         let over = judge_performance(&[function("invite-user", 3, 1), function("trial-signup", 20, 10)], 20);
-        assert_eq!(over, Evidence::new(Verified::Flagged, "over the runbook's thresholds in the last 15 min: trial-signup error rate 50% of 20, 120 ms"));
+        assert_eq!(
+            over,
+            Evidence::new(Verified::Flagged, "over the runbook's thresholds in the last 15 min: trial-signup error rate 50% of 20, 120 ms")
+        );
         let enough = judge_performance(&[function("invite-user", 20, 1)], 20);
         assert_eq!(enough, Evidence::new(Verified::Ticked, "last 15 min within thresholds: invite-user error rate 5% of 20, 120 ms"));
     }
