@@ -389,4 +389,8 @@ fn discord_security_role_is_who_a_security_incident_pages() {
         config.incidents.security,
         Some(bellhop_commands::post::Ping::Role { id: "123456789012345678".into(), name: "security".into() })
     );
+    let slack = Config::from_sources(&toml::Table::new(), &env(&[("SLACK_PAGE_SECURITY", "S0SECURITY")])).unwrap();
+    assert_eq!(slack.incidents.security, Some(bellhop_commands::post::Ping::role("security")), "Slack maps the label to its group");
+    let unset = Config::from_sources(&toml::Table::new(), &env(&[])).unwrap();
+    assert_eq!(unset.incidents.security, None, "no name to fall back on: the kickoff says it is not configured");
 }

@@ -1,8 +1,8 @@
 //! The rest of the runbook end to end, through the core's loop into a chat, against the fake
 //! Management API on 127.0.0.1 and the Supabase-shaped fixture: deploys recorded once and named
 //! by the alert that follows them, the daily backup check, the pre-deploy checklist's own ticks
-//! and flags (each check passing and failing), `/deploy validate`, and the security incident's
-//! clock with its evidence file.
+//! and flags (each check passing and failing), and `/deploy validate`. The security incident's
+//! clock and its evidence file are in `security_incidents.rs`.
 
 use crate::management::{start, Fake};
 use bellhop::demo::fixture::{self, Scale};
@@ -21,17 +21,22 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::ConnectOptions;
 use std::sync::Arc;
 
-fn clock() -> Arc<ManualClock> {
+pub(crate) fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(bellhop::shell::virtual_start()))
 }
 
-fn alice() -> Actor {
+pub(crate) fn alice() -> Actor {
     Actor::new("shell:alice", "alice", [Role::Responder])
 }
 
 /// A core on the store at `url` with the runbook's error-rate rule, the Management API at
 /// `base` (none: not configured), and the target with its rollbacks folder when given.
-async fn core(url: &str, clock: Arc<ManualClock>, base: Option<&str>, target: Option<(TargetDb, std::path::PathBuf)>) -> Arc<Core> {
+pub(crate) async fn core(
+    url: &str,
+    clock: Arc<ManualClock>,
+    base: Option<&str>,
+    target: Option<(TargetDb, std::path::PathBuf)>,
+) -> Arc<Core> {
     let store = Store::connect(url).await.expect("the store opens");
     store.migrate().await.expect("the store migrates");
     let mut alerts = AlertSettings::default();
@@ -59,7 +64,7 @@ async fn core(url: &str, clock: Arc<ManualClock>, base: Option<&str>, target: Op
     Arc::new(core)
 }
 
-async fn tick(core: &Arc<Core>, port: &Arc<CollectingPort>) {
+pub(crate) async fn tick(core: &Arc<Core>, port: &Arc<CollectingPort>) {
     let port: Arc<dyn ChatPort> = port.clone();
     let report = core.tick(&port).await;
     assert!(report.failed.is_empty(), "{report:?}");
@@ -71,16 +76,16 @@ fn feed(core: &Core, function: &str, total: u64, failing: u64) {
     core.alert_engine().ingest_all(&samples).expect("the samples are valid");
 }
 
-async fn run(core: &Core, actor: &Actor, invocation: Invocation) -> Post {
+pub(crate) async fn run(core: &Core, actor: &Actor, invocation: Invocation) -> Post {
     core.handle(actor, &invocation).await.post
 }
 
 /// The fields of a post, as `name: value` lines.
-fn field(post: &Post, name: &str) -> String {
+pub(crate) fn field(post: &Post, name: &str) -> String {
     post.fields.iter().find(|f| f.name == name).map(|f| f.value.clone()).unwrap_or_else(|| panic!("no field {name} in {post:?}"))
 }
 
-fn posts_titled(port: &CollectingPort, start: &str) -> Vec<Post> {
+pub(crate) fn posts_titled(port: &CollectingPort, start: &str) -> Vec<Post> {
     port.posts.lock().unwrap().iter().filter(|(_, p)| p.title.starts_with(start)).map(|(_, p)| p.clone()).collect()
 }
 
@@ -131,6 +136,49 @@ async fn a_deploy_is_recorded_once_and_the_alert_after_it_names_it(url: &str) {
     assert!(timeline.iter().any(|e| e.kind == TimelineKind::Deploy && e.text.starts_with("invite-user v42 was deployed")));
 }
 on_both_stores!(a_deploy_is_recorded_once_and_the_alert_after_it_names_it);
+
+/// v42 goes out, invite-user starts failing, v43 (the fix) goes out: the alert's next edit and
+/// the incident declared from it still name v42, the deploy before the alert started.
+async fn a_redeploy_after_the_alert_started_does_not_hide_the_deploy_that_broke_it(url: &str) {
+    let fake = Arc::new(Fake::default());
+    let base = start(fake.clone()).await;
+    let clock = clock();
+    let core = core(url, clock.clone(), Some(&base), None).await;
+    let port = Arc::new(CollectingPort::default());
+    *fake.backups.lock().unwrap() = backups(&[6], clock.now());
+    *fake.functions.lock().unwrap() = Some(function(41, clock.now() - Duration::days(3)));
+    tick(&core, &port).await;
+    clock.advance(Duration::minutes(1));
+    *fake.functions.lock().unwrap() = Some(function(42, clock.now()));
+    tick(&core, &port).await;
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(1));
+        feed(&core, "invite-user", 20, 4);
+        tick(&core, &port).await;
+    }
+    assert_eq!(posts_titled(&port, "🚨 P1 alert: invite-user").len(), 1, "the alert fired");
+    clock.advance(Duration::minutes(1));
+    *fake.functions.lock().unwrap() = Some(function(43, clock.now()));
+    tick(&core, &port).await;
+    let recent = run(&core, &alice(), Invocation::new("functions recent")).await;
+    assert!(recent.body.starts_with("• invite-user v43 — deployed"), "the fix is recorded: {}", recent.body);
+    clock.advance(Duration::minutes(1));
+    feed(&core, "invite-user", 20, 8);
+    tick(&core, &port).await;
+    let edited = port.edited.lock().unwrap().iter().rev().find(|(_, p)| p.title.starts_with("🚨 P1 alert: invite-user")).cloned();
+    let (_, edited) = edited.expect("the alert was edited after the fix went out");
+    assert_eq!(
+        field(&edited, "Deploy"),
+        "invite-user v42 was deployed 1 min before this alert started — /functions recent lists the last deploys"
+    );
+    let declared =
+        Invocation::new("incident declare").option("severity", "P1").option("title", "Invites failing").option("from_alert", "1");
+    run(&core, &alice(), declared).await;
+    tick(&core, &port).await;
+    let kickoff = posts_titled(&port, "🚨 INC-1").pop().expect("the kickoff");
+    assert!(field(&kickoff, "Deploy").starts_with("invite-user v42 was deployed 1 min before its alert started"), "{kickoff:?}");
+}
+on_both_stores!(a_redeploy_after_the_alert_started_does_not_hide_the_deploy_that_broke_it);
 
 fn backups(ages_hours: &[i64], now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
     let list: Vec<serde_json::Value> = ages_hours
@@ -212,7 +260,8 @@ async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_
     let core = core(&store, clock.clone(), None, Some((target, rollbacks.clone()))).await;
     let port = Arc::new(CollectingPort::default());
     feed(&core, "invite-user", 100, 1);
-    run(&core, &alice(), Invocation::new("deploy checklist").option("what", "v2.3")).await;
+    let answer = run(&core, &alice(), Invocation::new("deploy checklist").option("what", "v2.3")).await;
+    assert_eq!(answer.body, "Posted in the ops channel. bellhop ticked items 4, 6 itself, flagged item 3, could not check item 5.");
     tick(&core, &port).await;
     let first = posts_titled(&port, "📋 Pre-deploy checklist DC-1").pop().unwrap();
     let lines: Vec<&str> = first.body.lines().collect();
@@ -251,7 +300,7 @@ async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_
     assert!(lines[4].starts_with("⚠️ 4. Check edge function performance — bellhop flagged: over the runbook's thresholds in the last 15 min: invite-user error rate 50.5% of 200"), "{}", lines[4]);
     assert_eq!(
         lines[6],
-        "⚠️ 6. Test rollback procedures — bellhop flagged: There is no rollback file `20250922140000.down.sql` in the rollbacks folder (BELLHOP_ROLLBACKS_DIR).; react 6️⃣ or /deploy check item:6"
+        "⚠️ 6. Test rollback procedures — bellhop flagged: There is no rollback file `20250922140000.down.sql` in the rollbacks folder (BELLHOP_ROLLBACKS_DIR); react 6️⃣ or /deploy check item:6"
     );
 
     let message = MessageRef::new("#ops", (index + 1).to_string());
@@ -285,6 +334,35 @@ async fn the_checklist_ticks_and_flags_what_it_checks_and_people_tick_the_rest(_
     assert_eq!(late.body, "DC-2 is ready already; /deploy checklist starts a new one.");
 }
 
+/// The reason to wait is read again at each edit of the checklist's post: resolved, it goes at
+/// the next tick (a keycap); a new P0 appears at the one after (a command).
+#[tokio::test]
+async fn the_reason_to_wait_is_read_again_at_each_edit_of_the_checklist() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
+    let clock = clock();
+    let core = core(&url, clock.clone(), None, None).await;
+    let port = Arc::new(CollectingPort::default());
+    run(&core, &alice(), Invocation::new("incident declare").option("severity", "P1").option("title", "Logins failing")).await;
+    run(&core, &alice(), Invocation::new("deploy checklist").option("what", "v2.4")).await;
+    tick(&core, &port).await;
+    let index = port.posts.lock().unwrap().iter().position(|(_, p)| p.title.starts_with("📋 Pre-deploy checklist DC-1")).unwrap();
+    let first = port.posts.lock().unwrap()[index].1.body.clone();
+    assert!(first.starts_with("⏸ Reason to wait: INC-1 (P1) is open: Logins failing\n"), "{first}");
+
+    run(&core, &alice(), Invocation::new("incident resolve").option("id", "INC-1").option("root_cause", "A bad deploy")).await;
+    core.reaction(&alice(), &MessageRef::new("#ops", (index + 1).to_string()), "1️⃣", true).await;
+    tick(&core, &port).await;
+    let edited = port.edited.lock().unwrap().last().unwrap().1.body.clone();
+    assert!(edited.starts_with("✅ 1. Run full Postman collection — @alice at "), "resolved, no reason to wait: {edited}");
+
+    run(&core, &alice(), Invocation::new("incident declare").option("severity", "P0").option("title", "Checkout down")).await;
+    run(&core, &alice(), Invocation::new("deploy check").option("item", "2")).await;
+    tick(&core, &port).await;
+    let edited = port.edited.lock().unwrap().last().unwrap().1.body.clone();
+    assert!(edited.starts_with("⏸ Reason to wait: INC-2 (P0) is open: Checkout down\n✅ 1."), "{edited}");
+}
+
 /// `/deploy done` keeps the figures before it; `/deploy validate` compares the minutes since,
 /// and worse beyond the thresholds offers the rollback paths.
 #[tokio::test]
@@ -312,7 +390,7 @@ async fn validation_compares_each_function_with_the_minutes_before_the_deploy() 
     assert_eq!(
         post.body,
         "The last 5 min against the 5 min before the deploy.\n\
-         • invite-user: worse — error rate 0% of 100, 120 ms → error rate 50% of 100, 120 ms\n\
+         • invite-user: worse — error rate 0% of 100, 120 ms → error rate 50% of 100, 120 ms — over the runbook's thresholds\n\
          • trial-signup: same — error rate 5% of 100, 120 ms → error rate 5% of 100, 120 ms"
     );
     let paths = field(&post, "Worse beyond the runbook's thresholds — rollback paths");
@@ -324,60 +402,35 @@ async fn validation_compares_each_function_with_the_minutes_before_the_deploy() 
     );
 }
 
-/// `kind:security` runs the data breach response: the security team paged, /rls lockdown offered
-/// for data exposure, a nudge per phase at 0, 1, 24 and 72 h; `/incident evidence` attaches one
-/// file whose SHA-256 is on the timeline.
+/// Right after `/deploy done` there is no minute after the deploy: validation says when to try
+/// again rather than compare the minute before the mark with itself. A function with no samples
+/// before the mark is still shown, with its figures since, and flagged over the thresholds.
 #[tokio::test]
-async fn a_security_incident_runs_the_data_breach_clock_and_preserves_its_evidence() {
+async fn validation_right_after_the_mark_is_too_early_and_a_function_without_a_baseline_is_still_judged() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
     let clock = clock();
     let core = core(&url, clock.clone(), None, None).await;
-    let port = Arc::new(CollectingPort::default());
-    let declared = Invocation::new("incident declare")
-        .option("severity", "P0")
-        .option("kind", "security")
-        .option("title", "Guest data exposed")
-        .option("impact", "Anon could read bookings");
-    run(&core, &alice(), declared).await;
-    tick(&core, &port).await;
-    let kickoff = posts_titled(&port, "🔐 INC-1 · P0 · Guest data exposed · security").pop().expect("the kickoff");
-    assert_eq!(field(&kickoff, "Security team"), "@security — paged");
-    assert!(kickoff.pings.iter().any(|p| p.label() == "@security"), "{:?}", kickoff.pings);
-    assert!(field(&kickoff, "Data exposure").starts_with("/rls lockdown revokes anon's access"));
-    let thread = "thread-inc-1";
-    assert_eq!(port.titles_in(thread), ["⏱ INC-1 · under a minute in: Immediate actions (0–1 h)"]);
-    clock.advance(Duration::minutes(61));
-    tick(&core, &port).await;
-    clock.advance(Duration::hours(23));
-    tick(&core, &port).await;
-    clock.advance(Duration::hours(48));
-    tick(&core, &port).await;
-    let phases: Vec<String> = port.titles_in(thread).into_iter().filter(|t| t.starts_with("⏱")).collect();
+    clock.advance(Duration::minutes(15));
+    feed(&core, "trial-signup", 20, 1);
+    run(&core, &alice(), Invocation::new("deploy done").option("what", "v2")).await;
+    let early = run(&core, &alice(), Invocation::new("deploy validate")).await;
+    assert_eq!(early.title, "Too early to validate: v2 (marked by @alice just now)");
+    assert!(early.body.ends_with("Try /deploy validate again in 60 s."), "{}", early.body);
+    clock.advance(Duration::seconds(45));
+    let still = run(&core, &alice(), Invocation::new("deploy validate")).await;
+    assert!(still.body.ends_with("Try /deploy validate again in 15 s."), "{}", still.body);
+
+    clock.advance(Duration::seconds(15));
+    feed(&core, "invite-user", 20, 10);
+    let post = run(&core, &alice(), Invocation::new("deploy validate")).await;
+    assert_eq!(post.title, "Post-deployment validation: v2 (marked by @alice 1 min ago)");
     assert_eq!(
-        phases,
-        [
-            "⏱ INC-1 · under a minute in: Immediate actions (0–1 h)",
-            "⏱ INC-1 · 1 h in: Investigation (1–24 h)",
-            "⏱ INC-1 · 1 day in: Recovery (24–72 h)",
-            "⏱ INC-1 · 3 days in: the recovery window has closed"
-        ],
-        "no P0 phase of the service clock"
+        post.body,
+        "The last 1 min against the 1 min before the deploy.\n\
+         • invite-user: cannot compare — no samples in the 1 min before the deploy; now error rate 50% of 20, 120 ms — over the runbook's thresholds\n\
+         • trial-signup: cannot compare — no samples in the last 1 min; before the deploy error rate 5% of 20, 120 ms"
     );
-    let answer = run(&core, &alice(), Invocation::new("incident evidence").option("id", "INC-1")).await;
-    tick(&core, &port).await;
-    let evidence = posts_titled(&port, "🗄 Evidence preserved for INC-1").pop().expect("the evidence post");
-    let file = &evidence.attachments[0];
-    assert!(file.filename.starts_with("INC-1-evidence-") && file.filename.ends_with(".json"), "{}", file.filename);
-    use sha2::Digest as _;
-    let sha256 = hex::encode(sha2::Sha256::digest(&file.bytes));
-    assert_eq!(field(&evidence, "SHA-256"), sha256);
-    assert!(answer.body.contains(&sha256));
-    let json: serde_json::Value = serde_json::from_slice(&file.bytes).unwrap();
-    assert_eq!(json["incident"]["kind"], "security");
-    assert!(json["timeline"].as_array().unwrap().iter().any(|e| e["text"] == "P0 security incident Guest data exposed (commander @alice)"));
-    assert!(json["audit"].as_array().unwrap().iter().any(|e| e["command"] == "/incident declare"));
-    let timeline = core.store().timeline(1).await.unwrap();
-    let preserved = timeline.iter().find(|e| e.kind == TimelineKind::Evidence).expect("on the timeline");
-    assert_eq!(preserved.text, format!("evidence preserved: {}, SHA-256 {sha256}", file.filename));
+    let paths = field(&post, "Worse beyond the runbook's thresholds — rollback paths");
+    assert!(paths.ends_with("redeploy the previous version of invite-user with the Supabase CLI"), "{paths}");
 }

@@ -26,6 +26,7 @@ mod remediation_rls;
 mod remediation_rollback;
 mod remediation_runs;
 mod replica_processes;
+mod security_incidents;
 mod shell;
 mod shell_operator;
 mod slack;

@@ -11,7 +11,13 @@ impl Reader {
         let defaults = IncidentSettings::default();
         let on_call = Some(self.page("BELLHOP_PAGE_ONCALL", "on-call"));
         let chain = [self.page("BELLHOP_PAGE_SYSADMIN", "sysadmin"), self.page("BELLHOP_PAGE_INFRA", "infrastructure")];
-        let security = Some(self.page("DISCORD_SECURITY_ROLE", "security"));
+        // Unlike the runbook's pages, the security team has no name to fall back on: unset in
+        // both chats, the kickoff says it is not configured rather than ping nobody. Slack maps
+        // the page's label to SLACK_PAGE_SECURITY's group.
+        let security = match (self.text("DISCORD_SECURITY_ROLE"), self.text("SLACK_PAGE_SECURITY")) {
+            (None, None) => None,
+            _ => Some(self.page("DISCORD_SECURITY_ROLE", "security")),
+        };
         let delays = self.escalation_delays();
         let escalation = chain.into_iter().zip(delays).map(|(ping, after)| EscalationStep { after, ping }).collect();
         let update_every = self.update_every().unwrap_or(defaults.update_every.clone());

@@ -53,8 +53,9 @@ impl Alerting<'_> {
             (false, None) => anyhow::bail!("a {} change of {} with no alert", proposal.change.key(), proposal.function),
         };
         let linked = tx.incidents_from_alert(id).await?;
-        // Which deploy broke it: the function's last version, when it went out shortly before.
-        let deploy = tx.last_deploy(&proposal.function).await?.and_then(|d| d.blamed(figures.since, "this alert"));
+        // Which deploy broke it: the function's last version before the alert started, when it
+        // went out shortly before; a later one (the fix, a rollback) does not hide it.
+        let deploy = tx.deploy_before(&proposal.function, figures.since).await?.and_then(|d| d.blamed(figures.since, "this alert"));
         let deploy = deploy.as_deref();
         let ops = match proposal.change {
             Change::Fired => {

@@ -96,26 +96,48 @@ pub(crate) async fn rls(cx: &Ctx<'_>) -> Evidence {
 }
 
 /// Each function's error rate and latency over the last 15 minutes, against the runbook's
-/// thresholds (error rate 5 %, average latency 10 s).
+/// thresholds (error rate 5 %, average latency 10 s). A function with fewer samples than the
+/// alert rules judge cannot be told yet: then neither can the item, unless another is over.
 pub(crate) fn performance(cx: &Ctx<'_>, now: DateTime<Utc>) -> Evidence {
-    let mut within = Vec::new();
-    let mut over = Vec::new();
-    for function in cx.engine.functions() {
-        let figures = super::figures::Figures::now(cx.engine, &function, now, 15);
-        if figures.samples == 0 {
-            continue;
-        }
-        let line = format!("{function} {}", figures.line());
-        if figures.breaches() {
-            over.push(line);
+    let minimum = super::figures::min_samples(cx.engine);
+    let figures: Vec<(String, super::figures::Figures)> = cx
+        .engine
+        .functions()
+        .into_iter()
+        .map(|function| {
+            let figures = super::figures::Figures::now(cx.engine, &function, now, 15);
+            (function, figures)
+        })
+        .filter(|(_, figures)| figures.samples > 0)
+        .collect();
+    judge_performance(&figures, minimum)
+}
+
+/// The performance item's verdict on each function's figures of the last 15 minutes.
+fn judge_performance(figures: &[(String, super::figures::Figures)], minimum: u64) -> Evidence {
+    let (mut within, mut over, mut few) = (Vec::new(), Vec::new(), Vec::new());
+    for (function, figures) in figures {
+        if figures.samples < minimum {
+            few.push(format!("{function} {}", figures.samples));
+        } else if figures.breaches() {
+            over.push(format!("{function} {}", figures.line()));
         } else {
-            within.push(line);
+            within.push(format!("{function} {}", figures.line()));
         }
     }
-    match (over.is_empty(), within.is_empty()) {
-        (false, _) => Evidence::new(Verified::Flagged, format!("over the runbook's thresholds in the last 15 min: {}", over.join("; "))),
-        (true, true) => Evidence::new(Verified::Unknown, "no samples of any function in the last 15 min"),
-        (true, false) => Evidence::new(Verified::Ticked, format!("last 15 min within thresholds: {}", within.join("; "))),
+    if !over.is_empty() {
+        return Evidence::new(Verified::Flagged, format!("over the runbook's thresholds in the last 15 min: {}", over.join("; ")));
+    }
+    if !few.is_empty() {
+        let mut text = format!("too few samples to tell yet (under {minimum} in the last 15 min): {}", few.join(", "));
+        if !within.is_empty() {
+            text.push_str(&format!("; within thresholds: {}", within.join("; ")));
+        }
+        return Evidence::new(Verified::Unknown, text);
+    }
+    match within.is_empty() {
+        true => Evidence::new(Verified::Unknown, "no samples of any function in the last 15 min"),
+        false => Evidence::new(Verified::Ticked, format!("last 15 min within thresholds: {}", within.join("; "))),
     }
 }
 
@@ -279,5 +301,44 @@ fn audit(cx: &Ctx<'_>, command: &str, outcome: String) -> AuditEntry {
         actor_name: cx.audit_name("bellhop (checklist)"),
         command: command.into(),
         outcome: crate::text::ellipsize(&outcome, 4000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::figures::Figures;
+
+    fn function(name: &str, samples: u64, failures: u64) -> (String, Figures) {
+        (name.to_string(), Figures { samples, failures, latency_sum_ms: 120 * samples })
+    }
+
+    #[test]
+    fn performance_cannot_tell_from_fewer_samples_than_the_alert_rules_judge() {
+        let few = judge_performance(&[function("invite-user", 3, 1)], 20);
+        assert_eq!(few, Evidence::new(Verified::Unknown, "too few samples to tell yet (under 20 in the last 15 min): invite-user 3"));
+        let mixed = judge_performance(&[function("invite-user", 3, 1), function("trial-signup", 100, 1)], 20);
+        assert_eq!(
+            mixed.text,
+            "too few samples to tell yet (under 20 in the last 15 min): invite-user 3; within thresholds: trial-signup error rate 1% of 100, 120 ms"
+        );
+        assert_eq!(mixed.verified, Verified::Unknown);
+        let over = judge_performance(&[function("invite-user", 3, 1), function("trial-signup", 20, 10)], 20);
+        assert_eq!(
+            over,
+            Evidence::new(Verified::Flagged, "over the runbook's thresholds in the last 15 min: trial-signup error rate 50% of 20, 120 ms")
+        );
+        let enough = judge_performance(&[function("invite-user", 20, 1)], 20);
+        assert_eq!(enough, Evidence::new(Verified::Ticked, "last 15 min within thresholds: invite-user error rate 5% of 20, 120 ms"));
+    }
+
+    #[test]
+    fn the_minimum_is_the_configured_error_rate_rules() {
+        let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::ManualClock::new(DateTime::UNIX_EPOCH));
+        let runbook = crate::alerts::AlertEngine::new(crate::alerts::AlertSettings::default(), clock.clone());
+        assert_eq!(crate::deploy::figures::min_samples(&runbook), 20);
+        let mut settings = crate::alerts::AlertSettings::default();
+        settings.rules.iter_mut().for_each(|r| r.min_samples = 10);
+        assert_eq!(crate::deploy::figures::min_samples(&crate::alerts::AlertEngine::new(settings, clock)), 10);
     }
 }

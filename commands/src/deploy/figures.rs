@@ -2,7 +2,7 @@
 //! it, kept with the deploy (the alert windows hold only 15 minutes), and the verdict of
 //! `/deploy validate` — better, same or worse — against the runbook's thresholds.
 
-use crate::alerts::{AlertEngine, Counts};
+use crate::alerts::{AlertEngine, Counts, Rule, RuleKind};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
@@ -11,6 +11,13 @@ pub const MINUTES: usize = 15;
 /// The runbook's thresholds: error rate over 5 %, average latency over 10 s.
 pub const ERROR_RATE_LIMIT: f64 = 5.0;
 pub const LATENCY_LIMIT_MS: f64 = 10_000.0;
+
+/// Fewer samples than this say nothing yet: the error-rate rule's `min_samples` as the alerts
+/// judge it (configured, else the runbook's).
+pub fn min_samples(engine: &AlertEngine) -> u64 {
+    let rule = engine.settings().rules.iter().find(|r| r.kind == RuleKind::ErrorRate).cloned();
+    rule.unwrap_or_else(|| Rule::runbook(RuleKind::ErrorRate)).min_samples.max(1)
+}
 
 /// Per function, its counts in each minute before a moment, newest minute first.
 pub type Before = BTreeMap<String, Vec<Counts>>;

@@ -34,8 +34,18 @@ pub enum Verified {
 }
 
 impl Verified {
+    /// As stored.
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+
+    /// What bellhop did, after "bellhop": "ticked", "flagged", "could not check".
+    pub fn said(self) -> &'static str {
+        match self {
+            Verified::Ticked => "ticked",
+            Verified::Flagged => "flagged",
+            Verified::Unknown => "could not check",
+        }
     }
 }
 
@@ -46,8 +56,11 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// The text is a clause the post goes on from ("…; react 6️⃣"): a sentence's full stop (an
+    /// error message's) is dropped.
     pub(crate) fn new(verified: Verified, text: impl Into<String>) -> Self {
-        Evidence { verified, text: text.into() }
+        let text: String = text.into();
+        Evidence { verified, text: text.trim_end().trim_end_matches('.').to_string() }
     }
 }
 
@@ -99,7 +112,7 @@ impl Checklist {
                     None if i.done() => "ticked by bellhop".into(),
                     None => "open".into(),
                 };
-                let evidence = i.verified.as_ref().map(|e| format!(" (bellhop {}: {})", e.verified.as_str(), e.text)).unwrap_or_default();
+                let evidence = i.verified.as_ref().map(|e| format!(" (bellhop {}: {})", e.verified.said(), e.text)).unwrap_or_default();
                 format!("{}. {by}{evidence}", i.item)
             })
             .collect();

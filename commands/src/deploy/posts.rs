@@ -1,6 +1,7 @@
 //! What the deploy commands say: the checklist post and its notices, the backups, the recent
 //! deploys, a marked deploy and the post-deployment validation.
 
+use super::figures::{Figures, Verdict};
 use super::model::{code, Checklist, Verified, ITEMS, KEYCAPS};
 use crate::management_api::Backups;
 use crate::post::{Post, Tone};
@@ -18,7 +19,7 @@ pub fn checklist(checklist: &Checklist, waits: &[String], now: DateTime<Utc>) ->
         let line = match (&state.ticked, &evidence) {
             (Some((person, at)), None) => format!("✅ {n}. {name} — @{} at {}", person.name, time(*at, now)),
             (Some((person, at)), Some((verified, text))) => {
-                format!("✅ {n}. {name} — @{} at {} (bellhop {}: {text})", person.name, time(*at, now), verified.as_str())
+                format!("✅ {n}. {name} — @{} at {} (bellhop {}: {text})", person.name, time(*at, now), verified.said())
             }
             (None, Some((Verified::Ticked, text))) => format!("✅ {n}. {name} — bellhop: {text}"),
             (None, Some((Verified::Flagged, text))) => format!("⚠️ {n}. {name} — bellhop flagged: {text}; {}", how(n)),
@@ -51,24 +52,37 @@ fn how(n: usize) -> String {
     format!("react {} or /deploy check item:{n}", KEYCAPS[n - 1])
 }
 
-/// The asker's answer: the checklist itself is in the ops channel.
+/// The asker's answer: the checklist itself is in the ops channel; which items bellhop ticked,
+/// flagged or could not check.
 pub fn checklist_started(checklist: &Checklist, waits: &[String]) -> Post {
-    let by_bellhop = checklist.items.iter().filter(|i| i.done()).count();
-    let flagged: Vec<String> = checklist
-        .items
-        .iter()
-        .filter(|i| i.verified.as_ref().is_some_and(|e| e.verified == Verified::Flagged))
-        .map(|i| i.item.to_string())
-        .collect();
-    let mut body = format!("Posted in the ops channel. bellhop ticked {by_bellhop} of 6 itself");
-    if !flagged.is_empty() {
-        body.push_str(&format!(" and flagged {}", flagged.join(", ")));
+    let by = |verified: Verified| -> Vec<usize> {
+        checklist.items.iter().filter(|i| i.verified.as_ref().is_some_and(|e| e.verified == verified)).map(|i| i.item).collect()
+    };
+    let ticked = by(Verified::Ticked);
+    let mut body = match ticked.is_empty() {
+        true => "Posted in the ops channel. bellhop ticked none of the six itself".to_string(),
+        false => format!("Posted in the ops channel. bellhop ticked {} itself", items(&ticked)),
+    };
+    for (verified, word) in [(Verified::Flagged, "flagged"), (Verified::Unknown, "could not check")] {
+        let found = by(verified);
+        if !found.is_empty() {
+            body.push_str(&format!(", {word} {}", items(&found)));
+        }
     }
     body.push('.');
     if !waits.is_empty() {
         body.push_str(&format!(" Reasons to wait: {}.", waits.join("; ")));
     }
     Post::new(Tone::Info, format!("Checklist {} for {}", code(checklist.id), checklist.what)).body(body)
+}
+
+/// "item 3", "items 3, 4".
+fn items(numbers: &[usize]) -> String {
+    let listed: Vec<String> = numbers.iter().map(usize::to_string).collect();
+    match numbers.len() {
+        1 => format!("item {}", listed[0]),
+        _ => format!("items {}", listed.join(", ")),
+    }
 }
 
 /// In the ops channel when the sixth item is ticked.
@@ -152,17 +166,39 @@ pub fn marked(what: &str, by: &str, functions: usize) -> Post {
 /// One function's line in the validation.
 pub struct Compared {
     pub function: String,
-    pub verdict: super::figures::Verdict,
-    pub before: super::figures::Figures,
-    pub after: super::figures::Figures,
+    pub verdict: Verdict,
+    pub before: Figures,
+    pub after: Figures,
+}
+
+impl Compared {
+    /// Over the runbook's thresholds since the deploy, and not better than before it: worse, or
+    /// with nothing before it to compare with.
+    pub fn beyond_thresholds(&self) -> bool {
+        matches!(self.verdict, Verdict::Worse | Verdict::Unknown) && self.after.breaches()
+    }
+
+    /// "invite-user: worse — error rate 0% of 100, 120 ms → error rate 50% of 100, 120 ms".
+    fn line(&self, minutes: usize) -> String {
+        let over = if self.beyond_thresholds() { " — over the runbook's thresholds" } else { "" };
+        let said = match (self.before.samples, self.after.samples) {
+            (0, 0) => format!("cannot compare — no samples in the {minutes} min before the deploy, nor since"),
+            (0, _) => format!("cannot compare — no samples in the {minutes} min before the deploy; now {}", self.after.line()),
+            (_, 0) => format!("cannot compare — no samples in the last {minutes} min; before the deploy {}", self.before.line()),
+            _ => format!("{} — {} → {}", self.verdict.word(), self.before.line(), self.after.line()),
+        };
+        format!("• {}: {said}{over}", self.function)
+    }
 }
 
 /// `/deploy validate`: the fresh sweep, then each function better, same or worse.
 pub fn validation(since: &str, minutes: usize, sweep: &str, compared: &[Compared], rollback: &[String]) -> Post {
-    let worse = compared.iter().any(|c| c.verdict == super::figures::Verdict::Worse);
-    let lines: Vec<String> =
-        compared.iter().map(|c| format!("• {}: {} — {} → {}", c.function, c.verdict.word(), c.before.line(), c.after.line())).collect();
-    let tone = match (rollback.is_empty(), worse) {
+    let doubtful = compared.iter().any(|c| matches!(c.verdict, Verdict::Worse | Verdict::Unknown));
+    let mut lines: Vec<String> = compared.iter().map(|c| c.line(minutes)).collect();
+    if compared.is_empty() {
+        lines.push(format!("No function had samples in the {minutes} min before the deploy or since: nothing to compare."));
+    }
+    let tone = match (rollback.is_empty(), doubtful || compared.is_empty()) {
         (false, _) => Tone::Bad,
         (true, true) => Tone::Warning,
         (true, false) => Tone::Good,
@@ -174,6 +210,14 @@ pub fn validation(since: &str, minutes: usize, sweep: &str, compared: &[Compared
         post = post.field("Worse beyond the runbook's thresholds — rollback paths", rollback.join("\n"));
     }
     post
+}
+
+/// `/deploy validate` under a minute after the deploy: there is no minute after it to compare.
+pub fn too_early(since: &str, wait: Duration) -> Post {
+    let seconds = ((wait.num_milliseconds() + 999) / 1000).max(1);
+    Post::new(Tone::Info, format!("Too early to validate: {since}")).body(format!(
+        "Less than a minute has passed since the deploy: there is no minute after it to compare yet. Try /deploy validate again in {seconds} s."
+    ))
 }
 
 /// How long ago, for a baseline: "the deploy marked 20 min ago".
@@ -215,6 +259,97 @@ mod tests {
         ⬜ 4. Check edge function performance — react 4️⃣ or /deploy check item:4
         ⚠️ 5. Validate backup/restore procedures — bellhop flagged: newest backup 30 h old, over 26 h (PITR off); react 5️⃣ or /deploy check item:5
         ❔ 6. Test rollback procedures — bellhop could not check: no rollbacks folder (BELLHOP_ROLLBACKS_DIR); react 6️⃣ or /deploy check item:6
+        ");
+    }
+
+    fn list(items: Vec<ItemState>) -> Checklist {
+        Checklist { id: 1, what: "v2.3".into(), created_by: Person::new("shell:alice", "alice"), created: at(0), ready: None, items }
+    }
+
+    #[test]
+    fn the_asker_hears_which_items_bellhop_ticked_flagged_or_could_not_check() {
+        let mut items: Vec<ItemState> = (1..=6).map(ItemState::empty).collect();
+        items[2].verified = Some(Evidence::new(Verified::Ticked, "every public table has RLS"));
+        items[3].verified = Some(Evidence::new(Verified::Ticked, "last 15 min within thresholds"));
+        items[4].verified = Some(Evidence::new(Verified::Flagged, "newest backup 30 h old"));
+        items[5].verified = Some(Evidence::new(Verified::Unknown, "no rollbacks folder (BELLHOP_ROLLBACKS_DIR)"));
+        assert_eq!(
+            checklist_started(&list(items), &[]).body,
+            "Posted in the ops channel. bellhop ticked items 3, 4 itself, flagged item 5, could not check item 6."
+        );
+        let mut items: Vec<ItemState> = (1..=6).map(ItemState::empty).collect();
+        items[2].verified = Some(Evidence::new(Verified::Flagged, "public tables without RLS: import_staging"));
+        items[3].verified = Some(Evidence::new(Verified::Flagged, "over the runbook's thresholds"));
+        assert_eq!(
+            checklist_started(&list(items), &["INC-2 (P1) is open: Logins failing".into()]).body,
+            "Posted in the ops channel. bellhop ticked none of the six itself, flagged items 3, 4. Reasons to wait: INC-2 (P1) is open: Logins failing."
+        );
+    }
+
+    #[test]
+    fn bellhops_evidence_reads_as_what_it_did_and_goes_on_without_a_stray_full_stop() {
+        let mut items: Vec<ItemState> = (1..=6).map(ItemState::empty).collect();
+        let missing = "There is no rollback file `20250922140000.down.sql` in the rollbacks folder (BELLHOP_ROLLBACKS_DIR).";
+        items[4].verified = Some(Evidence::new(Verified::Unknown, "no Management API (SUPABASE_ACCESS_TOKEN, SUPABASE_PROJECT_REF)"));
+        items[4].ticked = Some((Person::new("shell:bob", "bob"), at(1)));
+        items[5].verified = Some(Evidence::new(Verified::Flagged, missing));
+        let list = list(items);
+        let post = checklist(&list, &[], at(2));
+        let body = crate::text::plain(&post.body);
+        let lines: Vec<&str> = body.lines().collect();
+        assert_eq!(
+            lines[4],
+            "✅ 5. Validate backup/restore procedures — @bob at 09:01 UTC (bellhop could not check: no Management API (SUPABASE_ACCESS_TOKEN, SUPABASE_PROJECT_REF))"
+        );
+        assert_eq!(
+            lines[5],
+            "⚠️ 6. Test rollback procedures — bellhop flagged: There is no rollback file `20250922140000.down.sql` in the rollbacks folder (BELLHOP_ROLLBACKS_DIR); react 6️⃣ or /deploy check item:6"
+        );
+        let account = list.account();
+        assert!(account.contains("5. ticked by @bob at 2026-01-05 09:01 UTC (bellhop could not check: no Management API"), "{account}");
+        assert!(!account.contains("bellhop unknown"), "{account}");
+    }
+
+    fn figures(samples: u64, failures: u64) -> Figures {
+        Figures { samples, failures, latency_sum_ms: 120 * samples }
+    }
+
+    fn compared(function: &str, before: Figures, after: Figures) -> Compared {
+        Compared { function: function.into(), verdict: crate::deploy::figures::compare(&before, &after), before, after }
+    }
+
+    #[test]
+    fn a_function_without_samples_before_the_deploy_is_shown_and_flagged_when_over_the_thresholds() {
+        let lines = [
+            compared("invite-user", figures(0, 0), figures(40, 20)),
+            compared("trial-signup", figures(0, 0), figures(40, 0)),
+            compared("reports", figures(30, 0), figures(0, 0)),
+            compared("cron", figures(0, 0), figures(0, 0)),
+            compared("billing", figures(100, 1), figures(100, 1)),
+        ];
+        assert!(lines[0].beyond_thresholds() && !lines[1].beyond_thresholds() && !lines[4].beyond_thresholds());
+        let rollback = ["Edge function rollback: redeploy the previous version of invite-user with the Supabase CLI".to_string()];
+        insta::assert_snapshot!(validation("v2 (marked by @alice 5 min ago)", 5, "9 up", &lines, &rollback), @r"
+        [bad] Post-deployment validation: v2 (marked by @alice 5 min ago)
+        The last 5 min against the 5 min before the deploy.
+        • invite-user: cannot compare — no samples in the 5 min before the deploy; now error rate 50% of 40, 120 ms — over the runbook's thresholds
+        • trial-signup: cannot compare — no samples in the 5 min before the deploy; now error rate 0% of 40, 120 ms
+        • reports: cannot compare — no samples in the last 5 min; before the deploy error rate 0% of 30, 120 ms
+        • cron: cannot compare — no samples in the 5 min before the deploy, nor since
+        • billing: same — error rate 1% of 100, 120 ms → error rate 1% of 100, 120 ms
+        Fresh sweep: 9 up
+        Worse beyond the runbook's thresholds — rollback paths: Edge function rollback: redeploy the previous version of invite-user with the Supabase CLI
+        ");
+        let nothing = validation("v2 (marked by @alice 5 min ago)", 5, "9 up", &[], &[]);
+        assert_eq!(nothing.tone, Tone::Warning, "nothing compared is no good news");
+        assert!(nothing.body.ends_with("No function had samples in the 5 min before the deploy or since: nothing to compare."));
+    }
+
+    #[test]
+    fn under_a_minute_after_the_deploy_validation_says_when_to_try_again() {
+        insta::assert_snapshot!(too_early("v2 (marked by @alice just now)", Duration::milliseconds(39_200)), @r"
+        [info] Too early to validate: v2 (marked by @alice just now)
+        Less than a minute has passed since the deploy: there is no minute after it to compare yet. Try /deploy validate again in 40 s.
         ");
     }
 }

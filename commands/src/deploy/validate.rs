@@ -4,7 +4,7 @@
 //! beyond its thresholds. Without a mark, each function's last deploy seen in the Management API
 //! is the baseline.
 
-use super::figures::{self, Before, Figures, Verdict};
+use super::figures::{self, Before, Figures};
 use super::posts::{self, Compared};
 use super::Ctx;
 use crate::actor::Actor;
@@ -29,17 +29,28 @@ pub(super) async fn mark(cx: &Ctx<'_>, actor: &Actor, what: String) -> Result<Re
 /// One function's baseline: since when, and its counts in the minutes before.
 struct Baseline {
     function: String,
-    at: DateTime<Utc>,
     counts: Vec<crate::alerts::Counts>,
+}
+
+/// What a validation compares with: the deploy (or deploys) as named in the post, the newest of
+/// their times, and each function's counts before it.
+struct Baselines {
+    label: String,
+    newest: DateTime<Utc>,
+    functions: Vec<Baseline>,
 }
 
 pub(super) async fn validate(cx: &Ctx<'_>, minutes: usize) -> Result<Reply, CommandError> {
     let now = cx.clock.now();
-    let (label, baselines) = baselines(cx, now).await?;
+    let Baselines { label, newest, functions } = baselines(cx, now).await?;
+    // The minutes after the deploy never reach back before it: under a minute, there are none.
+    let elapsed = now - newest;
+    if elapsed < Duration::minutes(1) {
+        return Ok(Reply::invoker(posts::too_early(&label, Duration::minutes(1) - elapsed)));
+    }
     let sweep = cx.health.sweep().await;
-    let elapsed = baselines.iter().map(|b| (now - b.at).num_minutes()).min().unwrap_or(0);
-    let minutes = minutes.min(usize::try_from(elapsed).unwrap_or(0)).clamp(1, figures::MINUTES);
-    let compared: Vec<Compared> = baselines
+    let minutes = minutes.min(usize::try_from(elapsed.num_minutes()).unwrap_or(0)).clamp(1, figures::MINUTES);
+    let compared: Vec<Compared> = functions
         .iter()
         .map(|b| {
             let before = Figures::of_minutes(&b.counts, minutes);
@@ -47,35 +58,39 @@ pub(super) async fn validate(cx: &Ctx<'_>, minutes: usize) -> Result<Reply, Comm
             Compared { function: b.function.clone(), verdict: figures::compare(&before, &after), before, after }
         })
         .collect();
-    let worse: Vec<&str> =
-        compared.iter().filter(|c| c.verdict == Verdict::Worse && c.after.breaches()).map(|c| c.function.as_str()).collect();
+    let worse: Vec<&str> = compared.iter().filter(|c| c.beyond_thresholds()).map(|c| c.function.as_str()).collect();
     let rollback = if worse.is_empty() { Vec::new() } else { rollback_paths(cx, &worse).await };
     Ok(Reply::channel(posts::validation(&label, minutes, &sweep_line(&sweep), &compared, &rollback)))
 }
 
 /// The newest deploy marked in the last 24 h, else each function's last deploy in that time.
-async fn baselines(cx: &Ctx<'_>, now: DateTime<Utc>) -> Result<(String, Vec<Baseline>), CommandError> {
+/// A mark names every function with samples now, those without any before it included: they
+/// cannot be compared, but their figures since are shown.
+async fn baselines(cx: &Ctx<'_>, now: DateTime<Utc>) -> Result<Baselines, CommandError> {
     let since = now - BASELINE_WITHIN;
     if let Some(mark) = cx.store.latest_mark(since).await? {
-        let before: Before = serde_json::from_str(&mark.figures_before).map_err(anyhow::Error::from)?;
+        let mut before: Before = serde_json::from_str(&mark.figures_before).map_err(anyhow::Error::from)?;
+        for function in cx.engine.functions() {
+            before.entry(function).or_default();
+        }
         let label = format!("{} (marked by @{} {})", mark.what, mark.by.name, posts::ago(mark.at, now));
-        let baselines = before.into_iter().map(|(function, counts)| Baseline { function, at: mark.at, counts }).collect();
-        return Ok((label, baselines));
+        let functions = before.into_iter().map(|(function, counts)| Baseline { function, counts }).collect();
+        return Ok(Baselines { label, newest: mark.at, functions });
     }
     let deploys = cx.store.deploys_since(since).await?;
-    if deploys.is_empty() {
+    let Some(newest) = deploys.iter().map(|d| d.seen).max() else {
         return Err(CommandError::user(
             "There is no deploy to compare with: mark one with /deploy done (bellhop also sees function deploys in the last 24 h through the Management API).",
         ));
-    }
+    };
     let names: Vec<String> = deploys.iter().map(|d| format!("{} {}", d.name(), posts::ago(d.deployed, now))).collect();
-    let mut baselines = Vec::new();
+    let mut functions = Vec::new();
     for deploy in deploys {
         let mut before: Before = serde_json::from_str(&deploy.figures_before).map_err(anyhow::Error::from)?;
         let counts = before.remove(&deploy.function).unwrap_or_default();
-        baselines.push(Baseline { function: deploy.function, at: deploy.seen, counts });
+        functions.push(Baseline { function: deploy.function, counts });
     }
-    Ok((format!("deploys seen in the last 24 h: {}", names.join(", ")), baselines))
+    Ok(Baselines { label: format!("deploys seen in the last 24 h: {}", names.join(", ")), newest, functions })
 }
 
 /// "9 up; down: invite-user".

@@ -238,18 +238,19 @@ async fn declare(cx: &Ctx<'_>, actor: &Actor, now: DateTime<Utc>, new: Declared)
 }
 
 /// The function deploy that came shortly before this incident: the last deploy of its alert's
-/// function, else of a function its title, impact or affected names.
+/// function before the alert started (a redeploy since does not hide it), else of a function its
+/// title, impact or affected names.
 async fn blamed_deploy(
     cx: &Ctx<'_>,
     alert: &Option<(i64, crate::alerts::AlertFigures)>,
     texts: [&str; 3],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<String>> {
-    let recent = cx.store.deploys_since(now - crate::store::RECENT_DEPLOY).await?;
     if let Some((_, crate::alerts::AlertFigures::Function(figures))) = alert {
-        let found = recent.iter().find(|d| d.function == figures.function);
+        let found = cx.store.deploy_before(&figures.function, figures.since).await?;
         return Ok(found.and_then(|d| d.blamed(figures.since, "its alert")));
     }
+    let recent = cx.store.deploys_since(now - crate::store::RECENT_DEPLOY).await?;
     let named = |function: &str| texts.iter().any(|t| t.to_lowercase().contains(&function.to_lowercase()));
     Ok(recent.iter().filter(|d| named(&d.function)).max_by_key(|d| d.deployed).and_then(|d| d.blamed(now, "this incident")))
 }

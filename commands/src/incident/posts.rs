@@ -44,9 +44,10 @@ pub fn kickoff(incident: &Incident, settings: &IncidentSettings, deploy: Option<
             .field("Data exposure", "/rls lockdown revokes anon's access to every public table (two approvers); /rls restore undoes it.");
     }
     if security {
-        if let Some(team) = &settings.security {
-            post = post.field("Security team", format!("{} — paged", team.label())).ping(team.clone());
-        }
+        post = match &settings.security {
+            Some(team) => post.field("Security team", format!("{} — paged", team.label())).ping(team.clone()),
+            None => post.field("Security team", SECURITY_NOT_CONFIGURED),
+        };
     }
     let cadence = match settings.update_every.get(&incident.severity) {
         Some(every) => format!("every {} (/incident update)", span(chrono::Duration::from_std(*every).unwrap_or_default())),
@@ -60,6 +61,11 @@ pub fn kickoff(incident: &Incident, settings: &IncidentSettings, deploy: Option<
     }
     post
 }
+
+/// A security incident's kickoff when no security role or group is configured: a name alone
+/// would ping nobody, so bellhop says so rather than claim a page.
+const SECURITY_NOT_CONFIGURED: &str =
+    "not paged: no security role is configured (DISCORD_SECURITY_ROLE, or SLACK_PAGE_SECURITY in Slack) — tell the security team yourself";
 
 /// Whether a breach is about data being seen where it should not be, by its title and impact.
 pub fn concerns_data_exposure(incident: &Incident) -> bool {
@@ -230,11 +236,27 @@ pub fn postmortem_skeleton(incident: &Incident, markdown: String) -> Post {
         .attach(format!("postmortem-{}.md", incident.code()), markdown)
 }
 
+/// What an evidence file holds, as its post counts it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvidenceCounts {
+    pub timeline: usize,
+    pub audit: usize,
+    /// Older audit rows of the window the file has no room for.
+    pub audit_left_out: usize,
+    pub plans: usize,
+}
+
 /// `/incident evidence`, in the incident's thread: the file, and its SHA-256 to check copies by.
-pub fn evidence(incident: &Incident, name: &str, bytes: Vec<u8>, sha256: &str, (timeline, audit, plans): (usize, usize, usize)) -> Post {
-    Post::new(Tone::Info, format!("🗄 Evidence preserved for {}", incident.code()))
+pub fn evidence(incident: &Incident, name: &str, bytes: Vec<u8>, sha256: &str, counts: EvidenceCounts) -> Post {
+    let EvidenceCounts { timeline, audit, audit_left_out, plans } = counts;
+    let audit = match audit_left_out {
+        0 => format!("{audit} rows"),
+        older => format!("the newest {audit} rows; {older} older rows are left out of the file and stay in the audit table"),
+    };
+    Post::new(if audit_left_out > 0 { Tone::Warning } else { Tone::Info }, format!("🗄 Evidence preserved for {}", incident.code()))
         .body(format!(
-            "The timeline ({timeline} entries), the audit trail of its window ({audit} rows) and the plans run during it ({plans}), as one file."
+            "The timeline ({timeline} {}), the audit trail of its window ({audit}) and the plans run or decided during it ({plans}), as one file.",
+            if timeline == 1 { "entry" } else { "entries" }
         ))
         .field("SHA-256", sha256.to_string())
         .attach(name.to_string(), bytes)
@@ -325,6 +347,40 @@ mod tests {
             channel_key: None,
             kind: super::super::IncidentKind::Service,
         }
+    }
+
+    #[test]
+    fn a_security_kickoff_says_the_team_was_not_paged_when_no_role_is_configured() {
+        let inc = Incident { kind: super::super::IncidentKind::Security, severity: Severity::P0, ..incident() };
+        let team = |post: &Post| post.fields.iter().find(|f| f.name == "Security team").map(|f| f.value.clone());
+        let unset = kickoff(&inc, &IncidentSettings { on_call: None, ..Default::default() }, None);
+        assert_eq!(
+            team(&unset).as_deref(),
+            Some("not paged: no security role is configured (DISCORD_SECURITY_ROLE, or SLACK_PAGE_SECURITY in Slack) — tell the security team yourself")
+        );
+        assert!(unset.pings.is_empty(), "{:?}", unset.pings);
+        let security = Ping::Role { id: "2".into(), name: "security".into() };
+        let set = kickoff(&inc, &IncidentSettings { on_call: None, security: Some(security.clone()), ..Default::default() }, None);
+        assert_eq!(team(&set).as_deref(), Some("@security — paged"));
+        assert_eq!(set.pings, [security]);
+    }
+
+    #[test]
+    fn the_evidence_post_says_when_older_audit_rows_are_left_out() {
+        let counts = EvidenceCounts { timeline: 4, audit: 12, audit_left_out: 0, plans: 1 };
+        insta::assert_snapshot!(evidence(&incident(), "INC-7-evidence.json", b"{}".to_vec(), "ab12", counts), @r"
+        [info] 🗄 Evidence preserved for INC-7
+        The timeline (4 entries), the audit trail of its window (12 rows) and the plans run or decided during it (1), as one file.
+        SHA-256: ab12
+        attached INC-7-evidence.json (2 bytes)
+        ");
+        let capped = EvidenceCounts { timeline: 1, audit: 10_000, audit_left_out: 345, plans: 0 };
+        insta::assert_snapshot!(evidence(&incident(), "INC-7-evidence.json", b"{}".to_vec(), "ab12", capped), @r"
+        [warning] 🗄 Evidence preserved for INC-7
+        The timeline (1 entry), the audit trail of its window (the newest 10000 rows; 345 older rows are left out of the file and stay in the audit table) and the plans run or decided during it (0), as one file.
+        SHA-256: ab12
+        attached INC-7-evidence.json (2 bytes)
+        ");
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub struct IncidentSettings {
     pub maintenance_notice: Duration,
     /// A timer sent later than this after its due time says so.
     pub late_after: Duration,
-    /// The security team, paged when a security incident is declared (`DISCORD_SECURITY_ROLE`).
+    /// The security team, paged when a security incident is declared (`DISCORD_SECURITY_ROLE`,
+    /// `SLACK_PAGE_SECURITY`). None: not configured, and the kickoff says nobody was paged.
     pub security: Option<Ping>,
     /// The runbook's *Data Breach Response*: a security incident's phases, the first at once.
     pub security_phases: Vec<Phase>,
@@ -94,12 +95,12 @@ impl Default for IncidentSettings {
             review_after: Duration::from_secs(24 * 60 * MINUTE),
             maintenance_notice: Duration::from_secs(24 * 60 * MINUTE),
             late_after: Duration::from_secs(MINUTE),
-            security: Some(role("security")),
+            security: None,
             security_phases: vec![
                 phase(
                     0,
                     "Immediate actions (0–1 h)",
-                    "• Isolate affected systems\n• Preserve evidence and logs (/incident evidence)\n• Assess the scope of the breach\n• Notify the security team (paged with the kickoff)",
+                    "• Isolate affected systems\n• Preserve evidence and logs (/incident evidence)\n• Assess the scope of the breach\n• Notify the security team (the kickoff says whether bellhop paged it)",
                 ),
                 phase(
                     60,

@@ -35,11 +35,12 @@ impl Store {
         Ok(())
     }
 
-    /// The entries from `from` to `to`, oldest first, at most `limit`.
+    /// The entries from `from` to `to`, oldest first: the newest `limit` of them when there are
+    /// more (the end of a window is what an investigation reads first).
     pub async fn audit_between(&self, from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
         let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
             "SELECT at_ms, actor_id, actor_name, command, outcome
-             FROM audit WHERE at_ms >= $1 AND at_ms <= $2 ORDER BY at_ms, id LIMIT $3",
+             FROM audit WHERE at_ms >= $1 AND at_ms <= $2 ORDER BY at_ms DESC, id DESC LIMIT $3",
         )
         .bind(from.timestamp_millis())
         .bind(to.timestamp_millis())
@@ -48,6 +49,7 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
+            .rev()
             .map(|(at_ms, actor_id, actor_name, command, outcome)| AuditEntry {
                 at: DateTime::from_timestamp_millis(at_ms).unwrap_or_default(),
                 actor_id,
@@ -56,6 +58,15 @@ impl Store {
                 outcome,
             })
             .collect())
+    }
+
+    /// How many entries there are from `from` to `to`.
+    pub async fn count_audit_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE at_ms >= $1 AND at_ms <= $2")
+            .bind(from.timestamp_millis())
+            .bind(to.timestamp_millis())
+            .fetch_one(self.pool())
+            .await?)
     }
 
     /// The newest `limit` entries, newest first.

@@ -4,6 +4,7 @@
 use super::{from_millis, millis, Store, Tx};
 use crate::text::span;
 use chrono::{DateTime, Duration, Utc};
+use sqlx::AnyConnection;
 
 /// A deploy this long before an alert or an incident started is named as a possible cause.
 pub const RECENT_DEPLOY: Duration = Duration::hours(2);
@@ -94,15 +95,32 @@ impl Store {
 }
 
 impl Tx<'_> {
-    /// The function's newest version bellhop has seen.
-    pub async fn last_deploy(&mut self, function: &str) -> anyhow::Result<Option<FunctionDeploy>> {
-        let row: Option<Row> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM function_deploys WHERE function = $1 ORDER BY version DESC LIMIT 1"))
-                .bind(function)
-                .fetch_optional(&mut *self.conn())
-                .await?;
-        Ok(row.map(deploy))
+    /// The function's newest deploy at or before `at`: the one a failure that started then may
+    /// blame, whatever went out after it (a fix, a rollback).
+    pub async fn deploy_before(&mut self, function: &str, at: DateTime<Utc>) -> anyhow::Result<Option<FunctionDeploy>> {
+        newest_before(self.conn(), function, at).await
     }
+}
+
+impl Store {
+    /// As [`Tx::deploy_before`], outside a transaction.
+    pub async fn deploy_before(&self, function: &str, at: DateTime<Utc>) -> anyhow::Result<Option<FunctionDeploy>> {
+        let mut conn = self.pool().acquire().await?;
+        newest_before(&mut conn, function, at).await
+    }
+}
+
+async fn newest_before(conn: &mut AnyConnection, function: &str, at: DateTime<Utc>) -> anyhow::Result<Option<FunctionDeploy>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM function_deploys
+         WHERE function = $1 AND deployed_ms <= $2
+         ORDER BY deployed_ms DESC, version DESC LIMIT 1"
+    ))
+    .bind(function)
+    .bind(millis(at))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(deploy))
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@ pub struct PlanRow {
     pub quorum: Option<i64>,
     /// When its approvals first reached quorum, if they did.
     pub quorum_at: Option<DateTime<Utc>>,
+    /// When it started running, if it did.
+    pub started: Option<DateTime<Utc>>,
+    /// When it was decided: done, failed, rejected or expired.
+    pub finished: Option<DateTime<Utc>>,
 }
 
 /// The plans table's row, column for column.
@@ -41,6 +45,8 @@ struct Record {
     incident_id: Option<i64>,
     quorum: Option<i64>,
     quorum_ms: Option<i64>,
+    started_ms: Option<i64>,
+    finished_ms: Option<i64>,
 }
 
 impl From<Record> for PlanRow {
@@ -59,6 +65,8 @@ impl From<Record> for PlanRow {
             incident: r.incident_id,
             quorum: r.quorum,
             quorum_at: r.quorum_ms.map(from_millis),
+            started: r.started_ms.map(from_millis),
+            finished: r.finished_ms.map(from_millis),
         }
     }
 }
@@ -97,7 +105,7 @@ pub enum VoteChange {
 }
 
 const PLAN_COLUMNS: &str = "id, action, params, preview, requester_id, requester_name, created_ms, expires_ms, hash, state, outcome,
-     incident_id, quorum, quorum_ms";
+     incident_id, quorum, quorum_ms, started_ms, finished_ms";
 
 /// One person's vote, once: a repeated one changes nothing.
 fn insert_vote(plan: i64, vote: &Vote, now: DateTime<Utc>) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
@@ -439,14 +447,20 @@ impl Store {
         Ok(row.map(PlanRow::from))
     }
 
-    /// Plans asked for between `from` and `to` (an incident's life), oldest first.
+    /// Plans alive between `from` and `to` (an incident's life), oldest first: asked for, run or
+    /// decided in it, or still waiting or running through it — one asked for before the
+    /// incident but run during it included.
     pub async fn plans_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<Vec<PlanRow>> {
-        let rows: Vec<Record> =
-            sqlx::query_as(&format!("SELECT {PLAN_COLUMNS} FROM plans WHERE created_ms >= $1 AND created_ms <= $2 ORDER BY id"))
-                .bind(millis(from))
-                .bind(millis(to))
-                .fetch_all(self.pool())
-                .await?;
+        let rows: Vec<Record> = sqlx::query_as(&format!(
+            "SELECT {PLAN_COLUMNS} FROM plans
+             WHERE created_ms <= $2
+               AND (created_ms >= $1 OR finished_ms >= $1 OR (finished_ms IS NULL AND (started_ms IS NOT NULL OR expires_ms >= $1)))
+             ORDER BY id"
+        ))
+        .bind(millis(from))
+        .bind(millis(to))
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.into_iter().map(PlanRow::from).collect())
     }
 
