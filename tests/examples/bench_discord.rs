@@ -9,6 +9,7 @@
 //! Run it with `scripts/bench-discord`, which builds the release binary first.
 
 use bellhop::simulated::{Behaviour, Script};
+use bellhop_tests::bot_process::KillOnDrop;
 use bellhop_tests::fake_discord::payloads::{self, RESPONDER_ROLE};
 use bellhop_tests::fake_discord::{AnswerScan, FakeDiscord, Interaction, State};
 use bellhop_tests::KEY;
@@ -281,14 +282,4 @@ fn memory(pid: u32, key: &str) -> u64 {
         .lines()
         .find_map(|line| line.strip_prefix(key)?.trim_start_matches(':').trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// Stops the bot when the benchmark fails half-way.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

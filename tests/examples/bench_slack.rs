@@ -6,6 +6,7 @@
 //! Run it with `scripts/bench-slack`, which builds the release binary first.
 
 use bellhop::simulated::{Behaviour, Script};
+use bellhop_tests::bot_process::KillOnDrop;
 use bellhop_tests::fake_slack::FakeSlack;
 use bellhop_tests::slack_tester::{INCIDENTS, OPS, RESPONDERS, STATUS};
 use bellhop_tests::KEY;
@@ -86,13 +87,4 @@ fn spawn(binary: &std::path::Path, fake: &FakeSlack, platform: &str, dir: PathBu
         .env("BELLHOP_DATABASE_URL", format!("sqlite:{}", dir.join("bellhop.sqlite").display()))
         .stdout(Stdio::null())
         .spawn()?)
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -21,16 +21,17 @@ const DAVE: &str = "U4";
 
 /// Everything a message shows: its text and each block's text.
 fn shown(message: &Message) -> String {
-    let mut parts = vec![message.text.clone()];
-    if let Some(blocks) = message.blocks.as_array() {
-        parts.extend(blocks.iter().filter_map(|b| b["text"]["text"].as_str().map(str::to_string)));
-    }
-    parts.join("\n")
+    flattened(&message.text, &message.blocks)
 }
 
+/// Everything an answer through `response_url` shows.
 fn answer_text(answer: &Value) -> String {
-    let mut parts = vec![answer["text"].as_str().unwrap_or_default().to_string()];
-    if let Some(blocks) = answer["blocks"].as_array() {
+    flattened(answer["text"].as_str().unwrap_or_default(), &answer["blocks"])
+}
+
+fn flattened(text: &str, blocks: &Value) -> String {
+    let mut parts = vec![text.to_string()];
+    if let Some(blocks) = blocks.as_array() {
         parts.extend(blocks.iter().filter_map(|b| b["text"]["text"].as_str().map(str::to_string)));
     }
     parts.join("\n")

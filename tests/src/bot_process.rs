@@ -114,3 +114,13 @@ pub fn ops_titles(state: &State) -> Vec<String> {
         .filter_map(|m| m["embeds"][0]["title"].as_str().map(str::to_string))
         .collect()
 }
+
+/// A process stopped (and reaped) when the benchmark that started it ends or fails half-way.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

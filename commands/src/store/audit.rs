@@ -38,7 +38,7 @@ impl Store {
     /// The entries from `from` to `to`, oldest first: the newest `limit` of them when there are
     /// more (the end of a window is what an investigation reads first).
     pub async fn audit_between(&self, from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
-        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+        let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT at_ms, actor_id, actor_name, command, outcome
              FROM audit WHERE at_ms >= $1 AND at_ms <= $2 ORDER BY at_ms DESC, id DESC LIMIT $3",
         )
@@ -47,17 +47,7 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .rev()
-            .map(|(at_ms, actor_id, actor_name, command, outcome)| AuditEntry {
-                at: DateTime::from_timestamp_millis(at_ms).unwrap_or_default(),
-                actor_id,
-                actor_name,
-                command,
-                outcome,
-            })
-            .collect())
+        Ok(rows.into_iter().rev().map(entry).collect())
     }
 
     /// How many entries there are from `from` to `to`.
@@ -71,22 +61,20 @@ impl Store {
 
     /// The newest `limit` entries, newest first.
     pub async fn recent_audit(&self, limit: i64) -> anyhow::Result<Vec<AuditEntry>> {
-        let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+        let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT at_ms, actor_id, actor_name, command, outcome
              FROM audit ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at_ms, actor_id, actor_name, command, outcome)| AuditEntry {
-                at: DateTime::from_timestamp_millis(at_ms).unwrap_or_default(),
-                actor_id,
-                actor_name,
-                command,
-                outcome,
-            })
-            .collect())
+        Ok(rows.into_iter().map(entry).collect())
     }
+}
+
+/// An audit row as selected: `at_ms, actor_id, actor_name, command, outcome`.
+type AuditRow = (i64, String, String, String, String);
+
+fn entry((at_ms, actor_id, actor_name, command, outcome): AuditRow) -> AuditEntry {
+    AuditEntry { at: DateTime::from_timestamp_millis(at_ms).unwrap_or_default(), actor_id, actor_name, command, outcome }
 }
