@@ -125,7 +125,9 @@ async fn only_people_with_a_role_get_suggestions_and_one_query_each_at_a_time(_:
         tokio::spawn(async move { core.suggest(&responder(), Suggest::FlagNames, "new").await })
     };
     let mut watcher = admin.connect().await.unwrap();
-    let waits_on_the_table = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bellhop' AND wait_event_type = 'Lock'";
+    // This test's database only: other tests' bellhops on the same server may be waiting on locks too.
+    let waits_on_the_table = "SELECT count(*) FROM pg_stat_activity
+        WHERE application_name = 'bellhop' AND wait_event_type = 'Lock' AND datname = current_database()";
     let mut seen = 0;
     for _ in 0..100 {
         seen = sqlx::query_scalar::<_, i64>(waits_on_the_table).fetch_one(&mut watcher).await.unwrap();
