@@ -79,7 +79,7 @@ struct Asked {
 
 #[async_trait::async_trait]
 impl Ingest for Asked {
-    fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)> {
+    fn samples(&self, samples: &[Sample<'_>]) -> Result<usize, (usize, SampleError)> {
         self.inner.samples(samples)
     }
     async fn webhook(&self, notification: &Notification) -> anyhow::Result<Receipt> {

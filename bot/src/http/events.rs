@@ -29,7 +29,7 @@ pub(crate) async fn post_events(State(state): State<Arc<AppState>>, Payload(body
 }
 
 /// One sample (`{…}`) or several (`[{…}, …]`); the error is one line naming what is wrong.
-fn parse(body: &[u8]) -> Result<Vec<Sample>, String> {
+fn parse(body: &[u8]) -> Result<Vec<Sample<'_>>, String> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let parsed = match first {
         Some(b'[') => serde_json::from_slice::<Vec<Sample>>(body),

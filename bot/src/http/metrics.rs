@@ -68,6 +68,7 @@ pub(crate) async fn render(State(state): State<Arc<AppState>>) -> ([(&'static st
     if let Some(dead) = gauges.dead {
         metrics::gauge!("bellhop_outbox_dead").set(dead as f64);
     }
+    bellhop_commands::metrics::publish();
     let text = HANDLE.get().and_then(Option::as_ref).map(PrometheusHandle::render).unwrap_or_default();
     ([("content-type", "text/plain; version=0.0.4")], text)
 }

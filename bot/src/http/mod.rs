@@ -86,7 +86,7 @@ impl HttpSettings {
 #[async_trait::async_trait]
 pub trait Ingest: Send + Sync + 'static {
     /// Takes a batch whole or not at all; on refusal, the index of the first bad sample.
-    fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)>;
+    fn samples(&self, samples: &[Sample<'_>]) -> Result<usize, (usize, SampleError)>;
     /// Keeps one webhook notification. An error means it was not stored.
     async fn webhook(&self, notification: &Notification) -> anyhow::Result<Receipt>;
     /// Whether bellhop can do its work (its store answers); the server asks at most once a second.
@@ -109,7 +109,7 @@ impl CoreIngest {
 
 #[async_trait::async_trait]
 impl Ingest for CoreIngest {
-    fn samples(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)> {
+    fn samples(&self, samples: &[Sample<'_>]) -> Result<usize, (usize, SampleError)> {
         let taken = self.core.alert_engine().ingest_all(samples)?;
         self.core.wake();
         Ok(taken)

@@ -6,7 +6,7 @@
 
 use super::figures::{FunctionFigures, Peak, RuleFigure, TenantImpact};
 use super::rules::{Rule, RuleKind, Verdict};
-use super::sample::{Sample, SampleError};
+use super::sample::{Bounds, Sample, SampleError};
 use super::state::{step, Phase, Timing};
 use super::webhook::WebhookSettings;
 use super::window::{BucketRow, Windows};
@@ -150,21 +150,22 @@ impl AlertEngine {
     }
 
     /// Checks and counts one sample; `at` defaults to now.
-    pub fn ingest(&self, sample: &Sample) -> Result<(), SampleError> {
+    pub fn ingest(&self, sample: &Sample<'_>) -> Result<(), SampleError> {
         self.ingest_all(std::slice::from_ref(sample)).map(|_| ()).map_err(|(_, error)| error)
     }
 
     /// Checks every sample first and counts them only if all are valid: a batch is taken whole
     /// or not at all. On refusal, returns the index of the first bad sample.
-    pub fn ingest_all(&self, samples: &[Sample]) -> Result<usize, (usize, SampleError)> {
+    pub fn ingest_all(&self, samples: &[Sample<'_>]) -> Result<usize, (usize, SampleError)> {
         let now = self.clock.now();
+        let bounds = Bounds::new(now, self.retention);
         let mut new_names = BTreeSet::new();
         for (index, sample) in samples.iter().enumerate() {
-            sample.check(now, self.retention).map_err(|e| (index, e))?;
+            sample.check(&bounds).map_err(|e| (index, e))?;
             let same_as_before = index > 0 && samples[index - 1].function == sample.function;
             if !same_as_before
                 && !self.windows.tracks(&sample.function)
-                && new_names.insert(sample.function.as_str())
+                && new_names.insert(&*sample.function)
                 && !self.windows.room_for(new_names.len())
             {
                 self.refused.fetch_add(samples.len() as u64, Ordering::Relaxed);

@@ -235,7 +235,7 @@ fn a_batch_with_one_bad_sample_is_refused_whole() {
 #[test]
 fn samples_of_new_functions_beyond_the_limit_are_refused_whole_and_counted() {
     let bench = Bench::new(AlertSettings { max_functions: 2, ..error_rate_only() });
-    let at = |f: &str| Sample::new(f, true, 1, t0());
+    let at = |f: &'static str| Sample::new(f, true, 1, t0());
     assert_eq!(bench.engine.ingest_all(&[at("a"), at("b")]), Ok(2));
     let refused = bench.engine.ingest_all(&[at("a"), at("c")]).unwrap_err();
     assert_eq!(refused, (1, SampleError::TooManyFunctions(2)));

@@ -101,7 +101,7 @@ impl Windows {
 
     /// Counts a batch, taking each function's ring once per run of its samples (a batch is
     /// mostly one function's); returns how many were counted.
-    pub fn record_all(&self, samples: &[super::Sample], now: DateTime<Utc>) -> u64 {
+    pub fn record_all(&self, samples: &[super::Sample<'_>], now: DateTime<Utc>) -> u64 {
         let mut taken = 0;
         for run in samples.chunk_by(|a, b| a.function == b.function) {
             let mut ring = self.ring(&run[0].function);
