@@ -105,6 +105,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Cmd::Run | Cmd::Shell { .. } | Cmd::Demo { .. }) {
+        bellhop::http::metrics::install_in_background();
+    }
     let _ = dotenvy::dotenv();
     match run(cli).await {
         Ok(code) => code,

@@ -82,6 +82,9 @@ impl Server {
         };
         let listener = http::bind(&settings).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        // Installed before the conversation, as bellhop's `main` starts it at its first line:
+        // what is recorded before the recorder exists is not counted.
+        http::metrics::install();
         tokio::spawn(http::serve(listener, ingest, settings, std::future::pending()));
         Server { url, core, clock, port: Arc::default(), client: reqwest::Client::new(), _dir: dir }
     }

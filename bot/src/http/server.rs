@@ -44,7 +44,7 @@ pub async fn serve<L: Listener>(
     settings: HttpSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    metrics::install();
+    metrics::install_in_background();
     tracing::info!(addr = %listener.local_addr()?, max_connections = settings.max_connections, "HTTP server listening");
     let app = router(ingest, settings.clone());
     let mut http = hyper::server::conn::http1::Builder::new();
