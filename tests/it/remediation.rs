@@ -542,3 +542,83 @@ async fn a_withdrawal_given_while_bellhop_was_down_closes_the_plan_after_the_res
 fn dave_responder() -> Actor {
     Actor::new("shell:dave", "dave", [Role::Responder])
 }
+
+/// Polls `sql` (a count) on `conn` until it is positive: a session waiting on a lock gives no
+/// other signal.
+async fn until_positive(conn: &mut sqlx::PgConnection, sql: &str) {
+    for _ in 0..1000 {
+        if sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *conn).await.unwrap() > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("never true within 10 s: {sql}");
+}
+
+/// A change that committed is done, even when reading it back fails: the outcome says "done;
+/// read-back failed", never "failed". The read-back fails for real: another session asks for
+/// the whole table while bellhop's write holds its lock, gets it the moment the write commits,
+/// and bellhop's read-back times out behind it.
+#[sqlx::test(migrations = false)]
+async fn a_committed_change_whose_read_back_fails_is_done_and_says_so(_: PgPoolOptions, admin: PgConnectOptions) {
+    use bellhop::demo::fixture::{self, Scale};
+    use bellhop_commands::target_db::{TargetDb, TargetSettings};
+    fixture::load(&admin, Scale::TEST).await.unwrap();
+    let url = secrecy::SecretString::from(fixture::as_bellhop(&admin).to_url_lossy().to_string());
+    // A plan reads back on the write pool, under the write timeout.
+    let settings =
+        TargetSettings { url, statement_timeout: std::time::Duration::from_secs(5), write_timeout: std::time::Duration::from_secs(2) };
+    let gate =
+        std::sync::Arc::new(Gate::on_loaded(&admin, TargetDb::new(&settings).unwrap(), bellhop::shell::virtual_start(), |_| {}).await);
+    // The write waits inside its transaction, its lock on the table taken, until the test lets it go.
+    let mut holder = gate.su().await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION public.hold_flag_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NULL; END $$;
+         CREATE TRIGGER hold_flag_writes AFTER UPDATE ON public.feature_flags
+         FOR EACH STATEMENT EXECUTE FUNCTION public.hold_flag_writes();
+         SELECT pg_advisory_lock(4242);",
+    )
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.react(&bob(), 1, "✅", true).await;
+    let run = tokio::spawn({
+        let gate = gate.clone();
+        async move { gate.react(&carol(), 1, "✅", true).await }
+    });
+    let here = "database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    until_positive(&mut holder, &format!("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND {here}")).await;
+    let mut locker = gate.su().await;
+    let locking = async {
+        sqlx::raw_sql("BEGIN; LOCK TABLE public.feature_flags IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
+    };
+    let releasing = async {
+        let queued = "SELECT count(*) FROM pg_locks WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' AND NOT granted
+                      AND relation = 'public.feature_flags'::regclass";
+        until_positive(&mut holder, queued).await;
+        sqlx::query("SELECT pg_advisory_unlock(4242)").execute(&mut holder).await.unwrap();
+    };
+    tokio::join!(locking, releasing);
+    run.await.unwrap();
+    sqlx::raw_sql("ROLLBACK").execute(&mut locker).await.unwrap();
+    let plan = gate.plan(1).await;
+    assert_eq!(plan.state, PlanState::Done);
+    let outcome = plan.outcome.unwrap();
+    assert!(outcome.verification.starts_with("done; read-back failed:"), "{}", outcome.verification);
+    assert!(outcome.verification.contains("ran past the 2s statement timeout"), "{}", outcome.verification);
+    assert!(
+        outcome.verification.contains("BELLHOP_TARGET_WRITE_TIMEOUT"),
+        "the setting to raise is the write timeout: {}",
+        outcome.verification
+    );
+    assert_eq!(outcome.rows, 1);
+    assert!(!gate.flag("new-tenant-flow").await, "the change committed");
+    let post = gate.post(1).await;
+    assert_eq!(post.title, "PLAN-1 done");
+    assert!(
+        post.body.contains("done; read-back failed") || post.fields.iter().any(|f| f.value.contains("done; read-back failed")),
+        "{post:?}"
+    );
+}

@@ -15,8 +15,8 @@ pub enum TargetError {
     Credentials { endpoint: Endpoint },
     #[error("The target database at {endpoint} has no database named {}; check the path of SUPABASE_DB_URL.", endpoint.database)]
     NoDatabase { endpoint: Endpoint },
-    #[error("A query on {endpoint} ran past the {} statement timeout; the database may be overloaded (or raise BELLHOP_TARGET_STATEMENT_TIMEOUT).", humantime::format_duration(*timeout))]
-    Timeout { endpoint: Endpoint, timeout: Duration },
+    #[error("A query on {endpoint} ran past the {} statement timeout; the database may be overloaded (or raise {setting}).", humantime::format_duration(*timeout))]
+    Timeout { endpoint: Endpoint, timeout: Duration, setting: &'static str },
     #[error("Something bellhop reads is missing on {endpoint}: {message}; check that this is the platform's database.")]
     Missing { endpoint: Endpoint, message: String },
     #[error("User {} may not read this on {endpoint}: {message}; bellhop needs a role like Supabase's postgres.", endpoint.user)]
@@ -29,7 +29,8 @@ pub enum TargetError {
 }
 
 impl TargetError {
-    pub(super) fn from_sqlx(endpoint: &Endpoint, timeout: Duration, error: sqlx::Error) -> TargetError {
+    /// `limit`: the statement timeout in force and the setting that sets it.
+    pub(super) fn from_sqlx(endpoint: &Endpoint, limit: (Duration, &'static str), error: sqlx::Error) -> TargetError {
         let endpoint = endpoint.clone();
         match error {
             sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -44,7 +45,7 @@ impl TargetError {
                 match code.as_str() {
                     "28P01" | "28000" => TargetError::Credentials { endpoint },
                     "3D000" => TargetError::NoDatabase { endpoint },
-                    "57014" => TargetError::Timeout { endpoint, timeout },
+                    "57014" => TargetError::Timeout { endpoint, timeout: limit.0, setting: limit.1 },
                     "42P01" | "42883" | "3F000" | "42703" => TargetError::Missing { endpoint, message },
                     "42501" => TargetError::Privilege { endpoint, message },
                     "25006" => TargetError::ReadOnly { endpoint },
@@ -68,14 +69,16 @@ mod tests {
     fn sentences_name_the_host_and_what_to_check() {
         let refused = TargetError::from_sqlx(
             &endpoint(),
-            Duration::from_secs(5),
+            (Duration::from_secs(5), "BELLHOP_TARGET_STATEMENT_TIMEOUT"),
             sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
         );
         assert_eq!(
             refused.to_string(),
             "Cannot reach the target database at db.example.supabase.co:5432 (connection refused); check SUPABASE_DB_URL's host and port, and that the database is up."
         );
-        let timeout = TargetError::Timeout { endpoint: endpoint(), timeout: Duration::from_secs(5) };
+        let timeout =
+            TargetError::Timeout { endpoint: endpoint(), timeout: Duration::from_secs(5), setting: "BELLHOP_TARGET_WRITE_TIMEOUT" };
         assert!(timeout.to_string().contains("ran past the 5s statement timeout"), "{timeout}");
+        assert!(timeout.to_string().ends_with("(or raise BELLHOP_TARGET_WRITE_TIMEOUT)."), "{timeout}");
     }
 }

@@ -61,6 +61,8 @@ pub struct TargetDb {
     options: PgConnectOptions,
     endpoint: Endpoint,
     statement_timeout: Duration,
+    /// The setting that sets `statement_timeout`, for the error that says to raise it.
+    timeout_setting: &'static str,
     write_timeout: Duration,
 }
 
@@ -98,6 +100,7 @@ impl TargetDb {
             options: options.clone(),
             endpoint,
             statement_timeout: settings.statement_timeout,
+            timeout_setting: "BELLHOP_TARGET_STATEMENT_TIMEOUT",
             write_timeout: settings.write_timeout,
         })
     }
@@ -105,7 +108,12 @@ impl TargetDb {
     /// The target as an approved plan uses it: every read and write of the plan (its drift
     /// guard, its statements, its read-back) on the write pool, under the write timeout.
     pub fn writer(&self) -> TargetDb {
-        TargetDb { pool: self.writes.clone(), statement_timeout: self.write_timeout, ..self.clone() }
+        TargetDb {
+            pool: self.writes.clone(),
+            statement_timeout: self.write_timeout,
+            timeout_setting: "BELLHOP_TARGET_WRITE_TIMEOUT",
+            ..self.clone()
+        }
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -213,6 +221,6 @@ impl TargetDb {
 
     /// One sentence for a failure, naming the target and what to check.
     pub fn error(&self, error: sqlx::Error) -> TargetError {
-        TargetError::from_sqlx(&self.endpoint, self.statement_timeout, error)
+        TargetError::from_sqlx(&self.endpoint, (self.statement_timeout, self.timeout_setting), error)
     }
 }
