@@ -325,6 +325,8 @@ async fn metrics_move_with_a_conversation_and_every_series_is_described() {
     server.tick().await;
     let failing: Vec<String> = (0..30).map(|i| sample(i % 2 == 0, "hotel-1")).collect();
     server.post("/events", format!("[{}]", failing.join(",")), &[]).await;
+    let typo = r#"{"function":"invite-user","ok":false,"latency_ms":1,"okk":1}"#;
+    assert_eq!(server.post("/events", typo, &[]).await.0, 400);
     server.tick().await;
     assert_eq!(server.port.titles().len(), 1, "15 failures in a minute fire: {:?}", server.port.titles());
     let (_, metrics) = server.get("/metrics").await;
@@ -334,6 +336,7 @@ async fn metrics_move_with_a_conversation_and_every_series_is_described() {
     assert!(count("bellhop_sweep_duration_seconds_count") >= 1.0, "the scheduled sweep is timed: {metrics}");
     assert!(count("bellhop_alert_announcements_total{change=\"fired\"}") >= 1.0, "the alert's post is counted: {metrics}");
     assert!(count("bellhop_samples_ingested_total") >= 30.0, "{metrics}");
+    assert!(count("bellhop_samples_refused_total{reason=\"invalid\"}") >= 1.0, "the body with a typo is counted: {metrics}");
     let typed: Vec<&str> = metrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
     assert!(typed.len() >= 5, "{metrics}");
     for name in typed {

@@ -12,7 +12,11 @@ use std::sync::Arc;
 pub(crate) async fn post_events(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     let samples = match parse(&body) {
         Ok(samples) => samples,
-        Err(line) => return (StatusCode::BAD_REQUEST, line).into_response(),
+        Err(line) => {
+            // How many samples a body that does not parse held is unknown: it counts as one.
+            bellhop_commands::metrics::samples_refused("invalid", 1);
+            return (StatusCode::BAD_REQUEST, line).into_response();
+        }
     };
     match state.ingest.samples(&samples) {
         Ok(count) => {
@@ -23,8 +27,14 @@ pub(crate) async fn post_events(State(state): State<Arc<AppState>>, Payload(body
             bellhop_commands::metrics::samples_refused("too_many_functions", samples.len());
             (StatusCode::UNPROCESSABLE_ENTITY, format!("{error}; nothing was stored\n")).into_response()
         }
-        Err((_, error)) if samples.len() == 1 => (StatusCode::UNPROCESSABLE_ENTITY, format!("{error}\n")).into_response(),
-        Err((index, error)) => (StatusCode::UNPROCESSABLE_ENTITY, format!("sample {index}: {error}; nothing was stored\n")).into_response(),
+        Err((index, error)) => {
+            bellhop_commands::metrics::samples_refused("invalid", samples.len());
+            let line = match samples.len() {
+                1 => format!("{error}\n"),
+                _ => format!("sample {index}: {error}; nothing was stored\n"),
+            };
+            (StatusCode::UNPROCESSABLE_ENTITY, line).into_response()
+        }
     }
 }
 

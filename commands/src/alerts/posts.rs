@@ -20,7 +20,7 @@ pub fn function_firing(figures: &FunctionFigures, id: i64, window: Option<&Maint
     // A rule back within its threshold still holds the alert until it stays clear (damping).
     let (breached, clearing): (Vec<&super::RuleFigure>, Vec<&super::RuleFigure>) = figures.breached().partition(|r| r.is_over());
     let list = |rules: &[&super::RuleFigure]| rules.iter().map(|r| format!("• {}", r.line())).collect::<Vec<_>>().join("\n");
-    let mut body = format!("{}.", crate::text::sentence(&figures.headline()));
+    let mut body = headline(figures);
     if !breached.is_empty() {
         body.push_str(&format!("\nBreached:\n{}", list(&breached)));
     }
@@ -64,10 +64,20 @@ pub fn function_resolve_notice(figures: &FunctionFigures, id: i64, peak: &Peak) 
     ))
 }
 
+/// The figures' headline as a sentence with one full stop, whether it ends in a figure's
+/// parenthesis ("…calls failed in the last 5 min).") or not ("No calls in the last 5 min.").
+fn headline(figures: &FunctionFigures) -> String {
+    let mut text = crate::text::sentence(&figures.headline());
+    if text.ends_with(')') {
+        text.push('.');
+    }
+    text
+}
+
 /// A reminder that an alert still fires and nobody declared an incident from it.
 pub fn function_reminder(figures: &FunctionFigures, id: i64) -> Post {
     Post::new(Tone::Warning, format!("⏰ {} still failing after {} (alert {id})", figures.function, span(figures.at - figures.since)))
-        .body(format!("{}. 🚨 on the alert's post declares an incident.", crate::text::sentence(&figures.headline())))
+        .body(format!("{} 🚨 on the alert's post declares an incident.", headline(figures)))
 }
 
 /// What an incident declared from a function's alert hears in its thread.
@@ -85,11 +95,7 @@ pub fn function_thread_line(
         figures.rules.iter().filter(|r| started.contains(&r.rule)).map(|r| format!("now breached: {}", r.line())).collect();
     lines.extend(cleared.iter().map(|rule| format!("{} back within its threshold", rule.label())));
     (!lines.is_empty()).then(|| {
-        Post::new(Tone::Info, format!("📈 alert {id}: {}", figures.function)).body(format!(
-            "{}.\n{}",
-            crate::text::sentence(&figures.headline()),
-            lines.join("\n")
-        ))
+        Post::new(Tone::Info, format!("📈 alert {id}: {}", figures.function)).body(format!("{}\n{}", headline(figures), lines.join("\n")))
     })
 }
 

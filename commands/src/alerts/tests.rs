@@ -155,10 +155,18 @@ fn edits_come_at_most_every_ten_seconds_and_end_on_the_latest_figures() {
     for pair in edits.windows(2) {
         assert!(pair[1].figures.at - pair[0].figures.at >= Duration::seconds(10));
     }
+    // Samples come within 10 s of the last edit: held back, then one more edit shows them.
+    bench.clock.advance(Duration::seconds(3));
+    bench.traffic(10, 9);
+    assert!(bench.evaluate().iter().all(|p| p.change != Change::Updated), "within 10 s of the last edit");
     bench.clock.advance(Duration::seconds(10));
-    let last = bench.evaluate();
+    let last: Vec<_> = bench.evaluate().into_iter().filter(|p| p.change == Change::Updated).collect();
+    assert_eq!(last.len(), 1, "the figures changed since the last edit");
+    assert_ne!(last[0].figures.shown(), edits.last().unwrap().figures.shown());
     let now = bench.engine.state("invite-user").open.unwrap();
-    assert_eq!(now.shown, last.last().map_or(now.shown.clone(), |p| p.figures.shown()), "what the post shows is the latest");
+    assert_eq!(now.shown, last[0].figures.shown(), "what the post shows is the latest");
+    bench.clock.advance(Duration::seconds(10));
+    assert!(bench.evaluate().iter().all(|p| p.change != Change::Updated), "nothing new, no edit");
 }
 
 #[test]

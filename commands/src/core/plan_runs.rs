@@ -33,10 +33,15 @@ impl Core {
             }
             due
         };
-        let ready = remediation::claim_ready_plans(&self.remediation_ctx(), &chats, recheck).await?;
+        let (ready, touched) = remediation::claim_ready_plans(&self.remediation_ctx(), &chats, recheck).await?;
         let started = ready.len();
         for (claimed, port) in ready {
             self.start_plan(&port, claimed);
+        }
+        // What the pass changed is posted by the next tick; a pass that touched nothing wakes
+        // nobody (it did, and an idle bellhop ticked ten times a second).
+        if touched > 0 {
+            self.wake();
         }
         Ok(started)
     }

@@ -60,7 +60,7 @@ impl Core {
 
     /// Checks the plans at quorum beside the loop, one pass at a time (reading a post's
     /// reactions takes as long as the chat takes); each plan that may run starts in a task of its
-    /// own. When the pass ends the loop is woken to post what it did. False when a pass is
+    /// own. When the pass touched a plan, the loop is woken to post what it did. False when a pass is
     /// still running.
     fn start_plan_checks(self: &Arc<Self>, chats: &Chats) -> bool {
         let mut running = self.plan_pass.lock().unwrap_or_else(|e| e.into_inner());
@@ -72,7 +72,6 @@ impl Core {
             if let Err(error) = core.check_plans(&chats).await {
                 tracing::error!(error = format!("{error:#}"), "cannot check the plans at quorum");
             }
-            core.wake();
         }));
         true
     }

@@ -46,7 +46,13 @@ pub(crate) struct Claimed {
 /// and returns those that may run now, claimed. Each plan is handled on its own: one failing
 /// holds back no other. `recheck`: every pending plan is due a check (every few minutes, and
 /// after a restart or a reconnection).
-pub(crate) async fn claim_ready_plans(cx: &Ctx<'_>, chats: &Chats, recheck: bool) -> anyhow::Result<Vec<(Claimed, Arc<dyn ChatPort>)>> {
+/// Returns the plans that may run, and how many plans the pass touched (checked or marked
+/// interrupted): none, and there is nothing to post.
+pub(crate) async fn claim_ready_plans(
+    cx: &Ctx<'_>,
+    chats: &Chats,
+    recheck: bool,
+) -> anyhow::Result<(Vec<(Claimed, Arc<dyn ChatPort>)>, usize)> {
     let now = cx.clock.now();
     if recheck {
         let pending = cx.store.want_all_plan_checks(now).await?;
@@ -54,7 +60,9 @@ pub(crate) async fn claim_ready_plans(cx: &Ctx<'_>, chats: &Chats, recheck: bool
     }
     let interrupted = serde_json::to_string(&Outcome { error: Some(INTERRUPTED.to_string()), ..Outcome::default() })?;
     let unstarted = serde_json::to_string(&Outcome { error: Some(NEVER_STARTED.to_string()), ..Outcome::default() })?;
-    for id in cx.store.interrupt_stale_plans(now, &interrupted, &unstarted).await? {
+    let stale = cx.store.interrupt_stale_plans(now, &interrupted, &unstarted).await?;
+    let mut touched = stale.len();
+    for id in stale {
         if let Err(error) = stopped(cx, id, now).await {
             tracing::error!(plan = id, error = format!("{error:#}"), "cannot report a plan whose runner stopped");
         }
@@ -62,6 +70,7 @@ pub(crate) async fn claim_ready_plans(cx: &Ctx<'_>, chats: &Chats, recheck: bool
     let until = now + Duration::seconds(CHECK_LEASE_S);
     let mut ready = Vec::new();
     for id in cx.store.claim_plan_checks(now, until, &chats.filter()).await? {
+        touched += 1;
         let chat = cx.store.chat_of(subject(id)).await?;
         // Claimed for this process's chats only, so its port is here.
         let Some(port) = chats.port(chat.as_deref()) else { continue };
@@ -72,7 +81,7 @@ pub(crate) async fn claim_ready_plans(cx: &Ctx<'_>, chats: &Chats, recheck: bool
             Err(error) => checking_failed(cx, id, &error).await,
         }
     }
-    Ok(ready)
+    Ok((ready, touched))
 }
 
 /// Reads the post's reactions, records what changed, then rejects, claims, or waits.
