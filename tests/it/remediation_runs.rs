@@ -172,3 +172,30 @@ async fn an_approval_given_while_a_check_reads_the_post_is_kept(_: PgPoolOptions
     assert_eq!(gate.plan(1).await.state, PlanState::Done, "bob and carol approved it");
     assert!(!gate.flag("housekeeping-board").await);
 }
+
+/// A pass over the plans that touches none asks for no tick, while one that checks a plan does
+/// (to post what it found): an idle bellhop ticked ten times a second when every pass woke it.
+#[sqlx::test(migrations = false)]
+async fn only_a_pass_that_touched_a_plan_wakes_the_loop(_: PgPoolOptions, admin: PgConnectOptions) {
+    use futures::FutureExt as _;
+    let gate = Gate::start(&admin).await;
+    let asked_for_a_tick = || gate.core.woken().now_or_never().is_some();
+    gate.settle().await;
+    asked_for_a_tick();
+    gate.settle().await;
+    assert!(!asked_for_a_tick(), "nothing to do, nobody woken");
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    gate.settle().await;
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
+    asked_for_a_tick();
+    gate.core.check_plans(&gate.chat()).await.unwrap();
+    assert!(!asked_for_a_tick(), "a done plan is not checked again");
+    gate.ask(&alice(), disable("housekeeping-board")).await;
+    gate.settle().await;
+    gate.core.recheck_plans();
+    asked_for_a_tick();
+    gate.core.check_plans(&gate.chat()).await.unwrap();
+    assert!(asked_for_a_tick(), "the pending plan was read against its post: the loop posts what changed");
+}

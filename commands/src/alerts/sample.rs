@@ -88,9 +88,7 @@ impl<'a> Sample<'a> {
             return Err(SampleError::BadFunction);
         }
         if let Some(tenant) = &self.tenant {
-            // ASCII is checked byte by byte; only other text needs its characters decoded.
-            let control = |t: &str| if t.is_ascii() { t.bytes().any(|b| b.is_ascii_control()) } else { t.chars().any(char::is_control) };
-            if tenant.is_empty() || tenant.len() > MAX_TENANT || control(tenant) {
+            if tenant.is_empty() || tenant.len() > MAX_TENANT || tenant.chars().any(char::is_control) {
                 return Err(SampleError::BadTenant);
             }
         }
