@@ -120,23 +120,33 @@ on_both_stores!(three_rules_breached_by_one_function_are_one_post);
 
 /// The store fails when the alert would be announced: nothing is lost, the next evaluation posts it.
 async fn a_store_failing_once_silences_no_alert(url: &str) {
+    a_table_away_once_silences_no_alert(url, "alerts").await;
+}
+on_both_stores!(a_store_failing_once_silences_no_alert);
+
+/// The maintenance lookup (is anyone to be paged?) fails: the same, the next evaluation posts it.
+async fn a_failed_maintenance_lookup_silences_no_alert(url: &str) {
+    a_table_away_once_silences_no_alert(url, "maintenance").await;
+}
+on_both_stores!(a_failed_maintenance_lookup_silences_no_alert);
+
+async fn a_table_away_once_silences_no_alert(url: &str, table: &str) {
     let clock = clock();
     let core = core(url, clock.clone()).await;
     let port = Arc::new(CollectingPort::default());
     minute(&core, &clock, &port, 20, 4).await;
     let pool = bellhop_tests::raw_pool(url).await;
-    sqlx::query("ALTER TABLE alerts RENAME TO alerts_away").execute(&pool).await.unwrap();
+    sqlx::query(&format!("ALTER TABLE {table} RENAME TO {table}_away")).execute(&pool).await.unwrap();
     clock.advance(Duration::minutes(1));
     feed(&core, 20, 4);
     let dyn_port: Arc<dyn ChatPort> = port.clone();
     let report = core.tick(&dyn_port).await;
-    assert!(alert_posts(&port).is_empty(), "the claim failed: nothing announced, {report:?}");
-    sqlx::query("ALTER TABLE alerts_away RENAME TO alerts").execute(&pool).await.unwrap();
+    assert!(alert_posts(&port).is_empty(), "the {table} table is away: nothing announced, {report:?}");
+    sqlx::query(&format!("ALTER TABLE {table}_away RENAME TO {table}")).execute(&pool).await.unwrap();
     clock.advance(Duration::seconds(5));
     tick(&core, &port).await;
     assert_eq!(alert_posts(&port), ["🚨 P1 alert: invite-user (alert 1)"], "announced at the next evaluation, once");
 }
-on_both_stores!(a_store_failing_once_silences_no_alert);
 
 /// A restart with an alert firing posts nothing new; the recovery is said once.
 async fn a_restart_neither_repeats_nor_forgets_an_alert(url: &str) {

@@ -3,7 +3,7 @@
 //! Each contract runs on SQLite and on PostgreSQL.
 
 use bellhop_commands::{Actor, Clock, Core, Invocation, ManualClock, Role};
-use bellhop_tests::{core_on, on_both_stores, CollectingPort};
+use bellhop_tests::{core_on, metric, on_both_stores, CollectingPort};
 use chrono::Duration;
 use std::sync::Arc;
 
@@ -34,6 +34,7 @@ on_both_stores!(a_dead_status_channel_holds_back_nothing);
 async fn a_dead_status_channel_holds_back_nothing(url: &str) {
     let (core, _clock) = core(url).await;
     let port = std::sync::Arc::new(CollectingPort::default());
+    let dead_before = metric("bellhop_outbox_dead_total");
     port.kill("#status-updates");
     core.handle(&alice(), &declare("P2", "Reports slow")).await;
     core.handle(&alice(), &resolve("INC-1")).await;
@@ -45,6 +46,7 @@ async fn a_dead_status_channel_holds_back_nothing(url: &str) {
     let notices: Vec<&String> = titles.iter().filter(|t| t.starts_with("📭")).collect();
     assert_eq!(notices, ["📭 bellhop could not deliver the post “Status page text for INC-1 (resolved)”"]);
     assert_eq!(core.store().pending_ops().await.unwrap(), 0, "nothing waits for the dead channel");
+    assert!(metric("bellhop_outbox_dead_total") > dead_before, "/metrics counts the operation given up");
     let listed = core.handle(&admin(), &Invocation::new("outbox list")).await.post;
     assert_eq!(listed.title, "Outbox: 0 waiting, 1 given up");
     assert!(listed.fields[0].value.contains("Unknown Channel #status-updates"), "{:?}", listed.fields);

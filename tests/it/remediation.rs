@@ -5,12 +5,16 @@ use bellhop_commands::incident::TimelineKind;
 use bellhop_commands::remediation::PlanState;
 use bellhop_commands::{Actor, Invocation, Role};
 use bellhop_tests::gate::{alice, approval_number, bob, carol, dave, erin_admin, shell_on_fixture, Gate};
+use bellhop_tests::metric;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _};
 
 fn disable(names: &str) -> Invocation {
     Invocation::new("flags disable").option("names", names)
 }
+
+const DONE: &str = "bellhop_plans_total{outcome=\"done\"}";
+const REJECTED: &str = "bellhop_plans_total{outcome=\"rejected\"}";
 
 const OLD_SESSIONS: &str = "SELECT count(*) FROM auth.sessions WHERE created_at < now() - interval '7 days'";
 
@@ -38,6 +42,7 @@ async fn the_requester_and_a_non_approver_are_not_counted_and_one_approver_is_no
 #[sqlx::test(migrations = false)]
 async fn two_distinct_approvers_execute_once_and_the_post_shows_the_outcome(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
+    let done_before = metric(DONE);
     gate.ask(&alice(), disable("new-tenant-flow,enhanced-invite-system")).await;
     gate.react(&bob(), 1, "✅", true).await;
     gate.react(&bob(), 1, "✅", false).await;
@@ -51,6 +56,7 @@ async fn two_distinct_approvers_execute_once_and_the_post_shows_the_outcome(_: P
     let outcome = plan.outcome.unwrap();
     assert_eq!((outcome.rows, outcome.verification.as_str()), (2, "read back: 2 flag(s) off"));
     assert_eq!(gate.port.edits.lock().unwrap().last().unwrap().1, "PLAN-1 done");
+    assert!(metric(DONE) > done_before, "/metrics counts the plan by its outcome");
     gate.react(&carol(), 1, "✅", false).await;
     gate.react(&carol(), 1, "✅", true).await;
     gate.react(&dave(), 1, "✅", true).await;
@@ -60,6 +66,7 @@ async fn two_distinct_approvers_execute_once_and_the_post_shows_the_outcome(_: P
 #[sqlx::test(migrations = false)]
 async fn a_cross_from_an_approver_rejects_and_nothing_runs(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
+    let rejected_before = metric(REJECTED);
     gate.ask(&alice(), disable("new-tenant-flow")).await;
     gate.react(&dave(), 1, "❌", true).await;
     assert_eq!(gate.plan(1).await.state, PlanState::Pending, "dave's ❌ does not count");
@@ -69,6 +76,7 @@ async fn a_cross_from_an_approver_rejects_and_nothing_runs(_: PgPoolOptions, adm
     assert_eq!(gate.plan(1).await.state, PlanState::Rejected);
     assert!(gate.flag("new-tenant-flow").await);
     assert_eq!(gate.executions().await, 0);
+    assert!(metric(REJECTED) > rejected_before, "a plan closed without running is counted too");
 }
 
 #[sqlx::test(migrations = false)]

@@ -109,6 +109,14 @@ pub async fn core_on(url: &str, clock: Arc<ManualClock>) -> Arc<Core> {
     Arc::new(Core::new(health, Templates::load(None).expect("templates"), store, clock).expect("the core builds"))
 }
 
+/// The value of one recorded series (`name{labels}`) in the process's metrics, installing the
+/// recorder first: tests of one binary share it, so compare before and after, never absolutes.
+pub fn metric(series: &str) -> f64 {
+    bellhop::http::metrics::install();
+    let text = bellhop::http::metrics::rendered().expect("the recorder is installed");
+    text.lines().find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
+}
+
 /// A pool of its own on a store, for a test that breaks the store on purpose.
 pub async fn raw_pool(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();

@@ -72,6 +72,12 @@ pub fn install() {
     });
 }
 
+/// What a scrape would show of the recorded series (not the gauges read from the store); none
+/// before the recorder is installed.
+pub fn rendered() -> Option<String> {
+    HANDLE.get()?.as_ref().map(PrometheusHandle::render)
+}
+
 pub(crate) async fn render(State(state): State<Arc<AppState>>) -> ([(&'static str, &'static str); 1], String) {
     let gauges = state.gauges.get(|| state.ingest.gauges()).await;
     metrics::gauge!("bellhop_alerts", "state" => "pending").set(gauges.pending as f64);

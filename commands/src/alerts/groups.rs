@@ -50,7 +50,6 @@ impl Alerting<'_> {
         let level = settings.group_level(&group.figures);
         let figures = &group.figures;
         let stored = AlertFigures::Webhook(figures.clone());
-        let severity = |alert: &super::WebhookAlert| settings.level(alert);
         // During maintenance the group is posted and edited, but nobody is paged.
         let pings = |level: Level| if held { Vec::new() } else { settings.pings(level) };
         let ops_channel = Destination::Channel { channel: ChannelName::Ops };
@@ -62,13 +61,13 @@ impl Alerting<'_> {
                 tx.set_alert_level(alert, level.as_str()).await?;
                 tx.set_group_alert(id, Some(alert)).await?;
                 let post =
-                    pings(level).into_iter().fold(posts::group_post(figures, alert, Some(level), severity, now), |p, ping| p.ping(ping));
+                    pings(level).into_iter().fold(posts::group_post(figures, alert, Some(level), settings, now), |p, ping| p.ping(ping));
                 ops.push(Op::Post { to: ops_channel, post, bind: Some(alert_binding(alert)) });
             }
             (Some(alert), Some(level)) => {
                 let (old_level, old_figures) = tx.alert_level(alert).await?;
                 tx.update_alert(alert, &stored, None, false).await?;
-                ops.push(Op::Edit { of: alert_binding(alert), post: posts::group_post(figures, alert, Some(level), severity, now) });
+                ops.push(Op::Edit { of: alert_binding(alert), post: posts::group_post(figures, alert, Some(level), settings, now) });
                 if old_level.as_deref().and_then(Level::from_key).is_some_and(|old| level > old) {
                     tx.set_alert_level(alert, level.as_str()).await?;
                     let notice = pings(level).into_iter().fold(posts::group_escalated(figures, alert, level), |p, ping| p.ping(ping));
@@ -83,8 +82,10 @@ impl Alerting<'_> {
                 let fired = tx.alert_fired(alert).await?;
                 tx.update_alert(alert, &stored, None, true).await?;
                 tx.set_group_alert(id, None).await?;
-                let lasted = now - fired;
-                ops.push(Op::Edit { of: alert_binding(alert), post: posts::group_post(figures, alert, None, severity, now) });
+                // The sender's own start and end times, when it gave them: bellhop posted late
+                // if it was down, and hears of the end only when the next notification comes.
+                let lasted = figures.lasted(fired).unwrap_or(now - fired);
+                ops.push(Op::Edit { of: alert_binding(alert), post: posts::group_post(figures, alert, None, settings, now) });
                 let notice = posts::group_resolve_notice(figures, alert, lasted);
                 ops.push(Op::Post { to: ops_channel, post: notice, bind: Some(Binding::new(alert_subject(alert), Part::Resolved)) });
                 let line = posts::group_thread_line(figures, alert, &[], &[], Some(lasted));

@@ -119,21 +119,15 @@ fn level_look(level: Option<Level>) -> (Tone, &'static str) {
 }
 
 /// A webhook group's one post: each alert with its severity, summary, since when and link.
-pub fn group_post(
-    group: &GroupFigures,
-    id: i64,
-    level: Option<Level>,
-    severity: impl Fn(&super::WebhookAlert) -> Level,
-    now: DateTime<Utc>,
-) -> Post {
+pub fn group_post(group: &GroupFigures, id: i64, level: Option<Level>, settings: &super::WebhookSettings, now: DateTime<Utc>) -> Post {
     let (tone, icon) = level_look(level);
     let title = match level {
         Some(_) => format!("{icon} {}: {} (alert {id})", group.source.label(), group.name()),
         None => format!("✅ Resolved: {} {} (alert {id})", group.source.label(), group.name()),
     };
     let mut alerts: Vec<&super::WebhookAlert> = group.alerts.iter().collect();
-    alerts.sort_by_key(|a| (!a.firing, std::cmp::Reverse(severity(a)), a.starts_at));
-    let mut lines: Vec<String> = alerts.iter().take(LISTED).map(|a| alert_line(a, severity(a), now)).collect();
+    alerts.sort_by_key(|a| (!a.firing, std::cmp::Reverse(settings.level(a)), a.starts_at));
+    let mut lines: Vec<String> = alerts.iter().take(LISTED).map(|a| alert_line(a, &settings.shown(a), now)).collect();
     let unlisted = alerts.len().saturating_sub(LISTED) as u64 + group.truncated;
     if unlisted > 0 {
         lines.push(format!("…and {unlisted} more alert(s) not shown"));
@@ -152,7 +146,7 @@ pub fn group_post(
     }
 }
 
-fn alert_line(alert: &super::WebhookAlert, level: Level, now: DateTime<Utc>) -> String {
+fn alert_line(alert: &super::WebhookAlert, severity: &str, now: DateTime<Utc>) -> String {
     let state = match (alert.firing, alert.ends_at) {
         (true, _) => format!("since {}", time(alert.starts_at, now)),
         (false, Some(end)) => format!("resolved {}", time(end, now)),
@@ -161,7 +155,7 @@ fn alert_line(alert: &super::WebhookAlert, level: Level, now: DateTime<Utc>) -> 
     let mark = if alert.firing { "🔴" } else { "🟢" };
     let what = [&alert.summary, &alert.description].into_iter().find(|t| !t.is_empty()).map(|t| format!(" — {}", ellipsize(t, 200)));
     let link = alert.link.as_ref().map(|l| format!(" · {l}")).unwrap_or_default();
-    format!("{mark} **{}** [{}]{} · {state}{link}", ellipsize(&alert.name, 100), level.as_str(), what.unwrap_or_default())
+    format!("{mark} **{}** [{severity}]{} · {state}{link}", ellipsize(&alert.name, 100), what.unwrap_or_default())
 }
 
 /// The notice when every alert of a group resolved.

@@ -87,10 +87,15 @@ async fn a_group_changes_only_when_its_content_does(url: &str) {
     assert!(first.changed);
     let retry = store.receive_notification(&notification(vec![alert("a1", true)]), t0() + Duration::seconds(30)).await.unwrap();
     assert!(!retry.changed, "a retried notification changes nothing");
-    assert_eq!(store.pending_groups(10).await.unwrap(), [(first.group, 1)]);
+    assert_eq!(retry.group, first.group);
+    let mut other = notification(vec![alert("c3", true)]);
+    other.group_key = "{}:{alertname=\"SlowLogins\"}".into();
+    assert_eq!(store.receive_notification(&other, t0()).await.unwrap().group, first.group + 1, "repeats use up no group number");
+    assert_eq!(store.pending_groups(10).await.unwrap(), [(first.group, 1), (first.group + 1, 1)]);
     let mut tx = store.begin(t0()).await.unwrap();
     assert!(tx.claim_group(first.group, 1).await.unwrap());
     assert!(!tx.claim_group(first.group, 1).await.unwrap(), "a version is announced once");
+    assert!(tx.claim_group(first.group + 1, 1).await.unwrap());
     tx.commit().await.unwrap();
     assert!(store.pending_groups(10).await.unwrap().is_empty());
     let second = store.receive_notification(&notification(vec![alert("a1", true), alert("b2", true)]), t0()).await.unwrap();

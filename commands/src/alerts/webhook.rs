@@ -97,6 +97,19 @@ impl WebhookSettings {
         value.and_then(|v| self.severities.get(&v).copied()).unwrap_or(Level::Warning)
     }
 
+    /// The severity as a post shows it: the level, and the sender's own value when it differs
+    /// (`sev1 → critical`), so nobody wonders which label bellhop read.
+    pub fn shown(&self, alert: &WebhookAlert) -> String {
+        let level = self.level(alert).as_str();
+        match alert.labels.get(&self.severity_label).map(|v| v.trim()) {
+            Some(raw) if !raw.is_empty() && !raw.eq_ignore_ascii_case(level) => {
+                let raw: String = raw.chars().filter(|c| !c.is_control()).take(40).collect();
+                format!("{raw} → {level}")
+            }
+            _ => level.to_string(),
+        }
+    }
+
     /// The highest level among the group's firing alerts.
     pub fn group_level(&self, group: &GroupFigures) -> Option<Level> {
         group.alerts.iter().filter(|a| a.firing).map(|a| self.level(a)).max()
@@ -178,6 +191,16 @@ impl GroupFigures {
     pub fn since(&self) -> DateTime<Utc> {
         let firing = self.firing().map(|a| a.starts_at).min();
         firing.or_else(|| self.alerts.iter().map(|a| a.starts_at).min()).unwrap_or_default()
+    }
+
+    /// How long the group fired, by the sender's own times: from the earliest start to the
+    /// latest end among the alerts that ended after `opened` (when bellhop posted the group; older
+    /// alerts belong to an earlier episode). None when the sender gave no end times.
+    pub fn lasted(&self, opened: DateTime<Utc>) -> Option<chrono::Duration> {
+        let episode = || self.alerts.iter().filter(|a| a.ends_at.is_some_and(|end| end >= opened));
+        let start = episode().map(|a| a.starts_at).min()?;
+        let end = episode().filter_map(|a| a.ends_at).max()?;
+        (end >= start).then(|| end - start)
     }
 
     pub fn impact(&self) -> String {
@@ -331,6 +354,43 @@ mod tests {
         assert_eq!(settings.level(&unknown), Level::Warning, "an unknown value is a warning");
         let everyone = WebhookSettings { pings: BTreeMap::from([(Level::Info, vec![crate::post::Ping::role("x")])]), ..settings };
         assert!(everyone.pings(Level::Info).is_empty());
+    }
+
+    #[test]
+    fn a_post_shows_the_senders_severity_when_it_is_not_a_level() {
+        let n = parse(Source::Alertmanager, BODY).unwrap();
+        let settings = WebhookSettings {
+            severities: BTreeMap::from([("sev1".into(), Level::Critical), ("critical".into(), Level::Critical)]),
+            ..WebhookSettings::default()
+        };
+        assert_eq!(settings.shown(&n.alerts[0]), "critical");
+        let mut sev1 = n.alerts[0].clone();
+        sev1.labels.insert("severity".into(), " SEV1 ".into());
+        assert_eq!(settings.shown(&sev1), "SEV1 → critical");
+        sev1.labels.insert("severity".into(), "page\nme".into());
+        assert_eq!(settings.shown(&sev1), "pageme → warning", "an unknown value is a warning, shown without control characters");
+        sev1.labels.remove("severity");
+        assert_eq!(settings.shown(&sev1), "warning");
+    }
+
+    #[test]
+    fn a_group_lasted_by_the_senders_times() {
+        let mut n = parse(Source::Alertmanager, BODY).unwrap();
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let group = |alerts: Vec<WebhookAlert>| GroupFigures {
+            source: Source::Alertmanager,
+            group_key: n.group_key.clone(),
+            receiver: String::new(),
+            common_labels: BTreeMap::new(),
+            external_url: String::new(),
+            truncated: 0,
+            alerts,
+        };
+        assert_eq!(group(n.alerts.clone()).lasted(at("2026-11-26T12:00:05Z")), None, "still firing, and the old alert ended before");
+        n.alerts[0].firing = false;
+        n.alerts[0].ends_at = Some(at("2026-11-26T12:14:00Z"));
+        let lasted = group(n.alerts.clone()).lasted(at("2026-11-26T12:00:05Z"));
+        assert_eq!(lasted, Some(chrono::Duration::minutes(14)), "from 12:00 to 12:14, the 11:00 episode left out");
     }
 
     #[test]

@@ -69,23 +69,26 @@ impl Tx<'_> {
             external_url: n.external_url.clone(),
             truncated: n.truncated,
         })?;
-        sqlx::query(
-            "INSERT INTO webhook_groups (source, group_key, detail, digest, version, announced, received_ms) VALUES ($1, $2, $3, '', 0, 0, $4)
-             ON CONFLICT (source, group_key) DO UPDATE SET received_ms = excluded.received_ms",
-        )
-        .bind(n.source.key())
-        .bind(&n.group_key)
-        .bind(&detail)
-        .bind(now)
-        .execute(&mut *self.conn())
-        .await
-        .context("cannot store a webhook group")?;
-        let (group, old_digest): (i64, String) =
-            sqlx::query_as("SELECT id, digest FROM webhook_groups WHERE source = $1 AND group_key = $2")
+        // Look first, insert only a new group: an upsert would use up a sequence number on every
+        // repeat, and group numbers are shown to whoever sends.
+        let (group, old_digest) = match self.find_group(n).await? {
+            Some(found) => found,
+            None => {
+                sqlx::query(
+                    "INSERT INTO webhook_groups (source, group_key, detail, digest, version, announced, received_ms) VALUES ($1, $2, $3, '', 0, 0, $4)
+                     ON CONFLICT (source, group_key) DO NOTHING",
+                )
                 .bind(n.source.key())
                 .bind(&n.group_key)
-                .fetch_one(&mut *self.conn())
-                .await?;
+                .bind(&detail)
+                .bind(now)
+                .execute(&mut *self.conn())
+                .await
+                .context("cannot store a webhook group")?;
+                self.find_group(n).await?.context("a webhook group vanished as it was stored")?
+            }
+        };
+        sqlx::query("UPDATE webhook_groups SET received_ms = $1 WHERE id = $2").bind(now).bind(group).execute(&mut *self.conn()).await?;
         let mut alerts = self.group_alerts(group).await?;
         for alert in &n.alerts {
             match alerts.iter_mut().find(|a| a.fingerprint == alert.fingerprint) {
@@ -126,6 +129,14 @@ impl Tx<'_> {
                 .await?;
         }
         Ok(Receipt { group, alerts: n.alerts.len(), changed })
+    }
+
+    async fn find_group(&mut self, n: &Notification) -> anyhow::Result<Option<(i64, String)>> {
+        Ok(sqlx::query_as("SELECT id, digest FROM webhook_groups WHERE source = $1 AND group_key = $2")
+            .bind(n.source.key())
+            .bind(&n.group_key)
+            .fetch_optional(&mut *self.conn())
+            .await?)
     }
 
     async fn group_alerts(&mut self, group: i64) -> anyhow::Result<Vec<WebhookAlert>> {

@@ -213,7 +213,9 @@ async fn close_in(cx: &Ctx<'_>, tx: &mut Tx<'_>, plan: &Plan, state: PlanState) 
     let closed = Plan { state, ..plan.clone() };
     tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::approval(&closed, &votes, cx.settings) }).await?;
     tx.cancel_timers(subject(plan.id), &[]).await?;
-    tx.audit(&entry(cx, &Actor::system("remediation"), plan.id, state.to_string())).await
+    tx.audit(&entry(cx, &Actor::system("remediation"), plan.id, state.to_string())).await?;
+    crate::metrics::plan_finished(state.as_str());
+    Ok(())
 }
 
 pub(super) async fn load(cx: &Ctx<'_>, id: i64) -> anyhow::Result<Option<Plan>> {

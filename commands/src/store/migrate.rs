@@ -3,6 +3,12 @@
 //! per migration. The bookkeeping is sqlx's `_sqlx_migrations` table, row for row, so stores
 //! migrated by sqlx's migrator (earlier bellhops) carry on, and a store already up to date costs
 //! one read.
+//!
+//! A fresh SQLite store is created from a snapshot of the schema the migrations build
+//! (`migrations/sqlite.snapshot.sql`), not by replaying them: SQLite re-parses the whole schema
+//! at every ALTER and RENAME, which made a first `bellhop shell` spend 20 ms migrating before its
+//! prompt. The snapshot names the last migration it covers; later ones are applied as usual, and
+//! a test keeps it equal to what the migrations build.
 
 use super::Backend;
 use anyhow::Context as _;
@@ -11,6 +17,7 @@ use sqlx::AnyPool;
 use std::collections::BTreeMap;
 
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+const SQLITE_SNAPSHOT: &str = include_str!("../../migrations/sqlite.snapshot.sql");
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Replicas starting together on one PostgreSQL store migrate one after the other (the key is
@@ -21,6 +28,28 @@ const POSTGRES_LOCK: i64 = 0x0062_656c_6c68_6f70;
 /// many. A migration whose text changed since it was applied, or a store migrated by a newer
 /// bellhop, is an error: the store stays as it is.
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<usize> {
+    let snapshot = (backend == Backend::Sqlite).then(|| Snapshot::parse(SQLITE_SNAPSHOT)).flatten();
+    apply(pool, backend, snapshot).await
+}
+
+/// A schema as the migrations through `through` leave it, as SQL to run on an empty store.
+#[derive(Clone, Copy)]
+struct Snapshot<'a> {
+    through: i64,
+    sql: &'a str,
+}
+
+impl<'a> Snapshot<'a> {
+    /// Its first line says what it covers: `-- through <version>`. None for a snapshot that does
+    /// not say (a store is then migrated the long way).
+    fn parse(text: &'a str) -> Option<Snapshot<'a>> {
+        let (first, sql) = text.split_once('\n')?;
+        let through = first.strip_prefix("-- through ")?.trim().parse().ok()?;
+        Some(Snapshot { through, sql })
+    }
+}
+
+async fn apply(pool: &AnyPool, backend: Backend, snapshot: Option<Snapshot<'_>>) -> anyhow::Result<usize> {
     let known: Vec<&Migration> = migrator(backend).iter().filter(|m| !m.migration_type.is_down_migration()).collect();
     // Most starts find the store up to date: one read, no write, no lock.
     if let Ok(applied) = applied(pool).await {
@@ -42,12 +71,19 @@ pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<usiz
     // Read again under the lock: another process may have migrated meanwhile.
     let applied = applied(&mut *tx).await?;
     let pending = pending(&known, &applied)?;
+    let fresh = applied.is_empty();
+    let covered = |m: &Migration| snapshot.is_some_and(|s| fresh && m.version <= s.through);
+    if let Some(snapshot) = snapshot.filter(|_| pending.iter().any(|m| covered(m))) {
+        sqlx::raw_sql(snapshot.sql).execute(&mut *tx).await.context("cannot create the store's tables")?;
+    }
     for migration in &pending {
         let started = std::time::Instant::now();
-        sqlx::raw_sql(&migration.sql)
-            .execute(&mut *tx)
-            .await
-            .with_context(|| format!("migration {} ({}) failed", migration.version, migration.description))?;
+        if !covered(migration) {
+            sqlx::raw_sql(&migration.sql)
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("migration {} ({}) failed", migration.version, migration.description))?;
+        }
         sqlx::query(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
              VALUES ($1, $2, TRUE, $3, $4)",
@@ -143,6 +179,56 @@ mod tests {
         assert_eq!(run(&pool, Backend::Sqlite).await.unwrap(), count);
         assert_eq!(run(&pool, Backend::Sqlite).await.unwrap(), 0, "nothing twice");
         // sqlx's own migrator reads the table as its own: nothing left to do, checksums agree.
+        SQLITE.run(&pool).await.expect("sqlx agrees the store is up to date");
+    }
+
+    /// Every table, index and trigger of a store, as SQLite keeps its text, in the order made.
+    async fn schema(pool: &AnyPool) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master
+             WHERE name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' AND sql IS NOT NULL ORDER BY rowid",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_snapshot_builds_what_the_migrations_build() {
+        let (_long_dir, long) = sqlite().await;
+        apply(&long, Backend::Sqlite, None).await.unwrap();
+        let built = schema(&long).await;
+        for (name, sql) in &built {
+            if sql.starts_with("CREATE TABLE") {
+                let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{name}\"")).fetch_one(&long).await.unwrap();
+                assert_eq!(rows, 0, "a migration leaves rows in {name}: the snapshot would lose them");
+            }
+        }
+        let latest = SQLITE.iter().map(|m| m.version).max().unwrap();
+        let statements: String = built.iter().map(|(_, sql)| format!("{sql};\n")).collect();
+        let expected = format!("-- through {latest}\n{statements}");
+        if std::env::var_os("BELLHOP_BLESS_SNAPSHOT").is_some() {
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite.snapshot.sql"), &expected).unwrap();
+        }
+        assert!(
+            SQLITE_SNAPSHOT == expected,
+            "migrations/sqlite.snapshot.sql is not what the migrations build; write it again with\n\
+             BELLHOP_BLESS_SNAPSHOT=1 cargo test -p bellhop-commands --lib sqlite_snapshot (and run it once more)"
+        );
+        let (_quick_dir, quick) = sqlite().await;
+        assert_eq!(run(&quick, Backend::Sqlite).await.unwrap(), SQLITE.iter().count());
+        assert_eq!(schema(&quick).await, built, "the snapshot builds the same tables, indexes and triggers");
+    }
+
+    #[tokio::test]
+    async fn a_stale_snapshot_is_followed_by_the_migrations_it_does_not_cover() {
+        let (_long_dir, long) = sqlite().await;
+        apply(&long, Backend::Sqlite, None).await.unwrap();
+        let first = SQLITE.iter().next().unwrap();
+        let (_dir, pool) = sqlite().await;
+        let old = Snapshot { through: first.version, sql: &first.sql };
+        assert_eq!(apply(&pool, Backend::Sqlite, Some(old)).await.unwrap(), SQLITE.iter().count());
+        assert_eq!(schema(&pool).await, schema(&long).await);
         SQLITE.run(&pool).await.expect("sqlx agrees the store is up to date");
     }
 
