@@ -143,6 +143,26 @@ async fn an_approval_given_while_bellhop_was_down_runs_the_plan_after_the_restar
     restarted.stop().await.expect("the restarted bot stops cleanly");
 }
 
+/// A ✅ given while the gateway was down and the session then resumed (not restarted): Discord
+/// replays nothing, so bellhop reads the pending plans' posts again on RESUMED.
+#[sqlx::test(migrations = false)]
+async fn an_approval_given_while_the_gateway_was_down_counts_once_the_session_resumes(_: PgPoolOptions, admin: PgConnectOptions) {
+    let t = bot(&admin, &[]).await;
+    let message = ask_to_disable(&t, "trial-signup-v2").await;
+    react(&t, &message, &bob());
+    edit_where(&t, &message, "the post edited for bob", |_| true).await;
+    let reads = |s: &bellhop_tests::fake_discord::State| s.requests_to("GET", &format!("/channels/{CHANNEL}/messages/{message}")).len();
+    let read_before = t.fake.read(reads);
+    t.fake.close(4000);
+    t.fake.react_unheard("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol(), true));
+    t.fake.wait("the bot to resume", |s| (!s.frames_from_bot(6).is_empty()).then_some(())).await;
+    let done = outcome(&t, &message).await;
+    assert!(done["embeds"][0]["fields"].to_string().contains("@carol"), "carol's ✅ is among the approvals: {done}");
+    assert!(!flag_on(&admin, "trial-signup-v2").await, "the flag is off");
+    assert!(t.fake.read(reads) > read_before, "the post was read again after the resume");
+    assert_eq!(t.fake.read(|s| s.frames_from_bot(2).len()), 1, "resumed, not identified again");
+}
+
 #[sqlx::test(migrations = false)]
 async fn flag_names_autocomplete_from_the_target_keeping_the_names_typed_before(_: PgPoolOptions, admin: PgConnectOptions) {
     let t = bot(&admin, &[]).await;

@@ -170,11 +170,7 @@ impl TargetDb {
     /// in a transaction with the timeouts of [`TargetDb::begin`]. Dropping it closes it, and
     /// the server rolls back what it did not commit.
     async fn begin_alone(&self, lock_timeout: Option<Duration>) -> Result<PgConnection, TargetError> {
-        let acquired = match self.writes.acquire().await {
-            Err(sqlx::Error::PoolTimedOut) => self.writes.acquire().await,
-            acquired => acquired,
-        };
-        let mut conn = match acquired {
+        let mut conn = match twice(|| self.writes.acquire()).await {
             Ok(conn) => conn.detach(),
             Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection().await),
             Err(error) => return Err(self.error(error)),
@@ -222,5 +218,43 @@ impl TargetDb {
     /// One sentence for a failure, naming the target and what to check.
     pub fn error(&self, error: sqlx::Error) -> TargetError {
         TargetError::from_sqlx(&self.endpoint, (self.statement_timeout, self.timeout_setting), error)
+    }
+}
+
+/// An approved plan waits for a write connection once more after a wait that timed out: its
+/// approvals are spent if it gives up, and the connection it waited for may free just after.
+async fn twice<T, F>(mut acquire: impl FnMut() -> F) -> Result<T, sqlx::Error>
+where
+    F: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    match acquire().await {
+        Err(sqlx::Error::PoolTimedOut) => acquire().await,
+        acquired => acquired,
+    }
+}
+
+#[cfg(test)]
+mod acquire_tests {
+    use super::twice;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    async fn attempts(failures: &[fn() -> sqlx::Error]) -> (Result<usize, String>, usize) {
+        let tried = AtomicUsize::new(0);
+        let result = twice(|| async {
+            let n = tried.fetch_add(1, Ordering::SeqCst);
+            failures.get(n).map_or(Ok(n), |error| Err(error()))
+        })
+        .await;
+        (result.map_err(|e| e.to_string()), tried.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_wait_is_tried_once_more_and_no_other_error_is() {
+        assert_eq!(attempts(&[]).await, (Ok(0), 1));
+        assert_eq!(attempts(&[|| sqlx::Error::PoolTimedOut]).await, (Ok(1), 2), "the second wait gets the connection");
+        let (result, tried) = attempts(&[|| sqlx::Error::PoolTimedOut, || sqlx::Error::PoolTimedOut]).await;
+        assert_eq!((result.is_err(), tried), (true, 2), "then it gives up");
+        let (result, tried) = attempts(&[|| sqlx::Error::PoolClosed]).await;
+        assert_eq!((result.is_err(), tried), (true, 1), "a closed pool is not waited for again");
     }
 }
