@@ -49,16 +49,33 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 /// Installs the recorder on a thread of its own, once. Building it calibrates `quanta`'s clock
 /// (the exporter's histograms read it): a busy loop of 20 ms here and up to 200 ms on a noisy
 /// machine, which delayed a shell's first answer and a bot's registration when it ran on the
-/// way. What is recorded before it is installed is not counted: a command typed in a process's
-/// first milliseconds.
+/// way. The thread runs at idle priority, so the loop takes only a core nobody else wants at
+/// start. What is recorded before it is installed is not counted: a command typed in a
+/// process's first milliseconds.
 pub fn install_in_background() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
-        if std::thread::Builder::new().name("metrics-install".into()).spawn(install).is_err() {
+        let spawned = std::thread::Builder::new().name("metrics-install".into()).spawn(|| {
+            idle_priority();
+            install();
+        });
+        if spawned.is_err() {
             install();
         }
     });
 }
+
+#[cfg(target_os = "linux")]
+fn idle_priority() {
+    use thread_priority::unix::{set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    if let Err(error) = set_thread_priority_and_policy(thread_native_id(), thread_priority::ThreadPriority::Min, idle) {
+        tracing::debug!(?error, "cannot lower the metrics thread's priority; it calibrates at the usual one");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn idle_priority() {}
 
 /// Installs the process's recorder once; later calls (and tests' second servers) reuse it.
 pub fn install() {
