@@ -41,6 +41,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut results = Vec::new();
     for binary in &binaries {
+        bellhop_tests::same_page_cache(binary)?;
+    }
+    for binary in &binaries {
         eprintln!("-- {}", binary.display());
         results.push(run(binary, starts, settle).await?);
     }

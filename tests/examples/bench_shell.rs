@@ -29,7 +29,7 @@ fn main() -> anyhow::Result<()> {
         binaries.push(std::fs::canonicalize("target/release/bellhop")?);
     }
     for binary in &binaries {
-        same_page_cache(binary)?;
+        bellhop_tests::same_page_cache(binary)?;
     }
     let mut fresh = vec![Vec::new(); binaries.len()];
     let mut existing = vec![Vec::new(); binaries.len()];
@@ -50,18 +50,6 @@ fn main() -> anyhow::Result<()> {
     row("fresh store (ms)", &fresh.iter().map(|d| spread(d)).collect::<Vec<_>>());
     row("existing store (ms)", &existing.iter().map(|d| spread(d)).collect::<Vec<_>>());
     row("idle resident memory (MiB)", &idle.iter().map(|k| format!("{:.1}", median_kib(k) as f64 / 1024.0)).collect::<Vec<_>>());
-    Ok(())
-}
-
-/// Puts the binary in the page cache the way a first read from disk does. The kernel maps a
-/// binary's code in whole folios, whose size depends on how the file entered the cache (written
-/// by the linker, copied, read): the same binary showed 21.8 or 25.1 MiB resident depending on
-/// that alone. Evicting it (GNU dd: `iflag=nocache count=0`) and reading it once gives every
-/// binary the same start.
-fn same_page_cache(binary: &Path) -> anyhow::Result<()> {
-    let evicted = Command::new("dd").arg(format!("if={}", binary.display())).args(["iflag=nocache", "count=0", "status=none"]).status()?;
-    anyhow::ensure!(evicted.success(), "dd could not evict {} from the page cache", binary.display());
-    std::fs::read(binary)?;
     Ok(())
 }
 
