@@ -259,6 +259,19 @@ async fn a_client_sending_a_byte_a_second_is_cut_off() {
     assert!(got.ends_with("the body did not arrive within 2s\n"), "{got}");
     assert!(lasted >= Duration::from_millis(1900) && lasted < Duration::from_secs(5), "{lasted:?}");
     assert_eq!(server.core.alert_engine().ingested(), 0, "nothing of the cut request was kept");
+
+    // A kept-alive connection answered quickly, then silent: the next request's headers are
+    // late too, and it is closed.
+    let (mut reader, mut writer) = TcpStream::connect(server.addr).await.unwrap().into_split();
+    for _ in 0..2 {
+        writer.write_all(b"GET /healthz HTTP/1.1\r\nHost: bellhop\r\n\r\n").await.unwrap();
+        assert!(response(&mut reader).await.starts_with("HTTP/1.1 200"), "kept alive between requests");
+    }
+    let started = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(10), reader.read(&mut [0u8; 16])).await.expect("closed within 10 s");
+    let lasted = started.elapsed();
+    assert!(matches!(closed, Ok(0) | Err(_)), "closed without an answer: {closed:?}");
+    assert!(lasted >= Duration::from_millis(900) && lasted < Duration::from_secs(4), "{lasted:?}");
 }
 
 #[tokio::test]

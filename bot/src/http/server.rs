@@ -3,15 +3,21 @@
 //! cut off instead of holding a file descriptor; beyond the cap, connections wait in the
 //! kernel's backlog and hold none of ours.
 //!
-//! HTTP/1.1 only: Alertmanager, Grafana and Prometheus speak it, and hyper's header timeout is
-//! an HTTP/1 setting.
+//! The header deadline is watched per connection, not per request: hyper's own
+//! `header_read_timeout` arms a timer for every request, which cost single-sample ingest 5–20 %
+//! of its throughput (`scripts/bench-ingest`). Here each connection notes when it started
+//! waiting for a request's headers (two atomic stores a request), and a coarse per-connection
+//! check closes it once that wait passed the timeout.
+//!
+//! HTTP/1.1 only: Alertmanager, Grafana and Prometheus speak it.
 
 use super::{metrics, router, HttpSettings, Ingest};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -47,8 +53,8 @@ pub async fn serve<L: Listener>(
     metrics::install_in_background();
     tracing::info!(addr = %listener.local_addr()?, max_connections = settings.max_connections, "HTTP server listening");
     let app = router(ingest, settings.clone());
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(settings.header_timeout);
+    let http = hyper::server::conn::http1::Builder::new();
+    let clock = Clock(Instant::now());
     let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut full_since: Option<Instant> = None;
@@ -78,17 +84,82 @@ pub async fn serve<L: Listener>(
             },
             () = &mut shutdown => break,
         };
-        let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone()));
+        let waiting = Arc::new(AtomicU64::new(clock.now()));
+        let service = Watched { inner: app.clone(), waiting: waiting.clone(), clock };
+        let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
+        let header_timeout = settings.header_timeout;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%peer, "HTTP connection ended: {error}");
+            tokio::select! {
+                ended = connection => if let Err(error) = ended {
+                    tracing::debug!(%peer, "HTTP connection ended: {error}");
+                },
+                () = headers_late(&waiting, clock, header_timeout) => tracing::debug!(%peer, "HTTP connection closed: no request headers within {header_timeout:?}"),
             }
             drop(slot);
         });
     }
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Milliseconds since the server started, plus one: 0 means "not waiting for headers".
+#[derive(Clone, Copy)]
+struct Clock(Instant);
+
+impl Clock {
+    fn now(self) -> u64 {
+        self.0.elapsed().as_millis() as u64 + 1
+    }
+}
+
+/// Resolves once the connection has waited longer than `timeout` for a request's headers:
+/// checked a few times per timeout, so a connection is closed within a quarter of it late.
+async fn headers_late(waiting: &AtomicU64, clock: Clock, timeout: Duration) {
+    let mut check = tokio::time::interval((timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let limit = timeout.as_millis() as u64;
+    loop {
+        check.tick().await;
+        let since = waiting.load(Ordering::Relaxed);
+        if since != 0 && clock.now().saturating_sub(since) > limit {
+            return;
+        }
+    }
+}
+
+/// The router, noting on its connection when a request's headers arrived (hyper calls the
+/// service once it parsed them) and when the answer left (the next request's wait begins).
+#[derive(Clone)]
+struct Watched<S> {
+    inner: S,
+    waiting: Arc<AtomicU64>,
+    clock: Clock,
+}
+
+impl<S, B> tower_service::Service<axum::http::Request<B>> for Watched<S>
+where
+    S: tower_service::Service<axum::http::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        self.waiting.store(0, Ordering::Relaxed);
+        let answer = self.inner.call(request);
+        let (waiting, clock) = (self.waiting.clone(), self.clock);
+        Box::pin(async move {
+            let answered = answer.await;
+            waiting.store(clock.now(), Ordering::Relaxed);
+            answered
+        })
+    }
 }
 
 /// A connection that failed before it was accepted is the client's; anything else (out of file
