@@ -72,23 +72,33 @@ impl Tx<'_> {
         // Look first, insert only a new group: an upsert would use up a sequence number on every
         // repeat, and group numbers are shown to whoever sends.
         let (group, old_digest) = match self.find_group(n).await? {
-            Some(found) => found,
+            Some((group, digest)) => {
+                sqlx::query("UPDATE webhook_groups SET received_ms = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(group)
+                    .execute(&mut *self.conn())
+                    .await?;
+                (group, digest)
+            }
             None => {
-                sqlx::query(
+                let inserted: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO webhook_groups (source, group_key, detail, digest, version, announced, received_ms) VALUES ($1, $2, $3, '', 0, 0, $4)
-                     ON CONFLICT (source, group_key) DO NOTHING",
+                     ON CONFLICT (source, group_key) DO NOTHING RETURNING id",
                 )
                 .bind(n.source.key())
                 .bind(&n.group_key)
                 .bind(&detail)
                 .bind(now)
-                .execute(&mut *self.conn())
+                .fetch_optional(&mut *self.conn())
                 .await
                 .context("cannot store a webhook group")?;
-                self.find_group(n).await?.context("a webhook group vanished as it was stored")?
+                match inserted {
+                    Some(group) => (group, String::new()),
+                    // Another replica stored it between the look and the insert.
+                    None => self.find_group(n).await?.context("a webhook group vanished as it was stored")?,
+                }
             }
         };
-        sqlx::query("UPDATE webhook_groups SET received_ms = $1 WHERE id = $2").bind(now).bind(group).execute(&mut *self.conn()).await?;
         let mut alerts = self.group_alerts(group).await?;
         for alert in &n.alerts {
             match alerts.iter_mut().find(|a| a.fingerprint == alert.fingerprint) {
