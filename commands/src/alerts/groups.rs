@@ -80,11 +80,13 @@ impl Alerting<'_> {
             }
             (Some(alert), None) => {
                 let fired = tx.alert_fired(alert).await?;
+                let (_, before) = tx.alert_level(alert).await?;
                 tx.update_alert(alert, &stored, None, true).await?;
                 tx.set_group_alert(id, None).await?;
-                // The sender's own start and end times, when it gave them: bellhop posted late
-                // if it was down, and hears of the end only when the next notification comes.
-                let lasted = figures.lasted(fired).unwrap_or(now - fired);
+                // The sender's own start and end times, when it gave them: bellhop posts late
+                // when it was down (or the alert is old), and hears of the end only when the next
+                // notification comes.
+                let lasted = figures.lasted(fired, &shown_before(before.as_deref())).unwrap_or(now - fired);
                 ops.push(Op::Edit { of: alert_binding(alert), post: posts::group_post(figures, alert, None, settings, now) });
                 let notice = posts::group_resolve_notice(figures, alert, lasted);
                 ops.push(Op::Post { to: ops_channel, post: notice, bind: Some(Binding::new(alert_subject(alert), Part::Resolved)) });
@@ -102,12 +104,17 @@ impl Alerting<'_> {
     }
 }
 
-/// The alerts (by name) that fired and resolved between the group's last post and now.
-fn changes(before: Option<&str>, now: &GroupFigures) -> (Vec<String>, Vec<String>) {
-    let before: Vec<super::WebhookAlert> = match before.and_then(|text| serde_json::from_str::<AlertFigures>(text).ok()) {
+/// The group's alerts as its post last showed them (stored with the alert).
+fn shown_before(before: Option<&str>) -> Vec<super::WebhookAlert> {
+    match before.and_then(|text| serde_json::from_str::<AlertFigures>(text).ok()) {
         Some(AlertFigures::Webhook(group)) => group.alerts,
         _ => Vec::new(),
-    };
+    }
+}
+
+/// The alerts (by name) that fired and resolved between the group's last post and now.
+fn changes(before: Option<&str>, now: &GroupFigures) -> (Vec<String>, Vec<String>) {
+    let before = shown_before(before);
     let was_firing = |fingerprint: &str| before.iter().any(|a| a.fingerprint == fingerprint && a.firing);
     let fired = now.alerts.iter().filter(|a| a.firing && !was_firing(&a.fingerprint)).map(|a| a.name.clone()).collect();
     let resolved = now.alerts.iter().filter(|a| !a.firing && was_firing(&a.fingerprint)).map(|a| a.name.clone()).collect();

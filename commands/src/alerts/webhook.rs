@@ -194,10 +194,13 @@ impl GroupFigures {
     }
 
     /// How long the group fired, by the sender's own times: from the earliest start to the
-    /// latest end among the alerts that ended after `opened` (when bellhop posted the group; older
-    /// alerts belong to an earlier episode). None when the sender gave no end times.
-    pub fn lasted(&self, opened: DateTime<Utc>) -> Option<chrono::Duration> {
-        let episode = || self.alerts.iter().filter(|a| a.ends_at.is_some_and(|end| end >= opened));
+    /// latest end among this episode's alerts, those firing on the post before (`before`) or
+    /// ending after `opened`, when bellhop posted the group; older ones belong to an earlier
+    /// episode. None when the sender gave no end times.
+    pub fn lasted(&self, opened: DateTime<Utc>, before: &[WebhookAlert]) -> Option<chrono::Duration> {
+        let was_firing = |a: &WebhookAlert| before.iter().any(|b| b.fingerprint == a.fingerprint && b.firing);
+        let episode =
+            || self.alerts.iter().filter(|a| a.ends_at.is_some_and(|end| end >= opened) || (a.ends_at.is_some() && was_firing(a)));
         let start = episode().map(|a| a.starts_at).min()?;
         let end = episode().filter_map(|a| a.ends_at).max()?;
         (end >= start).then(|| end - start)
@@ -386,11 +389,20 @@ mod tests {
             truncated: 0,
             alerts,
         };
-        assert_eq!(group(n.alerts.clone()).lasted(at("2026-11-26T12:00:05Z")), None, "still firing, and the old alert ended before");
+        let before = n.alerts.clone();
+        assert_eq!(
+            group(n.alerts.clone()).lasted(at("2026-11-26T12:00:05Z"), &before),
+            None,
+            "still firing, and the old alert ended before"
+        );
         n.alerts[0].firing = false;
         n.alerts[0].ends_at = Some(at("2026-11-26T12:14:00Z"));
-        let lasted = group(n.alerts.clone()).lasted(at("2026-11-26T12:00:05Z"));
+        let lasted = group(n.alerts.clone()).lasted(at("2026-11-26T12:00:05Z"), &before);
         assert_eq!(lasted, Some(chrono::Duration::minutes(14)), "from 12:00 to 12:14, the 11:00 episode left out");
+        // Posted a day late (bellhop was down): the alert firing on the post still counts.
+        let lasted = group(n.alerts.clone()).lasted(at("2026-11-27T12:00:00Z"), &before);
+        assert_eq!(lasted, Some(chrono::Duration::minutes(14)), "the alert the post showed firing is this episode's");
+        assert_eq!(group(n.alerts.clone()).lasted(at("2026-11-27T12:00:00Z"), &[]), None, "nothing of this episode: bellhop's own clock");
     }
 
     #[test]
