@@ -2,7 +2,7 @@
 //! interaction and reaction to both, and between them they act once.
 
 use bellhop::simulated::Script;
-use bellhop_tests::fake_discord::payloads::{member, reaction, APPROVER_ROLE, INCIDENTS_CHANNEL, RESPONDER_ROLE};
+use bellhop_tests::fake_discord::payloads::{member, reaction, APP, APPROVER_ROLE, INCIDENTS_CHANNEL, RESPONDER_ROLE};
 use bellhop_tests::{BellhopTester, KEY};
 use serde_json::json;
 use sqlx::postgres::PgConnectOptions;
@@ -53,5 +53,32 @@ async fn two_replicas_declare_one_incident_and_count_a_reaction_once(_: sqlx::po
     t.fake.answer(&help).await;
     let audited = t.core.store().recent_audit(20).await.unwrap().into_iter().filter(|e| e.command.starts_with("/react")).count();
     assert_eq!(audited, 1, "both replicas saw the reaction; it counted once");
+    second.stop().await.expect("the replica stops cleanly");
+}
+
+#[sqlx::test(migrations = false)]
+async fn two_replicas_answer_a_deferred_command_once(_: sqlx::postgres::PgPoolOptions, options: PgConnectOptions) {
+    let store = options.to_url_lossy().to_string();
+    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &[("BELLHOP_DATABASE_URL", &store)]).await;
+    let second = t.replica(&store, &["invite-user"]).await;
+    // Each replica takes interactions once its commands are registered (poise's setup).
+    t.fake.wait("both replicas registered", |s| (s.requests.iter().filter(|r| r.method == "PUT").count() == 2).then_some(())).await;
+
+    let alice = member("500000000000000001", "alice", &[RESPONDER_ROLE]);
+    let health = t.fake.slash(&alice, "health", &[]);
+    let answer = t.fake.answer(&health).await;
+    assert!(answer["embeds"][0]["title"].as_str().is_some_and(|t| t.starts_with("Health: ")), "{answer}");
+    // Both replicas defer at once; Discord takes the first deferral and refuses the other, whose
+    // replica then stays silent. A later command answered proves both are past the first.
+    let help = t.fake.slash(&alice, "help", &[]);
+    t.fake.answer(&help).await;
+    let tried = t.fake.read(|s| s.requests.iter().filter(|r| r.path.starts_with(&format!("/interactions/{}/", health.id))).count());
+    let refusals = t.fake.read(|s| s.refusals.clone());
+    let followups = t.fake.read(|s| s.requests.iter().filter(|r| r.is("POST", &format!("/webhooks/{}/{}", APP, health.token))).count());
+    assert_eq!(tried, 2, "each replica deferred at once, before any store write");
+    assert_eq!(refusals, vec![format!("interaction {} acknowledged twice", health.id)], "Discord refused the second");
+    assert_eq!(followups, 1, "the health check is answered once");
+    let claimed = t.core.store().claim_event(&format!("interaction:{}", health.id), chrono::Utc::now()).await.unwrap();
+    assert!(!claimed, "the replica that answered recorded the interaction");
     second.stop().await.expect("the replica stops cleanly");
 }

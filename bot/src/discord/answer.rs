@@ -1,4 +1,5 @@
-//! One action for every slash command: claim the interaction (so two replicas answer once),
+//! One action for every slash command: claim the interaction (so two replicas answer once; for
+//! a command deferred at once, Discord's one first response decides, then the store records it),
 //! build the `Actor` and the `Invocation`, call the core, and answer. Discord wants a first
 //! response within 3 s of the interaction's creation: a command that waits on the network (the
 //! registry says which) is deferred at once, with the visibility of its usual answer; any other
@@ -28,23 +29,38 @@ fn spec_of(ctx: AppContext<'_>) -> Option<&'static CommandSpec> {
 pub async fn slash(ctx: AppContext<'_>) -> Result<(), Error> {
     let deadline = safety_net(created(ctx.interaction.id), SystemTime::now(), Instant::now());
     let data = ctx.data();
-    if !data.core.claim_event(&format!("interaction:{}", ctx.interaction.id)).await? {
-        tracing::debug!(interaction = %ctx.interaction.id, "another bellhop answers this interaction");
-        return Ok(());
-    }
     let Some(spec) = spec_of(ctx) else { anyhow::bail!("the command {} has no registry entry", ctx.command().qualified_name) };
     let actor = data.roles.actor(&ctx.interaction.user, ctx.interaction.member.as_deref());
     let invocation = invocation(spec, ctx.args).in_channel(ctx.interaction.channel_id.to_string());
     let visibility = spec.visibility(&invocation);
+    // A command that waits on the network, run by someone who may, is deferred before anything
+    // else: Discord takes one first response per interaction, so of two replicas the one whose
+    // deferral it took answers, and the acknowledgement waits on no store write (in a burst the
+    // claims queue on the store's one SQLite writer).
+    let deferred = match spec.waits_on_network && spec.access.allows(&actor) {
+        true => match defer(ctx, visibility).await {
+            Ok(()) => Some(visibility),
+            Err(error) if acknowledged_elsewhere(&error) => {
+                tracing::debug!(interaction = %ctx.interaction.id, "another bellhop deferred this interaction");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        },
+        false => None,
+    };
+    if !data.core.claim_event(&format!("interaction:{}", ctx.interaction.id)).await? {
+        tracing::debug!(interaction = %ctx.interaction.id, "another bellhop answers this interaction");
+        return Ok(());
+    }
     // A refusal comes at once and is private: only a command the person may run is deferred at
     // once; any command is when the interaction reached bellhop past its safety net. (Checked
     // here: tokio's timer may not fire a deadline already past before the command finishes.)
-    let late = Instant::now() >= deadline;
-    let deferred = if late || (spec.waits_on_network && spec.access.allows(&actor)) {
-        defer(ctx, visibility).await?;
-        Some(visibility)
-    } else {
-        None
+    let deferred = match deferred {
+        None if Instant::now() >= deadline => {
+            defer(ctx, visibility).await?;
+            Some(visibility)
+        }
+        deferred => deferred,
     };
     let handling = data.core.handle(&actor, &invocation);
     tokio::pin!(handling);
@@ -69,6 +85,15 @@ pub async fn slash(ctx: AppContext<'_>) -> Result<(), Error> {
     }
     poise_ctx.send(embed::reply(&reply)).await?;
     Ok(())
+}
+
+/// Discord's answer to a second first response: "Interaction has already been acknowledged".
+fn acknowledged_elsewhere(error: &Error) -> bool {
+    use serenity::{Error as Serenity, HttpError};
+    matches!(
+        error.downcast_ref::<Serenity>(),
+        Some(Serenity::Http(HttpError::UnsuccessfulRequest(response))) if response.error.code == 40060
+    )
 }
 
 async fn defer(ctx: AppContext<'_>, visibility: Visibility) -> Result<(), Error> {

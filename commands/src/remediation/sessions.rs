@@ -120,6 +120,7 @@ pub async fn execute(
             let take = size.min(room);
             let started = Instant::now();
             let mut tx = target.write().await.map_err(|e| failed(&done, e.to_string()))?;
+            sqlx::query(ASYNCHRONOUS_COMMIT).execute(tx.conn()).await.map_err(|e| failed(&done, tx.error(e).to_string()))?;
             let (gone, picked, last, tokens_before, claims_before): (i64, i64, Option<String>, i64, i64) = sqlx::query_as(&batch)
                 .bind(cutoff.at_ms)
                 .bind(user)
@@ -155,10 +156,30 @@ pub async fn execute(
         Ok(left) => format!("{left} session(s) in scope remain"),
         Err(error) => format!("done; read-back failed: {error}"),
     };
+    if done.sessions > 0 {
+        if let Err(error) = flush(target).await {
+            verification.push_str(&format!("; the last batches may not be on disk yet: {error}"));
+        }
+    }
     if done.capped {
         verification.push_str(&format!("; stopped at {most}, the approved count and the drift margin"));
     }
     Ok(Executed { rows: done.sessions, figures: figures(done.sessions, done.tokens, done.claims), verification, saved: None })
+}
+
+/// A batch does not wait for its commit to reach the disk: on this machine a synchronous commit
+/// took 3.0 ms and an asynchronous one 0.3 ms (pgbench), against batches of 100 ms. [`flush`]
+/// makes them all durable at once before the purge says what it did; visible to everyone they
+/// are at once.
+const ASYNCHRONOUS_COMMIT: &str = "SELECT set_config('synchronous_commit', 'off', true)";
+
+/// A transaction that takes a transaction id commits synchronously, and PostgreSQL writes a
+/// synchronous commit to disk with all the WAL before it: every batch's deletions included.
+async fn flush(target: &TargetDb) -> Result<(), crate::target_db::TargetError> {
+    let mut tx = target.write().await?;
+    let took = sqlx::query("SELECT txid_current()").execute(tx.conn()).await;
+    took.map_err(|e| tx.error(e))?;
+    tx.commit().await
 }
 
 /// What the batches deleted so far.

@@ -160,7 +160,7 @@ impl FakeDiscord {
             discord_com = Some(serving);
         }
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(rest, app).await;
+            let _ = axum::serve(rest, app).tcp_nodelay(true).await;
         }));
         FakeDiscord { rest_url, ws_url, discord_com, shared, tasks }
     }

@@ -141,19 +141,23 @@ fn callback(shared: &Shared, interaction: &str, body: &Value) -> Response {
         return (StatusCode::NOT_FOUND, Json(payloads::error(10062, "Unknown interaction"))).into_response();
     }
     let problems = super::rules::message_problems(&body["data"]);
-    let first = shared.read(|s| !s.acknowledged.contains(interaction));
-    if !first {
-        shared.update(|s| s.refusals.push(format!("interaction {interaction} acknowledged twice")));
-        return (StatusCode::BAD_REQUEST, Json(payloads::error(40060, "Interaction has already been acknowledged."))).into_response();
-    }
-    if !problems.is_empty() {
-        shared.update(|s| s.refusals.extend(problems));
-        return (StatusCode::BAD_REQUEST, Json(payloads::error(50035, "Invalid Form Body"))).into_response();
-    }
+    // Checked and taken in one step: of two callbacks at once (two replicas), one is first.
+    let mut refused = None;
     shared.update(|s| {
-        s.acknowledged.insert(interaction.to_string());
+        if s.acknowledged.contains(interaction) {
+            s.refusals.push(format!("interaction {interaction} acknowledged twice"));
+            refused = Some((40060, "Interaction has already been acknowledged."));
+        } else if !problems.is_empty() {
+            s.refusals.extend(problems.iter().cloned());
+            refused = Some((50035, "Invalid Form Body"));
+        } else {
+            s.acknowledged.insert(interaction.to_string());
+        }
     });
-    StatusCode::NO_CONTENT.into_response()
+    match refused {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some((code, message)) => (StatusCode::BAD_REQUEST, Json(payloads::error(code, message))).into_response(),
+    }
 }
 
 fn message_or_refusal(shared: &Shared, channel: &str, body: &Value, webhook: bool) -> Response {
