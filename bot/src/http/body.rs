@@ -1,6 +1,6 @@
 //! A request's body for a handler: read whole within `max_body` bytes and `body_timeout`, or
-//! refused with one line. It runs after the token guard, so only a caller with the token makes
-//! bellhop read a body at all.
+//! refused with one line. Handlers take it after the token guard, so only a caller with the
+//! token makes bellhop read a body at all.
 
 use super::AppState;
 use axum::body::Bytes;
@@ -25,8 +25,14 @@ impl FromRequest<Arc<AppState>> for Payload {
             return Err(too_large(settings.max_body));
         }
         // One deadline for the whole body, not per chunk: a byte a second never ends otherwise.
-        let body = Limited::new(request.into_body(), settings.max_body);
-        match tokio::time::timeout(settings.body_timeout, body.collect()).await {
+        // A small body usually came with the headers: it is taken without arming a timer.
+        let collecting = Limited::new(request.into_body(), settings.max_body).collect();
+        tokio::pin!(collecting);
+        let collected = match futures::poll!(&mut collecting) {
+            std::task::Poll::Ready(collected) => Ok(collected),
+            std::task::Poll::Pending => tokio::time::timeout(settings.body_timeout, collecting).await,
+        };
+        match collected {
             Ok(Ok(collected)) => Ok(Payload(collected.to_bytes())),
             Ok(Err(error)) if error.is::<LengthLimitError>() => Err(too_large(settings.max_body)),
             Ok(Err(_)) => Err((StatusCode::BAD_REQUEST, "the body could not be read\n").into_response()),

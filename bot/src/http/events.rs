@@ -1,5 +1,6 @@
 //! `POST /events`: one sample or an array of them, taken whole or refused whole.
 
+use super::auth::Ingester;
 use super::body::Payload;
 use super::AppState;
 use axum::extract::State;
@@ -8,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use bellhop_commands::alerts::{Sample, SampleError};
 use std::sync::Arc;
 
-/// The token was checked before (`auth::ingest`), and the body read within its limits (`Payload`).
-pub(crate) async fn post_events(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
+/// The token was checked from the headers (`Ingester`), then the body read within its limits (`Payload`).
+pub(crate) async fn post_events(_: Ingester, State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     let samples = match parse(&body) {
         Ok(samples) => samples,
         Err(line) => {

@@ -2,6 +2,7 @@
 //! HMAC-signed): each notification folded into its group in the store, whose post the loop
 //! makes; a retry changes nothing; 5xx only when it was not stored.
 
+use super::auth::Ingester;
 use super::body::Payload;
 use super::AppState;
 use axum::extract::State;
@@ -19,12 +20,12 @@ pub const DEFAULT_TIMESTAMP_HEADER: &str = "X-Grafana-Alerting-Timestamp";
 /// A signed timestamp further than this from bellhop's clock is refused: older is a replay.
 pub const MAX_SKEW_SECS: i64 = 5 * 60;
 
-// The token was checked before (`auth::ingest`), and the body read within its limits (`Payload`).
-pub(crate) async fn alertmanager(State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
+// The token was checked from the headers (`Ingester`), then the body read within its limits (`Payload`).
+pub(crate) async fn alertmanager(_: Ingester, State(state): State<Arc<AppState>>, Payload(body): Payload) -> Response {
     receive(&state, Source::Alertmanager, &body).await
 }
 
-pub(crate) async fn grafana(State(state): State<Arc<AppState>>, headers: HeaderMap, Payload(body): Payload) -> Response {
+pub(crate) async fn grafana(_: Ingester, State(state): State<Arc<AppState>>, headers: HeaderMap, Payload(body): Payload) -> Response {
     if let Some(secret) = &state.settings.grafana_secret {
         let signing = Signing {
             secret: secret.expose_secret().as_bytes(),

@@ -95,7 +95,7 @@ pub fn rendered() -> Option<String> {
     HANDLE.get()?.as_ref().map(PrometheusHandle::render)
 }
 
-pub(crate) async fn render(State(state): State<Arc<AppState>>) -> ([(&'static str, &'static str); 1], String) {
+pub(crate) async fn render(_: super::auth::Scraper, State(state): State<Arc<AppState>>) -> ([(&'static str, &'static str); 1], String) {
     let gauges = state.gauges.get(|| state.ingest.gauges()).await;
     metrics::gauge!("bellhop_alerts", "state" => "pending").set(gauges.pending as f64);
     metrics::gauge!("bellhop_alerts", "state" => "firing").set(gauges.firing as f64);

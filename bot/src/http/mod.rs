@@ -18,7 +18,6 @@ mod server;
 pub use hooks::{DEFAULT_TIMESTAMP_HEADER, MAX_SKEW_SECS};
 pub use server::{serve, Listener};
 
-use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use bellhop_commands::alerts::Receipt;
@@ -145,20 +144,19 @@ pub(crate) struct AppState {
     pub gauges: metrics::PerSecond<metrics::Gauges>,
 }
 
-/// The routes, ready to serve. Ingest and scrape routes each sit behind their token's guard,
-/// which answers from the headers before any body is read; `/healthz` is open.
+/// The routes, ready to serve. Ingest and scrape handlers each take their token's guard
+/// ([`auth::Ingester`], [`auth::Scraper`]), which answers from the headers before any body is
+/// read; `/healthz` is open.
 pub fn router(ingest: Arc<dyn Ingest>, settings: HttpSettings) -> Router {
     let state = Arc::new(AppState { ingest, settings, ready: Default::default(), gauges: Default::default() });
-    let ingest = Router::new()
+    Router::new()
         .route("/events", post(events::post_events))
         .route("/hooks/alertmanager", post(hooks::alertmanager))
         .route("/hooks/grafana", post(hooks::grafana))
-        .route_layer(from_fn_with_state(state.clone(), auth::ingest));
-    let scrape = Router::new()
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
-        .route_layer(from_fn_with_state(state.clone(), auth::scrape));
-    Router::new().merge(ingest).merge(scrape).route("/healthz", get(|| async { "ok\n" })).with_state(state)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(state)
 }
 
 /// Binds where the settings say; with no token, only on loopback (and says so).
@@ -174,7 +172,10 @@ pub async fn bind(settings: &HttpSettings) -> anyhow::Result<tokio::net::TcpList
     tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (BELLHOP_HTTP_ADDR)"))
 }
 
-async fn readyz(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> (axum::http::StatusCode, &'static str) {
+async fn readyz(
+    _: auth::Scraper,
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> (axum::http::StatusCode, &'static str) {
     let ready = state
         .ready
         .get(|| async {
