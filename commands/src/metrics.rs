@@ -27,6 +27,14 @@ pub fn describe() {
     metrics::describe_gauge!("bellhop_alerts", "Functions whose alert is pending or firing, by state.");
     metrics::describe_gauge!("bellhop_outbox_depth", "Chat operations waiting in the outbox.");
     metrics::describe_gauge!("bellhop_outbox_dead", "Chat operations given up and still kept (see bellhop outbox).");
+    // Counters start at zero rather than appearing with their first event, so a scrape (and a
+    // rate() over it) sees them from the start.
+    metrics::counter!("bellhop_outbox_dead_total").absolute(0);
+    for state in <crate::remediation::PlanState as strum::VariantArray>::VARIANTS {
+        if !matches!(state, crate::remediation::PlanState::Pending | crate::remediation::PlanState::Executing) {
+            metrics::counter!("bellhop_plans_total", "outcome" => state.as_str()).absolute(0);
+        }
+    }
 }
 
 /// How long a command took, from invocation to reply.

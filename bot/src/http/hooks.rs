@@ -8,7 +8,7 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bellhop_commands::alerts::{parse_webhook, Source};
+use bellhop_commands::alerts::{parse_webhook, Receipt, Source, MAX_ALERTS};
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -45,12 +45,7 @@ async fn receive(state: &AppState, source: Source, body: &[u8]) -> Response {
         Err(line) => return (StatusCode::BAD_REQUEST, format!("{line}\n")).into_response(),
     };
     match state.ingest.webhook(&notification).await {
-        Ok(receipt) if receipt.changed => {
-            (StatusCode::OK, format!("stored {} alert(s) of group {}; its post follows\n", receipt.alerts, receipt.group)).into_response()
-        }
-        Ok(receipt) => {
-            (StatusCode::OK, format!("stored {} alert(s) of group {}; nothing changed\n", receipt.alerts, receipt.group)).into_response()
-        }
+        Ok(receipt) => (StatusCode::OK, receipt_line(&receipt)).into_response(),
         Err(error) => {
             tracing::error!(source = source.key(), group = %notification.group_key, "cannot store a webhook notification: {error:#}");
             (StatusCode::SERVICE_UNAVAILABLE, "bellhop could not store the alerts; retry later\n").into_response()
@@ -101,6 +96,23 @@ impl Signing<'_> {
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// What the sender is told: how many alerts were kept, and whether a post follows.
+fn receipt_line(receipt: &Receipt) -> String {
+    let stored = match receipt.kept == receipt.alerts {
+        true => format!("stored {} alert(s) of group {}", receipt.alerts, receipt.group),
+        false => format!(
+            "stored {} of {} alert(s) of group {} (a group keeps {MAX_ALERTS}: firing first, then the newest resolved; its post counts the firing ones left out)",
+            receipt.kept, receipt.alerts, receipt.group
+        ),
+    };
+    let next = match (receipt.changed, receipt.alerts) {
+        (false, _) => "nothing changed",
+        (true, 0) => "it holds no alert: its post, if it has one, follows",
+        (true, _) => "its post follows",
+    };
+    format!("{stored}; {next}\n")
 }
 
 #[cfg(test)]
@@ -163,5 +175,14 @@ mod tests {
         );
         let other = headers(&[(SIGNATURE_HEADER, &with_ts), (DEFAULT_TIMESTAMP_HEADER, &ts)]);
         assert!(signing.verify(&other, b"{}", NOW).is_err(), "the default header is not read when another is configured");
+    }
+
+    #[test]
+    fn the_receipt_says_what_was_kept_and_what_follows() {
+        let receipt = |alerts, kept, changed| receipt_line(&Receipt { group: 6, alerts, kept, changed });
+        assert_eq!(receipt(2, 2, true), "stored 2 alert(s) of group 6; its post follows\n");
+        assert_eq!(receipt(2, 2, false), "stored 2 alert(s) of group 6; nothing changed\n");
+        assert_eq!(receipt(0, 0, true), "stored 0 alert(s) of group 6; it holds no alert: its post, if it has one, follows\n");
+        assert!(receipt(300, 100, true).starts_with("stored 100 of 300 alert(s) of group 6 (a group keeps 100:"));
     }
 }

@@ -110,6 +110,20 @@ async fn a_group_changes_only_when_its_content_does(url: &str) {
     assert_eq!(states, [("b2", true), ("a1", false)]);
 }
 
+async fn a_group_keeps_its_cap_and_counts_the_firing_alerts_beyond_it(url: &str) {
+    let store = Store::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    let many: Vec<WebhookAlert> = (0..150).map(|i| alert(&format!("f{i:03}"), i < 130)).collect();
+    let receipt = store.receive_notification(&notification(many), t0()).await.unwrap();
+    assert_eq!((receipt.alerts, receipt.kept), (150, crate::alerts::MAX_ALERTS), "the receipt says how many were kept");
+    let mut tx = store.begin(t0()).await.unwrap();
+    let group = tx.group(receipt.group).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(group.figures.alerts.len(), crate::alerts::MAX_ALERTS);
+    assert!(group.figures.alerts.iter().all(|a| a.firing), "firing alerts are kept before resolved ones");
+    assert_eq!(group.figures.truncated, 30, "the 30 firing alerts beyond the cap are counted for the post");
+}
+
 async fn shared_counts_and_the_lease_pass_between_replicas(url: &str) {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
@@ -155,3 +169,4 @@ macro_rules! on_both {
 on_both!(replicas_claim_each_change_once, sqlite_replicas_claim_each_change_once, postgres_replicas_claim_each_change_once);
 on_both!(a_group_changes_only_when_its_content_does, sqlite_groups_change_with_content, postgres_groups_change_with_content);
 on_both!(shared_counts_and_the_lease_pass_between_replicas, sqlite_counts_and_lease_are_shared, postgres_counts_and_lease_are_shared);
+on_both!(a_group_keeps_its_cap_and_counts_the_firing_alerts_beyond_it, sqlite_group_cap_is_counted, postgres_group_cap_is_counted);

@@ -12,7 +12,10 @@ use sha2::{Digest, Sha256};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Receipt {
     pub group: i64,
+    /// The notification's alerts, and how many of them the group keeps (at most
+    /// [`MAX_ALERTS`](super::MAX_ALERTS) a group).
     pub alerts: usize,
+    pub kept: usize,
     /// Whether the group changed (a retry, or a repeat of the same content, changes nothing).
     pub changed: bool,
 }
@@ -63,12 +66,15 @@ impl Store {
 impl Tx<'_> {
     async fn receive_notification(&mut self, n: &Notification) -> anyhow::Result<Receipt> {
         let now = millis(self.now());
-        let detail = serde_json::to_string(&Detail {
-            receiver: n.receiver.clone(),
-            common_labels: n.common_labels.clone(),
-            external_url: n.external_url.clone(),
-            truncated: n.truncated,
-        })?;
+        let detail_with = |truncated: u64| {
+            serde_json::to_string(&Detail {
+                receiver: n.receiver.clone(),
+                common_labels: n.common_labels.clone(),
+                external_url: n.external_url.clone(),
+                truncated,
+            })
+        };
+        let detail = detail_with(n.truncated)?;
         // Look first, insert only a new group: an upsert would use up a sequence number on every
         // repeat, and group numbers are shown to whoever sends.
         let (group, old_digest) = match self.find_group(n).await? {
@@ -113,10 +119,14 @@ impl Tx<'_> {
                 alert.ends_at = Some(self.now());
             }
         }
-        // A group keeps its firing alerts and its newest resolved ones, within MAX_ALERTS.
+        // A group keeps its firing alerts and its newest resolved ones, within MAX_ALERTS; the
+        // firing ones beyond are counted with those the sender left out, so the post says so.
         alerts.sort_by_key(|a| (!a.firing, std::cmp::Reverse(a.ends_at.unwrap_or(a.starts_at))));
-        alerts.truncate(MAX_ALERTS);
-        let digest = digest(&alerts, n.truncated)?;
+        let beyond = alerts.split_off(MAX_ALERTS.min(alerts.len()));
+        let unkept = n.truncated + beyond.iter().filter(|a| a.firing).count() as u64;
+        let kept = n.alerts.iter().filter(|a| alerts.iter().any(|k| k.fingerprint == a.fingerprint)).count();
+        let detail = detail_with(unkept)?;
+        let digest = digest(&alerts, unkept)?;
         sqlx::query("DELETE FROM webhook_alerts WHERE group_id = $1").bind(group).execute(&mut *self.conn()).await?;
         for alert in &alerts {
             sqlx::query("INSERT INTO webhook_alerts (group_id, fingerprint, firing, alert, changed_ms) VALUES ($1, $2, $3, $4, $5)")
@@ -138,7 +148,7 @@ impl Tx<'_> {
                 .execute(&mut *self.conn())
                 .await?;
         }
-        Ok(Receipt { group, alerts: n.alerts.len(), changed })
+        Ok(Receipt { group, alerts: n.alerts.len(), kept, changed })
     }
 
     async fn find_group(&mut self, n: &Notification) -> anyhow::Result<Option<(i64, String)>> {
