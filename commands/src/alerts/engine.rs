@@ -296,7 +296,7 @@ impl AlertEngine {
                 let change = if shown != open.shown && now - open.edited >= timing.update_every {
                     (open.edited, open.shown, open.firing) = (now, shown, firing.clone());
                     Some(Change::Updated)
-                } else if now - open.reminded >= timing.renotify_every {
+                } else if now - open.reminded >= timing.renotify_every && !all_clearing(&next.phases) {
                     open.reminded = now;
                     Some(Change::Reminded)
                 } else {
@@ -390,4 +390,10 @@ fn top_tenants(mut tenants: Vec<(String, u64, u64)>, keep: usize) -> Vec<TenantI
     tenants.retain(|(_, failures, _)| *failures > 0);
     tenants.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
     tenants.into_iter().take(keep).map(|(tenant, failures, samples)| TenantImpact { tenant, failures, samples }).collect()
+}
+
+/// Whether every rule still firing is only waiting to clear (its figures back within, or too few):
+/// then a reminder that the function "still fails" would be wrong; the resolve is on its way.
+fn all_clearing(phases: &BTreeMap<RuleKind, Phase>) -> bool {
+    phases.values().all(|phase| matches!(phase, Phase::Firing { quiet_since: Some(_), .. }))
 }

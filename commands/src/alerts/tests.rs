@@ -178,6 +178,18 @@ fn a_firing_alert_nobody_took_on_is_recalled_every_half_hour() {
 }
 
 #[test]
+fn no_reminder_comes_while_every_rule_is_clearing() {
+    let bench = Bench::new(error_rate_only());
+    bench.run(2, 20, 10);
+    assert!(!changes(&bench.run(26, 20, 10)).contains(&Change::Reminded), "the half hour is not up yet");
+    // Traffic stops just before the half hour: the rule waits a window to clear, and the reminder
+    // falls due meanwhile.
+    let silent = bench.run(12, 0, 0);
+    assert!(!changes(&silent).contains(&Change::Reminded), "\"still failing\" while clearing: {:?}", changes(&silent));
+    assert_eq!(announcements(&silent), [Change::Resolved]);
+}
+
+#[test]
 fn a_change_the_store_did_not_claim_is_proposed_again() {
     let bench = Bench::new(error_rate_only());
     bench.run(1, 20, 10);
