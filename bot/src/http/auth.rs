@@ -22,7 +22,11 @@ pub(crate) enum Door {
 /// Refuses a request without the token (when one is configured), with one line saying why.
 pub(crate) fn check(token: Option<&SecretString>, headers: &HeaderMap, door: Door) -> Result<(), (StatusCode, &'static str)> {
     let Some(token) = token else { return Ok(()) };
-    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    // The scheme's name is case-insensitive (RFC 9110): `bearer` is as good as `Bearer`.
+    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    });
     match (given, door) {
         (None, _) => Err((StatusCode::UNAUTHORIZED, "missing `Authorization: Bearer <token>`\n")),
         (Some(given), _) if same(given.trim(), token.expose_secret()) => Ok(()),
@@ -81,6 +85,8 @@ mod tests {
         assert_eq!(check(Some(&token), &headers, Door::Ingest).unwrap_err().1, "missing `Authorization: Bearer <token>`\n");
         headers.insert("authorization", "Bearer s3cret-s3cret-s3cret".parse().unwrap());
         assert!(check(Some(&token), &headers, Door::Ingest).is_ok());
+        headers.insert("authorization", "bearer s3cret-s3cret-s3cret".parse().unwrap());
+        assert!(check(Some(&token), &headers, Door::Ingest).is_ok(), "the scheme's case does not matter");
     }
 
     #[test]

@@ -45,7 +45,10 @@ async fn receive(state: &AppState, source: Source, body: &[u8]) -> Response {
         Err(line) => return (StatusCode::BAD_REQUEST, format!("{line}\n")).into_response(),
     };
     match state.ingest.webhook(&notification).await {
-        Ok(receipt) => (StatusCode::OK, receipt_line(&receipt)).into_response(),
+        Ok(receipt) => {
+            let firing = notification.alerts.iter().any(|a| a.firing);
+            (StatusCode::OK, receipt_line(&receipt, firing)).into_response()
+        }
         Err(error) => {
             tracing::error!(source = source.key(), group = %notification.group_key, "cannot store a webhook notification: {error:#}");
             (StatusCode::SERVICE_UNAVAILABLE, "bellhop could not store the alerts; retry later\n").into_response()
@@ -98,8 +101,9 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// What the sender is told: how many alerts were kept, and whether a post follows.
-fn receipt_line(receipt: &Receipt) -> String {
+/// What the sender is told: how many alerts were kept, and whether a post follows (a group first
+/// seen already resolved never needed one).
+fn receipt_line(receipt: &Receipt, firing: bool) -> String {
     let stored = match receipt.kept == receipt.alerts {
         true => format!("stored {} alert(s) of group {}", receipt.alerts, receipt.group),
         false => format!(
@@ -107,10 +111,10 @@ fn receipt_line(receipt: &Receipt) -> String {
             receipt.kept, receipt.alerts, receipt.group
         ),
     };
-    let next = match (receipt.changed, receipt.alerts) {
+    let next = match (receipt.changed, firing) {
         (false, _) => "nothing changed",
-        (true, 0) => "it holds no alert: its post, if it has one, follows",
-        (true, _) => "its post follows",
+        (true, true) => "its post follows",
+        (true, false) => "its post, if it has one, is updated",
     };
     format!("{stored}; {next}\n")
 }
@@ -179,10 +183,10 @@ mod tests {
 
     #[test]
     fn the_receipt_says_what_was_kept_and_what_follows() {
-        let receipt = |alerts, kept, changed| receipt_line(&Receipt { group: 6, alerts, kept, changed });
-        assert_eq!(receipt(2, 2, true), "stored 2 alert(s) of group 6; its post follows\n");
-        assert_eq!(receipt(2, 2, false), "stored 2 alert(s) of group 6; nothing changed\n");
-        assert_eq!(receipt(0, 0, true), "stored 0 alert(s) of group 6; it holds no alert: its post, if it has one, follows\n");
-        assert!(receipt(300, 100, true).starts_with("stored 100 of 300 alert(s) of group 6 (a group keeps 100:"));
+        let receipt = |alerts, kept, changed, firing| receipt_line(&Receipt { group: 6, alerts, kept, changed }, firing);
+        assert_eq!(receipt(2, 2, true, true), "stored 2 alert(s) of group 6; its post follows\n");
+        assert_eq!(receipt(2, 2, false, true), "stored 2 alert(s) of group 6; nothing changed\n");
+        assert_eq!(receipt(1, 1, true, false), "stored 1 alert(s) of group 6; its post, if it has one, is updated\n");
+        assert!(receipt(300, 100, true, true).starts_with("stored 100 of 300 alert(s) of group 6 (a group keeps 100:"));
     }
 }

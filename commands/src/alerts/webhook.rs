@@ -224,6 +224,9 @@ pub fn parse(source: Source, body: &[u8]) -> Result<Notification, String> {
     if wire.version != source.version() {
         return Err(format!("expected {} webhook version {}, got version {:?}", source.label(), source.version(), wire.version));
     }
+    if wire.alerts.is_empty() {
+        return Err("the notification lists no alert; nothing was stored".into());
+    }
     let alerts = wire.alerts.into_iter().enumerate().map(|(index, alert)| convert(index, alert)).collect::<Result<Vec<_>, _>>()?;
     // Without a group key (a hand-made payload), each alert is its own group.
     let group_key = match wire.group_key.trim() {
@@ -412,5 +415,11 @@ mod tests {
         let two = br#"{"version":"1","alerts":[{"status":"firing","startsAt":"2026-11-26T12:00:00Z","fingerprint":"a"},
                       {"status":"firing","startsAt":"2026-11-26T12:00:00Z","fingerprint":"b"}]}"#;
         assert!(parse(Source::Grafana, two).unwrap_err().contains("groupKey"));
+    }
+
+    #[test]
+    fn a_notification_without_alerts_is_refused() {
+        let empty = br#"{"version":"4","groupKey":"g","status":"firing","alerts":[]}"#;
+        assert_eq!(parse(Source::Alertmanager, empty).unwrap_err(), "the notification lists no alert; nothing was stored");
     }
 }
