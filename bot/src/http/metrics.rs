@@ -85,6 +85,7 @@ pub fn install() {
         let handle = recorder.handle();
         metrics::set_global_recorder(recorder).ok()?;
         bellhop_commands::metrics::describe();
+        bellhop_commands::metrics::plans_start_at_zero(bellhop_commands::remediation::PlanState::outcomes().map(|s| s.as_str()));
         Some(handle)
     });
 }

@@ -211,7 +211,12 @@ impl AlertFigures {
                 vars.insert("threshold", RuleKind::ErrorRate.show(threshold));
             }
             AlertFigures::Webhook(g) => {
+                // The sender judged it: bellhop has no error rate of its own to show, and says
+                // so rather than leave the template's blank in a message sent onwards.
                 vars.insert("function", g.name());
+                let firing = g.firing().count();
+                vars.insert("error_rate", format!("not measured by bellhop ({} alert, {firing} firing)", g.source.label()));
+                vars.insert("threshold", format!("{}'s rule", g.source.label()));
             }
         }
         vars

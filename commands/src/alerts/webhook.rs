@@ -409,6 +409,24 @@ mod tests {
     }
 
     #[test]
+    fn an_escalation_from_a_webhook_alert_leaves_no_blank() {
+        let n = parse(Source::Alertmanager, BODY).unwrap();
+        let group = GroupFigures {
+            source: Source::Alertmanager,
+            group_key: n.group_key.clone(),
+            receiver: String::new(),
+            common_labels: BTreeMap::new(),
+            external_url: String::new(),
+            truncated: 0,
+            alerts: n.alerts.clone(),
+        };
+        let firing = group.firing().count();
+        let vars = crate::alerts::AlertFigures::Webhook(group).p1_vars(None, "2026-11-26T12:30:00Z".parse().unwrap());
+        assert_eq!(vars["error_rate"], format!("not measured by bellhop (Alertmanager alert, {firing} firing)"));
+        assert_eq!(vars["threshold"], "Alertmanager's rule");
+    }
+
+    #[test]
     fn a_group_without_a_key_is_one_alert() {
         let body = br#"{"version":"1","alerts":[{"status":"firing","labels":{},"startsAt":"2026-11-26T12:00:00Z","fingerprint":"ff"}]}"#;
         assert_eq!(parse(Source::Grafana, body).unwrap().group_key, "fingerprint:ff");

@@ -29,6 +29,11 @@ impl PlanState {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// The states a plan ends in.
+    pub fn outcomes() -> impl Iterator<Item = PlanState> {
+        <PlanState as strum::VariantArray>::VARIANTS.iter().copied().filter(|s| !matches!(s, PlanState::Pending | PlanState::Executing))
+    }
 }
 
 #[cfg(test)]
