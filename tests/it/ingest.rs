@@ -167,8 +167,11 @@ async fn a_wrong_or_missing_token_is_refused_and_nothing_is_counted(url: &str) {
     let server = Server::start(url, Some(TOKEN), None, false).await;
     let wrong = server.client.post(format!("{}/events", server.url)).bearer_auth("nope").body(sample(false, "h")).send().await.unwrap();
     assert_eq!((wrong.status().as_u16(), wrong.text().await.unwrap()), (401, "wrong ingest token\n".into()));
-    let missing = server.client.post(format!("{}/hooks/alertmanager", server.url)).body("{}").send().await.unwrap();
-    assert_eq!(missing.status().as_u16(), 401);
+    // Each route's handler takes its guard: every ingest route refuses a request without it.
+    for route in ["/events", "/hooks/alertmanager", "/hooks/grafana"] {
+        let missing = server.client.post(format!("{}{route}", server.url)).body("{}").send().await.unwrap();
+        assert_eq!(missing.status().as_u16(), 401, "{route} without the token");
+    }
     assert_eq!(server.core.alert_engine().ingested(), 0);
     assert_eq!(server.get("/healthz").await, (200, "ok\n".into()));
     assert_eq!(server.get("/readyz").await, (200, "ready\n".into()));

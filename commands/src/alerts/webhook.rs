@@ -379,19 +379,24 @@ mod tests {
         assert_eq!(settings.shown(&sev1), "warning");
     }
 
-    #[test]
-    fn a_group_lasted_by_the_senders_times() {
-        let mut n = parse(Source::Alertmanager, BODY).unwrap();
-        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
-        let group = |alerts: Vec<WebhookAlert>| GroupFigures {
+    /// An Alertmanager group of `alerts`, as the store keeps it.
+    fn group_of(group_key: &str, alerts: Vec<WebhookAlert>) -> GroupFigures {
+        GroupFigures {
             source: Source::Alertmanager,
-            group_key: n.group_key.clone(),
+            group_key: group_key.to_string(),
             receiver: String::new(),
             common_labels: BTreeMap::new(),
             external_url: String::new(),
             truncated: 0,
             alerts,
-        };
+        }
+    }
+
+    #[test]
+    fn a_group_lasted_by_the_senders_times() {
+        let mut n = parse(Source::Alertmanager, BODY).unwrap();
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let group = |alerts: Vec<WebhookAlert>| group_of(&n.group_key, alerts);
         let before = n.alerts.clone();
         assert_eq!(
             group(n.alerts.clone()).lasted(at("2026-11-26T12:00:05Z"), &before),
@@ -411,15 +416,7 @@ mod tests {
     #[test]
     fn an_escalation_from_a_webhook_alert_leaves_no_blank() {
         let n = parse(Source::Alertmanager, BODY).unwrap();
-        let group = GroupFigures {
-            source: Source::Alertmanager,
-            group_key: n.group_key.clone(),
-            receiver: String::new(),
-            common_labels: BTreeMap::new(),
-            external_url: String::new(),
-            truncated: 0,
-            alerts: n.alerts.clone(),
-        };
+        let group = group_of(&n.group_key, n.alerts.clone());
         let firing = group.firing().count();
         let vars = crate::alerts::AlertFigures::Webhook(group).p1_vars(None, "2026-11-26T12:30:00Z".parse().unwrap());
         assert_eq!(vars["error_rate"], format!("not measured by bellhop (Alertmanager alert, {firing} firing)"));
