@@ -133,9 +133,11 @@ pub fn group_post(group: &GroupFigures, id: i64, level: Option<Level>, settings:
         lines.push(format!("…and {unlisted} more alert(s) not shown"));
     }
     let firing = group.firing().count();
-    let post = Post::new(tone, ellipsize(&title, 250))
-        .body(ellipsize(&lines.join("\n"), 3_500))
-        .field("Alerts", format!("{firing} firing, {} resolved", group.alerts.len() - firing));
+    let counts = match group.truncated {
+        0 => format!("{firing} firing, {} resolved", group.alerts.len() - firing),
+        left => format!("{firing} firing, {} resolved, {left} more left out", group.alerts.len() - firing),
+    };
+    let post = Post::new(tone, ellipsize(&title, 250)).body(ellipsize(&lines.join("\n"), 3_500)).field("Alerts", counts);
     let post = match group.external_url.is_empty() {
         true => post,
         false => post.field("Source", group.external_url.clone()),
@@ -202,6 +204,35 @@ mod tests {
     use super::*;
     use crate::alerts::{Reading, RuleFigure, TenantImpact};
     use chrono::Duration;
+
+    #[test]
+    fn a_group_beyond_its_cap_says_how_many_were_left_out() {
+        let at: DateTime<Utc> = "2026-11-26T12:00:00Z".parse().unwrap();
+        let alert = |i: usize| crate::alerts::WebhookAlert {
+            fingerprint: format!("m{i:03}"),
+            firing: true,
+            name: format!("Many{i}"),
+            summary: String::new(),
+            description: String::new(),
+            starts_at: at,
+            ends_at: None,
+            link: None,
+            labels: Default::default(),
+        };
+        let group = GroupFigures {
+            source: crate::alerts::Source::Alertmanager,
+            group_key: "g".into(),
+            receiver: "bellhop".into(),
+            common_labels: Default::default(),
+            external_url: String::new(),
+            truncated: 50,
+            alerts: (0..100).map(alert).collect(),
+        };
+        let post = group_post(&group, 1, Some(Level::Warning), &Default::default(), at);
+        assert!(post.body.ends_with(&format!("…and {} more alert(s) not shown", 100 - LISTED + 50)), "{}", post.body);
+        let counts = post.fields.iter().find(|f| f.name == "Alerts").map(|f| f.value.as_str());
+        assert_eq!(counts, Some("100 firing, 0 resolved, 50 more left out"));
+    }
 
     fn figures(failing: bool) -> FunctionFigures {
         let at: DateTime<Utc> = "2026-11-26T12:10:00Z".parse().unwrap();
