@@ -6,7 +6,8 @@
 //!   15 s, and what the fake refused (late or double acknowledgements);
 //! - resident memory idle, right after the 300, SETTLE seconds later, and at its peak.
 //!
-//! Run it with `scripts/bench-discord`, which builds the release binary first.
+//! Run it with `scripts/bench-discord`, which first builds the binary as it
+//! is deployed (the `production` profile).
 
 use bellhop::simulated::{Behaviour, Script};
 use bellhop_tests::bot_process::KillOnDrop;
@@ -37,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if binaries.is_empty() {
-        binaries.push(std::fs::canonicalize("target/release/bellhop")?);
+        binaries.push(std::fs::canonicalize("target/production/bellhop")?);
     }
     let mut results = Vec::new();
     for binary in &binaries {
@@ -216,7 +217,7 @@ fn answered_at(s: &State, interaction: &Interaction) -> Option<Instant> {
 }
 
 fn print(binaries: &[PathBuf], results: &[Figures], starts: usize, settle: u64) {
-    println!("bellhop run (release) against the fake Discord on 127.0.0.1; target `stuck` hangs, probe timeout 2 s");
+    println!("bellhop run against the fake Discord on 127.0.0.1; target `stuck` hangs, probe timeout 2 s");
     let names: Vec<String> = binaries.iter().map(|b| b.file_name().map_or("?".into(), |n| n.to_string_lossy().into_owned())).collect();
     row("", &names);
     let cells = |f: &dyn Fn(&Figures) -> String| results.iter().map(f).collect::<Vec<_>>();

@@ -3,7 +3,8 @@
 //! one run, alternating, so the machine's load falls on all of them alike. `--terminal` runs the
 //! shell on a pseudo-terminal (through `script`), so the line editor is part of the figure.
 //!
-//! Run it with `scripts/bench-shell`, which builds the release binary first.
+//! Run it with `scripts/bench-shell`, which first builds the binary as it
+//! is deployed (the `production` profile).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     if binaries.is_empty() {
-        binaries.push(std::fs::canonicalize("target/release/bellhop")?);
+        binaries.push(std::fs::canonicalize("target/production/bellhop")?);
     }
     for binary in &binaries {
         bellhop_tests::same_page_cache(binary)?;

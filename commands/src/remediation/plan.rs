@@ -103,6 +103,18 @@ impl Action {
         }
     }
 
+    /// What the drift guard compares with the approved preview just before the action runs: the
+    /// rows it would touch. A purge counts its sessions alone: the preview's refresh tokens and
+    /// MFA claims cost two joins over tables of a million rows, and the guard reads neither.
+    pub async fn recount(&self, target: &TargetDb) -> Result<Preview, UserError> {
+        match self {
+            Action::PurgeSessions { older_than_secs, user, before } => {
+                sessions::recount(target, Cutoff::new(*before, *older_than_secs), user.as_deref()).await
+            }
+            _ => self.preview(target).await,
+        }
+    }
+
     /// Runs it on the target; `approved` is the preview people approved, `fresh` the one the
     /// drift guard just made. The error is one sentence. Once its change is committed, an action
     /// is done: a read-back that fails says so in its verification, never as a failure.

@@ -202,7 +202,7 @@ pub(crate) async fn execute(cx: &Ctx<'_>, port: &Arc<dyn ChatPort>, claimed: &Cl
             Some(why) => Err((PlanState::Aborted, why)),
             None => {
                 let action = plan.runnable_action();
-                match action.preview(&target).await {
+                match action.recount(&target).await {
                     Err(error) => Err((PlanState::Aborted, format!("The preview failed again at execution: {error} Nothing ran."))),
                     Ok(now) if settings.drifted(plan.preview.rows, now.rows) => Err((
                         PlanState::Aborted,

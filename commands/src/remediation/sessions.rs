@@ -67,6 +67,13 @@ pub async fn preview(target: &TargetDb, cutoff: Cutoff, user: Option<&str>) -> R
     Ok(Preview { rows: sessions, lines, figures: figures(sessions, tokens, claims) })
 }
 
+/// The drift guard's count: the sessions in scope, without the cascade's tables.
+pub async fn recount(target: &TargetDb, cutoff: Cutoff, user: Option<&str>) -> Result<Preview, UserError> {
+    let sessions = left_in_scope(target, cutoff, user).await.map_err(|e| UserError::new(e.to_string()))?;
+    let lines = vec![format!("{sessions} session(s) would be deleted.")];
+    Ok(Preview { rows: sessions, lines, figures: BTreeMap::from([("sessions".to_string(), sessions)]) })
+}
+
 /// How long one batch should hold its row locks: a session refreshed while its row is in a
 /// batch waits until the batch commits, and that wait must stay under a quarter second even
 /// when a busy server runs a batch twice as slowly as the ones it was sized from.
