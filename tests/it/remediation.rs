@@ -216,13 +216,21 @@ async fn a_dry_run_shows_the_plan_and_changes_nothing(_: PgPoolOptions, admin: P
 
 #[sqlx::test(migrations = false)]
 async fn the_purge_deletes_in_batches_and_its_cascade_counts_match(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::with(&admin, |s| s.purge_batch = 400).await;
+    let gate = Gate::with(&admin, |s| s.purge_batch = 100).await;
     let started = std::time::Instant::now();
     let counts = "SELECT (SELECT count(*) FROM auth.sessions), (SELECT count(*) FROM auth.refresh_tokens), (SELECT count(*) FROM auth.mfa_amr_claims)";
     let before: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(&mut gate.su().await).await.unwrap();
     gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
-    gate.react(&bob(), 1, "✅", true).await;
-    gate.react(&carol(), 1, "✅", true).await;
+    let message = gate.approval(1).await;
+    for approver in [bob(), carol()] {
+        gate.port.set_reaction(&message, "✅", &approver, true);
+        gate.core.reaction(&approver, &message, "✅", true).await;
+    }
+    // As `bellhop run` runs it: the loop delivers the outbox while the purge goes on.
+    let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), gate.chat()));
+    let done = |port: &bellhop_tests::CollectingPort| port.edits.lock().unwrap().iter().any(|(_, title)| title == "PLAN-1 done");
+    tokio::time::timeout(std::time::Duration::from_secs(60), gate.port.until(done)).await.expect("the purge's outcome is posted");
+    looping.abort();
     let after: (i64, i64, i64) = sqlx::query_as(counts).fetch_one(&mut gate.su().await).await.unwrap();
     let plan = gate.plan(1).await;
     let outcome = plan.outcome.clone().unwrap();

@@ -94,6 +94,63 @@ async fn a_long_purge_delays_no_plan_past_its_expiry(_: PgPoolOptions, admin: Pg
     assert!(!gate.port.edits.lock().unwrap().iter().any(|(_, title)| title.contains("expired")), "{:?}", gate.port.edits.lock().unwrap());
 }
 
+/// A run whose claim ran out before its first write (its drift guard waited behind a lock while
+/// bellhop marked the plan as stopped) does not start when the lock goes: the plan stays aborted,
+/// as its post says, and nothing changes.
+#[sqlx::test(migrations = false)]
+async fn a_run_whose_claim_ran_out_before_it_started_changes_nothing(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::start(&admin).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    let message = gate.approval(1).await;
+    for approver in [bob(), carol()] {
+        gate.port.set_reaction(&message, "✅", &approver, true);
+        gate.core.reaction(&approver, &message, "✅", true).await;
+    }
+    let mut locker = gate.su().await;
+    sqlx::raw_sql("BEGIN; LOCK TABLE public.feature_flags IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
+    assert_eq!(gate.core.check_plans(gate.chat()).await.unwrap(), 1, "the plan is claimed and its run started");
+    let mut watcher = gate.su().await;
+    let blocked = async {
+        while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_locks WHERE NOT granted").fetch_one(&mut watcher).await.unwrap() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), blocked).await.expect("the run's drift guard waits behind the lock");
+    gate.clock.advance(chrono::Duration::minutes(11));
+    gate.core.check_plans(gate.chat()).await.unwrap();
+    assert_eq!(gate.plan(1).await.state, PlanState::Aborted, "its lease ran out: marked as stopped before its first write");
+    sqlx::raw_sql("ROLLBACK").execute(&mut locker).await.unwrap();
+    gate.core.plan_runs_finished().await;
+    assert!(gate.flag("new-tenant-flow").await, "the marked plan did not run");
+    assert_eq!(gate.plan(1).await.state, PlanState::Aborted);
+    assert_eq!(gate.executions().await, 0);
+}
+
+/// The claim's "running now" reaches the post through the outbox, the purge's progress straight
+/// from beside the batches: progress waits until that edit is delivered, so the post never goes
+/// back to "running now" once it said how far the purge got.
+#[sqlx::test(migrations = false)]
+async fn the_claims_running_edit_never_overwrites_progress(_: PgPoolOptions, admin: PgConnectOptions) {
+    let gate = Gate::with(&admin, |s| s.purge_batch = 20).await;
+    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
+    let message = gate.approval(1).await;
+    for approver in [bob(), carol()] {
+        gate.port.set_reaction(&message, "✅", &approver, true);
+        gate.core.reaction(&approver, &message, "✅", true).await;
+    }
+    // Claimed and run to its end before the loop delivers the outbox's "running now".
+    assert_eq!(gate.core.check_plans(gate.chat()).await.unwrap(), 1);
+    gate.core.plan_runs_finished().await;
+    gate.settle().await;
+    let bodies: Vec<String> =
+        gate.port.edited.lock().unwrap().iter().filter(|(id, _)| *id == message.message).map(|(_, post)| post.body.clone()).collect();
+    let first_progress = bodies.iter().position(|body| body.contains("session(s) so far"));
+    let last_running = bodies.iter().rposition(|body| body.contains("Approved; running now."));
+    assert!(last_running.is_some(), "{bodies:#?}");
+    assert!(first_progress.is_none_or(|progress| Some(progress) > last_running), "{bodies:#?}");
+    assert_eq!(gate.plan(1).await.state, PlanState::Done);
+}
+
 /// A check that cannot read who reacted is retried; after three in a row, the ops channel and the
 /// approval post say so, once; when the chat answers again, the plan runs.
 #[sqlx::test(migrations = false)]

@@ -59,8 +59,12 @@ impl Core {
         let span = tracing::info_span!("plan", id = claimed.plan.id, action = claimed.plan.action.command());
         let task = tokio::spawn(
             async move {
-                let Ok(_slot) = core.plan_slots.clone().acquire_owned().await else { return };
-                if let Err(error) = remediation::execute(&core.remediation_ctx(), &port, &claimed).await {
+                let cx = core.remediation_ctx();
+                let Some(Ok(_slot)) = remediation::holding_claim(&cx, claimed.plan.id, core.plan_slots.clone().acquire_owned()).await
+                else {
+                    return;
+                };
+                if let Err(error) = remediation::execute(&cx, &port, &claimed).await {
                     tracing::error!(error = format!("{error:#}"), "a plan's run ended in error; its lease will mark it");
                 }
                 core.wake();

@@ -17,7 +17,7 @@ pub mod sessions;
 mod settings;
 pub mod state;
 
-pub(crate) use runs::{claim_ready_plans, execute, Claimed, RUNNING_PLANS};
+pub(crate) use runs::{claim_ready_plans, execute, holding_claim, Claimed, RUNNING_PLANS};
 
 pub use action::{Action, Cutoff};
 pub use effects::{code, Executed, Preview, Progress};

@@ -37,14 +37,16 @@ impl Action {
                 let why = reason.as_ref().map(|r| format!(" (reason: {r})")).unwrap_or_default();
                 format!("{verb} the feature flag(s) {}{why}.", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
             }
-            Action::PurgeSessions { older_than_secs, user, .. } => {
+            Action::PurgeSessions { older_than_secs, user, before } => {
                 let age = age(*older_than_secs);
                 let whose = user.as_ref().map(|u| format!(" of the user `{u}`")).unwrap_or_default();
-                format!("Delete the sessions{whose} created more than {age} ago, with their refresh tokens and MFA claims.")
+                let cutoff = frozen(*before);
+                format!("Delete the sessions{whose} created more than {age} ago{cutoff}, with their refresh tokens and MFA claims.")
             }
-            Action::ConfirmStuck { older_than_secs, .. } => {
+            Action::ConfirmStuck { older_than_secs, before } => {
                 let age = age(*older_than_secs);
-                format!("Confirm the email of email users who signed up more than {age} ago and are still unconfirmed.")
+                let cutoff = frozen(*before);
+                format!("Confirm the email of email users who signed up more than {age} ago{cutoff} and are still unconfirmed.")
             }
             Action::RollbackMigration { version, file, .. } => format!(
                 "Roll back the migration `{version}`: run `{file}` and delete the version from \
@@ -233,6 +235,12 @@ impl Plan {
 }
 
 /// An age as people say it: `7 days`, `1 day 3 h`.
+/// The absolute cutoff an age became when the plan was made: what approvers approve, since it
+/// does not move while they decide or while the plan runs.
+fn frozen(before: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    before.map(|at| format!(" (before <time:{}:f>)", at.timestamp())).unwrap_or_default()
+}
+
 fn age(secs: i64) -> String {
     crate::text::span(chrono::Duration::try_seconds(secs).unwrap_or(chrono::Duration::MAX))
 }

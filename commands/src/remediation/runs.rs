@@ -215,7 +215,11 @@ pub(crate) async fn execute(cx: &Ctx<'_>, port: &Arc<dyn ChatPort>, claimed: &Cl
                         Err(error) => {
                             Err((PlanState::Aborted, format!("bellhop could not record that the plan starts ({error}); nothing ran.")))
                         }
-                        Ok(()) => {
+                        Ok(false) => Err((
+                            PlanState::Aborted,
+                            "This run's claim on the plan ran out before it started, and the plan was marked; nothing ran.".to_string(),
+                        )),
+                        Ok(true) => {
                             action.execute(&target, settings, &plan.preview, &fresh, &reporter).await.map_err(|e| (PlanState::Failed, e))
                         }
                     },
@@ -285,6 +289,37 @@ async fn stopped(cx: &Ctx<'_>, id: i64, now: DateTime<Utc>) -> anyhow::Result<()
     tx.commit().await
 }
 
+/// How often a claimed plan's lease is renewed, against [`RUN_LEASE_S`].
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Renews a claimed plan's lease; false once the plan is no longer executing (it was marked).
+async fn renew(store: &crate::store::Store, clock: &dyn crate::Clock, id: i64) -> bool {
+    match store.extend_plan_lease(id, clock.now() + Duration::seconds(RUN_LEASE_S)).await {
+        Ok(held) => held,
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "cannot renew a running plan's lease");
+            true
+        }
+    }
+}
+
+/// Waits for `slot` while keeping the claimed plan's lease, so a plan queued behind long runs is
+/// not taken for one whose runner stopped. None when the claim was lost meanwhile: the plan was
+/// marked, and must not run.
+pub(crate) async fn holding_claim<T>(cx: &Ctx<'_>, id: i64, slot: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::pin!(slot);
+    loop {
+        tokio::select! {
+            got = &mut slot => return Some(got),
+            () = tokio::time::sleep(RENEW_EVERY) => {
+                if !renew(&cx.store, cx.clock.as_ref(), id).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 /// Shows how far a long action got and keeps its lease, beside the action: the action only
 /// hands the latest count over and never waits on the chat or the store. The post is edited at
 /// most every few seconds (a lost edit is replaced by the next; the outcome goes through the
@@ -305,14 +340,18 @@ impl Reporter {
                 if matches!(changed, Ok(Err(_))) {
                     return;
                 }
-                if renewed.elapsed() >= std::time::Duration::from_secs(60) || changed.is_err() {
-                    if let Err(error) = store.extend_plan_lease(plan.id, clock.now() + Duration::seconds(RUN_LEASE_S)).await {
-                        tracing::warn!(error = format!("{error:#}"), "cannot renew a running plan's lease");
-                    }
+                if renewed.elapsed() >= RENEW_EVERY || changed.is_err() {
+                    renew(&store, clock.as_ref(), plan.id).await;
                     renewed = std::time::Instant::now();
                 }
                 let progress = *seen.borrow_and_update();
                 if let Some((done, total)) = progress {
+                    // The claim's "running now" and the approvals' counts go through the outbox
+                    // (the claim wakes the loop that delivers them): a progress edit sent before
+                    // they are delivered would be overwritten by them.
+                    while store.lane_waiting(&subject(plan.id).to_string()).await.unwrap_or(true) {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
                     if let Err(error) = port.edit(&message, &posts::progress(&plan, done, total)).await {
                         tracing::warn!(error = %error, "cannot show a plan's progress");
                     }

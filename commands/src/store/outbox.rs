@@ -135,6 +135,15 @@ impl Store {
         Ok(chat.filter(|chat| !chat.is_empty()))
     }
 
+    /// Whether an operation of `lane` waits to be delivered (neither done nor dead).
+    pub async fn lane_waiting(&self, lane: &str) -> anyhow::Result<bool> {
+        let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chat_ops WHERE lane = $1 AND done_ms IS NULL AND dead_ms IS NULL")
+            .bind(lane)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(waiting > 0)
+    }
+
     /// How many operations wait (neither done nor dead).
     pub async fn pending_ops(&self) -> anyhow::Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM chat_ops WHERE done_ms IS NULL AND dead_ms IS NULL").fetch_one(self.pool()).await?)

@@ -341,13 +341,15 @@ impl Store {
     }
 
     /// The plan's first write to the target starts now: from here, a stop means "interrupted".
-    pub async fn plan_writing(&self, id: i64, at: DateTime<Utc>) -> anyhow::Result<()> {
-        sqlx::query("UPDATE plans SET writing_ms = $2 WHERE id = $1 AND state = 'executing'")
+    /// False when the plan is no longer executing (its lease ran out and it was marked): then it
+    /// must not start.
+    pub async fn plan_writing(&self, id: i64, at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE plans SET writing_ms = $2 WHERE id = $1 AND state = 'executing'")
             .bind(id)
             .bind(millis(at))
             .execute(self.pool())
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Claims the checks due by `now` until `until`: one statement, so one bellhop gets each.
@@ -383,13 +385,14 @@ impl Store {
     }
 
     /// The runner of an executing plan is still at it.
-    pub async fn extend_plan_lease(&self, id: i64, until: DateTime<Utc>) -> anyhow::Result<()> {
-        sqlx::query("UPDATE plans SET lease_ms = $2 WHERE id = $1 AND state = 'executing'")
+    /// False when the plan is no longer executing: its lease ran out and it was marked.
+    pub async fn extend_plan_lease(&self, id: i64, until: DateTime<Utc>) -> anyhow::Result<bool> {
+        let done = sqlx::query("UPDATE plans SET lease_ms = $2 WHERE id = $1 AND state = 'executing'")
             .bind(id)
             .bind(millis(until))
             .execute(self.pool())
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Every plan whose runner let its lease run out: executing → interrupted when its first
