@@ -31,11 +31,7 @@ fn edited(port: &bellhop_tests::CollectingPort, title: &str) -> bool {
 async fn an_approval_in_time_runs_even_if_its_check_comes_after_the_expiry(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
-    let message = gate.approval(1).await;
-    for approver in [bob(), carol()] {
-        gate.port.set_reaction(&message, "✅", &approver, true);
-        gate.core.reaction(&approver, &message, "✅", true).await;
-    }
+    gate.approve_unchecked(1, &[bob(), carol()]).await;
     gate.clock.advance(chrono::Duration::minutes(16));
     gate.core.run_due().await.unwrap();
     assert_eq!(gate.plan(1).await.state, PlanState::Pending, "the expiry left a plan approved in time to its check");
@@ -52,11 +48,7 @@ async fn a_long_purge_holds_back_no_other_plan(_: PgPoolOptions, admin: PgConnec
     gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
     gate.ask(&alice(), disable("housekeeping-board")).await;
     for id in [1, 2] {
-        let message = gate.approval(id).await;
-        for approver in [bob(), carol()] {
-            gate.port.set_reaction(&message, "✅", &approver, true);
-            gate.core.reaction(&approver, &message, "✅", true).await;
-        }
+        gate.approve_unchecked(id, &[bob(), carol()]).await;
     }
     let chat: Arc<dyn ChatPort> = gate.port.clone();
     let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), chat));
@@ -77,11 +69,7 @@ async fn a_long_purge_delays_no_plan_past_its_expiry(_: PgPoolOptions, admin: Pg
     gate.ask(&alice(), disable("housekeeping-board")).await;
     gate.clock.advance(chrono::Duration::minutes(14));
     for id in [1, 2] {
-        let message = gate.approval(id).await;
-        for approver in [bob(), carol()] {
-            gate.port.set_reaction(&message, "✅", &approver, true);
-            gate.core.reaction(&approver, &message, "✅", true).await;
-        }
+        gate.approve_unchecked(id, &[bob(), carol()]).await;
     }
     gate.clock.advance(chrono::Duration::minutes(2));
     let chat: Arc<dyn ChatPort> = gate.port.clone();
@@ -101,11 +89,7 @@ async fn a_long_purge_delays_no_plan_past_its_expiry(_: PgPoolOptions, admin: Pg
 async fn a_run_whose_claim_ran_out_before_it_started_changes_nothing(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::start(&admin).await;
     gate.ask(&alice(), disable("new-tenant-flow")).await;
-    let message = gate.approval(1).await;
-    for approver in [bob(), carol()] {
-        gate.port.set_reaction(&message, "✅", &approver, true);
-        gate.core.reaction(&approver, &message, "✅", true).await;
-    }
+    gate.approve_unchecked(1, &[bob(), carol()]).await;
     let mut locker = gate.su().await;
     sqlx::raw_sql("BEGIN; LOCK TABLE public.feature_flags IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
     assert_eq!(gate.core.check_plans(gate.chat()).await.unwrap(), 1, "the plan is claimed and its run started");
@@ -133,11 +117,7 @@ async fn a_run_whose_claim_ran_out_before_it_started_changes_nothing(_: PgPoolOp
 async fn the_claims_running_edit_never_overwrites_progress(_: PgPoolOptions, admin: PgConnectOptions) {
     let gate = Gate::with(&admin, |s| s.purge_batch = 20).await;
     gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
-    let message = gate.approval(1).await;
-    for approver in [bob(), carol()] {
-        gate.port.set_reaction(&message, "✅", &approver, true);
-        gate.core.reaction(&approver, &message, "✅", true).await;
-    }
+    let message = gate.approve_unchecked(1, &[bob(), carol()]).await;
     // Claimed and run to its end before the loop delivers the outbox's "running now".
     assert_eq!(gate.core.check_plans(gate.chat()).await.unwrap(), 1);
     gate.core.plan_runs_finished().await;
