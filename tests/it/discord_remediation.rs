@@ -4,73 +4,12 @@
 //! run the plan once, the post edited to show the outcome. Roles are read from Discord again when
 //! a plan would run, a ✅ given while the bot was down counts, and `names:` autocompletes.
 
-use bellhop::demo::fixture::{self, Scale};
-use bellhop::simulated::Script;
-use bellhop_tests::fake_discord::payloads::{member, reaction, APPROVER_ROLE, CHANNEL, RESPONDER_ROLE};
-use bellhop_tests::{BellhopTester, KEY};
-use serde_json::{json, Value};
+use bellhop::demo::fixture;
+use bellhop_tests::discord_gate::{alice, ask_to_disable, bob, bot, carol, dave, done, edit_where, erin, flag_on, react};
+use bellhop_tests::fake_discord::payloads::{member, reaction, APPROVER_ROLE, CHANNEL};
+use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::ConnectOptions;
-
-fn alice() -> Value {
-    member("500000000000000001", "alice", &[RESPONDER_ROLE])
-}
-fn bob() -> Value {
-    member("500000000000000002", "bob", &[APPROVER_ROLE])
-}
-fn carol() -> Value {
-    member("500000000000000003", "carol", &[APPROVER_ROLE])
-}
-fn dave() -> Value {
-    member("500000000000000004", "dave", &[])
-}
-fn erin() -> Value {
-    member("500000000000000005", "erin", &[APPROVER_ROLE])
-}
-
-/// The fixture loaded and the bot connected to it (with `env` besides), everyone a guild member.
-async fn bot(admin: &PgConnectOptions, env: &[(&str, &str)]) -> BellhopTester {
-    fixture::load(admin, Scale::TEST).await.expect("the fixture loads");
-    let target = fixture::as_bellhop(admin).to_url_lossy().to_string();
-    let mut env = env.to_vec();
-    env.push(("SUPABASE_DB_URL", &target));
-    let t = BellhopTester::start_with(Script::new(KEY), &["invite-user"], &env).await;
-    for person in [alice(), bob(), carol(), dave(), erin()] {
-        t.fake.add_member(person);
-    }
-    t
-}
-
-/// Alice asks to disable `flag`; returns the approval post's id once bellhop's own ✅ and ❌ are on it.
-async fn ask_to_disable(t: &BellhopTester, flag: &str) -> String {
-    let asked = t.fake.slash_with(&alice(), "flags disable", &[("names", json!(flag))]);
-    t.fake.answer(&asked).await;
-    let message = t.fake.wait("the approval post's id", |s| s.newest_post()).await;
-    for emoji in ["✅", "❌"] {
-        let own = format!("/channels/{CHANNEL}/messages/{message}/reactions/{emoji}/@me");
-        t.fake.wait_request(&format!("bellhop's own {emoji}"), 1, |r| r.is("PUT", &own)).await;
-    }
-    message
-}
-
-/// Waits for an edit of the approval post `message` that `wanted` accepts, and returns its body.
-async fn edit_where(t: &BellhopTester, message: &str, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-    let path = format!("/channels/{CHANNEL}/messages/{message}");
-    t.fake.wait(what, |s| s.requests.iter().filter(|r| r.is("PATCH", &path)).map(|r| r.body.clone()).find(|b| wanted(b))).await
-}
-
-async fn outcome(t: &BellhopTester, message: &str) -> Value {
-    edit_where(t, message, "the post showing the outcome", |b| b["embeds"][0]["title"] == "PLAN-1 done").await
-}
-
-async fn flag_on(admin: &PgConnectOptions, name: &str) -> bool {
-    let mut su = admin.connect().await.unwrap();
-    sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = $1").bind(name).fetch_one(&mut su).await.unwrap()
-}
-
-fn react(t: &BellhopTester, message: &str, who: &Value) {
-    t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, message, "✅", who, true));
-}
 
 #[sqlx::test(migrations = false)]
 async fn two_approvers_in_discord_run_a_plan_once_and_the_post_shows_it(_: PgPoolOptions, admin: PgConnectOptions) {
@@ -85,7 +24,7 @@ async fn two_approvers_in_discord_run_a_plan_once_and_the_post_shows_it(_: PgPoo
     assert!(not_counted.to_string().contains("has no approver role"), "{not_counted}");
     react(&t, &message, &bob());
     react(&t, &message, &carol());
-    assert_eq!(outcome(&t, &message).await["embeds"][0]["title"], "PLAN-1 done");
+    assert_eq!(done(&t, &message, 1).await["embeds"][0]["title"], "PLAN-1 done");
     assert!(!flag_on(&admin, "new-tenant-flow").await, "the flag is off");
 
     t.fake.dispatch("MESSAGE_REACTION_REMOVE", reaction(CHANNEL, &message, "✅", &bob(), false));
@@ -113,7 +52,7 @@ async fn an_approver_who_lost_the_role_before_quorum_is_not_counted(_: PgPoolOpt
     assert!(refused["embeds"][0]["title"].as_str().unwrap().starts_with("Approval needed: PLAN-1"), "{refused}");
     assert!(flag_on(&admin, "housekeeping-board").await, "nothing ran");
     react(&t, &message, &erin());
-    outcome(&t, &message).await;
+    done(&t, &message, 1).await;
     assert!(!flag_on(&admin, "housekeeping-board").await, "carol and erin ran it");
     assert!(t.fake.read(|s| s.refusals.is_empty()), "{:?}", t.fake.read(|s| s.refusals.clone()));
 }
@@ -134,7 +73,7 @@ async fn an_approval_given_while_bellhop_was_down_runs_the_plan_after_the_restar
     t.fake.react_unheard("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol(), true));
     let target = fixture::as_bellhop(&admin).to_url_lossy().to_string();
     let restarted = t.replica_with(&store, &["invite-user"], &[("SUPABASE_DB_URL", &target)]).await;
-    let done = outcome(&t, &message).await;
+    let done = done(&t, &message, 1).await;
     assert!(done["embeds"][0]["fields"].to_string().contains("@carol"), "carol's ✅ is among the approvals: {done}");
     assert!(!flag_on(&admin, "trial-signup-v2").await, "the flag is off");
     let audit = restarted.core.store().recent_audit(50).await.unwrap();
@@ -156,7 +95,7 @@ async fn an_approval_given_while_the_gateway_was_down_counts_once_the_session_re
     t.fake.close(4000);
     t.fake.react_unheard("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &carol(), true));
     t.fake.wait("the bot to resume", |s| (!s.frames_from_bot(6).is_empty()).then_some(())).await;
-    let done = outcome(&t, &message).await;
+    let done = done(&t, &message, 1).await;
     assert!(done["embeds"][0]["fields"].to_string().contains("@carol"), "carol's ✅ is among the approvals: {done}");
     assert!(!flag_on(&admin, "trial-signup-v2").await, "the flag is off");
     assert!(t.fake.read(reads) > read_before, "the post was read again after the resume");
@@ -206,7 +145,7 @@ async fn an_approver_who_left_the_server_does_not_freeze_the_plan(_: PgPoolOptio
     .await;
     assert!(shown["embeds"][0]["title"].as_str().unwrap().starts_with("Approval needed: PLAN-1"), "not run: {shown}");
     react(&t, &message, &carol());
-    outcome(&t, &message).await;
+    done(&t, &message, 1).await;
     assert!(!flag_on(&admin, "new-tenant-flow").await, "bob and carol disabled it");
 }
 
@@ -223,7 +162,7 @@ async fn a_bots_check_mark_is_not_counted_even_with_the_approver_role(_: PgPoolO
     react(&t, &message, &bob());
     edit_where(&t, &message, "the post edited for bob", |b| b.to_string().contains("@bob")).await;
     react(&t, &message, &carol());
-    let done = outcome(&t, &message).await;
+    let done = done(&t, &message, 1).await;
     let shown = done.to_string();
     assert!(!shown.contains("deploy-bot"), "the bot is not among the votes: {shown}");
     let audit = t.core.store().recent_audit(100).await.unwrap();

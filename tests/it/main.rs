@@ -8,6 +8,7 @@ mod deploys;
 mod diagnostics;
 mod discord;
 mod discord_incidents;
+mod discord_plan_runs;
 mod discord_port;
 mod discord_rate_limits;
 mod discord_remediation;

@@ -1,28 +1,17 @@
-//! Plans that nobody can freeze, against the Supabase-shaped fixture: each approved plan runs in
-//! a task of its own (a long purge holds back no other), approval in time is judged at quorum,
-//! checks that keep failing are said, and a plan's cutoff does not move.
+//! Plans that nobody can freeze, against the Supabase-shaped fixture: approval in time is judged
+//! at quorum, a run that lost its claim does not start, progress is never overwritten, checks
+//! that keep failing are said, and a plan's cutoff does not move. (Plans running side by side
+//! are tested through the fake Discord, in `discord_plan_runs`.)
 
 use bellhop_commands::remediation::PlanState;
-use bellhop_commands::{ChatPort, Invocation};
+use bellhop_commands::Invocation;
 use bellhop_tests::gate::{alice, bob, carol, Gate};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn disable(names: &str) -> Invocation {
     Invocation::new("flags disable").option("names", names)
-}
-
-/// Waits (on the chat's delivery signal) until the chat shows what `done` wants.
-async fn until(gate: &Gate, what: &str, done: impl Fn(&bellhop_tests::CollectingPort) -> bool) {
-    if tokio::time::timeout(Duration::from_secs(20), gate.port.until(done)).await.is_err() {
-        panic!("timed out waiting for {what}; edits: {:?}", gate.port.edits.lock().unwrap());
-    }
-}
-
-fn edited(port: &bellhop_tests::CollectingPort, title: &str) -> bool {
-    port.edits.lock().unwrap().iter().any(|(_, t)| t == title)
 }
 
 /// Approved in time is judged at quorum: a plan whose second ✅ came before its expiry runs even
@@ -38,48 +27,6 @@ async fn an_approval_in_time_runs_even_if_its_check_comes_after_the_expiry(_: Pg
     gate.settle().await;
     assert_eq!(gate.plan(1).await.state, PlanState::Done);
     assert!(!gate.flag("new-tenant-flow").await);
-}
-
-/// Two plans at quorum together both run, each in its own task: a purge of many small batches
-/// is still running when the flag plan beside it has finished and said so.
-#[sqlx::test(migrations = false)]
-async fn a_long_purge_holds_back_no_other_plan(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::with(&admin, |s| s.purge_batch = 20).await;
-    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
-    gate.ask(&alice(), disable("housekeeping-board")).await;
-    for id in [1, 2] {
-        gate.approve_unchecked(id, &[bob(), carol()]).await;
-    }
-    let chat: Arc<dyn ChatPort> = gate.port.clone();
-    let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), chat));
-    until(&gate, "the flag plan's outcome", |port| edited(port, "PLAN-2 done")).await;
-    assert_eq!(gate.plan(1).await.state, PlanState::Executing, "the purge, twenty sessions a batch, is still running");
-    until(&gate, "the purge's outcome", |port| edited(port, "PLAN-1 done")).await;
-    looping.abort();
-    assert_eq!(gate.count("SELECT count(*) FROM auth.sessions WHERE created_at < now() - interval '7 days'").await, 0);
-    assert!(!gate.flag("housekeeping-board").await);
-}
-
-/// A long purge and a plan approved a minute before its expiry, both at quorum when the loop gets
-/// to them after that expiry: the plan still runs while the purge goes on, and neither expires.
-#[sqlx::test(migrations = false)]
-async fn a_long_purge_delays_no_plan_past_its_expiry(_: PgPoolOptions, admin: PgConnectOptions) {
-    let gate = Gate::with(&admin, |s| s.purge_batch = 20).await;
-    gate.ask(&alice(), Invocation::new("sessions purge").option("older_than", "7d")).await;
-    gate.ask(&alice(), disable("housekeeping-board")).await;
-    gate.clock.advance(chrono::Duration::minutes(14));
-    for id in [1, 2] {
-        gate.approve_unchecked(id, &[bob(), carol()]).await;
-    }
-    gate.clock.advance(chrono::Duration::minutes(2));
-    let chat: Arc<dyn ChatPort> = gate.port.clone();
-    let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), chat));
-    until(&gate, "the flag plan's outcome", |port| edited(port, "PLAN-2 done")).await;
-    assert_eq!(gate.plan(1).await.state, PlanState::Executing, "the purge is still running beside it");
-    until(&gate, "the purge's outcome", |port| edited(port, "PLAN-1 done")).await;
-    looping.abort();
-    assert!(!gate.flag("housekeeping-board").await);
-    assert!(!gate.port.edits.lock().unwrap().iter().any(|(_, title)| title.contains("expired")), "{:?}", gate.port.edits.lock().unwrap());
 }
 
 /// A run whose claim ran out before its first write (its drift guard waited behind a lock while

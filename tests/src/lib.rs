@@ -5,9 +5,11 @@
 pub mod alertmanager;
 pub mod bot_process;
 mod collecting_port;
+pub mod discord_gate;
 pub mod fake_discord;
 pub mod fake_slack;
 pub mod gate;
+pub mod held_write;
 pub mod slack_tester;
 mod tester;
 

@@ -5,7 +5,7 @@ use crate::fake_discord::payloads::{self, ADMIN_ROLE, APPROVER_ROLE, RESPONDER_R
 use crate::fake_discord::FakeDiscord;
 use bellhop::config::Config;
 use bellhop::simulated::{Script, SimulatedPlatform};
-use bellhop_commands::{Core, SystemClock};
+use bellhop_commands::{Clock, Core, SystemClock};
 use std::sync::Arc;
 
 pub struct BellhopTester {
@@ -32,6 +32,14 @@ impl BellhopTester {
         tester
     }
 
+    /// Like `start_with`, the bot's core reading the time from `clock` (Discord's own times,
+    /// snowflakes and rate limits, stay real).
+    pub async fn start_at(script: Script, functions: &[&str], extra: &[(&str, &str)], clock: Arc<dyn Clock>) -> BellhopTester {
+        let tester = BellhopTester::boot_at(FakeDiscord::start().await, script, functions, extra, clock).await;
+        tester.fake.ready().await;
+        tester
+    }
+
     /// Starts the bot without waiting for it to connect.
     pub async fn boot(script: Script, functions: &[&str], extra: &[(&str, &str)]) -> BellhopTester {
         BellhopTester::boot_on(FakeDiscord::start().await, script, functions, extra).await
@@ -39,11 +47,21 @@ impl BellhopTester {
 
     /// Starts the bot against `fake`, prepared by the test.
     pub async fn boot_on(fake: FakeDiscord, script: Script, functions: &[&str], extra: &[(&str, &str)]) -> BellhopTester {
+        BellhopTester::boot_at(fake, script, functions, extra, Arc::new(SystemClock)).await
+    }
+
+    async fn boot_at(
+        fake: FakeDiscord,
+        script: Script,
+        functions: &[&str],
+        extra: &[(&str, &str)],
+        clock: Arc<dyn Clock>,
+    ) -> BellhopTester {
         let platform = crate::platform(script).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let sqlite = format!("sqlite:{}", dir.path().join("bellhop.sqlite").display());
         let store = extra.iter().find(|(k, _)| *k == "BELLHOP_DATABASE_URL").map_or(sqlite, |(_, v)| v.to_string());
-        let bot = Bot::spawn(&fake, &platform, &store, functions, extra).await;
+        let bot = Bot::spawn(&fake, &platform, &store, functions, extra, clock).await;
         BellhopTester { fake, core: bot.core, platform, stop: Some(bot.stop), bot: Some(bot.task), _dir: dir }
     }
 
@@ -54,7 +72,7 @@ impl BellhopTester {
 
     /// Like `replica`, with more environment variables.
     pub async fn replica_with(&self, store: &str, functions: &[&str], extra: &[(&str, &str)]) -> Bot {
-        Bot::spawn(&self.fake, &self.platform, store, functions, extra).await
+        Bot::spawn(&self.fake, &self.platform, store, functions, extra, Arc::new(SystemClock)).await
     }
 
     /// Stops the bot as SIGINT does, keeping the fake Discord running for another one.
@@ -100,13 +118,20 @@ pub struct Bot {
 }
 
 impl Bot {
-    async fn spawn(fake: &FakeDiscord, platform: &SimulatedPlatform, store: &str, functions: &[&str], extra: &[(&str, &str)]) -> Bot {
+    async fn spawn(
+        fake: &FakeDiscord,
+        platform: &SimulatedPlatform,
+        store: &str,
+        functions: &[&str],
+        extra: &[(&str, &str)],
+        clock: Arc<dyn Clock>,
+    ) -> Bot {
         let env = crate::slack_tester::platform_env(platform, store, &functions.join(","))
             .into_iter()
             .chain(discord_env(fake))
             .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = crate::slack_tester::config(env);
-        let core = Arc::new(bellhop::app::build_core(&config, Arc::new(SystemClock)).await.expect("the core builds"));
+        let core = Arc::new(bellhop::app::build_core(&config, clock).await.expect("the core builds"));
         let settings = discord_settings(fake, &config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(bellhop::discord::run(settings, core.clone(), async move {
