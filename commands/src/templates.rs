@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use minijinja::{Environment, UndefinedBehavior};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 const EMBEDDED: [(&str, &str); 7] = [
     ("p0-investigating", include_str!("../../templates/p0-investigating.j2")),
@@ -85,33 +86,39 @@ pub struct TemplateInfo {
 pub struct Templates {
     env: Environment<'static>,
     names: Vec<String>,
-    samples: BTreeMap<String, Values>,
+    /// The sample values `/template show` renders with: a directory's `samples.toml`, parsed
+    /// (and refused when broken) at load, or the shipped one, parsed when first shown.
+    samples: OnceLock<BTreeMap<String, Values>>,
 }
 
 impl Templates {
     /// The shipped templates, with files `NAME.j2` from `dir` taking precedence.
     pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
-        let mut sources: BTreeMap<String, String> = EMBEDDED.iter().map(|(name, text)| (name.to_string(), text.to_string())).collect();
-        let mut samples_text = EMBEDDED_SAMPLES.to_string();
+        let mut overrides: BTreeMap<String, String> = BTreeMap::new();
+        let samples = OnceLock::new();
         if let Some(dir) = dir {
             for (name, path) in template_files(dir)? {
                 let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read template {}", path.display()))?;
                 check_override(&name, &path, &text)?;
-                sources.insert(name, text);
+                overrides.insert(name, text);
             }
-            let samples = dir.join("samples.toml");
-            if samples.exists() {
-                samples_text = std::fs::read_to_string(&samples).with_context(|| format!("cannot read {}", samples.display()))?;
+            let file = dir.join("samples.toml");
+            if file.exists() {
+                let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let _ = samples.set(parse_samples(&text)?);
             }
         }
-        let samples: BTreeMap<String, Values> =
-            toml::from_str(&samples_text).context("template samples are not a table of tables of strings")?;
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, text) in &sources {
+        // The shipped templates are parsed when first used (the tests parse every one), so a
+        // start pays for none; a directory's are parsed here, and a broken one stops bellhop
+        // before anyone needs it.
+        env.set_loader(|name| Ok(EMBEDDED.iter().find(|(shipped, _)| *shipped == name).map(|(_, text)| text.to_string())));
+        for (name, text) in &overrides {
             env.add_template_owned(name.clone(), text.clone()).with_context(|| format!("template `{name}` does not parse"))?;
         }
-        Ok(Templates { env, names: sources.into_keys().collect(), samples })
+        let names: BTreeSet<String> = EMBEDDED.iter().map(|(name, _)| name.to_string()).chain(overrides.into_keys()).collect();
+        Ok(Templates { env, names: names.into_iter().collect(), samples })
     }
 
     pub fn names(&self) -> &[String] {
@@ -146,7 +153,8 @@ impl Templates {
         if !self.names.iter().any(|n| n == name) {
             return Err(TemplateError::Unknown { name: name.to_string(), known: self.names.clone() });
         }
-        let mut values = self.samples.get(name).cloned().unwrap_or_default();
+        let samples = self.samples.get_or_init(|| parse_samples(EMBEDDED_SAMPLES).expect("the shipped samples parse (a test reads them)"));
+        let mut values = samples.get(name).cloned().unwrap_or_default();
         for var in self.variables(name) {
             values.entry(var.clone()).or_insert_with(|| format!("[{var}]"));
         }
@@ -185,6 +193,10 @@ fn template_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
         }
     }
     Ok(files)
+}
+
+fn parse_samples(text: &str) -> anyhow::Result<BTreeMap<String, Values>> {
+    toml::from_str(text).context("template samples are not a table of tables of strings")
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ mod targets;
 
 use futures::future::{join_all, BoxFuture, FutureExt as _, Shared};
 use serde::Serialize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use classify::classify_http;
@@ -98,14 +98,8 @@ pub struct HealthChecker {
 
 impl HealthChecker {
     pub fn new(settings: HealthSettings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.timeout)
-            .pool_max_idle_per_host(IDLE_PER_HOST)
-            .pool_idle_timeout(IDLE_TIMEOUT)
-            .user_agent(concat!("bellhop/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         let targets = settings.targets();
-        Ok(HealthChecker { probes: Arc::new(Probes { settings, targets, client }), in_flight: Arc::default() })
+        Ok(HealthChecker { probes: Arc::new(Probes { settings, targets, client: OnceLock::new() }), in_flight: Arc::default() })
     }
 
     pub fn targets(&self) -> &[Target] {
@@ -143,10 +137,26 @@ impl HealthChecker {
 struct Probes {
     settings: HealthSettings,
     targets: Vec<Target>,
-    client: reqwest::Client,
+    /// Built at the first probe: its TLS setup (the root certificates parsed, the code that
+    /// does it paged in) is a start's largest cost after the store's, and a shell that is
+    /// never asked for `/health` does not pay it.
+    client: OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl Probes {
+    fn client(&self) -> Result<&reqwest::Client, &str> {
+        let built = self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(self.settings.timeout)
+                .pool_max_idle_per_host(IDLE_PER_HOST)
+                .pool_idle_timeout(IDLE_TIMEOUT)
+                .user_agent(concat!("bellhop/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|error| format!("cannot build the HTTP client: {error}"))
+        });
+        built.as_ref().map_err(String::as_str)
+    }
+
     /// Probes every target concurrently; each probe is bounded by the probe timeout, so a hung
     /// target costs that timeout once, whatever the others do.
     async fn sweep(&self) -> Sweep {
@@ -163,7 +173,10 @@ impl Probes {
             TargetProbe::Skipped { reason } => {
                 return target.result(Status::Skipped, None, None, reason.clone());
             }
-            TargetProbe::Http(request) => tokio::time::timeout(timeout, http::probe(&self.client, target.kind, request)).await,
+            TargetProbe::Http(request) => match self.client() {
+                Ok(client) => tokio::time::timeout(timeout, http::probe(client, target.kind, request)).await,
+                Err(error) => Ok(Outcome::failed(error.to_string())),
+            },
             TargetProbe::Database { url } => tokio::time::timeout(timeout, database::probe(url, timeout)).await,
         };
         let latency = started.elapsed();
