@@ -17,7 +17,7 @@ pub struct Context {
     /// Said on every audit row this process writes (who sits at a shell, a rehearsal).
     pub audit_note: Option<String>,
     /// Rung when a tick is wanted soon.
-    wakeup: tokio::sync::Notify,
+    wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl Context {
@@ -48,6 +48,11 @@ impl Context {
     /// Asks for a tick soon: a command queued posts, samples or a webhook arrived.
     pub fn wake(&self) {
         self.wakeup.notify_one();
+    }
+
+    /// What rings [`Context::wake`], for a task that outlives a borrow of the context.
+    pub(crate) fn waker(&self) -> Arc<tokio::sync::Notify> {
+        self.wakeup.clone()
     }
 
     /// Resolves when someone asked for a tick since the last one was asked for.

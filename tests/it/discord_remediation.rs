@@ -169,3 +169,29 @@ async fn a_bots_check_mark_is_not_counted_even_with_the_approver_role(_: PgPoolO
     assert!(audit.iter().all(|e| e.actor_id != "discord:500000000000000007"), "nothing of the bot's was recorded: {audit:?}");
     assert!(!flag_on(&admin, "enhanced-invite-system").await, "bob and carol disabled it");
 }
+
+/// Discord names no member on a reaction's removal, and one who left the server cannot be
+/// fetched as a member: her ✅ taken back still counts as withdrawn, read from her user.
+#[sqlx::test(migrations = false)]
+async fn an_approver_who_left_the_server_can_take_her_check_mark_back(_: PgPoolOptions, admin: PgConnectOptions) {
+    let t = bot(&admin, &[]).await;
+    let mallory = member("500000000000000006", "mallory", &[APPROVER_ROLE]);
+    t.fake.add_member(mallory.clone());
+    let message = ask_to_disable(&t, "new-tenant-flow").await;
+    react(&t, &message, &mallory);
+    edit_where(&t, &message, "the post edited for mallory", |b| b.to_string().contains("@mallory")).await;
+    t.fake.update(|s| {
+        s.members.remove("500000000000000006");
+        s.users.insert("500000000000000006".into(), mallory["user"].clone());
+    });
+    t.fake.dispatch("MESSAGE_REACTION_REMOVE", reaction(CHANNEL, &message, "✅", &mallory, false));
+    edit_where(&t, &message, "the post without mallory's ✅", |b| !b.to_string().contains("@mallory")).await;
+    let audit = t.core.store().recent_audit(50).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.actor_id == "discord:500000000000000006" && e.outcome.starts_with("✅ withdrawn")),
+        "the withdrawal is recorded: {audit:?}"
+    );
+    react(&t, &message, &bob());
+    edit_where(&t, &message, "the post edited for bob", |b| b.to_string().contains("@bob")).await;
+    assert!(flag_on(&admin, "new-tenant-flow").await, "bob alone approved it: nothing ran");
+}

@@ -40,14 +40,23 @@ async fn reaction(framework: poise::FrameworkContext<'_, Data, Error>, reaction:
     if !data.core.is_ours(&message).await {
         return Ok(());
     }
-    let member = match &reaction.member {
-        Some(member) => member.clone(),
-        None => ctx.http.get_member(guild_id, user_id).await.with_context(|| format!("cannot fetch the reacting member {user_id}"))?,
+    // Discord names the member on an add, never on a removal: fetched then. Someone who left
+    // can still take their ✅ back (the removal counts, whatever their roles were).
+    let actor = match &reaction.member {
+        Some(member) => data.roles.actor(&member.user, Some(member)),
+        None => match ctx.http.get_member(guild_id, user_id).await {
+            Ok(member) if member.user.bot => return Ok(()),
+            Ok(member) => data.roles.actor(&member.user, Some(&member)),
+            Err(error) if super::port::not_a_member(&error) => {
+                let user = ctx.http.get_user(user_id).await.with_context(|| format!("cannot fetch the reacting user {user_id}"))?;
+                if user.bot {
+                    return Ok(());
+                }
+                data.roles.actor(&user, None)
+            }
+            Err(error) => return Err(anyhow::Error::new(error).context(format!("cannot fetch the reacting member {user_id}")).into()),
+        },
     };
-    if member.user.bot {
-        return Ok(());
-    }
-    let actor = data.roles.actor(&member.user, Some(&member));
     data.core.reaction(&actor, &message, &emoji(&reaction.emoji), added).await;
     // The reaction may have queued edits or a plan's outcome: deliver them now.
     data.core.wake();

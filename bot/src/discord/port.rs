@@ -84,6 +84,11 @@ fn code(error: &serenity::Error) -> Option<(u16, isize)> {
     }
 }
 
+/// Discord's answer for someone who is not a member any more (left, or removed): 404 or 403.
+pub(super) fn not_a_member(error: &serenity::Error) -> bool {
+    code(error).is_some_and(|(status, _)| status == 404 || status == 403)
+}
+
 /// Retry what may pass later (429, 5xx, a lost connection); a 4xx is Discord's final word.
 fn judge(what: &str, error: serenity::Error) -> DeliveryError {
     let status = code(&error);
@@ -150,7 +155,7 @@ impl ChatPort for DiscordPort {
             };
             match tokio::time::timeout(self.timeout, guild.member(&*self.http, user.id)).await {
                 Ok(Ok(member)) => people.push(Reactor::Member(self.roles.actor(&user, Some(&member)))),
-                Ok(Err(error)) if code(&error).is_some_and(|(status, _)| status == 404 || status == 403) => {
+                Ok(Err(error)) if not_a_member(&error) => {
                     people.push(Reactor::Departed(self.roles.actor(&user, None).person()));
                 }
                 Ok(Err(error)) => return Err(judge(&format!("cannot read member {}", user.id), error)),

@@ -1,7 +1,6 @@
 //! The loop's plan checks: one pass at a time beside the loop, each approved plan run in a task
 //! of its own within a bound. What a check and a run do is the remediation feature's.
 
-use crate::chat_port::ChatPort;
 use crate::chats::Chats;
 use crate::core::Core;
 use crate::remediation::{self, Claimed};
@@ -35,8 +34,8 @@ impl Core {
         };
         let (ready, touched) = remediation::claim_ready_plans(&self.remediation_ctx(), &chats, recheck).await?;
         let started = ready.len();
-        for (claimed, port) in ready {
-            self.start_plan(&port, claimed);
+        for claimed in ready {
+            self.start_plan(claimed);
         }
         // What the pass changed is posted by the next tick; a pass that touched nothing wakes
         // nobody (it did, and an idle bellhop ticked ten times a second).
@@ -54,8 +53,8 @@ impl Core {
     }
 
     /// Runs a claimed plan in a task of its own, within the bound on plans running at once.
-    fn start_plan(self: &Arc<Self>, port: &Arc<dyn ChatPort>, claimed: Claimed) {
-        let (core, port) = (self.clone(), port.clone());
+    fn start_plan(self: &Arc<Self>, claimed: Claimed) {
+        let core = self.clone();
         let span = tracing::info_span!("plan", id = claimed.plan.id, action = claimed.plan.action.command());
         let task = tokio::spawn(
             async move {
@@ -64,7 +63,7 @@ impl Core {
                 else {
                     return;
                 };
-                if let Err(error) = remediation::execute(&cx, &port, &claimed).await {
+                if let Err(error) = remediation::execute(&cx, &claimed).await {
                     tracing::error!(error = format!("{error:#}"), "a plan's run ended in error; its lease will mark it");
                 }
                 core.wake();

@@ -10,14 +10,13 @@ use super::plan::{Outcome, Plan};
 use super::posts::{self, APPROVE, REJECT};
 use super::{Ctx, PlanState};
 use crate::actor::Actor;
-use crate::chat_port::{ChatPort, MessageRef};
+use crate::chat_port::ChatPort;
 use crate::chats::Chats;
 use crate::incident::Severity;
 use crate::outbox::Op;
 use crate::post::{ChannelName, Destination};
 use crate::store::{Vote, VoteChange};
 use chrono::{DateTime, Duration, Utc};
-use std::sync::Arc;
 
 /// How long one bellhop holds a plan's check before another may take it over.
 const CHECK_LEASE_S: i64 = 60;
@@ -39,7 +38,6 @@ const NEVER_STARTED: &str = "bellhop stopped before this plan's first write; not
 pub(crate) struct Claimed {
     pub(crate) plan: Plan,
     votes: Vec<Vote>,
-    message: MessageRef,
 }
 
 /// Marks the plans whose runner stopped, then reads each plan due a check against its post
@@ -48,11 +46,7 @@ pub(crate) struct Claimed {
 /// after a restart or a reconnection).
 /// Returns the plans that may run, and how many plans the pass touched (checked or marked
 /// interrupted): none, and there is nothing to post.
-pub(crate) async fn claim_ready_plans(
-    cx: &Ctx<'_>,
-    chats: &Chats,
-    recheck: bool,
-) -> anyhow::Result<(Vec<(Claimed, Arc<dyn ChatPort>)>, usize)> {
+pub(crate) async fn claim_ready_plans(cx: &Ctx<'_>, chats: &Chats, recheck: bool) -> anyhow::Result<(Vec<Claimed>, usize)> {
     let now = cx.clock.now();
     if recheck {
         let pending = cx.store.want_all_plan_checks(now).await?;
@@ -75,7 +69,7 @@ pub(crate) async fn claim_ready_plans(
         // Claimed for this process's chats only, so its port is here.
         let Some(port) = chats.port(chat.as_deref()) else { continue };
         match check(cx, port.as_ref(), id, until).await {
-            Ok(Some(claimed)) => ready.push((claimed, port.clone())),
+            Ok(Some(claimed)) => ready.push(claimed),
             Ok(None) => {}
             // The claim stays until `until`: the check is tried again then.
             Err(error) => checking_failed(cx, id, &error).await,
@@ -150,7 +144,7 @@ async fn check(cx: &Ctx<'_>, port: &dyn ChatPort, id: i64, claimed: DateTime<Utc
     let said = format!("approved by {}, roles checked on the post; executing", names.join(", "));
     tx.audit(&entry(cx, &Actor::system("remediation"), id, said)).await?;
     tx.commit().await?;
-    Ok(Some(Claimed { plan: running, votes, message }))
+    Ok(Some(Claimed { plan: running, votes }))
 }
 
 fn describe(change: &VoteChange) -> (&crate::actor::Person, String) {
@@ -190,11 +184,11 @@ async fn checking_failed(cx: &Ctx<'_>, id: i64, error: &anyhow::Error) {
 }
 
 /// Runs a claimed plan: the drift guard, the action, then the outcome stored and posted.
-pub(crate) async fn execute(cx: &Ctx<'_>, port: &Arc<dyn ChatPort>, claimed: &Claimed) -> anyhow::Result<()> {
-    let Claimed { plan, votes, message } = claimed;
+pub(crate) async fn execute(cx: &Ctx<'_>, claimed: &Claimed) -> anyhow::Result<()> {
+    let Claimed { plan, votes } = claimed;
     let started = std::time::Instant::now();
     let settings = cx.settings;
-    let reporter = Reporter::start(cx, port, plan, message);
+    let reporter = Reporter::start(cx, plan);
     let result = match cx.target().map(|t| t.writer()) {
         None => Err((PlanState::Failed, "bellhop has no target database: SUPABASE_DB_URL is not set.".to_string())),
         Some(_) if !plan.intact() => Err((PlanState::Aborted, "The stored plan no longer matches its hash; nothing ran.".to_string())),
@@ -289,6 +283,18 @@ async fn stopped(cx: &Ctx<'_>, id: i64, now: DateTime<Utc>) -> anyhow::Result<()
     tx.commit().await
 }
 
+/// Queues an edit of the approval post showing `done` of `total`, unless something of the post
+/// still waits to be delivered; true when it queued one.
+async fn queue_progress(store: &crate::store::Store, now: DateTime<Utc>, plan: &Plan, done: i64, total: i64) -> anyhow::Result<bool> {
+    if store.lane_waiting(&subject(plan.id).to_string()).await? {
+        return Ok(false);
+    }
+    let mut tx = store.begin(now).await?;
+    tx.enqueue(&Op::Edit { of: approval_binding(plan.id), post: posts::progress(plan, done, total) }).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// How often a claimed plan's lease is renewed, against [`RUN_LEASE_S`].
 const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -321,18 +327,20 @@ pub(crate) async fn holding_claim<T>(cx: &Ctx<'_>, id: i64, slot: impl std::futu
 }
 
 /// Shows how far a long action got and keeps its lease, beside the action: the action only
-/// hands the latest count over and never waits on the chat or the store. The post is edited at
-/// most every few seconds (a lost edit is replaced by the next; the outcome goes through the
-/// outbox), and the lease is renewed every minute.
+/// hands the latest count over and never waits on the chat or the store. Progress is an edit of
+/// the approval post queued in the post's lane, behind the claim's "running now" and the votes,
+/// so it is delivered after them and never overwritten by them; a count is queued only when
+/// nothing of the post still waits (a chat that is down gets no pile of edits, only the newest
+/// once it answers), at most every few seconds. The lease is renewed every minute.
 struct Reporter {
     latest: tokio::sync::watch::Sender<Option<(i64, i64)>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Reporter {
-    fn start(cx: &Ctx<'_>, port: &Arc<dyn ChatPort>, plan: &Plan, message: &MessageRef) -> Reporter {
+    fn start(cx: &Ctx<'_>, plan: &Plan) -> Reporter {
         let (latest, mut seen) = tokio::sync::watch::channel(None);
-        let (store, clock, plan, message, port) = (cx.store.clone(), cx.clock.clone(), plan.clone(), message.clone(), port.clone());
+        let (store, clock, plan, waker) = (cx.store.clone(), cx.clock.clone(), plan.clone(), cx.ctx.waker());
         let task = tokio::spawn(async move {
             let mut renewed = std::time::Instant::now();
             loop {
@@ -346,14 +354,10 @@ impl Reporter {
                 }
                 let progress = *seen.borrow_and_update();
                 if let Some((done, total)) = progress {
-                    // The claim's "running now" and the approvals' counts go through the outbox
-                    // (the claim wakes the loop that delivers them): a progress edit sent before
-                    // they are delivered would be overwritten by them.
-                    while store.lane_waiting(&subject(plan.id).to_string()).await.unwrap_or(true) {
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    }
-                    if let Err(error) = port.edit(&message, &posts::progress(&plan, done, total)).await {
-                        tracing::warn!(error = %error, "cannot show a plan's progress");
+                    match queue_progress(&store, clock.now(), &plan, done, total).await {
+                        Ok(true) => waker.notify_one(),
+                        Ok(false) => {}
+                        Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot show a plan's progress"),
                     }
                     tokio::time::sleep(PROGRESS_EVERY).await;
                 }

@@ -183,10 +183,15 @@ async fn purge(admin: &PgConnectOptions, variant: Variant) -> anyhow::Result<Mea
             // The second approval, then what the plan loop does with it: the check of the post,
             // the drift guard's count, the batches with their progress edits, the read-back.
             let message = gate.approval(1).await;
+            // The loop runs beside it, as in `bellhop run`: it delivers the post's edits, the
+            // claim's and the progress queued behind it.
+            let chat: std::sync::Arc<dyn bellhop_commands::ChatPort> = gate.port.clone();
+            let looping = tokio::spawn(bellhop::scheduler::run(gate.core.clone(), chat));
             gate.port.set_reaction(&message, "✅", &carol(), true);
             gate.core.reaction(&carol(), &message, "✅", true).await;
             gate.core.check_plans(&gate.chat()).await?;
             gate.core.plan_runs_finished().await;
+            looping.abort();
             let plan = gate.plan(1).await;
             let outcome = plan.outcome.clone().unwrap_or_default();
             anyhow::ensure!(plan.state == PlanState::Done, "the purge ended {}: {outcome:?}", plan.state);

@@ -113,6 +113,12 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
             Some(member) => ok(member),
             None => (StatusCode::NOT_FOUND, Json(payloads::error(10007, "Unknown Member"))).into_response(),
         },
+        ("GET", ["users", user]) => {
+            match shared.read(|s| s.users.get(*user).cloned().or_else(|| s.members.get(*user).map(|m| m["user"].clone()))) {
+                Some(user) => ok(user),
+                None => (StatusCode::NOT_FOUND, Json(payloads::error(10013, "Unknown User"))).into_response(),
+            }
+        }
         ("GET", ["guilds", _, "roles"]) => ok(json!(shared.read(|s| s.roles.clone()))),
         _ => not_found(&method.parse().unwrap_or(Method::GET), &format!("/{}", segments.join("/"))),
     }
