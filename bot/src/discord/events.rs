@@ -54,7 +54,7 @@ async fn reaction(framework: poise::FrameworkContext<'_, Data, Error>, reaction:
                 }
                 data.roles.actor(&user, None)
             }
-            Err(error) => return Err(anyhow::Error::new(error).context(format!("cannot fetch the reacting member {user_id}")).into()),
+            Err(error) => return Err(anyhow::Error::new(error).context(format!("cannot fetch the reacting member {user_id}"))),
         },
     };
     data.core.reaction(&actor, &message, &emoji(&reaction.emoji), added).await;
