@@ -211,7 +211,7 @@ fn init_logging(format: LogFormat, quiet: bool) {
 
 async fn check(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     require_targets(config)?;
-    let checker = bellhop_commands::health::HealthChecker::new(config.health.clone())?;
+    let checker = bellhop_commands::health::HealthChecker::new(config.health.clone());
     let sweep = checker.sweep().await;
     if json {
         println!("{}", serde_json::to_string_pretty(&sweep)?);

@@ -21,7 +21,7 @@ fn database_only(url: &str) -> HealthSettings {
 }
 
 async fn probe(url: &str) -> (Status, String) {
-    let sweep = HealthChecker::new(database_only(url)).unwrap().sweep().await;
+    let sweep = HealthChecker::new(database_only(url)).sweep().await;
     let db = sweep.targets.into_iter().find(|t| t.name == "database").unwrap();
     (db.status, db.detail)
 }

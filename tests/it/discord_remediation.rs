@@ -5,7 +5,7 @@
 //! a plan would run, a ✅ given while the bot was down counts, and `names:` autocompletes.
 
 use bellhop::demo::fixture;
-use bellhop_tests::discord_gate::{alice, ask_to_disable, bob, bot, carol, dave, done, edit_where, erin, flag_on, react};
+use bellhop_tests::discord_gate::{alice, ask_to_disable, bob, bot, carol, dave, done, edit_where, erin, flag_on, leaves, react};
 use bellhop_tests::fake_discord::payloads::{member, reaction, APPROVER_ROLE, CHANNEL};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -134,10 +134,7 @@ async fn an_approver_who_left_the_server_does_not_freeze_the_plan(_: PgPoolOptio
     react(&t, &message, &bob());
     edit_where(&t, &message, "the post edited for bob", |b| b.to_string().contains("@bob")).await;
     // Mallory leaves (or is kicked) before her ✅ arrives: Discord no longer has her as a member.
-    t.fake.update(|s| {
-        s.members.remove("500000000000000006");
-        s.users.insert("500000000000000006".into(), mallory["user"].clone());
-    });
+    leaves(&t, &mallory);
     react(&t, &message, &mallory);
     let shown = edit_where(&t, &message, "the post saying mallory is not a member any more", |b| {
         b.to_string().contains("@mallory ✅: is not a member any more")
@@ -180,10 +177,7 @@ async fn an_approver_who_left_the_server_can_take_her_check_mark_back(_: PgPoolO
     let message = ask_to_disable(&t, "new-tenant-flow").await;
     react(&t, &message, &mallory);
     edit_where(&t, &message, "the post edited for mallory", |b| b.to_string().contains("@mallory")).await;
-    t.fake.update(|s| {
-        s.members.remove("500000000000000006");
-        s.users.insert("500000000000000006".into(), mallory["user"].clone());
-    });
+    leaves(&t, &mallory);
     t.fake.dispatch("MESSAGE_REACTION_REMOVE", reaction(CHANNEL, &message, "✅", &mallory, false));
     edit_where(&t, &message, "the post without mallory's ✅", |b| !b.to_string().contains("@mallory")).await;
     let audit = t.core.store().recent_audit(50).await.unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 async fn sweep_one_function(behaviour: Behaviour) -> ProbeResult {
     let platform = platform(Script::new(KEY).with("f", behaviour)).await;
-    let checker = HealthChecker::new(settings(&platform.url(), &["f"])).unwrap();
+    let checker = HealthChecker::new(settings(&platform.url(), &["f"]));
     let sweep = checker.sweep().await;
     sweep.targets.into_iter().find(|t| t.name == "f").expect("the function was probed")
 }
@@ -49,7 +49,7 @@ async fn a_refused_key_is_a_misconfigured_probe_not_an_outage() {
     let platform = platform(Script::new("the-real-key")).await;
     let mut health = settings(&platform.url(), &["invite-user"]);
     health.anon_key = Some(SecretString::from("a-wrong-key"));
-    let sweep = HealthChecker::new(health).unwrap().sweep().await;
+    let sweep = HealthChecker::new(health).sweep().await;
     let by_name = |name: &str| sweep.targets.iter().find(|t| t.name == name).unwrap().clone();
     let function = by_name("invite-user");
     assert_eq!(function.status, Status::Misconfigured);
@@ -65,7 +65,7 @@ async fn a_hung_target_times_out_and_the_rest_still_answer() {
     let mut health = settings(&platform.url(), &["stuck", "fine"]);
     health.timeout = Duration::from_millis(300);
     health.slow_after = Duration::from_millis(200);
-    let sweep = HealthChecker::new(health).unwrap().sweep().await;
+    let sweep = HealthChecker::new(health).sweep().await;
     let stuck = sweep.targets.iter().find(|t| t.name == "stuck").unwrap();
     assert_eq!((stuck.status, stuck.detail.as_str()), (Status::Down, "timed out after 300ms"));
     let others: Vec<Status> = sweep.targets.iter().filter(|t| t.name != "stuck" && t.name != "database").map(|t| t.status).collect();
@@ -85,7 +85,7 @@ async fn a_refused_connection_is_down_in_plain_words() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let sweep = HealthChecker::new(settings(&format!("http://127.0.0.1:{port}"), &["f"])).unwrap().sweep().await;
+    let sweep = HealthChecker::new(settings(&format!("http://127.0.0.1:{port}"), &["f"])).sweep().await;
     let probed: Vec<(&str, Status, &str)> =
         sweep.targets.iter().filter(|t| t.status != Status::Skipped).map(|t| (t.name.as_str(), t.status, t.detail.as_str())).collect();
     assert_eq!(
@@ -105,7 +105,7 @@ async fn absent_settings_skip_targets_instead_of_calling_them_down() {
     health.supabase_url = None;
     health.frontend_url = None;
     assert!(!health.any_target());
-    let sweep = HealthChecker::new(health).unwrap().sweep().await;
+    let sweep = HealthChecker::new(health).sweep().await;
     assert!(sweep.targets.iter().all(|t| t.status == Status::Skipped));
     assert!(sweep.healthy);
     let function = sweep.targets.iter().find(|t| t.name == "f").unwrap();

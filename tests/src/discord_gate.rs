@@ -95,6 +95,16 @@ pub async fn flag_on(admin: &PgConnectOptions, name: &str) -> bool {
     sqlx::query_scalar("SELECT is_enabled FROM public.feature_flags WHERE flag_name = $1").bind(name).fetch_one(&mut su).await.unwrap()
 }
 
+/// `who` leaves the server (or is removed): Discord answers 10007 Unknown Member for them, and
+/// still knows them as a user.
+pub fn leaves(t: &BellhopTester, who: &Value) {
+    let id = who["user"]["id"].as_str().expect("a member payload").to_string();
+    t.fake.update(|s| {
+        s.members.remove(&id);
+        s.users.insert(id.clone(), who["user"].clone());
+    });
+}
+
 /// `who` adds a ✅ to `message`.
 pub fn react(t: &BellhopTester, message: &str, who: &Value) {
     t.fake.dispatch("MESSAGE_REACTION_ADD", reaction(CHANNEL, message, "✅", who, true));

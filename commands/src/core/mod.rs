@@ -138,7 +138,7 @@ impl Core {
         let alerts = crate::alerts::AlertDuty::new(Default::default(), std::time::Duration::from_secs(300), clock.clone());
         Ok(Core {
             ctx: Context::new(store, clock, templates),
-            health: HealthChecker::new(health)?,
+            health: HealthChecker::new(health),
             incidents: IncidentSettings::default(),
             alerts,
             remediation: Default::default(),

@@ -97,9 +97,9 @@ pub struct HealthChecker {
 }
 
 impl HealthChecker {
-    pub fn new(settings: HealthSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: HealthSettings) -> Self {
         let targets = settings.targets();
-        Ok(HealthChecker { probes: Arc::new(Probes { settings, targets, client: OnceLock::new() }), in_flight: Arc::default() })
+        HealthChecker { probes: Arc::new(Probes { settings, targets, client: OnceLock::new() }), in_flight: Arc::default() }
     }
 
     pub fn targets(&self) -> &[Target] {

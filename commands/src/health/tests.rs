@@ -51,7 +51,7 @@ fn frontend_only(url: &str) -> HealthSettings {
 #[tokio::test]
 async fn concurrent_sweeps_join_the_one_in_flight_and_each_gets_the_answer() {
     let mut frontend = counting_frontend().await;
-    let checker = Arc::new(HealthChecker::new(frontend_only(&frontend.url)).unwrap());
+    let checker = Arc::new(HealthChecker::new(frontend_only(&frontend.url)));
     let sweeps = tokio::spawn({
         let checker = checker.clone();
         async move { join_all((0..50).map(|_| checker.sweep())).await }
@@ -74,7 +74,7 @@ async fn concurrent_sweeps_join_the_one_in_flight_and_each_gets_the_answer() {
 #[tokio::test]
 async fn a_sweep_abandoned_by_its_caller_is_finished_by_the_next() {
     let mut frontend = counting_frontend().await;
-    let checker = Arc::new(HealthChecker::new(frontend_only(&frontend.url)).unwrap());
+    let checker = Arc::new(HealthChecker::new(frontend_only(&frontend.url)));
     let abandoned = tokio::spawn({
         let checker = checker.clone();
         async move { checker.sweep().await }
