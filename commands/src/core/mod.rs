@@ -240,20 +240,23 @@ impl Core {
         if !spec.access.allows(actor) {
             return Err(CommandError::user(format!("`/{}` is for {}; ask an admin for the role.", spec.name, spec.access.describe())));
         }
+        // Each command's future is boxed at its own size: inline, every command in flight would
+        // carry the largest one's state (13 KB), and a burst of `/health` allocates, and faults
+        // in, that much per interaction.
         match command {
             Command::Help => Ok(command::help(actor)),
-            Command::Health => command::health(&self.health).await,
+            Command::Health => Box::pin(command::health(&self.health)).await,
             Command::TemplateList => Ok(command::template_list(&self.templates)),
             Command::TemplateShow { name } => command::template_show(&self.templates, &name),
-            Command::Incident(command) => crate::incident::run(&self.incident_ctx(), actor, channel, command).await,
-            Command::Maintenance(command) => crate::maintenance::run(&self.maintenance_ctx(), actor, command).await,
-            Command::Outbox(command) => command::outbox_run(self, actor, command).await,
-            Command::Diagnose(which) => command::diagnose_run(self, which).await,
-            Command::AuditRecent { limit } => command::audit_recent_run(self, limit).await,
-            Command::Remediate(request) => crate::remediation::run(&self.remediation_ctx(), actor, channel, request).await,
-            Command::Deploy(command) => crate::deploy::run(&self.deploy_ctx(), actor, command).await,
+            Command::Incident(command) => Box::pin(crate::incident::run(&self.incident_ctx(), actor, channel, command)).await,
+            Command::Maintenance(command) => Box::pin(crate::maintenance::run(&self.maintenance_ctx(), actor, command)).await,
+            Command::Outbox(command) => Box::pin(command::outbox_run(self, actor, command)).await,
+            Command::Diagnose(which) => Box::pin(command::diagnose_run(self, which)).await,
+            Command::AuditRecent { limit } => Box::pin(command::audit_recent_run(self, limit)).await,
+            Command::Remediate(request) => Box::pin(crate::remediation::run(&self.remediation_ctx(), actor, channel, request)).await,
+            Command::Deploy(command) => Box::pin(crate::deploy::run(&self.deploy_ctx(), actor, command)).await,
             Command::BreakGlass { plan, reason } => {
-                crate::remediation::break_glass::run(&self.remediation_ctx(), actor, plan, &reason).await
+                Box::pin(crate::remediation::break_glass::run(&self.remediation_ctx(), actor, plan, &reason)).await
             }
         }
     }

@@ -196,7 +196,13 @@ pub(crate) async fn execute(cx: &Ctx<'_>, claimed: &Claimed) -> anyhow::Result<(
             Some(why) => Err((PlanState::Aborted, why)),
             None => {
                 let action = plan.runnable_action();
-                match action.recount(&target).await {
+                let counting = std::time::Instant::now();
+                let recounted = action.recount(&target).await;
+                if let Ok(now) = &recounted {
+                    let took_ms = counting.elapsed().as_millis() as u64;
+                    tracing::info!(plan = plan.id, rows = now.rows, approved = plan.preview.rows, took_ms, "drift guard counted");
+                }
+                match recounted {
                     Err(error) => Err((PlanState::Aborted, format!("The preview failed again at execution: {error} Nothing ran."))),
                     Ok(now) if settings.drifted(plan.preview.rows, now.rows) => Err((
                         PlanState::Aborted,

@@ -114,7 +114,7 @@ pub async fn execute(
     let by_statistics = counts_deletes(target).await.map_err(|e| e.to_string())?;
     let batch = batch_sql(by_statistics);
     let (mut size, mut pace) = (FIRST_BATCH.min(largest), Pace::default());
-    let mut walks = 0;
+    let (mut walks, mut batches, mut deleting, mut reading_back) = (0, 0, Duration::ZERO, Duration::ZERO);
     let left = loop {
         walks += 1;
         let mut from = "(0,0)".to_string();
@@ -146,6 +146,7 @@ pub async fn execute(
                 (tokens_before, claims_before)
             };
             tx.commit().await.map_err(|e| failed(&done, e.to_string()))?;
+            (batches, deleting) = (batches + 1, deleting + started.elapsed());
             done.add(gone, tokens, claims);
             if gone > 0 {
                 progress.report(done.sessions, expected.max(done.sessions)).await;
@@ -154,7 +155,9 @@ pub async fn execute(
             from = last;
             size = pace.next(take, gone, started.elapsed(), largest);
         }
+        let counting = Instant::now();
         let left = left_in_scope(target, cutoff, user).await;
+        reading_back += counting.elapsed();
         if done.capped || walks == 2 || !matches!(left, Ok(n) if n > 0) {
             break left;
         }
@@ -163,11 +166,22 @@ pub async fn execute(
         Ok(left) => format!("{left} session(s) in scope remain"),
         Err(error) => format!("done; read-back failed: {error}"),
     };
+    let flushing = Instant::now();
     if done.sessions > 0 {
         if let Err(error) = flush(target).await {
             verification.push_str(&format!("; the last batches may not be on disk yet: {error}"));
         }
     }
+    // Where a long purge spent its time, for whoever asks why it took so long.
+    tracing::info!(
+        sessions = done.sessions,
+        batches,
+        walks,
+        deleting_ms = deleting.as_millis() as u64,
+        reading_back_ms = reading_back.as_millis() as u64,
+        flushing_ms = flushing.elapsed().as_millis() as u64,
+        "purge finished"
+    );
     if done.capped {
         verification.push_str(&format!("; stopped at {most}, the approved count and the drift margin"));
     }

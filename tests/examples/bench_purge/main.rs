@@ -69,6 +69,11 @@ struct Measured {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The purge's own account of its phases (the drift guard's count, the batches, the read-back).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("bellhop_commands::remediation=info"))
+        .with_writer(std::io::stderr)
+        .init();
     let mut args = std::env::args().skip(1);
     let url = args.next().unwrap_or_else(|| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
     let seeded: i32 = args.next().filter(|a| !a.is_empty()).map(|a| a.parse()).transpose()?.unwrap_or(1_000_000);
