@@ -29,7 +29,13 @@ const POSTGRES_LOCK: i64 = 0x0062_656c_6c68_6f70;
 /// bellhop, is an error: the store stays as it is.
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<usize> {
     let snapshot = (backend == Backend::Sqlite).then(|| Snapshot::parse(SQLITE_SNAPSHOT)).flatten();
-    apply(pool, backend, snapshot).await
+    let applied = apply(pool, backend, snapshot).await?;
+    if backend == Backend::Sqlite {
+        // A store opened empty was given its schema without syncing (see `sqlite_pragmas`); from
+        // here on it holds what bellhop must not lose. (The store's one connection.)
+        sqlx::raw_sql(super::SQLITE_SYNCED).execute(pool).await.context("cannot switch the store's syncing on")?;
+    }
+    Ok(applied)
 }
 
 /// A schema as the migrations through `through` leave it, as SQL to run on an empty store.
