@@ -30,10 +30,11 @@ const POSTGRES_LOCK: i64 = 0x0062_656c_6c68_6f70;
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<usize> {
     let snapshot = (backend == Backend::Sqlite).then(|| Snapshot::parse(SQLITE_SNAPSHOT)).flatten();
     let applied = apply(pool, backend, snapshot).await?;
-    if backend == Backend::Sqlite {
+    if backend == Backend::Sqlite && applied > 0 {
         // A store opened empty was given its schema without syncing (see `sqlite_pragmas`); from
-        // here on it holds what bellhop must not lose. (The store's one connection.)
-        sqlx::raw_sql(super::SQLITE_SYNCED).execute(pool).await.context("cannot switch the store's syncing on")?;
+        // here on it holds what bellhop must not lose. (The store's one connection; a store that
+        // was up to date was opened synced, and costs no statement here.)
+        sqlx::raw_sql("PRAGMA synchronous = NORMAL").execute(pool).await.context("cannot switch the store's syncing on")?;
     }
     Ok(applied)
 }

@@ -91,13 +91,10 @@ async fn sqlite_pragmas(connection: &mut sqlx::AnyConnection) -> Result<(), sqlx
     let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut *connection).await?;
     let pragmas = match pages {
         0 => "PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;",
-        _ => SQLITE_SYNCED,
+        _ => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
     };
     connection.execute(pragmas).await.map(|_| ())
 }
-
-/// How a SQLite store with anything in it runs.
-const SQLITE_SYNCED: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
 pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
