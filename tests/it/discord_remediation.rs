@@ -189,3 +189,24 @@ async fn an_approver_who_left_the_server_can_take_her_check_mark_back(_: PgPoolO
     edit_where(&t, &message, "the post edited for bob", |b| b.to_string().contains("@bob")).await;
     assert!(flag_on(&admin, "new-tenant-flow").await, "bob alone approved it: nothing ran");
 }
+
+/// Discord names reactors a page of 100 at a time, in order of their ids: a crowd of ✅ from
+/// people without a role, ahead of the approvers, does not hide the approvers from the check.
+#[sqlx::test(migrations = false)]
+async fn a_crowd_of_check_marks_ahead_of_the_approvers_does_not_hide_them(_: PgPoolOptions, admin: PgConnectOptions) {
+    let t = bot(&admin, &[]).await;
+    let message = ask_to_disable(&t, "new-tenant-flow").await;
+    for n in 0..150 {
+        let stranger = member(&format!("{}", 400_000_000_000_000_000u64 + n), "stranger", &[]);
+        t.fake.react_unheard("MESSAGE_REACTION_ADD", reaction(CHANNEL, &message, "✅", &stranger, true));
+    }
+    react(&t, &message, &bob());
+    react(&t, &message, &carol());
+    done(&t, &message, 1).await;
+    assert!(!flag_on(&admin, "new-tenant-flow").await, "bob and carol disabled it");
+    let pages = t.fake.read(|s| {
+        let read = |r: &&bellhop_tests::fake_discord::Request| r.method == "GET" && r.path.contains("/reactions/");
+        s.requests.iter().filter(read).map(|r| r.query.clone()).collect::<Vec<_>>()
+    });
+    assert!(pages.iter().any(|q| q.contains("after=")), "the check read past the first page: {pages:?}");
+}

@@ -17,6 +17,11 @@ const THREAD_NAME: usize = 100;
 const THREAD_ALREADY_OPEN: isize = 160004;
 /// Discord's codes for a message that no longer exists.
 const UNKNOWN_MESSAGE: isize = 10008;
+/// Discord names at most 100 reactors per request, in order of their ids.
+const REACTORS_PER_PAGE: u8 = 100;
+/// Pages read per check: anyone can react, and a crowd of ✅ from people without a role must not
+/// hide the approvers behind them, nor make each check cost without end.
+const REACTOR_PAGES: usize = 10;
 
 /// serenity's HTTP client has no timeout of its own; an operation that hangs must not stall the outbox.
 const DELIVER_WITHIN: Duration = Duration::from_secs(30);
@@ -143,9 +148,20 @@ impl ChatPort for DiscordPort {
     async fn reactions(&self, message: &MessageRef, emoji: &str) -> Result<Vec<Reactor>, DeliveryError> {
         let (channel, id) = ids(message)?;
         let kind = serenity::ReactionType::Unicode(emoji.to_string());
-        let users = self
-            .call(&format!("cannot read the reactions on {id}"), channel.reaction_users(&*self.http, id, kind, Some(100), None))
-            .await?;
+        let mut users = Vec::new();
+        for _ in 0..REACTOR_PAGES {
+            let after = users.last().map(|u: &serenity::User| u.id);
+            let page = channel.reaction_users(&*self.http, id, kind.clone(), Some(REACTORS_PER_PAGE), after);
+            let page = self.call(&format!("cannot read the reactions on {id}"), page).await?;
+            let last = page.len() < usize::from(REACTORS_PER_PAGE);
+            users.extend(page);
+            if last {
+                break;
+            }
+        }
+        if users.len() >= REACTOR_PAGES * usize::from(REACTORS_PER_PAGE) {
+            tracing::warn!(message = %id, emoji, read = users.len(), "more people reacted than a check reads; the rest are not counted");
+        }
         let guild = self.call("cannot read the channel", channel.to_channel(&*self.http)).await?.guild().map(|c| c.guild_id);
         let mut people = Vec::new();
         for user in users.into_iter().filter(|u| !u.bot) {

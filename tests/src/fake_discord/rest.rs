@@ -45,7 +45,7 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, method: Method, ur
         });
         return ratelimit::too_many(*limit, bucket, *retry_after);
     }
-    let mut response = answer(&shared, method.as_str(), &segments, &body);
+    let mut response = answer(&shared, method.as_str(), &segments, uri.query().unwrap_or_default(), &body);
     if let Some((limit, bucket, Verdict::Passed { remaining, reset_after })) = &limited {
         ratelimit::headers(&mut response, *limit, bucket, *remaining, *reset_after);
     }
@@ -62,7 +62,7 @@ fn rate_limit(shared: &Shared, method: &str, segments: &[&str]) -> Option<(RateL
     Some((limit, format!("{method}-{channel}"), verdict))
 }
 
-fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Response {
+fn answer(shared: &Shared, method: &str, segments: &[&str], query: &str, body: &Value) -> Response {
     match (method, segments) {
         ("GET", ["gateway"]) => ok(json!({"url": shared.ws_url})),
         ("GET", ["gateway", "bot"]) => ok(json!({"url": shared.ws_url, "shards": 1,
@@ -101,6 +101,7 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
         }
         ("GET", ["channels", _, "messages", message, "reactions", emoji]) => {
             let users = shared.read(|s| s.reactions.get(&(id(message), emoji.to_string())).cloned().unwrap_or_default());
+            let users = reactors_page(users, query);
             // Discord knows its users whether or not they are still members; bots say they are.
             let known = |u: &String| shared.read(|s| s.members.get(u).map(|m| m["user"].clone()).or_else(|| s.users.get(u).cloned()));
             let bellhop = || json!({"id": payloads::BOT, "username": "bellhop", "bot": true});
@@ -122,6 +123,17 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], body: &Value) -> Res
         ("GET", ["guilds", _, "roles"]) => ok(json!(shared.read(|s| s.roles.clone()))),
         _ => not_found(&method.parse().unwrap_or(Method::GET), &format!("/{}", segments.join("/"))),
     }
+}
+
+/// One page of reactors as Discord gives it: in order of their ids, after `after`, at most
+/// `limit` (1–100, 25 when not given).
+fn reactors_page(users: std::collections::BTreeSet<String>, query: &str) -> Vec<String> {
+    let param = |name: &str| query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('=')?.parse::<u64>().ok());
+    let limit = param("limit").unwrap_or(25).clamp(1, 100) as usize;
+    let after = param("after").unwrap_or(0);
+    let mut ids: Vec<u64> = users.iter().filter_map(|u| u.parse().ok()).filter(|u| *u > after).collect();
+    ids.sort_unstable();
+    ids.into_iter().take(limit).map(|u| u.to_string()).collect()
 }
 
 fn register(shared: &Shared, body: &Value) -> Response {
