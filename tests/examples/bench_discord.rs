@@ -28,24 +28,27 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 /// Discord's deadline for the first response is 3 s; this is the target with room to spare.
 const ACK_TARGET: Duration = Duration::from_secs(1);
 
+/// `bellhop run` against the fake Discord while one target hangs, binaries side by side.
+#[derive(clap::Parser)]
+struct Args {
+    /// Seconds to wait after the 300-burst before reading resident memory again.
+    #[arg(long, default_value_t = 60)]
+    settle: u64,
+    /// Starts per round for start → registered (each on a fresh store).
+    #[arg(long, default_value_t = 5)]
+    starts: usize,
+    /// Runs per binary, the binaries taking turns.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
+    /// The bellhop binaries to measure.
+    #[arg(default_value = "target/production/bellhop")]
+    binaries: Vec<PathBuf>,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut settle = 60;
-    let mut starts = 5;
-    let mut rounds = 1;
-    let mut binaries: Vec<PathBuf> = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--settle" => settle = args.next().expect("--settle SECONDS").parse()?,
-            "--starts" => starts = args.next().expect("--starts N").parse()?,
-            "--rounds" => rounds = args.next().expect("--rounds N").parse::<usize>()?.max(1),
-            path => binaries.push(std::fs::canonicalize(path)?),
-        }
-    }
-    if binaries.is_empty() {
-        binaries.push(std::fs::canonicalize("target/production/bellhop")?);
-    }
+    let Args { settle, starts, rounds, binaries } = clap::Parser::parse();
+    let binaries = binaries.iter().map(|b| bellhop_tests::binary(b)).collect::<anyhow::Result<Vec<_>>>()?;
     let mut results: Vec<Vec<Figures>> = binaries.iter().map(|_| Vec::new()).collect();
     for binary in &binaries {
         bellhop_tests::same_page_cache(binary)?;

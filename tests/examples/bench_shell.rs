@@ -14,21 +14,23 @@ use std::time::{Duration, Instant};
 /// Something only the answer to `/help` prints.
 const MARK: &str = "/incident declare";
 
+/// How soon `bellhop shell` answers a first `/help`, binaries side by side.
+#[derive(clap::Parser)]
+struct Args {
+    /// Runs per binary and store (fresh, existing).
+    #[arg(long, default_value_t = 9)]
+    runs: usize,
+    /// Run the shell on a pseudo-terminal (util-linux `script`), line editor included.
+    #[arg(long)]
+    terminal: bool,
+    /// The bellhop binaries to measure.
+    #[arg(default_value = "target/production/bellhop")]
+    binaries: Vec<PathBuf>,
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut runs = 9;
-    let mut terminal = false;
-    let mut binaries: Vec<PathBuf> = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--runs" => runs = args.next().expect("--runs N").parse()?,
-            "--terminal" => terminal = true,
-            path => binaries.push(std::fs::canonicalize(path)?),
-        }
-    }
-    if binaries.is_empty() {
-        binaries.push(std::fs::canonicalize("target/production/bellhop")?);
-    }
+    let Args { runs, terminal, binaries } = clap::Parser::parse();
+    let binaries = binaries.iter().map(|b| bellhop_tests::binary(b)).collect::<anyhow::Result<Vec<_>>>()?;
     for binary in &binaries {
         bellhop_tests::same_page_cache(binary)?;
     }

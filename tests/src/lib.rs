@@ -146,6 +146,11 @@ macro_rules! on_both_stores {
     };
 }
 
+/// A benchmark's binary argument as an absolute path; one that is not there says which.
+pub fn binary(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::canonicalize(path).map_err(|error| anyhow::anyhow!("no bellhop binary at {}: {error}", path.display()))
+}
+
 /// Puts a binary in the page cache the way a first read from disk does, for benchmarks that
 /// compare binaries' resident memory. The kernel maps a binary's code in whole folios, whose
 /// size depends on how the file entered the cache (written by the linker, copied, read): the
