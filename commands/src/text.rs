@@ -35,6 +35,14 @@ pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
 }
 
+/// What typed text is stored without: bidirectional embeddings, overrides and isolates, which
+/// reorder what follows them, and the zero-width characters that only hide. Joiners and
+/// direction marks stay: emoji sequences (👩‍💻), Persian and Indic words and mixed-direction
+/// text need them, and they reorder nothing around them.
+pub(crate) fn is_disruptive(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// How much of a time a post shows: the clock alone on the day it is written, else the date too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeStyle {

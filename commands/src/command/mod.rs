@@ -162,11 +162,11 @@ fn check(option: &spec::OptionSpec, value: &Value) -> Result<Value, UserError> {
             Err(UserError::new(format!("`{name}:` must name a person: pick them in Discord, or write @name in the shell.")))
         }
         (Value::Text(text), Kind::Text { max_len }) => {
-            // Shown back in posts, an override or a zero-width character would reorder or hide
-            // what bellhop says around it (a title reading backwards, a flag name that only looks
-            // like another): typed text is kept without them, and without control characters.
+            // Shown back in posts, an override or a zero-width space would reorder or hide what
+            // bellhop says around it (a title reading backwards): typed text is kept without
+            // them, and with spaces for control characters.
             let text: String =
-                text.chars().filter(|c| !crate::text::is_invisible(*c)).map(|c| if c.is_control() { ' ' } else { c }).collect();
+                text.chars().filter(|c| !crate::text::is_disruptive(*c)).map(|c| if c.is_control() { ' ' } else { c }).collect();
             let text = text.trim();
             let length = text.chars().count();
             if length > max_len {
@@ -265,8 +265,11 @@ pub(crate) mod tests {
 
     #[test]
     fn typed_text_loses_the_characters_that_would_reorder_or_hide_a_post() {
-        let shown = parse("template show", &[("name", "\u{202E}p1\u{200B}-alert\u{2066}\tx\u{FEFF}")]);
-        assert_eq!(shown, Ok(Command::TemplateShow { name: "p1-alert x".into() }));
+        let shown = parse("template show", &[("name", "\u{202E}p1\u{200B}-alert\u{2066}\tx\u{FEFF}\u{1}y")]);
+        assert_eq!(shown, Ok(Command::TemplateShow { name: "p1-alert x y".into() }));
+        // Joiners and direction marks are part of the words: an emoji sequence, Persian.
+        let kept = "deploy 👩\u{200D}💻 broke · می\u{200C}خواهم \u{200F}";
+        assert_eq!(parse("template show", &[("name", kept)]), Ok(Command::TemplateShow { name: kept.trim().into() }));
         let blank = parse("incident update", &[("text", "\u{202E}\u{200B}")]).unwrap_err();
         assert!(blank.contains("`text:`"), "only invisible characters is no text: {blank}");
     }
