@@ -18,8 +18,8 @@ const MARK: &str = "/incident declare";
 #[derive(clap::Parser)]
 struct Args {
     /// Runs per binary and store (fresh, existing).
-    #[arg(long, default_value_t = 9)]
-    runs: usize,
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
     /// Run the shell on a pseudo-terminal (util-linux `script`), line editor included.
     #[arg(long)]
     terminal: bool,
