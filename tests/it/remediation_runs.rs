@@ -183,3 +183,25 @@ async fn only_a_pass_that_touched_a_plan_wakes_the_loop(_: PgPoolOptions, admin:
     gate.core.check_plans(&gate.chat()).await.unwrap();
     assert!(asked_for_a_tick(), "the pending plan was read against its post: the loop posts what changed");
 }
+
+/// Approved writes have connections of their own: with every reading connection held (slow
+/// diagnostics, a fast typist's suggestions), an approved plan still runs, at once; what reads
+/// waits, and one that waited too long says the connections are busy, not that the database is down.
+#[sqlx::test(migrations = false)]
+async fn an_approved_plan_runs_while_every_reading_connection_is_taken(_: PgPoolOptions, admin: PgConnectOptions) {
+    use bellhop::demo::fixture;
+    let target = bellhop_tests::gate::fixture_target(&admin);
+    fixture::load(&admin, fixture::Scale::TEST).await.expect("the fixture loads");
+    let gate = Gate::on_loaded(&admin, target.clone(), bellhop::shell::virtual_start(), |_| {}).await;
+    gate.ask(&alice(), disable("new-tenant-flow")).await;
+    let held = [target.read().await.unwrap(), target.read().await.unwrap()];
+    gate.react(&bob(), 1, "✅", true).await;
+    gate.react(&carol(), 1, "✅", true).await;
+    gate.settle().await;
+    assert_eq!(gate.plan(1).await.state, PlanState::Done, "{:?}", gate.plan(1).await.outcome);
+    assert!(!gate.flag("new-tenant-flow").await, "the flag is off");
+    let busy = target.read().await.err().expect("no third reading connection within the statement timeout");
+    assert!(busy.to_string().starts_with("All 2 of bellhop's connections to the target database"), "{busy}");
+    drop(held);
+    target.read().await.expect("a reading connection once one is given back");
+}

@@ -11,6 +11,8 @@ pub enum TargetError {
     TransactionPooler { endpoint: Endpoint },
     #[error("Cannot reach the target database at {endpoint} ({why}); check SUPABASE_DB_URL's host and port, and that the database is up.")]
     Unreachable { endpoint: Endpoint, why: &'static str },
+    #[error("All {connections} of bellhop's connections to the target database at {endpoint} are in use by {work}; the database itself answers. Try again in a moment.")]
+    Busy { endpoint: Endpoint, connections: u32, work: &'static str },
     #[error("The target database at {endpoint} refused user {} (wrong password or unknown user); check the credentials in SUPABASE_DB_URL.", endpoint.user)]
     Credentials { endpoint: Endpoint },
     #[error("The target database at {endpoint} has no database named {}; check the path of SUPABASE_DB_URL.", endpoint.database)]
@@ -80,5 +82,10 @@ mod tests {
             TargetError::Timeout { endpoint: endpoint(), timeout: Duration::from_secs(5), setting: "BELLHOP_TARGET_WRITE_TIMEOUT" };
         assert!(timeout.to_string().contains("ran past the 5s statement timeout"), "{timeout}");
         assert!(timeout.to_string().ends_with("(or raise BELLHOP_TARGET_WRITE_TIMEOUT)."), "{timeout}");
+        let busy = TargetError::Busy { endpoint: endpoint(), connections: 2, work: "other diagnostics and suggestions" };
+        assert_eq!(
+            busy.to_string(),
+            "All 2 of bellhop's connections to the target database at db.example.supabase.co:5432 are in use by other diagnostics and suggestions; the database itself answers. Try again in a moment."
+        );
     }
 }

@@ -159,7 +159,7 @@ impl TargetDb {
         };
         let mut tx = match began {
             Ok(tx) => tx,
-            Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection().await),
+            Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection(pool, read_only).await),
             Err(error) => return Err(self.error(error)),
         };
         self.set_timeouts(&mut tx, read_only, lock_timeout).await?;
@@ -172,7 +172,7 @@ impl TargetDb {
     async fn begin_alone(&self, lock_timeout: Option<Duration>) -> Result<PgConnection, TargetError> {
         let mut conn = match twice(|| self.writes.acquire()).await {
             Ok(conn) => conn.detach(),
-            Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection().await),
+            Err(sqlx::Error::PoolTimedOut) => return Err(self.why_no_connection(&self.writes, false).await),
             Err(error) => return Err(self.error(error)),
         };
         // Through the Executor trait, whose boxed future is Send (RawSql::execute's is not general enough).
@@ -203,13 +203,15 @@ impl TargetDb {
     }
 
     /// The pool retries a refused connection until its timeout and then forgets why; one direct
-    /// attempt recovers the reason (refused, bad credentials) for the sentence.
-    pub(crate) async fn why_no_connection(&self) -> TargetError {
+    /// attempt recovers the reason (refused, bad credentials) for the sentence. When that attempt
+    /// connects, the database answers and `pool`'s connections were all taken.
+    async fn why_no_connection(&self, pool: &PgPool, reads: bool) -> TargetError {
         match tokio::time::timeout(Duration::from_secs(5), self.options.connect()).await {
             Ok(Err(error)) => self.error(error),
             Ok(Ok(conn)) => {
                 drop(conn);
-                self.error(sqlx::Error::PoolTimedOut)
+                let work = if reads { "other diagnostics and suggestions" } else { "approved plans running" };
+                TargetError::Busy { endpoint: self.endpoint.clone(), connections: pool.size(), work }
             }
             Err(_) => self.error(sqlx::Error::PoolTimedOut),
         }
