@@ -149,17 +149,18 @@ impl ChatPort for DiscordPort {
         let (channel, id) = ids(message)?;
         let kind = serenity::ReactionType::Unicode(emoji.to_string());
         let mut users = Vec::new();
+        let mut complete = false;
         for _ in 0..REACTOR_PAGES {
             let after = users.last().map(|u: &serenity::User| u.id);
             let page = channel.reaction_users(&*self.http, id, kind.clone(), Some(REACTORS_PER_PAGE), after);
             let page = self.call(&format!("cannot read the reactions on {id}"), page).await?;
-            let last = page.len() < usize::from(REACTORS_PER_PAGE);
+            complete = page.len() < usize::from(REACTORS_PER_PAGE);
             users.extend(page);
-            if last {
+            if complete {
                 break;
             }
         }
-        if users.len() >= REACTOR_PAGES * usize::from(REACTORS_PER_PAGE) {
+        if !complete {
             tracing::warn!(message = %id, emoji, read = users.len(), "more people reacted than a check reads; the rest are not counted");
         }
         let guild = self.call("cannot read the channel", channel.to_channel(&*self.http)).await?.guild().map(|c| c.guild_id);

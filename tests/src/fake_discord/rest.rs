@@ -6,11 +6,12 @@ use super::ratelimit::{self, RateLimit, Verdict};
 use super::state::Request;
 use super::Shared;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -45,7 +46,7 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, method: Method, ur
         });
         return ratelimit::too_many(*limit, bucket, *retry_after);
     }
-    let mut response = answer(&shared, method.as_str(), &segments, uri.query().unwrap_or_default(), &body);
+    let mut response = answer(&shared, method.as_str(), &segments, &uri, &body);
     if let Some((limit, bucket, Verdict::Passed { remaining, reset_after })) = &limited {
         ratelimit::headers(&mut response, *limit, bucket, *remaining, *reset_after);
     }
@@ -62,7 +63,7 @@ fn rate_limit(shared: &Shared, method: &str, segments: &[&str]) -> Option<(RateL
     Some((limit, format!("{method}-{channel}"), verdict))
 }
 
-fn answer(shared: &Shared, method: &str, segments: &[&str], query: &str, body: &Value) -> Response {
+fn answer(shared: &Shared, method: &str, segments: &[&str], uri: &Uri, body: &Value) -> Response {
     match (method, segments) {
         ("GET", ["gateway"]) => ok(json!({"url": shared.ws_url})),
         ("GET", ["gateway", "bot"]) => ok(json!({"url": shared.ws_url, "shards": 1,
@@ -101,7 +102,7 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], query: &str, body: &
         }
         ("GET", ["channels", _, "messages", message, "reactions", emoji]) => {
             let users = shared.read(|s| s.reactions.get(&(id(message), emoji.to_string())).cloned().unwrap_or_default());
-            let users = reactors_page(users, query);
+            let users = reactors_page(users, uri);
             // Discord knows its users whether or not they are still members; bots say they are.
             let known = |u: &String| shared.read(|s| s.members.get(u).map(|m| m["user"].clone()).or_else(|| s.users.get(u).cloned()));
             let bellhop = || json!({"id": payloads::BOT, "username": "bellhop", "bot": true});
@@ -127,8 +128,9 @@ fn answer(shared: &Shared, method: &str, segments: &[&str], query: &str, body: &
 
 /// One page of reactors as Discord gives it: in order of their ids, after `after`, at most
 /// `limit` (1–100, 25 when not given).
-fn reactors_page(users: std::collections::BTreeSet<String>, query: &str) -> Vec<String> {
-    let param = |name: &str| query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('=')?.parse::<u64>().ok());
+fn reactors_page(users: std::collections::BTreeSet<String>, uri: &Uri) -> Vec<String> {
+    let query: HashMap<String, String> = Query::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
+    let param = |name: &str| query.get(name).and_then(|v| v.parse::<u64>().ok());
     let limit = param("limit").unwrap_or(25).clamp(1, 100) as usize;
     let after = param("after").unwrap_or(0);
     let mut ids: Vec<u64> = users.iter().filter_map(|u| u.parse().ok()).filter(|u| *u > after).collect();
